@@ -1,0 +1,93 @@
+/**
+ * The only place that loads native/ (libcontainet.so) and declares its C
+ * prototypes; native/include/containet.h is the other half of this surface.
+ * Only numbers, strings, buffers and fds cross it. Loaded lazily so that
+ * commands that never touch native code start fast.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ContainetError } from './errors.js';
+
+type KoffiFn = ((...args: unknown[]) => unknown) & {
+  async: (...args: unknown[]) => void;
+};
+
+/** Directories searched for the native build, in order. */
+export function nativeDirCandidates(): string[] {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const list: string[] = [];
+  if (process.env['CONTAINET_NATIVE_DIR']) list.push(resolve(process.env['CONTAINET_NATIVE_DIR']));
+  // packages/common/dist/src -> repository root -> native/build
+  list.push(resolve(here, '../../../../native/build'));
+  list.push('/usr/local/lib/containet');
+  return list;
+}
+
+let nativeDirCache: string | undefined;
+
+/** The directory holding libcontainet.so and the helper executables. */
+export function nativeDir(): string {
+  if (nativeDirCache) return nativeDirCache;
+  const tried = nativeDirCandidates();
+  for (const dir of tried) {
+    if (existsSync(join(dir, 'libcontainet.so'))) {
+      nativeDirCache = dir;
+      return dir;
+    }
+  }
+  throw new ContainetError(
+    'CN_NATIVE_MISSING',
+    `native library libcontainet.so not found (tried: ${tried.join(', ')})`,
+    { hint: 'build it with `make -C native` (or `pnpm build`) from the repository root, or set CONTAINET_NATIVE_DIR' },
+  );
+}
+
+/** Path of a helper executable built from native/src/bin. */
+export function nativeHelper(name: string): string {
+  const path = join(nativeDir(), name);
+  if (!existsSync(path)) {
+    throw new ContainetError('CN_NATIVE_MISSING', `native helper ${name} not found at ${path}`, {
+      hint: 'rebuild with `make -C native`',
+    });
+  }
+  return path;
+}
+
+// Prototypes, in the order of containet.h.
+const PROTOTYPES = {
+  cn_fd_send: 'long cn_fd_send(int sock, const uint8_t *buf, size_t len, int fd, int timeout_ms)',
+  cn_fd_recv: 'long cn_fd_recv(int sock, _Out_ uint8_t *buf, size_t cap, _Out_ int *fd_out)',
+  cn_fd_close: 'int cn_fd_close(int fd)',
+  cn_fd_dup: 'int cn_fd_dup(int fd)',
+  cn_unix_connect: 'int cn_unix_connect(const char *path)',
+  cn_peer_cred: 'int cn_peer_cred(int sock, _Out_ int *pid, _Out_ int *uid, _Out_ int *gid)',
+  cn_tap_open: 'int cn_tap_open(const char *name, int flags, _Out_ uint8_t *name_out)',
+  cn_tap_info: 'int cn_tap_info(int fd, _Out_ uint8_t *name_out, _Out_ int *flags_out)',
+  cn_poll_create: 'int cn_poll_create(void)',
+  cn_poll_add: 'int cn_poll_add(int poller, int fd)',
+  cn_poll_del: 'int cn_poll_del(int poller, int fd)',
+  cn_poll_wait: 'int cn_poll_wait(int poller, _Out_ int *fds, int max, int timeout_ms)',
+  cn_poll_wake: 'int cn_poll_wake(int poller)',
+  cn_poll_destroy: 'int cn_poll_destroy(int poller)',
+} as const;
+
+export type NativeName = keyof typeof PROTOTYPES;
+export type NativeLib = Record<NativeName, KoffiFn>;
+
+let libCache: NativeLib | undefined;
+
+/** The loaded library; throws CN_NATIVE_MISSING with every path tried. */
+export function native(): NativeLib {
+  if (libCache) return libCache;
+  const require = createRequire(import.meta.url);
+  const koffi = require('koffi') as {
+    load: (path: string) => { func: (proto: string) => KoffiFn };
+  };
+  const lib = koffi.load(join(nativeDir(), 'libcontainet.so'));
+  const out: Partial<NativeLib> = {};
+  for (const [name, proto] of Object.entries(PROTOTYPES)) out[name as NativeName] = lib.func(proto);
+  libCache = out as NativeLib;
+  return libCache;
+}

@@ -1,0 +1,3 @@
+#!/usr/bin/env node
+// Committed launcher so the bin exists before the first build.
+import '../dist/src/oci/bin.js';

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Sets up a fresh Debian 12 machine (as root) to build, run and test the
+# suite: Debian packages the tests and demo use, pnpm, dependencies, the
+# native build and TypeScript, and the commands linked into /usr/local/bin.
+# Safe to run again; it only installs what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DEBS=(
+  build-essential        # gcc + make for native/
+  iproute2               # ip netns / ip link in tests and examples
+  iputils-ping           # ping for the demo's cross-checks and tests
+  busybox-static         # minimal root filesystems for containode tests
+  iperf3                 # network benchmark
+  vde2                   # vde_switch, the benchmark's reference
+  docker-registry        # a real registry on 127.0.0.1 for mocker tests
+  skopeo umoci           # mocker's references: pushing test images, bench
+  runc                   # containode-oci's reference in the OCI benchmark
+  tcpdump                # decoding containet captures in tests
+  nftables iptables      # NAT and forwarding rules for host connectivity
+  apache2-utils          # htpasswd for the registry's Basic auth test
+  chromium               # headless page test of the dashboard
+)
+
+if [ "$(id -u)" != 0 ]; then
+  echo "setup: run as root (it installs Debian packages and links commands into /usr/local/bin)" >&2
+  exit 1
+fi
+
+missing=()
+for pkg in "${DEBS[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'ok installed' || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing Debian packages: ${missing[*]}"
+  apt-get update -q
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+# docker-registry's package enables a service on :5000; tests start their own.
+if command -v systemctl >/dev/null 2>&1; then systemctl disable --now docker-registry >/dev/null 2>&1 || true; fi
+
+PNPM_VERSION=$(node -p "require('./package.json').packageManager.split('@')[1]")
+if [ "$(pnpm --version 2>/dev/null || true)" != "$PNPM_VERSION" ]; then
+  echo "setup: installing pnpm $PNPM_VERSION"
+  npm install -g "pnpm@$PNPM_VERSION" --no-fund --no-audit
+fi
+
+pnpm install --frozen-lockfile --prefer-offline
+pnpm run build
+
+# The commands on PATH point at the launchers in this checkout.
+for bin in packages/*/bin/*.js; do
+  name=$(basename "$bin" .js)
+  ln -sfn "$PWD/$bin" "/usr/local/bin/$name"
+done
+echo "setup: done (containet, containode, containode-oci, mocker are on PATH)"
