@@ -9,3 +9,4 @@ export * from './address.js';
 export * from './identity.js';
 export * from './settings.js';
 export * from './cli.js';
+export * from './control-client.js';
