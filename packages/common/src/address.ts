@@ -97,3 +97,8 @@ export function randomMac(): string {
   b[0] = (b[0]! & 0xfc) | 0x02;
   return formatMac(b);
 }
+
+/** The network of an address/prefix, e.g. 10.0.0.7/24 -> 10.0.0.0/24. */
+export function ipv4Network(cidr: Ipv4Cidr): string {
+  return `${new Address4(cidr.cidr).startAddress().correctForm()}/${cidr.prefix}`;
+}
