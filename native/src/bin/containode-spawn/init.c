@@ -1,0 +1,227 @@
+/* init.c - the container init, from clone() to execve(). The spawner is
+ * single-threaded, so this child may call anything; it still reports every
+ * failure as errno + step on the report socket and exits, since its
+ * stderr is the user's program's.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "caps.h"
+#include "console.h"
+#include "init.h"
+#include "mounts.h"
+#include "report.h"
+#include "spec.h"
+
+#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+static void __attribute__((noreturn)) die(const struct init_fds *fds, int err,
+					  const char *step, const char *detail)
+{
+	report_fail(fds->rep, err, step, detail);
+	_exit(1);
+}
+
+static int write_file(const char *path, const char *text)
+{
+	size_t len = strlen(text);
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, text, len);
+	if (n < 0) {
+		n = -errno;
+		close(fd);
+		return (int)n;
+	}
+	close(fd);
+	return 0;
+}
+
+/* The executable for argv[0]: as execvp(3), searched in the container's
+ * PATH when it has no slash. Returns 0, -ENOENT, or -EACCES when only a
+ * non-executable match exists. */
+static int find_program(const struct spec *s, char *out, size_t cap)
+{
+	const char *arg0 = s->args[0], *path = DEFAULT_PATH, *p;
+	int seen_eacces = 0, i;
+	struct stat st;
+
+	if (strchr(arg0, '/')) {
+		snprintf(out, cap, "%s", arg0);
+		if (stat(out, &st) < 0)
+			return -errno;
+		if (S_ISDIR(st.st_mode) || access(out, X_OK) < 0)
+			return -EACCES;
+		return 0;
+	}
+	for (i = 0; i < s->n_env; i++)
+		if (!strncmp(s->env[i], "PATH=", 5))
+			path = s->env[i] + 5;
+	for (p = path;; ) {
+		size_t n = strcspn(p, ":");
+
+		if (snprintf(out, cap, "%.*s%s%s", (int)n, n ? p : ".",
+			     "/", arg0) < (int)cap && stat(out, &st) == 0) {
+			if (S_ISREG(st.st_mode) && access(out, X_OK) == 0)
+				return 0;
+			seen_eacces = 1;
+		}
+		p += n;
+		if (!*p)
+			break;
+		p++;
+	}
+	snprintf(out, cap, "%s", arg0);
+	return seen_eacces ? -EACCES : -ENOENT;
+}
+
+static void reset_signals(void)
+{
+	struct sigaction sa;
+	sigset_t none;
+	int sig;
+
+	/* Ignored signals and the mask survive execve(2): give the program
+	 * the defaults, not the spawner's settings. */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	for (sig = 1; sig < NSIG; sig++)
+		sigaction(sig, &sa, NULL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+static void set_sysctls(const struct spec *s, const struct init_fds *fds)
+{
+	char path[PATH_MAX], *c;
+	int i, r;
+
+	for (i = 0; i < s->n_sysctl; i++) {
+		snprintf(path, sizeof(path), "/proc/sys/%s", s->sysctl[i].key);
+		for (c = path + 10; *c; c++)
+			if (*c == '.')
+				*c = '/';
+		r = write_file(path, s->sysctl[i].value);
+		if (r)
+			die(fds, -r, "write(sysctl)", path);
+	}
+}
+
+static void set_user(const struct spec *s, const struct init_fds *fds)
+{
+	if (setgroups((size_t)s->n_groups, s->groups) < 0 &&
+	    !(errno == EPERM && s->n_groups == 0))
+		die(fds, errno, "setgroups", "");
+	if (setresgid(s->gid, s->gid, s->gid) < 0)
+		die(fds, errno, "setresgid", "");
+	if (setresuid(s->uid, s->uid, s->uid) < 0)
+		die(fds, errno, "setresuid", "");
+}
+
+/* init_run() - everything between the spawner's "go" and execve; never
+ * returns.
+ */
+void init_run(const struct spec *s, const struct init_fds *fds)
+{
+	char prog[PATH_MAX], c, buf[32];
+	int hostdev = -1, r, i;
+	const char *step;
+
+	reset_signals();
+	/* Attached: the container must not outlive its spawner. */
+	if (!s->detached && prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+		die(fds, errno, "prctl(PR_SET_PDEATHSIG)", "");
+	if (read(fds->sync, &c, 1) != 1)
+		_exit(1);
+	close(fds->sync);
+
+	if (s->ns_new[NS_CGROUP] && unshare(CLONE_NEWCGROUP) < 0)
+		die(fds, errno, "unshare(CLONE_NEWCGROUP)", "");
+	if (s->ns_new[NS_MOUNT]) {
+		if (mounts_prepare(s, fds->rep, &hostdev) || mounts_pivot(s, fds->rep))
+			_exit(1);
+		if (hostdev >= 0)
+			close(hostdev);
+	}
+	if (s->terminal && console_setup(s, fds->rep, fds->console_sock))
+		_exit(1);
+	if (s->ns_new[NS_MOUNT] && mounts_finish(s, fds->rep))
+		_exit(1);
+	if (s->hostname && sethostname(s->hostname, strlen(s->hostname)) < 0)
+		die(fds, errno, "sethostname", s->hostname);
+	if (s->domainname && setdomainname(s->domainname, strlen(s->domainname)) < 0)
+		die(fds, errno, "setdomainname", s->domainname);
+	set_sysctls(s, fds);
+	if (s->has_oom_score_adj) {
+		snprintf(buf, sizeof(buf), "%d", s->oom_score_adj);
+		r = write_file("/proc/self/oom_score_adj", buf);
+		if (r)
+			die(fds, -r, "write", "/proc/self/oom_score_adj");
+	}
+	for (i = 0; i < s->n_rlimits; i++) {
+		if (setrlimit(s->rlimits[i].resource, &s->rlimits[i].lim) < 0) {
+			snprintf(buf, sizeof(buf), "%d", s->rlimits[i].resource);
+			die(fds, errno, "setrlimit", buf);
+		}
+	}
+	if (s->has_caps) {
+		r = caps_drop_bounding(s->caps[CAPS_BOUNDING], fds->last_cap);
+		if (r)
+			die(fds, -r, "prctl(PR_CAPBSET_DROP)", "");
+	}
+	if (s->has_user) {
+		if (s->has_caps && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+			die(fds, errno, "prctl(PR_SET_KEEPCAPS)", "");
+		set_user(s, fds);
+	}
+	if (s->has_caps) {
+		r = caps_apply(s->caps, fds->last_cap, &step);
+		if (r)
+			die(fds, -r, step, "");
+	}
+	umask(s->umask);
+	if (chdir(s->cwd ? s->cwd : "/") < 0)
+		die(fds, errno, "chdir", s->cwd ? s->cwd : "/");
+	r = find_program(s, prog, sizeof(prog));
+	if (r)
+		die(fds, -r, "exec", prog);
+
+	report_send(fds->rep, "ready", -1);
+	if (fds->exec_fifo >= 0) {
+		/* The fifo's path is the caller's, gone after pivot_root: reopen
+		 * the O_PATH fd the spawner took, through this proc. */
+		int fd;
+
+		snprintf(buf, sizeof(buf), "/proc/self/fd/%d", fds->exec_fifo);
+		fd = open(buf, O_WRONLY | O_CLOEXEC);
+
+		if (fd < 0 || write(fd, "0", 1) != 1)
+			die(fds, errno, "open(exec fifo)", s->exec_fifo);
+		close(fd);
+		close(fds->exec_fifo);
+	}
+	if (s->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		die(fds, errno, "prctl(PR_SET_NO_NEW_PRIVS)", "");
+	execve(prog, s->args, s->env);
+	r = errno;
+	report_fail(fds->rep, r, "exec", prog);
+	/* Detached, nobody may be listening any more: the program's stderr
+	 * is where a person will look. */
+	if (s->detached)
+		dprintf(2, "containode: exec(%s): %s\n", prog, strerror(r));
+	_exit(r == ENOENT ? 127 : 126);
+}

@@ -1,0 +1,438 @@
+/* mounts.c - everything the init does in its new mount namespace before
+ * and after pivot_root(2). Mount flags and their OCI names follow
+ * mount(2) and the OCI runtime spec's config-linux "mounts" options.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "devices.h"
+#include "mounts.h"
+#include "report.h"
+#include "spec.h"
+
+#ifndef CGROUP2_SUPER_MAGIC
+#define CGROUP2_SUPER_MAGIC 0x63677270
+#endif
+
+struct mount_opt {
+	const char *name;
+	int clear;		/* the option removes @flag */
+	unsigned long flag;
+};
+
+static const struct mount_opt flag_opts[] = {
+	{ "defaults", 0, 0 }, { "ro", 0, MS_RDONLY }, { "rw", 1, MS_RDONLY },
+	{ "nosuid", 0, MS_NOSUID }, { "suid", 1, MS_NOSUID },
+	{ "nodev", 0, MS_NODEV }, { "dev", 1, MS_NODEV },
+	{ "noexec", 0, MS_NOEXEC }, { "exec", 1, MS_NOEXEC },
+	{ "sync", 0, MS_SYNCHRONOUS }, { "async", 1, MS_SYNCHRONOUS },
+	{ "dirsync", 0, MS_DIRSYNC }, { "remount", 0, MS_REMOUNT },
+	{ "mand", 0, MS_MANDLOCK }, { "nomand", 1, MS_MANDLOCK },
+	{ "atime", 1, MS_NOATIME }, { "noatime", 0, MS_NOATIME },
+	{ "diratime", 1, MS_NODIRATIME }, { "nodiratime", 0, MS_NODIRATIME },
+	{ "relatime", 0, MS_RELATIME }, { "norelatime", 1, MS_RELATIME },
+	{ "strictatime", 0, MS_STRICTATIME }, { "nostrictatime", 1, MS_STRICTATIME },
+	{ "bind", 0, MS_BIND }, { "rbind", 0, MS_BIND | MS_REC },
+};
+
+static const struct mount_opt prop_opts[] = {
+	{ "private", 0, MS_PRIVATE }, { "rprivate", 0, MS_PRIVATE | MS_REC },
+	{ "slave", 0, MS_SLAVE }, { "rslave", 0, MS_SLAVE | MS_REC },
+	{ "shared", 0, MS_SHARED }, { "rshared", 0, MS_SHARED | MS_REC },
+	{ "unbindable", 0, MS_UNBINDABLE }, { "runbindable", 0, MS_UNBINDABLE | MS_REC },
+};
+
+#define N_OPTS(a) (sizeof(a) / sizeof((a)[0]))
+
+/* mount_propagation() - "rslave" etc. into MS_* flags.
+ * Return: 0, or -1 for an unknown name.
+ */
+int mount_propagation(const char *name, unsigned long *out)
+{
+	size_t i;
+
+	for (i = 0; i < N_OPTS(prop_opts); i++) {
+		if (!strcmp(name, prop_opts[i].name)) {
+			*out = prop_opts[i].flag;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+struct parsed_opts {
+	unsigned long flags, prop;
+	char data[1024];
+};
+
+/* Split an OCI option list: known flags, propagation, and the rest as data. */
+static int parse_options(const char *opts, struct parsed_opts *p)
+{
+	const char *o = opts;
+	size_t dlen = 0;
+
+	memset(p, 0, sizeof(*p));
+	while (*o) {
+		size_t n = strcspn(o, ","), i;
+		int known = 0;
+
+		for (i = 0; i < N_OPTS(flag_opts) && !known; i++) {
+			if (strlen(flag_opts[i].name) == n && !strncmp(o, flag_opts[i].name, n)) {
+				if (flag_opts[i].clear)
+					p->flags &= ~flag_opts[i].flag;
+				else
+					p->flags |= flag_opts[i].flag;
+				known = 1;
+			}
+		}
+		for (i = 0; i < N_OPTS(prop_opts) && !known; i++) {
+			if (strlen(prop_opts[i].name) == n && !strncmp(o, prop_opts[i].name, n)) {
+				p->prop |= prop_opts[i].flag;
+				known = 1;
+			}
+		}
+		if (!known && n) {
+			if (dlen + n + 2 > sizeof(p->data))
+				return -1;
+			if (dlen)
+				p->data[dlen++] = ',';
+			memcpy(p->data + dlen, o, n);
+			dlen += n;
+			p->data[dlen] = '\0';
+		}
+		o += n;
+		if (*o == ',')
+			o++;
+	}
+	return 0;
+}
+
+/* mount_options_check() - whether an option list fits (for spec parsing).
+ * Return: 0 or -1.
+ */
+int mount_options_check(const char *opts)
+{
+	struct parsed_opts p;
+
+	return parse_options(opts, &p);
+}
+
+/* path_join() - @root + @path ("" root: @path itself).
+ * Return: 0, or -ENAMETOOLONG.
+ */
+int path_join(char *out, size_t cap, const char *root, const char *path)
+{
+	int n;
+
+	while (root[0] && path[0] == '/' && path[1] == '/')
+		path++;
+	n = snprintf(out, cap, "%s%s", root, path);
+	return (n < 0 || (size_t)n >= cap) ? -ENAMETOOLONG : 0;
+}
+
+/* mkdirs() - mkdir -p.  Return: 0 or -errno. */
+int mkdirs(const char *path, mode_t mode)
+{
+	char buf[PATH_MAX];
+	char *p;
+
+	if (strlen(path) >= sizeof(buf))
+		return -ENAMETOOLONG;
+	strcpy(buf, path);
+	for (p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, mode) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(buf, mode) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+/* Create @path as an empty file (and its parents) to bind a file onto. */
+static int mkfile(const char *path)
+{
+	char dir[PATH_MAX];
+	char *slash;
+	int fd, r;
+
+	if (strlen(path) >= sizeof(dir))
+		return -ENAMETOOLONG;
+	strcpy(dir, path);
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = '\0';
+		r = mkdirs(dir, 0755);
+		if (r)
+			return r;
+	}
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0 && errno != EEXIST && errno != EISDIR)
+		return -errno;
+	if (fd >= 0)
+		close(fd);
+	return 0;
+}
+
+/* Flags a remount must keep: in a user namespace the kernel refuses to
+ * clear nosuid/nodev/noexec/ro set by a more privileged mounter ("locked"
+ * flags, mount_namespaces(7)). */
+static unsigned long locked_flags(const char *path)
+{
+	struct statvfs sv;
+	unsigned long f = 0;
+
+	if (statvfs(path, &sv) < 0)
+		return 0;
+	if (sv.f_flag & ST_NOSUID)
+		f |= MS_NOSUID;
+	if (sv.f_flag & ST_NODEV)
+		f |= MS_NODEV;
+	if (sv.f_flag & ST_NOEXEC)
+		f |= MS_NOEXEC;
+	if (sv.f_flag & ST_RDONLY)
+		f |= MS_RDONLY;
+	if (sv.f_flag & ST_NOATIME)
+		f |= MS_NOATIME;
+	if (sv.f_flag & ST_NODIRATIME)
+		f |= MS_NODIRATIME;
+	if (sv.f_flag & ST_RELATIME)
+		f |= MS_RELATIME;
+	return f;
+}
+
+static int fail(int rep, int err, const char *step, const char *detail)
+{
+	report_fail(rep, err, step, detail);
+	return -1;
+}
+
+#define BIND_FLAGS (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | \
+		    MS_NODIRATIME | MS_RELATIME | MS_STRICTATIME)
+
+/* One mount at @dst (an absolute host-side path). */
+static int do_mount(int rep, const char *src, const char *dst, const char *type,
+		    const char *options)
+{
+	struct parsed_opts p;
+	struct stat st;
+	int is_bind, r;
+
+	if (parse_options(options, &p))
+		return fail(rep, EINVAL, "mount options", options);
+	is_bind = (p.flags & MS_BIND) || !strcmp(type, "bind");
+	if (is_bind && stat(src, &st) < 0)
+		return fail(rep, errno, "stat(bind source)", src);
+	if (is_bind && !S_ISDIR(st.st_mode))
+		r = mkfile(dst);
+	else
+		r = mkdirs(dst, 0755);
+	if (r)
+		return fail(rep, -r, "mkdir(mount point)", dst);
+
+	if (!strcmp(type, "cgroup")) {
+		struct statfs sf;
+
+		/* Pure v2 hosts get a cgroup2 mount (its root is the cgroup
+		 * namespace root); v1 and hybrid hosts get the host hierarchy
+		 * bound, read-only when asked. */
+		if (statfs("/sys/fs/cgroup", &sf) == 0 && sf.f_type == CGROUP2_SUPER_MAGIC) {
+			if (mount("cgroup2", dst, "cgroup2", p.flags & ~MS_BIND, NULL) < 0)
+				return fail(rep, errno, "mount(cgroup2)", dst);
+			return 0;
+		}
+		is_bind = 1;
+		src = "/sys/fs/cgroup";
+		p.flags |= MS_BIND | MS_REC;
+	}
+
+	if (is_bind) {
+		if (mount(src, dst, NULL, MS_BIND | (p.flags & MS_REC), NULL) < 0)
+			return fail(rep, errno, "mount(bind)", dst);
+		if (p.flags & BIND_FLAGS) {
+			unsigned long f = MS_BIND | MS_REMOUNT | (p.flags & BIND_FLAGS) |
+					  (locked_flags(dst) & ~MS_RDONLY);
+
+			if (mount(NULL, dst, NULL, f, NULL) < 0)
+				return fail(rep, errno, "mount(remount bind)", dst);
+		}
+	} else if (mount(src, dst, type, p.flags & ~MS_REC, p.data[0] ? p.data : NULL) < 0) {
+		char what[64];
+
+		snprintf(what, sizeof(what), "mount(%s)", type);
+		return fail(rep, errno, what, dst);
+	}
+	if (p.prop && mount(NULL, dst, NULL, p.prop, NULL) < 0)
+		return fail(rep, errno, "mount(propagation)", dst);
+	return 0;
+}
+
+static int mount_at(int rep, const char *root, const char *src, const char *dest,
+		    const char *type, const char *options)
+{
+	char dst[PATH_MAX];
+
+	if (path_join(dst, sizeof(dst), root, dest))
+		return fail(rep, ENAMETOOLONG, "mount", dest);
+	return do_mount(rep, src, dst, type, options);
+}
+
+static int default_mounts(const struct spec *s, int rep, const char *root)
+{
+	if (mount_at(rep, root, "proc", "/proc", "proc", "nosuid,nodev,noexec"))
+		return -1;
+	if (mount_at(rep, root, "tmpfs", "/dev", "tmpfs", "nosuid,strictatime,mode=755,size=65536k"))
+		return -1;
+	/* newinstance: a private devpts (devpts docs, Linux >= 4.7 always);
+	 * ptmxmode makes its own ptmx usable through the /dev/ptmx link. */
+	if (mount_at(rep, root, "devpts", "/dev/pts", "devpts",
+		     "nosuid,noexec,newinstance,ptmxmode=0666,mode=0620"))
+		return -1;
+	if (mount_at(rep, root, "shm", "/dev/shm", "tmpfs", "nosuid,nodev,noexec,mode=1777,size=65536k"))
+		return -1;
+	if (s->ns_new[NS_IPC] &&
+	    mount_at(rep, root, "mqueue", "/dev/mqueue", "mqueue", "nosuid,nodev,noexec"))
+		return -1;
+	if (s->rootfs) {
+		/* sysfs shows the mounter's network namespace, so a fresh
+		 * sysfs only with a new one; otherwise the host's, read-only. */
+		if (s->ns_new[NS_NET]) {
+			if (mount_at(rep, root, "sysfs", "/sys", "sysfs", "nosuid,nodev,noexec,ro"))
+				return -1;
+		} else if (mount_at(rep, root, "/sys", "/sys", "bind", "rbind,nosuid,nodev,noexec,ro")) {
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* mounts_prepare() - propagation, rootfs, default mounts, the mount list
+ * and devices; @hostdev gets an O_PATH fd of the host's /dev, taken before
+ * anything covers it, for bind-mounting device nodes when mknod is refused.
+ * Return: 0, or -1 after reporting the failure on @rep.
+ */
+int mounts_prepare(const struct spec *s, int rep, int *hostdev)
+{
+	const char *root = s->rootfs ? s->rootfs : "";
+	int i;
+
+	if (mount(NULL, "/", NULL, s->propagation, NULL) < 0)
+		return fail(rep, errno, "mount(propagation)", "/");
+	*hostdev = open("/dev", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (*hostdev < 0)
+		return fail(rep, errno, "open", "/dev");
+
+	if (s->rootfs && s->ov_lower) {
+		char data[3 * PATH_MAX + 64];
+		int n = snprintf(data, sizeof(data), "lowerdir=%s,upperdir=%s,workdir=%s",
+				 s->ov_lower, s->ov_upper, s->ov_work);
+
+		if (n < 0 || (size_t)n >= sizeof(data))
+			return fail(rep, ENAMETOOLONG, "mount(overlay)", s->rootfs);
+		if (mount("overlay", s->rootfs, "overlay", 0, data) < 0)
+			return fail(rep, errno, "mount(overlay)", s->rootfs);
+	} else if (s->rootfs) {
+		/* pivot_root(2) needs new_root to be a mount point. */
+		if (mount(s->rootfs, s->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
+			return fail(rep, errno, "mount(bind rootfs)", s->rootfs);
+	}
+
+	if (s->default_mounts && default_mounts(s, rep, root))
+		return -1;
+	for (i = 0; i < s->n_mounts; i++) {
+		const struct mount_ent *m = &s->mounts[i];
+
+		if (mount_at(rep, root, m->source, m->dest, m->type, m->options))
+			return -1;
+	}
+	if (s->default_devices && devices_default(s, rep, root, *hostdev))
+		return -1;
+	for (i = 0; i < s->n_devices; i++)
+		if (device_create(&s->devices[i], rep, root, *hostdev))
+			return -1;
+	return 0;
+}
+
+/* mounts_pivot() - make the rootfs the root: pivot_root(".", ".") stacks
+ * the old root on top of the new one, then it is detached (the trick in
+ * pivot_root(2) NOTES), or MS_MOVE + chroot with no_pivot.
+ * Return: 0, or -1 after reporting.
+ */
+int mounts_pivot(const struct spec *s, int rep)
+{
+	if (!s->rootfs)
+		return 0;
+	if (chdir(s->rootfs) < 0)
+		return fail(rep, errno, "chdir", s->rootfs);
+	if (s->no_pivot) {
+		if (mount(s->rootfs, "/", NULL, MS_MOVE, NULL) < 0)
+			return fail(rep, errno, "mount(move rootfs)", s->rootfs);
+		if (chroot(".") < 0)
+			return fail(rep, errno, "chroot", s->rootfs);
+	} else {
+		if (syscall(SYS_pivot_root, ".", ".") < 0)
+			return fail(rep, errno, "pivot_root", s->rootfs);
+		/* The old root must not propagate its unmount to the host. */
+		if (mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0)
+			return fail(rep, errno, "mount(slave old root)", "/");
+		if (umount2(".", MNT_DETACH) < 0)
+			return fail(rep, errno, "umount2(old root)", "/");
+	}
+	if (chdir("/") < 0)
+		return fail(rep, errno, "chdir", "/");
+	return 0;
+}
+
+/* mounts_finish() - masked and read-only paths, read-only root; after
+ * pivot_root so that the paths are the container's.
+ * Return: 0, or -1 after reporting.
+ */
+int mounts_finish(const struct spec *s, int rep)
+{
+	struct stat st;
+	int i;
+
+	for (i = 0; i < s->n_masked; i++) {
+		const char *p = s->masked[i];
+
+		if (stat(p, &st) < 0) {
+			if (errno == ENOENT)
+				continue;
+			return fail(rep, errno, "stat(masked)", p);
+		}
+		if (S_ISDIR(st.st_mode)) {
+			if (mount("tmpfs", p, "tmpfs", MS_RDONLY, "size=0") < 0)
+				return fail(rep, errno, "mount(mask tmpfs)", p);
+		} else if (mount("/dev/null", p, NULL, MS_BIND, NULL) < 0) {
+			return fail(rep, errno, "mount(mask /dev/null)", p);
+		}
+	}
+	for (i = 0; i < s->n_readonly; i++) {
+		const char *p = s->readonly[i];
+
+		if (stat(p, &st) < 0) {
+			if (errno == ENOENT)
+				continue;
+			return fail(rep, errno, "stat(readonly)", p);
+		}
+		if (mount(p, p, NULL, MS_BIND | MS_REC, NULL) < 0)
+			return fail(rep, errno, "mount(bind readonly)", p);
+		if (mount(NULL, p, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | locked_flags(p), NULL) < 0)
+			return fail(rep, errno, "mount(remount readonly)", p);
+	}
+	if (s->rootfs_readonly &&
+	    mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | locked_flags("/"), NULL) < 0)
+		return fail(rep, errno, "mount(remount / readonly)", "/");
+	return 0;
+}
