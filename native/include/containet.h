@@ -85,4 +85,131 @@ int cn_poll_wake(int poller);
 /* cn_poll_destroy() - close the set.  Return: 0 or -errno. */
 int cn_poll_destroy(int poller);
 
+/* ---- switch.c: the L2 switch datapath (one thread per switch) ----
+ *
+ * A switch is a set of ports (tap fds), a bounded MAC table and a thread
+ * that forwards frames between them: learn the source MAC, send known
+ * unicast to its port, flood broadcast, multicast and unknown unicast to
+ * every other port. GSO frames and partial checksums from vnet taps go to
+ * vnet taps as they are and are segmented/completed for plain taps. Port and
+ * MAC-entry states are documented in src/lib/port.h and src/lib/mactable.h.
+ * Every function may be called from any thread; they take the switch lock,
+ * which the datapath holds per batch of ready ports, never across a wait.
+ */
+
+#define CN_SWITCH_PORTS_MAX 1024	/* ports per switch */
+#define CN_FRAME_MAX (65536 + 128)	/* largest frame read, without vnet header */
+
+/* Port flags in struct cn_port_stats.flags. */
+#define CN_PORT_VNET_HDR 0x1	/* the tap carries a virtio_net_hdr */
+#define CN_PORT_OFFLOAD  0x2	/* TUNSETOFFLOAD accepted: reads GSO frames */
+
+/* Counters of one port, as cn_switch_port_stats() fills them. */
+struct cn_port_stats {
+	uint64_t rx_packets, rx_bytes;	/* frames read from the tap */
+	uint64_t tx_packets, tx_bytes;	/* frames written (GSO: segments for plain taps) */
+	uint64_t drops;			/* not written: tap full (EAGAIN/ENOBUFS) or down (EIO) */
+	uint64_t errors;		/* malformed frames read, failed writes */
+	uint64_t flags;			/* CN_PORT_* */
+	uint64_t mac_count;		/* MAC table entries on this port */
+};
+
+/* Event types in struct cn_switch_event.type. Port-down events are always
+ * queued; MAC events only after cn_switch_watch_macs(sw, 1). */
+#define CN_EV_PORT_DOWN    1	/* @port removed by the datapath; @err: positive errno */
+#define CN_EV_MAC_LEARNED  2	/* @mac now on @port */
+#define CN_EV_MAC_MOVED    3	/* @mac moved from @other to @port */
+#define CN_EV_MAC_AGED     4	/* @mac on @port aged out */
+#define CN_EV_MAC_EVICTED  5	/* @mac on @port dropped for room (table full) */
+#define CN_EV_MAC_FLUSHED  6	/* @mac on @port dropped with its port */
+
+struct cn_switch_event {
+	uint32_t type;
+	uint32_t port;
+	uint32_t other;
+	int32_t err;
+	uint8_t mac[6];
+	uint8_t pad[2];
+};
+
+/* One MAC table entry as cn_switch_macs() fills it. */
+struct cn_mac_record {
+	uint8_t mac[6];
+	uint8_t pad[2];
+	uint32_t port;
+	uint32_t age_ms;	/* since last seen as a source */
+};
+
+/* Switch-wide figures, as cn_switch_status() fills them. */
+struct cn_switch_status {
+	uint64_t ports;
+	uint64_t macs;
+	uint64_t mac_table_size;
+	uint64_t mac_age_ms;
+	uint64_t events_lost;	/* MAC events dropped because the queue was full */
+	uint64_t evictions;	/* MAC entries evicted from a full table */
+};
+
+/* cn_switch_create() - allocate a switch with a MAC table of
+ * @mac_table_size entries aging after @mac_age_ms (0: never) and start its
+ * datapath thread.
+ * Return: handle (>= 0), -EINVAL for bad sizes, -EMFILE when too many
+ * switches exist, or -errno.
+ */
+int cn_switch_create(int mac_table_size, int mac_age_ms);
+
+/* cn_switch_destroy() - stop the thread, close every port's fd, free.
+ * Return: 0, or -EBADF for an unknown handle.
+ */
+int cn_switch_destroy(int sw);
+
+/* cn_switch_port_add() - attach tap @fd as a new port. On success the
+ * switch owns @fd (it closes it when the port goes); on failure the caller
+ * still does.
+ * Return: port id (> 0, never reused by this switch), -ENOTTY/-EBADFD/
+ * -EINVAL when @fd is not a tap, -ENOSPC when all ports are used, -errno.
+ */
+int cn_switch_port_add(int sw, int fd);
+
+/* cn_switch_port_del() - detach port @port, close its fd, flush its MACs.
+ * Return: 0, or -ENOENT when no such port exists (any more).
+ */
+int cn_switch_port_del(int sw, int port);
+
+/* cn_switch_ports() - store up to @max current port ids in @ids.
+ * Return: number of ports (may exceed @max), or -EBADF.
+ */
+int cn_switch_ports(int sw, uint32_t *ids, int max);
+
+/* cn_switch_port_stats() - copy port @port's counters to @out.
+ * Return: 0, or -ENOENT.
+ */
+int cn_switch_port_stats(int sw, int port, struct cn_port_stats *out);
+
+/* cn_switch_macs() - store up to @max MAC entries, oldest first, in @out.
+ * Return: number of entries (may exceed @max), or -EBADF.
+ */
+int cn_switch_macs(int sw, struct cn_mac_record *out, int max);
+
+/* cn_switch_status() - copy switch-wide figures to @out.
+ * Return: 0, or -EBADF.
+ */
+int cn_switch_status(int sw, struct cn_switch_status *out);
+
+/* cn_switch_event_fd() - an eventfd that is readable while events are
+ * queued (cn_switch_events() resets it). Owned by the switch.
+ * Return: the fd, or -EBADF.
+ */
+int cn_switch_event_fd(int sw);
+
+/* cn_switch_events() - dequeue up to @max events, oldest first.
+ * Return: number dequeued, or -EBADF.
+ */
+int cn_switch_events(int sw, struct cn_switch_event *out, int max);
+
+/* cn_switch_watch_macs() - queue MAC learned/moved/aged events (@on = 1)
+ * or not (0, the default).  Return: 0, or -EBADF.
+ */
+int cn_switch_watch_macs(int sw, int on);
+
 #endif /* CONTAINET_H */

@@ -55,6 +55,22 @@ export function nativeHelper(name: string): string {
   return path;
 }
 
+// ---- switch.c: the L2 switch datapath (containet). Structs travel as
+// Buffers laid out as in containet.h (see packages/containet/src/datapath.ts).
+const SWITCH_PROTOTYPES = {
+  cn_switch_create: 'int cn_switch_create(int mac_table_size, int mac_age_ms)',
+  cn_switch_destroy: 'int cn_switch_destroy(int sw)',
+  cn_switch_port_add: 'int cn_switch_port_add(int sw, int fd)',
+  cn_switch_port_del: 'int cn_switch_port_del(int sw, int port)',
+  cn_switch_ports: 'int cn_switch_ports(int sw, _Out_ uint32_t *ids, int max)',
+  cn_switch_port_stats: 'int cn_switch_port_stats(int sw, int port, _Out_ uint8_t *out)',
+  cn_switch_macs: 'int cn_switch_macs(int sw, _Out_ uint8_t *out, int max)',
+  cn_switch_status: 'int cn_switch_status(int sw, _Out_ uint8_t *out)',
+  cn_switch_event_fd: 'int cn_switch_event_fd(int sw)',
+  cn_switch_events: 'int cn_switch_events(int sw, _Out_ uint8_t *out, int max)',
+  cn_switch_watch_macs: 'int cn_switch_watch_macs(int sw, int on)',
+} as const;
+
 // Prototypes, in the order of containet.h.
 const PROTOTYPES = {
   cn_fd_send: 'long cn_fd_send(int sock, const uint8_t *buf, size_t len, int fd, int timeout_ms)',
@@ -71,6 +87,7 @@ const PROTOTYPES = {
   cn_poll_wait: 'int cn_poll_wait(int poller, _Out_ int *fds, int max, int timeout_ms)',
   cn_poll_wake: 'int cn_poll_wake(int poller)',
   cn_poll_destroy: 'int cn_poll_destroy(int poller)',
+  ...SWITCH_PROTOTYPES,
 } as const;
 
 export type NativeName = keyof typeof PROTOTYPES;

@@ -20,7 +20,25 @@ export interface AttachRequest {
   addresses?: string[];
   /** Pid of the attaching container, for display. */
   pid?: number;
+  /**
+   * Port lifetime. By default a port lives as long as the connection that
+   * attached it (and its tap): when the attaching process dies, the kernel
+   * closes the connection and the switch drops the port at once. Keep the
+   * connection open for the container's life. With `persist: true` the port
+   * outlives the connection and goes only on `detach` or when the tap dies
+   * (its device deleted). Note that a tap opened inside a network namespace
+   * keeps that namespace alive while any fd of it is open.
+   */
+  persist?: boolean;
   // The tap fd travels with this frame (SCM_RIGHTS).
+}
+
+/** Reply to attach: the port id and what the switch made of the tap. */
+export interface AttachReply {
+  port: number;
+  /** Kernel name of the tap device. */
+  tap: string;
+  vnetHdr: boolean;
 }
 
 export interface DetachRequest {
@@ -35,7 +53,40 @@ export interface SimpleRequest {
   id: number;
 }
 
-export type ControlRequest = AttachRequest | DetachRequest | SimpleRequest | { op: string; id: number; [k: string]: unknown };
+/**
+ * Ask for events on this connection: `port-attached` ({port: PortInfo}),
+ * `port-detached` ({port, node, reason}), with `macs` also `mac-learned`,
+ * `mac-moved` ({mac, port, from}), `mac-aged`, `mac-evicted`, `mac-flushed`
+ * ({mac, port}), and with `counters` a `counters` event every second
+ * ({ports: PortInfo[], time}).
+ */
+export interface SubscribeRequest {
+  op: 'subscribe';
+  id: number;
+  macs?: boolean;
+  counters?: boolean;
+}
+
+export type ControlRequest =
+  | AttachRequest
+  | DetachRequest
+  | SimpleRequest
+  | SubscribeRequest
+  | { op: string; id: number; [k: string]: unknown };
+
+/** Reply to status. */
+export interface SwitchStatusReply {
+  version: number;
+  pid: number;
+  socket: string;
+  uptime: number;
+  ports: number;
+  macs: number;
+  macTableSize: number;
+  macAgeSeconds: number;
+  macEventsLost: number;
+  macEvictions: number;
+}
 
 export interface ErrorBody {
   code: string;

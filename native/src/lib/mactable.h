@@ -1,0 +1,97 @@
+/* mactable.h - the switch's bounded MAC learning table.
+ *
+ * A fixed pool of entries allocated once (mactable_init), a hash over the
+ * MAC with a per-table random seed (so a peer choosing source MACs cannot
+ * aim at one chain), and a list of all entries ordered by last-seen time,
+ * oldest first. Aging pops from the head; a full table evicts the head.
+ * Nothing here allocates after init, so a flood of random source MACs costs
+ * a bounded amount of memory.
+ *
+ * Entry states:
+ *   FREE     on the free list, in no hash chain
+ *   LEARNED  in its hash chain and the age list; @port is the port slot the
+ *            MAC was last seen on as a source. A frame from another port
+ *            moves it (station move); a frame from the same port refreshes
+ *            it to the tail of the age list.
+ * LEARNED -> FREE when it ages out, is evicted to make room, or its port
+ * goes away (mactable_flush_port).
+ *
+ * Not thread-safe: the switch calls it under its lock.
+ */
+#ifndef MACTABLE_H
+#define MACTABLE_H
+
+#include <stdint.h>
+
+/* Why an entry left the table, passed to mactable_gone_fn. */
+enum mac_gone {
+	MAC_GONE_AGED = 1,	/* not seen for the aging time */
+	MAC_GONE_EVICTED = 2,	/* oldest entry dropped for a new one */
+	MAC_GONE_FLUSHED = 3,	/* its port was removed */
+};
+
+/* What mactable_learn() did. */
+enum mac_learn {
+	MAC_REFRESHED = 0,	/* known on this port already */
+	MAC_LEARNED = 1,	/* new entry */
+	MAC_MOVED = 2,		/* known on another port, now on this one */
+};
+
+typedef void (*mactable_gone_fn)(void *ctx, const uint8_t *mac, int port, enum mac_gone why);
+
+struct mac_entry {
+	uint8_t mac[6];
+	int32_t port;
+	uint64_t seen_ms;
+	int32_t hnext;		/* next in hash chain, or -1 */
+	int32_t prev, next;	/* age list neighbours (free list uses next) */
+};
+
+struct mactable {
+	struct mac_entry *e;
+	int32_t *bucket;
+	uint32_t mask;		/* buckets - 1 */
+	uint64_t seed;
+	int32_t size, used;
+	int32_t free_head;
+	int32_t oldest, newest;
+	mactable_gone_fn gone;
+	void *ctx;
+};
+
+/* mactable_init() - allocate a table for @size entries.
+ * Return: 0, -EINVAL for a size out of 1..1048576, or -ENOMEM.
+ */
+int mactable_init(struct mactable *t, int size, mactable_gone_fn gone, void *ctx);
+
+/* mactable_free() - release the table's memory.  Return: nothing. */
+void mactable_free(struct mactable *t);
+
+/* mactable_lookup() - the port slot @mac was learned on.
+ * Return: slot (>= 0), or -1 if unknown.
+ */
+int mactable_lookup(const struct mactable *t, const uint8_t *mac);
+
+/* mactable_learn() - record @mac as seen on @port at @now_ms, evicting the
+ * oldest entry if the table is full. *@old_port gets the previous port of a
+ * moved entry.
+ * Return: enum mac_learn.
+ */
+int mactable_learn(struct mactable *t, const uint8_t *mac, int port, uint64_t now_ms, int *old_port);
+
+/* mactable_expire() - drop entries last seen before @before_ms.
+ * Return: number dropped.
+ */
+int mactable_expire(struct mactable *t, uint64_t before_ms);
+
+/* mactable_flush_port() - drop every entry of port slot @port.
+ * Return: number dropped.
+ */
+int mactable_flush_port(struct mactable *t, int port);
+
+/* mactable_oldest_ms() - last-seen time of the oldest entry.
+ * Return: that time, or 0 when the table is empty.
+ */
+uint64_t mactable_oldest_ms(const struct mactable *t);
+
+#endif /* MACTABLE_H */

@@ -1,0 +1,614 @@
+/* switch.c - the L2 switch: a datapath thread per switch forwarding frames
+ * between tap ports with MAC learning, and the cn_switch_* calls the
+ * control plane uses (containet.h).
+ *
+ * Locking: one mutex per switch. The datapath takes it after each
+ * epoll_wait() for the whole batch of ready ports (each port read at most
+ * RX_BUDGET times per batch, so the hold is bounded) and never while
+ * waiting; control calls take it briefly. Per-frame work therefore sees no
+ * lock traffic, and a port can't disappear under the datapath's feet: epoll
+ * events carry slot and generation, and a stale pair is ignored. Handles
+ * are looked up under switches_lock; a switch must not be destroyed while
+ * another thread still calls into it (the control plane is one thread).
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "containet.h"
+#include "mactable.h"
+#include "port.h"
+#include "vnet.h"
+
+#define SWITCHES_MAX 16
+#define RX_BUDGET 64		/* frames per port per batch: fairness */
+#define EVQ_LEN 4096		/* queued events (power of two) */
+#define EVQ_PORT_RESERVE 64	/* slots only port-down events may use */
+#define SEG_MAX 1024		/* segments per GSO frame (MSS >= 64) */
+#define SEG_CAP (CN_FRAME_MAX + SEG_MAX * 128)
+
+struct cn_switch {
+	pthread_mutex_t lock;
+	pthread_t thread;
+	int ep;			/* epoll over wake_fd and every UP port */
+	int wake_fd;		/* eventfd: stop the datapath */
+	int event_fd;		/* eventfd: events queued for the control plane */
+	int stopping;
+
+	struct port ports[CN_SWITCH_PORTS_MAX];
+	int active[CN_SWITCH_PORTS_MAX];	/* slots of UP ports, for flooding */
+	int nactive;
+	uint32_t next_id;
+
+	struct mactable macs;
+	uint64_t age_ms;
+	uint64_t evictions;
+
+	struct cn_switch_event evq[EVQ_LEN];
+	uint32_t evq_head, evq_tail;	/* free-running; tail - head = queued */
+	uint64_t events_lost;
+	int watch_macs;
+	int events_new;		/* queued since the last event_fd signal */
+
+	/* Datapath buffers, allocated once with the switch. */
+	struct virtio_net_hdr_v1 hdr;
+	uint8_t frame[CN_FRAME_MAX];
+	uint8_t seg[SEG_CAP];
+	struct iovec segv[SEG_MAX];
+};
+
+static struct cn_switch *switches[SWITCHES_MAX];
+static pthread_mutex_t switches_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* now_ms() - monotonic milliseconds; the coarse clock is enough for aging
+ * and costs no syscall.  Return: the time.
+ */
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* sw_get() - the switch behind handle @h.  Return: pointer or NULL. */
+static struct cn_switch *sw_get(int h)
+{
+	struct cn_switch *s = NULL;
+
+	pthread_mutex_lock(&switches_lock);
+	if (h >= 0 && h < SWITCHES_MAX)
+		s = switches[h];
+	pthread_mutex_unlock(&switches_lock);
+	return s;
+}
+
+/* ev_push() - queue an event unless full; MAC events leave the last
+ * EVQ_PORT_RESERVE slots to port-down events so those are never lost.
+ * Return: nothing.
+ */
+static void ev_push(struct cn_switch *s, uint32_t type, uint32_t port, uint32_t other, int err,
+		    const uint8_t *mac)
+{
+	uint32_t queued = s->evq_tail - s->evq_head;
+	struct cn_switch_event *e;
+
+	if (queued >= EVQ_LEN || (type != CN_EV_PORT_DOWN && queued >= EVQ_LEN - EVQ_PORT_RESERVE)) {
+		s->events_lost++;
+		return;
+	}
+	e = &s->evq[s->evq_tail++ & (EVQ_LEN - 1)];
+	memset(e, 0, sizeof(*e));
+	e->type = type;
+	e->port = port;
+	e->other = other;
+	e->err = err;
+	if (mac)
+		memcpy(e->mac, mac, 6);
+	s->events_new = 1;
+}
+
+/* ev_signal() - wake the control plane if events were queued.
+ * Return: nothing.
+ */
+static void ev_signal(struct cn_switch *s)
+{
+	uint64_t one = 1;
+
+	if (!s->events_new)
+		return;
+	s->events_new = 0;
+	if (write(s->event_fd, &one, sizeof(one)) < 0) {
+		/* EAGAIN: the counter is saturated, the fd is readable anyway. */
+	}
+}
+
+/* mac_gone() - mactable callback: count evictions, report to watchers.
+ * Return: nothing.
+ */
+static void mac_gone(void *ctx, const uint8_t *mac, int slot, enum mac_gone why)
+{
+	struct cn_switch *s = ctx;
+	static const uint32_t type[] = {
+		[MAC_GONE_AGED] = CN_EV_MAC_AGED,
+		[MAC_GONE_EVICTED] = CN_EV_MAC_EVICTED,
+		[MAC_GONE_FLUSHED] = CN_EV_MAC_FLUSHED,
+	};
+
+	if (why == MAC_GONE_EVICTED)
+		s->evictions++;
+	if (s->watch_macs)
+		ev_push(s, type[why], s->ports[slot].id, 0, 0, mac);
+}
+
+/* slot_of() - the slot of port id @id.  Return: slot, or -1. */
+static int slot_of(const struct cn_switch *s, int id)
+{
+	int i;
+
+	if (id <= 0)
+		return -1;
+	for (i = 0; i < s->nactive; i++)
+		if (s->ports[s->active[i]].id == (uint32_t)id)
+			return s->active[i];
+	return -1;
+}
+
+/* port_remove() - UP or DYING -> FREE: stop watching, close, flush MACs.
+ * Return: nothing.
+ */
+static void port_remove(struct cn_switch *s, int slot)
+{
+	struct port *p = &s->ports[slot];
+	int i;
+
+	epoll_ctl(s->ep, EPOLL_CTL_DEL, p->fd, NULL);
+	close(p->fd);
+	mactable_flush_port(&s->macs, slot);
+	for (i = 0; i < s->nactive; i++) {
+		if (s->active[i] == slot) {
+			s->active[i] = s->active[--s->nactive];
+			break;
+		}
+	}
+	p->fd = -1;
+	p->dead_err = 0;
+	p->gen++;
+}
+
+/* Lazily prepared plain-tap form of the frame being forwarded. */
+struct plain {
+	int nseg;	/* segments in s->segv, 0: not cut yet */
+	int bad;	/* the frame can't be made plain: skip plain taps */
+};
+
+/* send_to() - write the current frame to port @slot: as it is to a vnet
+ * tap, segmented or checksum-completed to a plain one.
+ * Return: nothing (outcomes are counted on the ports).
+ */
+static void send_to(struct cn_switch *s, int slot, int in, size_t len, struct plain *pl)
+{
+	struct port *p = &s->ports[slot];
+	struct virtio_net_hdr_v1 *h = &s->hdr;
+	int i;
+
+	if (p->hdr_len) {
+		port_send(p, h, s->frame, len);
+		return;
+	}
+	if (pl->bad)
+		return;
+	if (h->gso_type != VIRTIO_NET_HDR_GSO_NONE) {
+		if (!pl->nseg) {
+			pl->nseg = vnet_segment(h, s->frame, len, s->seg, sizeof(s->seg), s->segv, SEG_MAX);
+			if (pl->nseg < 0) {
+				s->ports[in].st.errors++;
+				pl->bad = 1;
+				return;
+			}
+		}
+		for (i = 0; i < pl->nseg; i++)
+			port_send(p, h, s->segv[i].iov_base, s->segv[i].iov_len);
+		return;
+	}
+	/* In place: later vnet receivers get the finished checksum with the
+	 * flag cleared, which is equally valid. */
+	if (vnet_csum_complete(h, s->frame, len) < 0) {
+		s->ports[in].st.errors++;
+		pl->bad = 1;
+		return;
+	}
+	port_send(p, h, s->frame, len);
+}
+
+/* forward() - learn the source of the frame read from port @in and send it
+ * on: known unicast to its port, everything else to all ports but @in.
+ * Return: nothing.
+ */
+static void forward(struct cn_switch *s, int in, size_t len, uint64_t now)
+{
+	struct port *ip = &s->ports[in];
+	const uint8_t *dst = s->frame, *src = s->frame + 6;
+	struct plain pl = { 0 };
+	int out, i, old;
+
+	if (len < 14) {
+		ip->st.errors++;
+		return;
+	}
+	ip->st.rx_packets++;
+	ip->st.rx_bytes += len;
+	s->hdr.flags &= VIRTIO_NET_HDR_F_NEEDS_CSUM | VIRTIO_NET_HDR_F_DATA_VALID;
+	s->hdr.num_buffers = 0;
+
+	/* A group address is never a source (IEEE 802.1Q 8.7.2 learns
+	 * individual addresses only). */
+	if (!(src[0] & 1)) {
+		switch (mactable_learn(&s->macs, src, in, now, &old)) {
+		case MAC_LEARNED:
+			if (s->watch_macs)
+				ev_push(s, CN_EV_MAC_LEARNED, ip->id, 0, 0, src);
+			break;
+		case MAC_MOVED:
+			if (s->watch_macs)
+				ev_push(s, CN_EV_MAC_MOVED, ip->id, s->ports[old].id, 0, src);
+			break;
+		default:
+			break;
+		}
+	}
+	out = (dst[0] & 1) ? -1 : mactable_lookup(&s->macs, dst);
+	if (out == in)
+		return; /* the destination is behind the ingress port */
+	if (out >= 0) {
+		send_to(s, out, in, len, &pl);
+		return;
+	}
+	for (i = 0; i < s->nactive; i++)
+		if (s->active[i] != in)
+			send_to(s, s->active[i], in, len, &pl);
+}
+
+/* port_rx() - read and forward up to RX_BUDGET frames from port @slot;
+ * a failed read makes the port DYING.
+ * Return: nothing.
+ */
+static void port_rx(struct cn_switch *s, int slot, uint32_t events, uint64_t now)
+{
+	struct port *p = &s->ports[slot];
+	int i;
+
+	for (i = 0; i < RX_BUDGET; i++) {
+		ssize_t n = port_recv(p, &s->hdr, s->frame, sizeof(s->frame));
+
+		if (n == -EAGAIN) {
+			/* tun reports EPOLLERR once its device is gone
+			 * (tun_chr_poll), while reads may still say EAGAIN. */
+			if (events & (EPOLLERR | EPOLLHUP))
+				p->dead_err = EPIPE;
+			return;
+		}
+		if (n == -EPROTO || n == -EINVAL || n == -EMSGSIZE) {
+			p->st.errors++;
+			continue;
+		}
+		if (n < 0) {
+			p->dead_err = (int)-n;
+			return;
+		}
+		forward(s, slot, (size_t)n, now);
+	}
+}
+
+/* datapath() - the forwarding thread: wait for ready ports, forward their
+ * frames, age the MAC table, remove ports whose tap died.
+ * Return: NULL.
+ */
+static void *datapath(void *arg)
+{
+	struct cn_switch *s = arg;
+	struct epoll_event evs[64];
+	int n, i;
+
+	for (;;) {
+		int timeout = s->age_ms ? 250 : -1;
+
+		n = epoll_wait(s->ep, evs, 64, timeout);
+		if (n < 0 && errno != EINTR)
+			break;
+		pthread_mutex_lock(&s->lock);
+		if (s->stopping) {
+			pthread_mutex_unlock(&s->lock);
+			break;
+		}
+		uint64_t now = now_ms();
+
+		for (i = 0; i < n; i++) {
+			uint32_t slot = (uint32_t)evs[i].data.u64, gen = evs[i].data.u64 >> 32;
+			struct port *p;
+
+			if (slot >= CN_SWITCH_PORTS_MAX)
+				continue; /* wake_fd */
+			p = &s->ports[slot];
+			if (p->fd < 0 || p->gen != gen || p->dead_err)
+				continue;
+			port_rx(s, slot, evs[i].events, now);
+		}
+		for (i = 0; i < s->nactive; i++) {
+			int slot = s->active[i];
+			struct port *p = &s->ports[slot];
+
+			if (!p->dead_err)
+				continue;
+			ev_push(s, CN_EV_PORT_DOWN, p->id, 0, p->dead_err, NULL);
+			port_remove(s, slot);
+			i--; /* the last active slot moved here */
+		}
+		if (s->age_ms && now > s->age_ms)
+			mactable_expire(&s->macs, now - s->age_ms);
+		ev_signal(s);
+		pthread_mutex_unlock(&s->lock);
+	}
+	return NULL;
+}
+
+int cn_switch_create(int mac_table_size, int mac_age_ms)
+{
+	struct epoll_event e = { .events = EPOLLIN, .data.u64 = UINT32_MAX };
+	struct cn_switch *s;
+	int h, ret, i;
+
+	if (mac_age_ms < 0)
+		return -EINVAL;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	ret = mactable_init(&s->macs, mac_table_size, mac_gone, s);
+	if (ret < 0) {
+		free(s);
+		return ret;
+	}
+	s->age_ms = (uint64_t)mac_age_ms;
+	s->next_id = 1;
+	for (i = 0; i < CN_SWITCH_PORTS_MAX; i++)
+		s->ports[i].fd = -1;
+	pthread_mutex_init(&s->lock, NULL);
+	s->ep = epoll_create1(EPOLL_CLOEXEC);
+	s->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	s->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (s->ep < 0 || s->wake_fd < 0 || s->event_fd < 0 ||
+	    epoll_ctl(s->ep, EPOLL_CTL_ADD, s->wake_fd, &e) < 0) {
+		ret = -errno;
+		goto fail;
+	}
+	pthread_mutex_lock(&switches_lock);
+	for (h = 0; h < SWITCHES_MAX && switches[h]; h++)
+		;
+	if (h < SWITCHES_MAX)
+		switches[h] = s;
+	pthread_mutex_unlock(&switches_lock);
+	if (h == SWITCHES_MAX) {
+		ret = -EMFILE;
+		goto fail;
+	}
+	ret = pthread_create(&s->thread, NULL, datapath, s);
+	if (ret) {
+		pthread_mutex_lock(&switches_lock);
+		switches[h] = NULL;
+		pthread_mutex_unlock(&switches_lock);
+		ret = -ret;
+		goto fail;
+	}
+	return h;
+fail:
+	if (s->ep >= 0)
+		close(s->ep);
+	if (s->wake_fd >= 0)
+		close(s->wake_fd);
+	if (s->event_fd >= 0)
+		close(s->event_fd);
+	mactable_free(&s->macs);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+	return ret;
+}
+
+int cn_switch_destroy(int h)
+{
+	struct cn_switch *s;
+	uint64_t one = 1;
+
+	pthread_mutex_lock(&switches_lock);
+	s = h >= 0 && h < SWITCHES_MAX ? switches[h] : NULL;
+	if (s)
+		switches[h] = NULL;
+	pthread_mutex_unlock(&switches_lock);
+	if (!s)
+		return -EBADF;
+	pthread_mutex_lock(&s->lock);
+	s->stopping = 1;
+	pthread_mutex_unlock(&s->lock);
+	if (write(s->wake_fd, &one, sizeof(one)) < 0) {
+		/* saturated counter: the thread wakes anyway */
+	}
+	pthread_join(s->thread, NULL);
+	while (s->nactive)
+		port_remove(s, s->active[0]);
+	close(s->ep);
+	close(s->wake_fd);
+	close(s->event_fd);
+	mactable_free(&s->macs);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+	return 0;
+}
+
+int cn_switch_port_add(int h, int fd)
+{
+	struct cn_switch *s = sw_get(h);
+	struct epoll_event e = { .events = EPOLLIN };
+	struct port p;
+	int slot, ret;
+
+	if (!s)
+		return -EBADF;
+	ret = port_open(&p, fd);
+	if (ret < 0)
+		return ret;
+	pthread_mutex_lock(&s->lock);
+	for (slot = 0; slot < CN_SWITCH_PORTS_MAX && s->ports[slot].fd >= 0; slot++)
+		;
+	if (slot == CN_SWITCH_PORTS_MAX) {
+		pthread_mutex_unlock(&s->lock);
+		return -ENOSPC;
+	}
+	p.gen = s->ports[slot].gen;
+	p.id = s->next_id++;
+	e.data.u64 = (uint64_t)p.gen << 32 | (uint32_t)slot;
+	if (epoll_ctl(s->ep, EPOLL_CTL_ADD, fd, &e) < 0) {
+		ret = -errno;
+		pthread_mutex_unlock(&s->lock);
+		return ret;
+	}
+	s->ports[slot] = p;
+	s->active[s->nactive++] = slot;
+	pthread_mutex_unlock(&s->lock);
+	return (int)p.id;
+}
+
+int cn_switch_port_del(int h, int id)
+{
+	struct cn_switch *s = sw_get(h);
+	int slot;
+
+	if (!s)
+		return -EBADF;
+	pthread_mutex_lock(&s->lock);
+	slot = slot_of(s, id);
+	if (slot >= 0)
+		port_remove(s, slot);
+	pthread_mutex_unlock(&s->lock);
+	return slot >= 0 ? 0 : -ENOENT;
+}
+
+int cn_switch_ports(int h, uint32_t *ids, int max)
+{
+	struct cn_switch *s = sw_get(h);
+	int i, n;
+
+	if (!s)
+		return -EBADF;
+	pthread_mutex_lock(&s->lock);
+	n = s->nactive;
+	for (i = 0; i < n && i < max; i++)
+		ids[i] = s->ports[s->active[i]].id;
+	pthread_mutex_unlock(&s->lock);
+	return n;
+}
+
+int cn_switch_port_stats(int h, int id, struct cn_port_stats *out)
+{
+	struct cn_switch *s = sw_get(h);
+	int slot, i;
+
+	if (!s)
+		return -EBADF;
+	pthread_mutex_lock(&s->lock);
+	slot = slot_of(s, id);
+	if (slot >= 0) {
+		*out = s->ports[slot].st;
+		out->mac_count = 0;
+		for (i = s->macs.oldest; i >= 0; i = s->macs.e[i].next)
+			if (s->macs.e[i].port == slot)
+				out->mac_count++;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return slot >= 0 ? 0 : -ENOENT;
+}
+
+int cn_switch_macs(int h, struct cn_mac_record *out, int max)
+{
+	struct cn_switch *s = sw_get(h);
+	uint64_t now = now_ms();
+	int i, n = 0;
+
+	if (!s)
+		return -EBADF;
+	pthread_mutex_lock(&s->lock);
+	for (i = s->macs.oldest; i >= 0; i = s->macs.e[i].next, n++) {
+		const struct mac_entry *e = &s->macs.e[i];
+
+		if (n >= max)
+			continue;
+		memset(&out[n], 0, sizeof(out[n]));
+		memcpy(out[n].mac, e->mac, 6);
+		out[n].port = s->ports[e->port].id;
+		out[n].age_ms = (uint32_t)(now > e->seen_ms ? now - e->seen_ms : 0);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return n;
+}
+
+int cn_switch_status(int h, struct cn_switch_status *out)
+{
+	struct cn_switch *s = sw_get(h);
+
+	if (!s)
+		return -EBADF;
+	pthread_mutex_lock(&s->lock);
+	out->ports = (uint64_t)s->nactive;
+	out->macs = (uint64_t)s->macs.used;
+	out->mac_table_size = (uint64_t)s->macs.size;
+	out->mac_age_ms = s->age_ms;
+	out->events_lost = s->events_lost;
+	out->evictions = s->evictions;
+	pthread_mutex_unlock(&s->lock);
+	return 0;
+}
+
+int cn_switch_event_fd(int h)
+{
+	struct cn_switch *s = sw_get(h);
+
+	return s ? s->event_fd : -EBADF;
+}
+
+int cn_switch_events(int h, struct cn_switch_event *out, int max)
+{
+	struct cn_switch *s = sw_get(h);
+	uint64_t v;
+	int n = 0;
+
+	if (!s)
+		return -EBADF;
+	pthread_mutex_lock(&s->lock);
+	if (read(s->event_fd, &v, sizeof(v)) < 0) {
+		/* EAGAIN: nothing signalled since the last call */
+	}
+	while (n < max && s->evq_head != s->evq_tail)
+		out[n++] = s->evq[s->evq_head++ & (EVQ_LEN - 1)];
+	/* Left-overs: stay readable so the caller comes back. */
+	if (s->evq_head != s->evq_tail) {
+		s->events_new = 1;
+		ev_signal(s);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return n;
+}
+
+int cn_switch_watch_macs(int h, int on)
+{
+	struct cn_switch *s = sw_get(h);
+
+	if (!s)
+		return -EBADF;
+	pthread_mutex_lock(&s->lock);
+	s->watch_macs = !!on;
+	pthread_mutex_unlock(&s->lock);
+	return 0;
+}

@@ -1,0 +1,69 @@
+/**
+ * The commander adapter: options and arguments in, a command handler called,
+ * its output printed. Nothing else lives here.
+ */
+import { Command, Option } from 'commander';
+import { DEFAULT_SOCKET } from '@containet/common';
+import * as serve from './commands/serve.js';
+import * as ports from './commands/ports.js';
+import * as macs from './commands/macs.js';
+import * as detach from './commands/detach.js';
+import * as status from './commands/status.js';
+
+interface ClientCommand {
+  commandNames: string[];
+  help: string;
+  handler: (opts: { socket?: string; json?: boolean }, args: string[]) => Promise<string>;
+}
+
+function socketOption(): Option {
+  return new Option('-s, --socket <path>', 'control socket').default(DEFAULT_SOCKET);
+}
+
+function addServeOptions(cmd: Command): Command {
+  return cmd
+    .addOption(socketOption())
+    .option('--mac-age <seconds>', 'forget MACs not seen for this long; 0 never (default 300)')
+    .option('--mac-table-size <n>', 'MAC table entries; the oldest is evicted when full (default 8192)')
+    .option('--group <group>', 'also let this group use the socket (mode 0660)')
+    .option('--debug', 'print stack traces of errors');
+}
+
+export function program(): Command {
+  const prog = new Command('containet')
+    .description('A userspace ethernet switch for containers: taps attach over a unix socket.')
+    .enablePositionalOptions()
+    .exitOverride();
+  const runServe = async (opts: serve.ServeOptions): Promise<void> => {
+    process.exitCode = await serve.handler(opts);
+  };
+  addServeOptions(prog).action(runServe);
+  addServeOptions(prog.command('serve').description(serve.help)).action(runServe);
+  const clients: ClientCommand[] = [ports, macs, status];
+  for (const mod of clients) {
+    prog
+      .command(mod.commandNames[0]!)
+      .description(mod.help)
+      .addOption(socketOption())
+      .option('--json', 'print JSON')
+      .option('--debug', 'print stack traces of errors')
+      .action(async (opts: { socket?: string; json?: boolean }) => {
+        process.stdout.write(await mod.handler(opts, []));
+      });
+  }
+  prog
+    .command('detach')
+    .argument('<port>', 'port id or node identity')
+    .description(detach.help)
+    .addOption(socketOption())
+    .option('--json', 'print JSON')
+    .option('--debug', 'print stack traces of errors')
+    .action(async (port: string, opts: { socket?: string; json?: boolean }) => {
+      process.stdout.write(await detach.handler(opts, [port]));
+    });
+  return prog;
+}
+
+export async function main(argv: string[] = process.argv): Promise<void> {
+  await program().parseAsync(argv);
+}

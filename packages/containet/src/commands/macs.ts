@@ -1,0 +1,22 @@
+/** `containet macs`: the MAC learning table. */
+import type { MacEntry, PortInfo } from '@containet/common';
+import { formatTable } from '../table.js';
+import { withClient, type ClientOptions } from './common.js';
+
+export const commandNames = ['macs'];
+
+export const help = 'Show the MAC table: each learned address, its port and node, and seconds since it was last seen.';
+
+export async function handler(opts: ClientOptions): Promise<string> {
+  const { macs, ports } = await withClient(opts, async (c) => ({
+    ...(await c.request<{ macs: MacEntry[] }>({ op: 'macs' })),
+    ...(await c.request<{ ports: PortInfo[] }>({ op: 'ports' })),
+  }));
+  if (opts.json) return JSON.stringify(macs, null, 2) + '\n';
+  if (macs.length === 0) return 'MAC table is empty\n';
+  const node = new Map(ports.map((p) => [p.port, p.node]));
+  return formatTable(
+    ['MAC', 'PORT', 'NODE', 'AGE'],
+    macs.map((m) => [m.mac, m.port, node.get(m.port) ?? '-', m.age]),
+  );
+}

@@ -1,0 +1,31 @@
+/** `containet ports`: the attached ports with their counters. */
+import type { PortInfo } from '@containet/common';
+import { formatTable, humanBytes } from '../table.js';
+import { withClient, type ClientOptions } from './common.js';
+
+export const commandNames = ['ports'];
+
+export const help = 'List the attached ports: id, node identity, interface, MACs seen, addresses, rx/tx packets and bytes, drops, errors.';
+
+export async function handler(opts: ClientOptions): Promise<string> {
+  const { ports } = await withClient(opts, (c) => c.request<{ ports: PortInfo[] }>({ op: 'ports' }));
+  if (opts.json) return JSON.stringify(ports, null, 2) + '\n';
+  if (ports.length === 0) return 'no ports attached\n';
+  return formatTable(
+    ['PORT', 'NODE', 'IFNAME', 'TAP', 'MACS', 'ADDRESSES', 'RX-PKTS', 'RX-BYTES', 'TX-PKTS', 'TX-BYTES', 'DROPS', 'ERRORS'],
+    ports.map((p) => [
+      p.port,
+      p.node,
+      p.ifname,
+      p.tap + (p.vnetHdr ? '' : ' (plain)'),
+      p.macs.join(',') || '-',
+      p.addresses.join(',') || '-',
+      p.counters.rxPackets,
+      humanBytes(p.counters.rxBytes),
+      p.counters.txPackets,
+      humanBytes(p.counters.txBytes),
+      p.counters.drops,
+      p.counters.errors,
+    ]),
+  );
+}

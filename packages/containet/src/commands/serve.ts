@@ -1,0 +1,74 @@
+/** `containet [serve] -s PATH`: run the switch in the foreground. */
+import { readFileSync } from 'node:fs';
+import { DEFAULT_SOCKET, UsageError } from '@containet/common';
+import { Daemon } from '../daemon.js';
+
+export const commandNames = ['serve'];
+
+export const help =
+  'Run the switch in the foreground: listen on the control socket, attach taps passed by containers, forward frames. Logs go to stderr; SIGINT/SIGTERM shut it down and remove the socket.';
+
+export interface ServeOptions {
+  socket?: string;
+  /** Seconds, as given on the command line. */
+  macAge?: string | number;
+  macTableSize?: string | number;
+  group?: string;
+}
+
+export interface ServeSettings {
+  socket: string;
+  macAge: number;
+  macTableSize: number;
+  group?: { gid: number; name: string } | undefined;
+}
+
+function integer(value: string | number | undefined, fallback: number, name: string, min: number, max: number): number {
+  if (value === undefined) return fallback;
+  const text = String(value);
+  if (!/^\d+$/.test(text) || Number(text) < min || Number(text) > max) {
+    throw new UsageError(`invalid ${name}: ${JSON.stringify(text)}`, `give a whole number from ${min} to ${max}`);
+  }
+  return Number(text);
+}
+
+/** A group by name or number, from /etc/group. */
+export function resolveGroup(group: string, groupFile = '/etc/group'): { gid: number; name: string } {
+  const lines = readFileSync(groupFile, 'utf8').split('\n');
+  for (const line of lines) {
+    const [name, , gid] = line.split(':');
+    if (name && gid !== undefined && (name === group || gid === group)) return { gid: Number(gid), name };
+  }
+  if (/^\d+$/.test(group)) return { gid: Number(group), name: group };
+  throw new UsageError(`unknown group: ${group}`, `it is not in ${groupFile}; give a group name or number`);
+}
+
+/** Options -> settings, with every value checked. */
+export function serveSettings(opts: ServeOptions): ServeSettings {
+  const socket = opts.socket ?? DEFAULT_SOCKET;
+  if (socket === '' || Buffer.byteLength(socket) > 107) {
+    throw new UsageError(`invalid socket path: ${JSON.stringify(socket)}`, 'a unix socket path is 1..107 bytes (unix(7) sun_path)');
+  }
+  return {
+    socket,
+    macAge: integer(opts.macAge, 300, '--mac-age', 0, 1_000_000),
+    macTableSize: integer(opts.macTableSize, 8192, '--mac-table-size', 1, 1_048_576),
+    group: opts.group === undefined ? undefined : resolveGroup(opts.group),
+  };
+}
+
+/** Run until SIGINT/SIGTERM (or `stop` resolves); returns the exit status. */
+export async function handler(opts: ServeOptions, _args: string[] = [], stop?: Promise<unknown>): Promise<number> {
+  const settings = serveSettings(opts);
+  const log = (line: string) => process.stderr.write(`containet: ${line}\n`);
+  const daemon = await Daemon.start({ ...settings, log });
+  const signalled = new Promise<string>((resolve) => {
+    process.once('SIGINT', () => resolve('SIGINT'));
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    stop?.then(() => resolve('stop'));
+  });
+  const why = await signalled;
+  log(`${why}: shutting down`);
+  await daemon.close();
+  return 0;
+}

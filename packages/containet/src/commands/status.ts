@@ -1,0 +1,18 @@
+/** `containet status`: is the switch up, and its figures. */
+import type { SwitchStatusReply } from '@containet/common';
+import { withClient, type ClientOptions } from './common.js';
+
+export const commandNames = ['status'];
+
+export const help = 'Show whether containet is running on the socket, its pid, uptime, port and MAC counts and settings.';
+
+export async function handler(opts: ClientOptions): Promise<string> {
+  const { status } = await withClient(opts, (c) => c.request<{ status: SwitchStatusReply }>({ op: 'status' }));
+  if (opts.json) return JSON.stringify(status, null, 2) + '\n';
+  return [
+    `containet running on ${status.socket} (pid ${status.pid}, up ${status.uptime} s, protocol ${status.version})`,
+    `ports: ${status.ports}`,
+    `MAC table: ${status.macs}/${status.macTableSize} entries, aging ${status.macAgeSeconds} s, ${status.macEvictions} evicted`,
+    '',
+  ].join('\n');
+}

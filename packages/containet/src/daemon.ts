@@ -1,0 +1,202 @@
+/**
+ * The running switch daemon: the datapath, the control server in front of
+ * it, and the request handlers that connect the two.
+ */
+import {
+  ContainetError,
+  FdPoller,
+  PROTOCOL_VERSION,
+  closeFd,
+  validateIdentity,
+  type PortInfo,
+  type SwitchStatusReply,
+} from '@containet/common';
+import { ControlServer, type Connection } from './control-server.js';
+import { Switch, normaliseMac, type AttachSpec } from './switch.js';
+import type { DatapathEvent } from './datapath.js';
+
+export interface DaemonOptions {
+  socket: string;
+  /** Seconds; 0 never ages. */
+  macAge: number;
+  macTableSize: number;
+  group?: { gid: number; name: string } | undefined;
+  log?: (line: string) => void;
+}
+
+interface Subscription {
+  macs: boolean;
+  counters: boolean;
+}
+
+function badRequest(message: string, hint?: string): ContainetError {
+  return new ContainetError('CN_BAD_REQUEST', message, hint ? { hint } : {});
+}
+
+function optionalString(req: Record<string, unknown>, key: string): string | undefined {
+  const v = req[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'string') throw badRequest(`"${key}" must be a string`);
+  return v;
+}
+
+/** Validate an attach request's metadata; throws CN_BAD_REQUEST. */
+export function parseAttach(req: Record<string, unknown>): AttachSpec & { persist: boolean } {
+  const node = req['node'];
+  if (typeof node !== 'string') throw badRequest('attach needs "node", the container identity');
+  try {
+    validateIdentity(node);
+  } catch (err) {
+    throw badRequest((err as Error).message, (err as ContainetError).hint);
+  }
+  const ifname = optionalString(req, 'ifname') ?? 'eth0';
+  if (ifname.length === 0 || ifname.length > 15 || /[\s/:]/.test(ifname)) throw badRequest(`invalid interface name ${JSON.stringify(ifname)}`);
+  const mac = optionalString(req, 'mac');
+  const addresses = req['addresses'];
+  if (addresses !== undefined && (!Array.isArray(addresses) || addresses.some((a) => typeof a !== 'string') || addresses.length > 64)) {
+    throw badRequest('"addresses" must be a list of at most 64 strings');
+  }
+  const pid = req['pid'];
+  if (pid !== undefined && (typeof pid !== 'number' || !Number.isInteger(pid) || pid <= 0)) throw badRequest('"pid" must be a positive integer');
+  return {
+    node,
+    ifname,
+    mac: mac === undefined ? undefined : normaliseMac(mac),
+    addresses: addresses as string[] | undefined,
+    pid: pid as number | undefined,
+    persist: req['persist'] === true,
+  };
+}
+
+export class Daemon {
+  readonly switch: Switch;
+  readonly server: ControlServer;
+  readonly poller: FdPoller;
+  #subs = new Map<Connection, Subscription>();
+  #timer: NodeJS.Timeout;
+  #closed = false;
+
+  private constructor(sw: Switch, server: ControlServer, poller: FdPoller) {
+    this.switch = sw;
+    this.server = server;
+    this.poller = poller;
+    sw.on('attached', (port: PortInfo) => this.#broadcast({ event: 'port-attached', port }));
+    sw.on('detached', (d: { port: number; node: string; reason: string }) => this.#broadcast({ event: 'port-detached', ...d }));
+    sw.on('mac', (ev: DatapathEvent) => {
+      const { type, ...rest } = ev;
+      this.#broadcast({ event: type, ...rest }, (s) => s.macs);
+    });
+    this.#timer = setInterval(() => this.#tick(), 1000);
+    this.#timer.unref();
+  }
+
+  static async start(opts: DaemonOptions): Promise<Daemon> {
+    const log = opts.log ?? (() => {});
+    const poller = new FdPoller();
+    let sw: Switch | undefined;
+    try {
+      sw = new Switch({ macTableSize: opts.macTableSize, macAgeSeconds: opts.macAge, poller, log });
+      let daemon: Daemon | undefined;
+      const server = await ControlServer.listen(opts.socket, {
+        poller,
+        group: opts.group,
+        log,
+        handler: (req, fd, conn) => {
+          if (!daemon) throw new ContainetError('CN_CLOSED', 'the switch is starting');
+          return daemon.#handle(req, fd, conn);
+        },
+        onClose: (conn) => {
+          if (daemon) daemon.#connectionClosed(conn);
+        },
+      });
+      daemon = new Daemon(sw, server, poller);
+      log(`listening on ${opts.socket} (MAC table ${opts.macTableSize} entries, aging ${opts.macAge} s)`);
+      return daemon;
+    } catch (err) {
+      sw?.close();
+      poller.close();
+      throw err;
+    }
+  }
+
+  /** Stop serving, close every port, remove the socket. Safe to call twice. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#timer);
+    await this.server.close();
+    this.switch.close();
+    this.poller.close();
+  }
+
+  #handle(req: Record<string, unknown>, fd: number, conn: Connection): Record<string, unknown> {
+    const op = req['op'] as string;
+    if (op !== 'attach' && fd >= 0) closeFd(fd); // only attach takes a descriptor
+    switch (op) {
+      case 'hello':
+        return { version: PROTOCOL_VERSION, pid: process.pid };
+      case 'attach': {
+        if (fd < 0) {
+          throw new ContainetError('CN_NO_FD', 'attach request came without a tap file descriptor', {
+            hint: 'send the tap fd with the request (SCM_RIGHTS), e.g. ControlClient.request(body, fd)',
+          });
+        }
+        let spec;
+        try {
+          spec = parseAttach(req);
+        } catch (err) {
+          closeFd(fd);
+          throw err;
+        }
+        const { persist, ...meta } = spec;
+        const info = this.switch.attach({ ...meta, owner: persist ? undefined : conn.id }, fd);
+        return { port: info.port, tap: info.tap, vnetHdr: info.vnetHdr };
+      }
+      case 'detach': {
+        const which = req['port'];
+        if (typeof which !== 'number' && typeof which !== 'string') throw badRequest('detach needs "port": a port id or a node identity');
+        const numeric = typeof which === 'string' && /^\d+$/.test(which) ? Number(which) : which;
+        const info = this.switch.detach(numeric, 'detached on request');
+        return { port: info.port, node: info.node };
+      }
+      case 'ports':
+        return { ports: this.switch.ports() };
+      case 'macs':
+        return { macs: this.switch.macs() };
+      case 'status': {
+        const reply: SwitchStatusReply = { version: PROTOCOL_VERSION, socket: this.server.path, ...this.switch.status() };
+        return { status: reply };
+      }
+      case 'subscribe': {
+        const sub = { macs: req['macs'] === true, counters: req['counters'] === true };
+        this.#subs.set(conn, sub);
+        this.#updateMacWatch();
+        return { subscribed: sub };
+      }
+      default:
+        throw new ContainetError('CN_UNKNOWN_OP', `unknown request ${JSON.stringify(op)}`, {
+          hint: 'known: hello, attach, detach, ports, macs, status, subscribe',
+        });
+    }
+  }
+
+  #connectionClosed(conn: Connection): void {
+    this.switch.detachOwnedBy(conn.id);
+    if (this.#subs.delete(conn)) this.#updateMacWatch();
+  }
+
+  #updateMacWatch(): void {
+    if (this.#closed) return;
+    this.switch.datapath.watchMacs([...this.#subs.values()].some((s) => s.macs));
+  }
+
+  #broadcast(message: Record<string, unknown>, want: (s: Subscription) => boolean = () => true): void {
+    for (const [conn, sub] of this.#subs) if (want(sub)) conn.send(message);
+  }
+
+  #tick(): void {
+    if ([...this.#subs.values()].some((s) => s.counters)) {
+      this.#broadcast({ event: 'counters', time: Date.now(), ports: this.switch.ports() }, (s) => s.counters);
+    }
+  }
+}

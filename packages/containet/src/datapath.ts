@@ -1,0 +1,194 @@
+/**
+ * The binding to the native datapath (native/src/lib/switch.c): a thread in
+ * this process that forwards frames between tap fds. JavaScript only adds,
+ * removes and inspects ports here; no frame ever crosses into it. Struct
+ * layouts follow native/include/containet.h.
+ */
+import { check, ContainetError, formatMac, native, type FdPoller } from '@containet/common';
+
+/** struct cn_port_stats: eight uint64 fields. */
+const PORT_STATS_SIZE = 64;
+/** struct cn_mac_record */
+const MAC_RECORD_SIZE = 16;
+/** struct cn_switch_event */
+const EVENT_SIZE = 24;
+/** struct cn_switch_status: six uint64 fields. */
+const STATUS_SIZE = 48;
+
+const PORT_VNET_HDR = 0x1;
+const PORT_OFFLOAD = 0x2;
+
+export interface PortStats {
+  rxPackets: number;
+  rxBytes: number;
+  txPackets: number;
+  txBytes: number;
+  drops: number;
+  errors: number;
+  /** The tap carries a virtio_net_hdr (IFF_VNET_HDR). */
+  vnetHdr: boolean;
+  /** TUNSETOFFLOAD accepted: the container may send GSO frames. */
+  offload: boolean;
+  /** MAC table entries on this port. */
+  macCount: number;
+}
+
+export interface DatapathMac {
+  mac: string;
+  port: number;
+  ageMs: number;
+}
+
+export interface DatapathStatus {
+  ports: number;
+  macs: number;
+  macTableSize: number;
+  macAgeMs: number;
+  eventsLost: number;
+  evictions: number;
+}
+
+export type DatapathEvent =
+  | { type: 'port-down'; port: number; errno: number }
+  | { type: 'mac-learned' | 'mac-aged' | 'mac-evicted' | 'mac-flushed'; port: number; mac: string }
+  | { type: 'mac-moved'; port: number; from: number; mac: string };
+
+const EVENT_TYPES = ['', 'port-down', 'mac-learned', 'mac-moved', 'mac-aged', 'mac-evicted', 'mac-flushed'] as const;
+
+export interface DatapathOptions {
+  /** MAC table entries (bounded; the oldest is evicted when full). */
+  macTableSize: number;
+  /** MAC aging in milliseconds; 0 never ages. */
+  macAgeMs: number;
+  /** Watches the event fd; shared with the control server. */
+  poller: FdPoller;
+  onEvent: (event: DatapathEvent) => void;
+}
+
+function u64(buf: Buffer, index: number): number {
+  return Number(buf.readBigUInt64LE(index * 8));
+}
+
+export class Datapath {
+  #handle: number;
+  #eventFd: number;
+  #poller: FdPoller;
+  #onEvent: (event: DatapathEvent) => void;
+  #closed = false;
+  #eventBuf = Buffer.alloc(EVENT_SIZE * 256);
+
+  constructor(opts: DatapathOptions) {
+    this.#handle = check(Number(native().cn_switch_create(opts.macTableSize, opts.macAgeMs)), 'cn_switch_create');
+    this.#eventFd = Number(native().cn_switch_event_fd(this.#handle));
+    this.#poller = opts.poller;
+    this.#onEvent = opts.onEvent;
+    this.#poller.add(this.#eventFd, () => this.#drainEvents());
+  }
+
+  #live(): number {
+    if (this.#closed) throw new ContainetError('CN_CLOSED', 'the switch datapath is closed');
+    return this.#handle;
+  }
+
+  /** Attach tap `fd`; the datapath owns it from now on. Returns the port id. */
+  addPort(fd: number): number {
+    return check(Number(native().cn_switch_port_add(this.#live(), fd)), 'cn_switch_port_add');
+  }
+
+  /** Detach a port and close its tap; false when it is already gone. */
+  removePort(port: number): boolean {
+    return Number(native().cn_switch_port_del(this.#live(), port)) === 0;
+  }
+
+  ports(): number[] {
+    let ids = new Uint32Array(64);
+    for (;;) {
+      const n = check(Number(native().cn_switch_ports(this.#live(), ids, ids.length)), 'cn_switch_ports');
+      if (n <= ids.length) return Array.from(ids.subarray(0, n));
+      ids = new Uint32Array(n + 16);
+    }
+  }
+
+  /** Counters of `port`, or null when it is gone. */
+  stats(port: number): PortStats | null {
+    const buf = Buffer.alloc(PORT_STATS_SIZE);
+    if (Number(native().cn_switch_port_stats(this.#live(), port, buf)) < 0) return null;
+    const flags = u64(buf, 6);
+    return {
+      rxPackets: u64(buf, 0),
+      rxBytes: u64(buf, 1),
+      txPackets: u64(buf, 2),
+      txBytes: u64(buf, 3),
+      drops: u64(buf, 4),
+      errors: u64(buf, 5),
+      vnetHdr: (flags & PORT_VNET_HDR) !== 0,
+      offload: (flags & PORT_OFFLOAD) !== 0,
+      macCount: u64(buf, 7),
+    };
+  }
+
+  /** The MAC table, oldest entry first. */
+  macs(): DatapathMac[] {
+    let cap = 256;
+    for (;;) {
+      const buf = Buffer.alloc(MAC_RECORD_SIZE * cap);
+      const n = check(Number(native().cn_switch_macs(this.#live(), buf, cap)), 'cn_switch_macs');
+      if (n <= cap) {
+        const out: DatapathMac[] = [];
+        for (let i = 0; i < n; i++) {
+          const at = i * MAC_RECORD_SIZE;
+          out.push({ mac: formatMac(buf.subarray(at, at + 6)), port: buf.readUInt32LE(at + 8), ageMs: buf.readUInt32LE(at + 12) });
+        }
+        return out;
+      }
+      cap = n + 64;
+    }
+  }
+
+  status(): DatapathStatus {
+    const buf = Buffer.alloc(STATUS_SIZE);
+    check(Number(native().cn_switch_status(this.#live(), buf)), 'cn_switch_status');
+    return {
+      ports: u64(buf, 0),
+      macs: u64(buf, 1),
+      macTableSize: u64(buf, 2),
+      macAgeMs: u64(buf, 3),
+      eventsLost: u64(buf, 4),
+      evictions: u64(buf, 5),
+    };
+  }
+
+  /** Report MAC learned/moved/aged events too (port-down always is). */
+  watchMacs(on: boolean): void {
+    native().cn_switch_watch_macs(this.#live(), on ? 1 : 0);
+  }
+
+  /** Stop the thread and close every port. Safe to call twice. */
+  close(): void {
+    if (this.#closed) return;
+    this.#drainEvents();
+    this.#closed = true;
+    this.#poller.delete(this.#eventFd);
+    native().cn_switch_destroy(this.#handle);
+  }
+
+  #drainEvents(): void {
+    if (this.#closed) return;
+    const buf = this.#eventBuf;
+    const max = buf.length / EVENT_SIZE;
+    for (;;) {
+      const n = Number(native().cn_switch_events(this.#handle, buf, max));
+      if (n <= 0) return;
+      for (let i = 0; i < n; i++) {
+        const at = i * EVENT_SIZE;
+        const type = EVENT_TYPES[buf.readUInt32LE(at)];
+        const port = buf.readUInt32LE(at + 4);
+        const mac = formatMac(buf.subarray(at + 16, at + 22));
+        if (type === 'port-down') this.#onEvent({ type, port, errno: buf.readInt32LE(at + 12) });
+        else if (type === 'mac-moved') this.#onEvent({ type, port, from: buf.readUInt32LE(at + 8), mac });
+        else if (type) this.#onEvent({ type, port, mac });
+      }
+      if (n < max) return;
+    }
+  }
+}

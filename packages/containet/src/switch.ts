@@ -1,0 +1,234 @@
+/**
+ * The switch as the control plane sees it: the datapath plus what it knows
+ * about each port (node identity, interface, addresses, the connection that
+ * attached it). Requests from the control server end up here.
+ */
+import { EventEmitter } from 'node:events';
+import {
+  ContainetError,
+  closeFd,
+  errnoText,
+  parseMac,
+  formatMac,
+  tapInfo,
+  type FdPoller,
+  type MacEntry,
+  type PortInfo,
+} from '@containet/common';
+import { Datapath, type DatapathEvent } from './datapath.js';
+
+export interface SwitchOptions {
+  macTableSize: number;
+  /** Seconds; 0 never ages. */
+  macAgeSeconds: number;
+  poller: FdPoller;
+  log?: (line: string) => void;
+}
+
+export interface AttachSpec {
+  node: string;
+  ifname: string;
+  mac?: string | undefined;
+  addresses?: string[] | undefined;
+  pid?: number | undefined;
+  /** The connection that attached the port; the port goes when it closes. */
+  owner?: number | undefined;
+}
+
+interface PortRecord extends AttachSpec {
+  port: number;
+  tap: string;
+  vnetHdr: boolean;
+  attachedAt: number;
+}
+
+export interface SwitchStatus {
+  pid: number;
+  uptime: number;
+  ports: number;
+  macs: number;
+  macTableSize: number;
+  macAgeSeconds: number;
+  macEventsLost: number;
+  macEvictions: number;
+}
+
+/** Events: 'attached' (PortInfo), 'detached' ({port, node, reason}), 'mac' (DatapathEvent). */
+export class Switch extends EventEmitter {
+  readonly datapath: Datapath;
+  #ports = new Map<number, PortRecord>();
+  #byNode = new Map<string, number>();
+  #started = Date.now();
+  #log: (line: string) => void;
+  #closed = false;
+  readonly macAgeSeconds: number;
+
+  constructor(opts: SwitchOptions) {
+    super();
+    this.#log = opts.log ?? (() => {});
+    this.macAgeSeconds = opts.macAgeSeconds;
+    this.datapath = new Datapath({
+      macTableSize: opts.macTableSize,
+      macAgeMs: opts.macAgeSeconds * 1000,
+      poller: opts.poller,
+      onEvent: (ev) => this.#onDatapathEvent(ev),
+    });
+  }
+
+  /**
+   * Attach tap `fd` (ownership passes to the switch, also on failure: the
+   * fd is closed then).
+   */
+  attach(spec: AttachSpec, fd: number): PortInfo {
+    try {
+      if (this.#closed) throw new ContainetError('CN_CLOSED', 'the switch is shutting down');
+      if (this.#byNode.has(spec.node)) {
+        throw new ContainetError('CN_DUPLICATE_NODE', `node ${spec.node} is already attached as port ${this.#byNode.get(spec.node)}`, {
+          hint: 'node identities are unique on a switch; detach the old port first (containet detach)',
+        });
+      }
+      let info;
+      try {
+        info = tapInfo(fd);
+      } catch (err) {
+        const code = (err as { code?: string }).code ?? 'EINVAL';
+        throw new ContainetError('CN_NOT_A_TAP', `the descriptor passed for ${spec.node} is not a tap device (${code})`, {
+          hint: 'pass an fd of /dev/net/tun set up with IFF_TAP (openTap in @containet/common)',
+          cause: err,
+        });
+      }
+      let port: number;
+      try {
+        port = this.datapath.addPort(fd);
+      } catch (err) {
+        const code = (err as { code?: string }).code;
+        if (code === 'ENOSPC') throw new ContainetError('CN_PORTS_FULL', 'the switch has no free port', { cause: err });
+        throw err;
+      }
+      fd = -1; // the datapath owns it now
+      const rec: PortRecord = { ...spec, port, tap: info.name, vnetHdr: info.vnetHdr, attachedAt: Date.now() };
+      this.#ports.set(port, rec);
+      this.#byNode.set(spec.node, port);
+      const out = this.#info(rec);
+      this.#log(`port ${port} attached: node ${spec.node} ${spec.ifname} (tap ${info.name}${info.vnetHdr ? ', vnet' : ''})`);
+      this.emit('attached', out);
+      return out;
+    } finally {
+      if (fd >= 0) closeFd(fd);
+    }
+  }
+
+  /** Detach by port id or node identity. */
+  detach(which: number | string, reason = 'detached'): PortInfo {
+    const port = typeof which === 'number' ? which : this.#byNode.get(which);
+    const rec = port === undefined ? undefined : this.#ports.get(port);
+    if (!rec) {
+      throw new ContainetError('CN_NO_SUCH_PORT', `no port ${typeof which === 'number' ? which : `for node ${which}`} on this switch`, {
+        hint: 'list ports with: containet ports',
+      });
+    }
+    const info = this.#info(rec);
+    this.datapath.removePort(rec.port);
+    this.#forget(rec, reason);
+    return info;
+  }
+
+  /** Detach every port a closed connection attached. */
+  detachOwnedBy(owner: number): void {
+    for (const rec of [...this.#ports.values()]) {
+      if (rec.owner === owner) {
+        this.datapath.removePort(rec.port);
+        this.#forget(rec, 'connection closed');
+      }
+    }
+  }
+
+  ports(): PortInfo[] {
+    const macsByPort = new Map<number, string[]>();
+    for (const m of this.datapath.macs()) {
+      const list = macsByPort.get(m.port) ?? [];
+      list.push(m.mac);
+      macsByPort.set(m.port, list);
+    }
+    return [...this.#ports.values()].map((rec) => this.#info(rec, macsByPort.get(rec.port)));
+  }
+
+  macs(): MacEntry[] {
+    return this.datapath.macs().map((m) => ({ mac: m.mac, port: m.port, age: Math.floor(m.ageMs / 1000) }));
+  }
+
+  status(): SwitchStatus {
+    const s = this.datapath.status();
+    return {
+      pid: process.pid,
+      uptime: Math.floor((Date.now() - this.#started) / 1000),
+      ports: s.ports,
+      macs: s.macs,
+      macTableSize: s.macTableSize,
+      macAgeSeconds: this.macAgeSeconds,
+      macEventsLost: s.eventsLost,
+      macEvictions: s.evictions,
+    };
+  }
+
+  /** Close every port and stop the datapath. Safe to call twice. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.datapath.close();
+    this.#ports.clear();
+    this.#byNode.clear();
+  }
+
+  #info(rec: PortRecord, seen?: string[]): PortInfo {
+    const stats = this.datapath.stats(rec.port);
+    const macs = new Set<string>();
+    if (rec.mac) macs.add(rec.mac);
+    for (const m of seen ?? []) macs.add(m);
+    return {
+      port: rec.port,
+      node: rec.node,
+      ifname: rec.ifname,
+      tap: rec.tap,
+      ...(rec.pid === undefined ? {} : { pid: rec.pid }),
+      addresses: rec.addresses ?? [],
+      macs: [...macs],
+      vnetHdr: rec.vnetHdr,
+      counters: {
+        rxPackets: stats?.rxPackets ?? 0,
+        rxBytes: stats?.rxBytes ?? 0,
+        txPackets: stats?.txPackets ?? 0,
+        txBytes: stats?.txBytes ?? 0,
+        drops: stats?.drops ?? 0,
+        errors: stats?.errors ?? 0,
+      },
+    };
+  }
+
+  #forget(rec: PortRecord, reason: string): void {
+    this.#ports.delete(rec.port);
+    this.#byNode.delete(rec.node);
+    this.#log(`port ${rec.port} detached: node ${rec.node} (${reason})`);
+    this.emit('detached', { port: rec.port, node: rec.node, reason });
+  }
+
+  #onDatapathEvent(ev: DatapathEvent): void {
+    if (ev.type === 'port-down') {
+      const rec = this.#ports.get(ev.port);
+      if (rec) this.#forget(rec, `tap closed: ${errnoText(ev.errno)}`);
+      return;
+    }
+    this.emit('mac', ev);
+  }
+}
+
+/** Normalise a MAC given in an attach request; throws CN_BAD_REQUEST. */
+export function normaliseMac(text: string): string {
+  try {
+    return formatMac(parseMac(text));
+  } catch {
+    throw new ContainetError('CN_BAD_REQUEST', `invalid mac in attach request: ${JSON.stringify(text)}`, {
+      hint: 'use six hex octets, e.g. 02:00:00:00:00:01',
+    });
+  }
+}
