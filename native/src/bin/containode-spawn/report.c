@@ -13,33 +13,38 @@
 #include "report.h"
 
 /* ctl_connect() - connect to the caller's socket; "@name" is an abstract
- * address (unix(7): sun_path[0] == 0).
+ * address (unix(7): sun_path[0] == 0). Abstract names are compared with
+ * their length: libuv (Node 20) binds them padded with NULs to the whole
+ * sun_path, other callers bind the exact name, so both lengths are tried.
  * Return: socket fd (close-on-exec), or -errno.
  */
 int ctl_connect(const char *addr)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	size_t n = strlen(addr);
-	socklen_t len;
-	int fd;
+	socklen_t lens[2];
+	int fd, i, err = ECONNREFUSED;
 
 	if (n == 0 || n >= sizeof(sa.sun_path))
 		return -ENAMETOOLONG;
 	memcpy(sa.sun_path, addr, n);
-	if (addr[0] == '@')
+	lens[0] = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n + 1);
+	lens[1] = 0;
+	if (addr[0] == '@') {
 		sa.sun_path[0] = '\0';
-	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n +
-			  (addr[0] == '@' ? 0 : 1));
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	if (connect(fd, (struct sockaddr *)&sa, len) < 0) {
-		int err = errno;
-
-		close(fd);
-		return -err;
+		lens[0] = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n);
+		lens[1] = (socklen_t)sizeof(sa);
 	}
-	return fd;
+	for (i = 0; i < 2 && lens[i]; i++) {
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			return -errno;
+		if (connect(fd, (struct sockaddr *)&sa, lens[i]) == 0)
+			return fd;
+		err = errno;
+		close(fd);
+	}
+	return -err;
 }
 
 /* ctl_readline() - next '\n'-terminated line from @fd into *@line (NUL

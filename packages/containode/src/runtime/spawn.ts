@@ -1,0 +1,324 @@
+/**
+ * Start a container through native/build/containode-spawn and follow its
+ * protocol (native/SPAWN.md): `pid` (SYNC 1), `go`, `ready` (SYNC 2),
+ * `started`, `exit`. The spawner connects back to a socket we listen on,
+ * so descriptors (tap, pty master) can come with its messages.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createServer, type Server, type Socket } from 'node:net';
+import { constants as osConstants } from 'node:os';
+import { ContainetError, SystemCallError, nativeHelper } from '@containet/common';
+import { serializeSpec, type ContainerSpec } from './spec.js';
+
+/** A failure the spawner or the container init reported as step + errno. */
+export class SpawnError extends ContainetError {
+  readonly step: string;
+  readonly errno: number;
+  readonly detail: string;
+
+  constructor(errno: number, step: string, detail: string) {
+    const sys = new SystemCallError(errno, step, detail === '' ? undefined : detail);
+    let code = 'CN_SPAWN';
+    let exitCode = 1;
+    let message = sys.message;
+    let hint: string | undefined;
+    if (step === 'exec' && errno === osConstants.errno.ENOENT) {
+      code = 'CN_NOT_FOUND';
+      exitCode = 127;
+      message = `${detail}: program not found in the container`;
+      hint = 'give a path that exists inside the container, or one in its PATH';
+    } else if (step === 'exec' && (errno === osConstants.errno.EACCES || errno === osConstants.errno.ENOEXEC)) {
+      code = 'CN_NOT_EXECUTABLE';
+      exitCode = 126;
+      message = `${detail}: not executable (${sys.message.replace(/^.*: /, '')})`;
+    } else if (step === 'spec') {
+      message = `invalid container spec: ${detail}`;
+    }
+    super(code, message, { exitCode, hint });
+    this.name = 'SpawnError';
+    this.step = step;
+    this.errno = errno;
+    this.detail = detail;
+  }
+}
+
+export interface SpawnOptions {
+  /** The container's stdin, stdout, stderr: inherited, or these fds. */
+  stdio?: 'inherit' | [number | 'inherit' | 'ignore', number | 'inherit' | 'ignore', number | 'inherit' | 'ignore'];
+}
+
+export interface TapHandle {
+  fd: number;
+  ifname: string;
+  mac: string;
+}
+
+export interface SpawnedContainer {
+  /** Host pid of the container's init. */
+  readonly pid: number;
+  /** The tap (with `network.tap`); the caller owns and closes the fd. */
+  readonly tap: TapHandle | undefined;
+  /** pty master fd (terminal without consoleSocket), once it came; the caller owns it. */
+  readonly console: Promise<number>;
+  /** Release the init (`go`); resolves at `ready`. Detached: the spawner has exited. */
+  release(): Promise<void>;
+  /** Attached: execve succeeded; rejects with SpawnError (e.g. CN_NOT_FOUND). */
+  readonly started: Promise<void>;
+  /** Attached: the exit status (128+N when killed by signal N). */
+  readonly exited: Promise<number>;
+  /** Deliver a signal to the init (through its parent, the spawner). */
+  kill(signal: NodeJS.Signals | number): void;
+  /** Kill the container and wait until the spawner is gone. Idempotent. */
+  abort(): Promise<void>;
+}
+
+interface Deferred<T> {
+  promise: Promise<T>;
+  resolve: (v: T) => void;
+  reject: (e: Error) => void;
+  settled: boolean;
+}
+
+function deferred<T>(): Deferred<T> {
+  let resolve!: (v: T) => void;
+  let reject!: (e: Error) => void;
+  const d = {} as Deferred<T>;
+  d.promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  d.settled = false;
+  d.resolve = (v) => {
+    if (d.settled) return;
+    d.settled = true;
+    resolve(v);
+  };
+  d.reject = (e) => {
+    if (d.settled) return;
+    d.settled = true;
+    reject(e);
+  };
+  // Rejections nobody waits for must not crash the process.
+  d.promise.catch(() => {});
+  return d;
+}
+
+function listen(server: Server, address: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(address, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+/**
+ * Reads the control socket. Messages that may carry a descriptor (tap,
+ * console) need recvmsg() on the raw fd, which costs the native library;
+ * specs without them are read through libuv.
+ */
+class Channel {
+  #sock: Socket;
+  #buf = '';
+  #pendingFds: number[] = [];
+  #poller: import('@containet/common').FdPoller | undefined;
+  #fd = -1;
+  #ended = false;
+
+  constructor(sock: Socket, withFds: boolean, onLine: (line: string, fd: number) => void, onEnd: () => void) {
+    this.#sock = sock;
+    sock.on('error', () => {});
+    const emit = (text: string, fd: number) => {
+      this.#buf += text;
+      if (fd >= 0) this.#pendingFds.push(fd);
+      let nl;
+      while ((nl = this.#buf.indexOf('\n')) >= 0) {
+        const l = this.#buf.slice(0, nl);
+        this.#buf = this.#buf.slice(nl + 1);
+        const carries = l.startsWith('tap\t') || l === 'console';
+        onLine(l, carries ? (this.#pendingFds.shift() ?? -1) : -1);
+      }
+    };
+    const end = () => {
+      if (this.#ended) return;
+      this.#ended = true;
+      this.close();
+      onEnd();
+    };
+    if (!withFds) {
+      sock.setEncoding('utf8');
+      sock.on('data', (s: string) => emit(s, -1));
+      sock.on('close', end);
+      sock.resume();
+      return;
+    }
+    void import('@containet/common').then(({ FdPoller, socketFd, recvWithFd }) => {
+      if (this.#ended) return;
+      this.#fd = socketFd(sock);
+      this.#poller = new FdPoller();
+      this.#poller.add(this.#fd, () => {
+        for (;;) {
+          let r;
+          try {
+            r = recvWithFd(this.#fd);
+          } catch {
+            end();
+            return;
+          }
+          if (!r) return;
+          if (r.data.length === 0) {
+            if (r.fd >= 0) this.#pendingFds.push(r.fd);
+            end();
+            return;
+          }
+          emit(r.data.toString('utf8'), r.fd);
+        }
+      });
+    });
+  }
+
+  send(text: string): void {
+    if (!this.#ended && !this.#sock.destroyed) this.#sock.write(text);
+  }
+
+  close(): void {
+    if (this.#poller) {
+      this.#poller.delete(this.#fd);
+      this.#poller.close();
+      this.#poller = undefined;
+    }
+    this.#sock.destroy();
+  }
+}
+
+/**
+ * Start the spawner for `spec`; resolves at SYNC 1 (the init exists, is in
+ * its cgroups, its maps are written and its tap exists, and it waits for
+ * release()). Rejects with SpawnError when anything before that failed;
+ * nothing is left behind then.
+ */
+export async function spawnContainer(spec: ContainerSpec, opts: SpawnOptions = {}): Promise<SpawnedContainer> {
+  const helper = nativeHelper('containode-spawn');
+  const withFds = Boolean(spec.network?.tap) || Boolean(spec.process.terminal && !spec.process.consoleSocket);
+  const name = `containode-spawn-${process.pid}-${randomBytes(6).toString('hex')}`;
+  const server = createServer({ pauseOnConnect: true });
+  await listen(server, `\0${name}`);
+
+  const child: ChildProcess = spawn(helper, [`@${name}`], { stdio: opts.stdio ?? 'inherit' });
+  const childExit = new Promise<number>((resolve) => {
+    child.once('exit', (code, signal) => resolve(code ?? 128 + (signal ? osConstants.signals[signal] : 0)));
+    child.once('error', () => resolve(-1));
+  });
+  let spawnErr: Error | undefined;
+  child.once('error', (err) => {
+    spawnErr = err;
+  });
+
+  const sock = await new Promise<Socket | null>((resolve) => {
+    server.once('connection', (s: Socket) => resolve(s));
+    void childExit.then(() => resolve(null));
+  });
+  server.close();
+  if (!sock) {
+    throw new ContainetError('CN_SPAWN', `containode-spawn exited before it connected${spawnErr ? `: ${spawnErr.message}` : ''}`);
+  }
+
+  const pidReady = deferred<number>();
+  const ready = deferred<void>();
+  const started = deferred<void>();
+  const exited = deferred<number>();
+  const consoleFd = deferred<number>();
+  let tap: TapHandle | undefined;
+  let failure: Error | undefined;
+
+  const failAll = (err: Error) => {
+    failure ??= err;
+    for (const d of [pidReady, ready, started, exited, consoleFd]) d.reject(err);
+  };
+  const channel = new Channel(
+    sock,
+    withFds,
+    (l, fd) => {
+      const f = l.split('\t');
+      switch (f[0]) {
+        case 'tap':
+          tap = { fd, ifname: f[1] ?? '', mac: f[2] ?? '' };
+          break;
+        case 'pid':
+          pidReady.resolve(Number(f[1]));
+          break;
+        case 'console':
+          if (fd >= 0) consoleFd.resolve(fd);
+          break;
+        case 'ready':
+          ready.resolve();
+          break;
+        case 'started':
+          started.resolve();
+          break;
+        case 'exit':
+          started.resolve();
+          exited.resolve(Number(f[1]));
+          break;
+        case 'error': {
+          const unesc = (s: string) => s.replace(/\\(.)/g, (_, c: string) => (c === 't' ? '\t' : c === 'n' ? '\n' : c));
+          failAll(new SpawnError(Number(f[1]), f[2] ?? 'spawn', unesc(f.slice(3).join('\t'))));
+          break;
+        }
+        default:
+          break;
+      }
+    },
+    () => {
+      // The spawner closed its end: it exits. Whatever did not come, won't.
+      void childExit.then((code) => {
+        if (spec.detached && ready.settled && !failure) {
+          started.resolve();
+          return;
+        }
+        failAll(failure ?? new ContainetError('CN_SPAWN', `containode-spawn ended unexpectedly (status ${code})`));
+      });
+    },
+  );
+  channel.send(serializeSpec(spec));
+
+  let pid: number;
+  try {
+    pid = await pidReady.promise;
+  } catch (err) {
+    channel.close();
+    await childExit;
+    throw err;
+  }
+
+  let aborting: Promise<void> | undefined;
+  const container: SpawnedContainer = {
+    pid,
+    get tap() {
+      return tap;
+    },
+    console: consoleFd.promise,
+    async release() {
+      channel.send('go\n');
+      await ready.promise;
+      if (spec.detached) await childExit;
+    },
+    started: started.promise,
+    exited: exited.promise,
+    kill(signal) {
+      const n = typeof signal === 'number' ? signal : osConstants.signals[signal];
+      if (n) channel.send(`kill\t${n}\n`);
+    },
+    abort() {
+      aborting ??= (async () => {
+        channel.send('abort\n');
+        await childExit;
+        channel.close();
+      })();
+      return aborting;
+    },
+  };
+  return container;
+}

@@ -1,0 +1,186 @@
+/**
+ * What a container is made of, as containode-spawn takes it. The wire
+ * format and the meaning of every field are in native/SPAWN.md; this module
+ * only types and serialises it, so importing it costs nothing.
+ */
+
+export type NamespaceType = 'user' | 'pid' | 'mount' | 'uts' | 'ipc' | 'net' | 'cgroup';
+
+export const NAMESPACE_TYPES: readonly NamespaceType[] = ['user', 'pid', 'mount', 'uts', 'ipc', 'net', 'cgroup'];
+
+/** One uid_map/gid_map line (OCI field names). */
+export interface IdMapping {
+  containerID: number;
+  hostID: number;
+  size: number;
+}
+
+export interface MountSpec {
+  source: string;
+  destination: string;
+  type: string;
+  /** OCI mount options: ro, nosuid, bind, rbind, rprivate, ... and fs data. */
+  options?: string[];
+}
+
+export interface DeviceSpec {
+  path: string;
+  type: 'c' | 'b' | 'u' | 'p';
+  major: number;
+  minor: number;
+  /** Permission bits, default 0o666. */
+  fileMode?: number;
+  uid?: number;
+  gid?: number;
+}
+
+export interface Rlimit {
+  /** RLIMIT_NOFILE, NOFILE or the number. */
+  type: string;
+  soft: number | 'unlimited';
+  hard: number | 'unlimited';
+}
+
+/** Capability names (CAP_X) or numbers per set. */
+export interface Capabilities {
+  bounding?: (string | number)[];
+  effective?: (string | number)[];
+  permitted?: (string | number)[];
+  inheritable?: (string | number)[];
+  ambient?: (string | number)[];
+}
+
+export interface ProcessSpec {
+  /** argv; args[0] is looked up in the env's PATH when it has no slash. */
+  args: string[];
+  /** KEY=VALUE, in order. An empty list is an empty environment. */
+  env: string[];
+  cwd?: string;
+  user?: { uid: number; gid: number; additionalGids?: number[] };
+  umask?: number;
+  terminal?: boolean;
+  consoleSocket?: string;
+  /** When given, every set is exactly as listed (missing = empty). */
+  capabilities?: Capabilities;
+  noNewPrivileges?: boolean;
+  rlimits?: Rlimit[];
+  oomScoreAdj?: number;
+}
+
+export interface NetworkSpec {
+  /** A tap with the vnet header, created inside the new network namespace. */
+  tap?: { ifname: string; mac?: string; mtu?: number };
+  /** CIDRs (v4 or v6) on the tap. */
+  addresses?: string[];
+  /** Default gateways (v4 and/or v6) via the tap. */
+  gateways?: string[];
+}
+
+export interface ContainerSpec {
+  /** Detached (OCI create): the spawner exits at `ready`, the init waits on execFifo. */
+  detached?: boolean;
+  /** true: create; a string: join the namespace at that path. */
+  namespaces: Partial<Record<NamespaceType, true | string>>;
+  uidMappings?: IdMapping[];
+  gidMappings?: IdMapping[];
+  setgroups?: 'allow' | 'deny';
+  hostname?: string;
+  domainname?: string;
+  rootfs?: {
+    path: string;
+    readonly?: boolean;
+    /** Mounted on `path` inside the container's mount namespace only. */
+    overlay?: { lower: string[]; upper: string; work: string };
+  };
+  /** Recursive propagation of / in the new mount namespace: rprivate (default), rslave, ... */
+  propagation?: string;
+  noPivot?: boolean;
+  defaultMounts?: boolean;
+  defaultDevices?: boolean;
+  mounts?: MountSpec[];
+  devices?: DeviceSpec[];
+  maskedPaths?: string[];
+  readonlyPaths?: string[];
+  sysctl?: Record<string, string>;
+  /** cgroup.procs files the init joins before it is released. */
+  cgroupProcs?: string[];
+  network?: NetworkSpec;
+  process: ProcessSpec;
+  /** Created by the spawner; the init waits until someone opens it for reading. */
+  execFifo?: string;
+  /** Removed by the spawner after the init exited (attached), in order. */
+  cleanup?: { rmdir?: string[]; unlink?: string[] };
+}
+
+function field(value: string | number): string {
+  return String(value).replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n');
+}
+
+function line(...fields: (string | number)[]): string {
+  return `${fields.map(field).join('\t')}\n`;
+}
+
+/** The spec in the line format of native/SPAWN.md, ending with `end`. */
+export function serializeSpec(spec: ContainerSpec): string {
+  const out: string[] = [line('version', 1)];
+  if (spec.detached) out.push(line('mode', 'detached'));
+  for (const type of NAMESPACE_TYPES) {
+    const ns = spec.namespaces[type];
+    if (ns === true) out.push(line('ns', type, 'new'));
+    else if (typeof ns === 'string') out.push(line('ns', type, 'path', ns));
+  }
+  for (const m of spec.uidMappings ?? []) out.push(line('uidmap', m.containerID, m.hostID, m.size));
+  if (spec.setgroups) out.push(line('setgroups', spec.setgroups));
+  for (const m of spec.gidMappings ?? []) out.push(line('gidmap', m.containerID, m.hostID, m.size));
+  if (spec.hostname !== undefined) out.push(line('hostname', spec.hostname));
+  if (spec.domainname !== undefined) out.push(line('domainname', spec.domainname));
+  if (spec.rootfs) {
+    out.push(line('rootfs', spec.rootfs.path));
+    const ov = spec.rootfs.overlay;
+    if (ov) out.push(line('overlay', ov.lower.join(':'), ov.upper, ov.work));
+    if (spec.rootfs.readonly) out.push(line('rootfs_readonly'));
+  }
+  if (spec.propagation) out.push(line('propagation', spec.propagation));
+  if (spec.noPivot) out.push(line('no_pivot'));
+  if (spec.defaultMounts) out.push(line('default_mounts'));
+  if (spec.defaultDevices) out.push(line('default_devices'));
+  for (const m of spec.mounts ?? []) {
+    const opts = (m.options ?? []).join(',');
+    out.push(line('mount', m.source || '-', m.destination, m.type || '-', opts || '-'));
+  }
+  for (const d of spec.devices ?? []) {
+    out.push(line('device', d.path, d.type, d.major, d.minor, (d.fileMode ?? 0o666).toString(8), d.uid ?? 0, d.gid ?? 0));
+  }
+  for (const p of spec.maskedPaths ?? []) out.push(line('masked', p));
+  for (const p of spec.readonlyPaths ?? []) out.push(line('readonly', p));
+  for (const [k, v] of Object.entries(spec.sysctl ?? {})) out.push(line('sysctl', k, v));
+  for (const p of spec.cgroupProcs ?? []) out.push(line('cgroup_procs', p));
+  const net = spec.network;
+  if (net?.tap) {
+    out.push(line('tap', net.tap.ifname, net.tap.mac ?? '-', net.tap.mtu ?? 0));
+    for (const a of net.addresses ?? []) out.push(line('addr', net.tap.ifname, a));
+    for (const g of net.gateways ?? []) out.push(line('route', net.tap.ifname, g));
+  }
+  const proc = spec.process;
+  if (proc.terminal) out.push(line('terminal'));
+  if (proc.consoleSocket) out.push(line('console_socket', proc.consoleSocket));
+  if (proc.oomScoreAdj !== undefined) out.push(line('oom_score_adj', proc.oomScoreAdj));
+  for (const r of proc.rlimits ?? []) out.push(line('rlimit', r.type, r.soft, r.hard));
+  if (proc.capabilities) {
+    const caps = proc.capabilities;
+    for (const set of ['bounding', 'effective', 'permitted', 'inheritable', 'ambient'] as const) {
+      out.push(line('cap', set, (caps[set] ?? []).join(',')));
+    }
+  }
+  if (proc.noNewPrivileges) out.push(line('no_new_privs'));
+  if (proc.user) out.push(line('user', proc.user.uid, proc.user.gid, (proc.user.additionalGids ?? []).join(',')));
+  if (proc.umask !== undefined) out.push(line('umask', proc.umask.toString(8)));
+  if (proc.cwd) out.push(line('cwd', proc.cwd));
+  for (const e of proc.env) out.push(line('env', e));
+  for (const a of proc.args) out.push(line('arg', a));
+  if (spec.execFifo) out.push(line('exec_fifo', spec.execFifo));
+  for (const p of spec.cleanup?.unlink ?? []) out.push(line('cleanup_unlink', p));
+  for (const p of spec.cleanup?.rmdir ?? []) out.push(line('cleanup_rmdir', p));
+  out.push('end\n');
+  return out.join('');
+}
