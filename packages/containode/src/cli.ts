@@ -1,0 +1,51 @@
+/**
+ * The commander adapter: argv in, a command handler called, its status
+ * out. `containode ps|exec|stop|kill|inspect ...` are management commands;
+ * anything else runs a container (a program called like a command is run
+ * with `containode -- ps`).
+ */
+import { Command, Option } from 'commander';
+import { UsageError } from '@containet/common';
+import * as run from './commands/run.js';
+
+const MANAGEMENT = new Set(['ps', 'exec', 'stop', 'kill', 'inspect']);
+
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+export function runProgram(onStatus: (code: number) => void): Command {
+  return new Command('containode')
+    .description(run.help)
+    .usage('[options] [--] PROGRAM [ARGS...]')
+    .argument('[program...]', 'program and its arguments')
+    .addOption(new Option('-s, --socket <path>', 'containet control socket: give the container a tap eth0 plugged into that switch'))
+    .option('-4, --ipv4 <addr[/mask]>', 'IPv4 address of eth0 (classful mask when none; needs -s)')
+    .option('-6, --ipv6 <addr/prefix>', 'IPv6 address of eth0 (repeatable; needs -s)', collect)
+    .option('-g, --gateway <addr>', 'default route via this gateway (IPv4 or IPv6; repeatable)', collect)
+    .option('-r, --root <dir>', 'root filesystem (read-only lower layer of an overlay) to pivot into')
+    .option('-t, --top <dir>', 'where changes to the root are stored (default: ROOT-ID)')
+    .option('-i, --identity <id>', 'identity, unique among running containers; also the hostname (default: random, 11 characters)')
+    .option('-N, --no-net', 'no new network namespace: use the host network')
+    .option('-I, --no-ipc', 'no new IPC namespace: use the host IPC namespace')
+    .option('-e, --env <KEY=VALUE>', 'environment variable (repeatable); defaults: PATH, HOME, TERM, HOSTNAME', collect)
+    .option('-w, --workdir <dir>', 'working directory inside the container (default /)')
+    .option('--rm', 'delete the top directory when the container exits')
+    .option('--debug', 'print stack traces of errors')
+    .addHelpText('after', run.examples)
+    .passThroughOptions()
+    .exitOverride()
+    .action(async (program: string[], opts: run.RawOptions) => {
+      onStatus(await run.handler(opts, program));
+    });
+}
+
+export async function main(argv: string[] = process.argv): Promise<number> {
+  const first = argv[2];
+  if (first !== undefined && MANAGEMENT.has(first)) {
+    throw new UsageError(`containode ${first} is not available yet`);
+  }
+  let status = 0;
+  await runProgram((code) => (status = code)).parseAsync(argv);
+  return status;
+}

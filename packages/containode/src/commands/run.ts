@@ -1,0 +1,34 @@
+/** `containode [options] [--] PROGRAM [ARGS...]`: run a program in a new container. */
+import { parseRunOptions, type RawRunOptions } from '../container/options.js';
+
+export type RawOptions = RawRunOptions & { debug?: boolean };
+
+export const help = 'Run PROGRAM in a new container (mount, PID, UTS, IPC and network namespaces), optionally plugged into a containet switch.';
+
+export const examples = `
+Examples:
+  # a shell on switch /tmp/containet.sock with address 10.0.0.2/24 (eth0)
+  containode -4 10.0.0.2/24 -s /tmp/containet.sock /bin/sh
+
+  # the same in a busybox root filesystem; changes go to /tmp/top-web, kept
+  containode -r /srv/busybox -t /tmp/top-web -i web -4 10.0.0.3/24 -s /tmp/containet.sock /bin/sh
+
+  # IPv6 too, with default routes, an environment variable and a working dir
+  containode -s /tmp/containet.sock -4 10.0.0.4/24 -g 10.0.0.1 -6 fd00::4/64 -e MODE=test -w /tmp sh -c 'ip addr'
+
+  # host network and IPC, throw the changes away at exit
+  containode -N -I -r /srv/busybox --rm -- ls -l /
+
+Exit status: the program's; 128+N when it was killed by signal N; 127 when it
+does not exist, 126 when it is not executable; 2 for a bad command line.
+Signals INT, TERM, HUP, QUIT, USR1 and USR2 sent to containode reach the
+container's PID 1 (which, as any PID 1, ignores those it has no handler for).
+
+Managing running containers: containode ps | exec | stop | kill | inspect (see containode COMMAND --help).
+`;
+
+export async function handler(raw: RawRunOptions, args: string[]): Promise<number> {
+  const opts = parseRunOptions(raw, args);
+  const { launch } = await import('../container/launch.js');
+  return launch(opts);
+}

@@ -1,0 +1,138 @@
+/**
+ * The containode engine: options in, a container run to its end, its exit
+ * status out. Order matters for "nothing left behind": everything that can
+ * be refused (the identity, the switch) is checked before anything is
+ * created, and each thing created has its release registered next to it.
+ */
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { closeFd, randomMac } from '@containet/common';
+import { spawnContainer, type SpawnedContainer } from '../runtime/spawn.js';
+import type { ContainerSpec } from '../runtime/spec.js';
+import { claimRecord, processStartTime, recordPath, removeRecord, updateRecord, type ContainerRecord } from './records.js';
+import type { RunOptions } from './options.js';
+import { SwitchLink } from './switch-link.js';
+
+/** Signals containode passes on to the container's PID 1. */
+export const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
+
+export interface LaunchHooks {
+  /** Extra spec settings (cgroups, user namespace, capabilities, ...). */
+  amendSpec?: (spec: ContainerSpec) => void | Promise<void>;
+  /** At SYNC 1: the init exists (network hooks); throw to abort the start. */
+  beforeStart?: (pid: number) => void | Promise<void>;
+  /** After the container ended (release cgroups, report OOM, ...). */
+  afterExit?: (status: number) => void | Promise<void>;
+}
+
+/** The spec containode uses for its options. */
+export function buildSpec(opts: RunOptions, mac: string): ContainerSpec {
+  const spec: ContainerSpec = {
+    namespaces: { pid: true, mount: true, uts: true },
+    hostname: opts.id,
+    defaultMounts: true,
+    defaultDevices: true,
+    process: { args: opts.args, env: opts.env, cwd: opts.workdir },
+    cleanup: { unlink: [recordPath(opts.id)] },
+  };
+  if (opts.newIpc) spec.namespaces.ipc = true;
+  if (opts.newNet) spec.namespaces.net = true;
+  if (opts.root && opts.top) {
+    spec.rootfs = {
+      path: opts.root,
+      overlay: { lower: [opts.root], upper: `${opts.top}/upper`, work: `${opts.top}/work` },
+    };
+  }
+  if (opts.socket) {
+    spec.network = { tap: { ifname: 'eth0', mac }, addresses: opts.addresses, gateways: opts.gateways };
+  }
+  return spec;
+}
+
+/** Run a container in the foreground; resolves with its exit status. */
+export async function launch(opts: RunOptions, hooks: LaunchHooks = {}): Promise<number> {
+  // `always` runs at the end whatever happened; `onFailure` only when the
+  // container never started (then nothing may be left behind).
+  const always: Array<() => void> = [];
+  const onFailure: Array<() => void> = [];
+  const record: ContainerRecord = {
+    id: opts.id,
+    runtime: 'containode',
+    pid: 0,
+    ownerPid: process.pid,
+    ownerStart: processStartTime(process.pid) ?? undefined,
+    command: opts.args,
+    root: opts.root,
+    top: opts.top,
+    addresses: opts.addresses,
+    socket: opts.socket,
+    hostname: opts.id,
+    created: new Date().toISOString(),
+    status: 'creating',
+  };
+  let container: SpawnedContainer | undefined;
+  let started = false;
+  const forward = new Map<NodeJS.Signals, () => void>();
+  try {
+    claimRecord(record);
+    always.push(() => removeRecord(opts.id));
+
+    let link: SwitchLink | undefined;
+    if (opts.socket) {
+      link = await SwitchLink.open(opts.socket);
+      always.push(() => link!.close());
+    }
+
+    if (opts.top) {
+      const created = !existsSync(opts.top);
+      mkdirSync(`${opts.top}/upper`, { recursive: true, mode: 0o755 });
+      mkdirSync(`${opts.top}/work`, { recursive: true, mode: 0o700 });
+      const removeTop = () => rmSync(opts.top!, { recursive: true, force: true });
+      if (opts.rm) always.push(removeTop);
+      else if (created) onFailure.push(removeTop);
+    }
+
+    const spec = buildSpec(opts, randomMac());
+    await hooks.amendSpec?.(spec);
+    container = await spawnContainer(spec);
+    const c = container;
+
+    record.pid = c.pid;
+    record.pidStart = processStartTime(c.pid) ?? undefined;
+    record.mac = c.tap?.mac;
+    updateRecord(record);
+
+    if (link && c.tap) {
+      await link.attach({ node: opts.id, ifname: c.tap.ifname, mac: c.tap.mac, addresses: opts.addresses, pid: c.pid }, c.tap.fd);
+    } else if (c.tap) {
+      always.push(() => closeFd(c.tap!.fd));
+    }
+    await hooks.beforeStart?.(c.pid);
+
+    for (const sig of FORWARDED_SIGNALS) {
+      const fn = () => c.kill(sig);
+      forward.set(sig, fn);
+      process.on(sig, fn);
+    }
+    await c.release();
+    await c.started;
+    started = true;
+    record.status = 'running';
+    updateRecord(record);
+
+    const status = await c.exited;
+    await hooks.afterExit?.(status);
+    return status;
+  } finally {
+    for (const [sig, fn] of forward) process.off(sig, fn);
+    // The container goes first: its mounts hold TOP, its port the tap.
+    if (container) await container.abort();
+    const steps = started ? always : [...always, ...onFailure];
+    while (steps.length) {
+      try {
+        steps.pop()!();
+      } catch {
+        // best effort: the rest must still run
+      }
+    }
+  }
+}
