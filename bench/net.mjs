@@ -1,0 +1,152 @@
+#!/usr/bin/env node
+/**
+ * Network benchmark (`pnpm bench:net`, as root): TCP throughput, ping
+ * round-trip time and 64-byte UDP packet rate between two network namespaces
+ * over (1) a kernel bridge with veth pairs, the ceiling, (2) vde_switch with
+ * vde_plug2tap, (3) containet with two containode containers. All three run
+ * in this one run on this one machine, and the table puts containet next to
+ * both references with the ratios. It is a benchmark: it prints figures and
+ * does not judge them; it exits non-zero only when it could not measure.
+ *
+ * Usage: node bench/net.mjs [--time SECONDS] [--pings N] [--interval S] [--only bridge,vde,containet]
+ */
+import { execFileSync } from 'node:child_process';
+import { cpus, totalmem, release } from 'node:os';
+import { parseArgs } from 'node:util';
+import { Lab, hasCommand } from '../examples/lib/lab.mjs';
+import { containetSwitch, kernelBridge, vdeSwitch } from './net/topologies.mjs';
+import { pingRtt, startIperfServer, tcpThroughput, udpSmallFrames, waitReachable } from './net/measure.mjs';
+import { renderTable } from './net/table.mjs';
+
+const TOPOLOGIES = [
+  { key: 'bridge', title: 'bridge+veth', setup: kernelBridge },
+  { key: 'vde', title: 'vde_switch', setup: vdeSwitch },
+  { key: 'containet', title: 'containet', setup: containetSwitch },
+];
+
+function usageError(message) {
+  process.stderr.write(`bench:net: ${message}\nusage: node bench/net.mjs [--time SECONDS] [--pings N] [--interval S] [--only bridge,vde,containet]\n`);
+  process.exit(2);
+}
+
+function options() {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      options: {
+        time: { type: 'string', default: '5' },
+        pings: { type: 'string', default: '50' },
+        interval: { type: 'string', default: '0.02' },
+        only: { type: 'string', default: TOPOLOGIES.map((t) => t.key).join(',') },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (err) {
+    usageError(err.message);
+  }
+  if (values.help) {
+    process.stdout.write('usage: node bench/net.mjs [--time SECONDS] [--pings N] [--interval S] [--only bridge,vde,containet]\n');
+    process.exit(0);
+  }
+  const time = Number(values.time);
+  const pings = Number(values.pings);
+  const interval = Number(values.interval);
+  if (!Number.isInteger(time) || time < 2) usageError(`--time ${values.time}: give whole seconds, at least 2`);
+  if (!Number.isInteger(pings) || pings < 1) usageError(`--pings ${values.pings}: give a count of at least 1`);
+  if (!(interval >= 0.002)) usageError(`--interval ${values.interval}: give seconds, at least 0.002`);
+  const only = values.only.split(',').filter(Boolean);
+  for (const k of only) if (!TOPOLOGIES.some((t) => t.key === k)) usageError(`--only ${k}: one of ${TOPOLOGIES.map((t) => t.key).join(', ')}`);
+  return { time, pings, interval, only };
+}
+
+/** The Debian packages the references need, installed when missing (the issue asks the script to). */
+function ensureTools() {
+  const needed = [
+    ['iperf3', 'iperf3'],
+    ['vde_switch', 'vde2'],
+    ['vde_plug2tap', 'vde2'],
+    ['ping', 'iputils-ping'],
+    ['ip', 'iproute2'],
+  ];
+  const missing = [...new Set(needed.filter(([cmd]) => !hasCommand(cmd)).map(([, pkg]) => pkg))];
+  if (missing.length === 0) return;
+  process.stderr.write(`bench:net: installing ${missing.join(' ')}\n`);
+  execFileSync('apt-get', ['install', '-y', '-q', '--no-install-recommends', ...missing], {
+    stdio: 'inherit',
+    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+  });
+}
+
+async function measure(topology, opts, log) {
+  const lab = new Lab({ log });
+  activeLabs.add(lab);
+  try {
+    const topo = await topology.setup(lab);
+    const server = await startIperfServer(topo);
+    await waitReachable(topo.client, topo.serverAddr);
+    log(`  ${topology.title}: ping RTT (${opts.pings} x ${opts.interval} s)`);
+    const rtt = await pingRtt(topo, opts.pings, opts.interval);
+    log(`  ${topology.title}: TCP throughput (${opts.time} s)`);
+    const tcp = await tcpThroughput(topo, opts.time);
+    log(`  ${topology.title}: UDP 64-byte packet rate (${opts.time} s)`);
+    const udp = await udpSmallFrames(topo, opts.time);
+    if (server.exitCode !== null) throw new Error(`iperf3 server exited ${server.exitCode} during the run`);
+    return { tcp, rtt, udp };
+  } finally {
+    const clean = await lab.close();
+    activeLabs.delete(lab);
+    if (!clean) log(`  ${topology.title}: teardown was not clean (see above)`);
+  }
+}
+
+// Ctrl-C during a measurement tears down what that measurement made.
+const activeLabs = new Set();
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.once(signal, () => {
+    process.stderr.write(`\nbench:net: ${signal}: tearing down\n`);
+    Promise.all([...activeLabs].map((l) => l.close())).finally(() => process.exit(128 + { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 }[signal]));
+  });
+}
+
+async function main() {
+  const opts = options();
+  if (process.getuid() !== 0) usageError('run as root: it creates network namespaces, a bridge and taps');
+  ensureTools();
+  const log = (line) => process.stderr.write(`${line}\n`);
+  const results = {};
+  const failures = [];
+  for (const topology of TOPOLOGIES.filter((t) => opts.only.includes(t.key))) {
+    log(`bench:net: ${topology.title}`);
+    try {
+      results[topology.key] = await measure(topology, opts, log);
+    } catch (err) {
+      failures.push(`${topology.title}: ${err.message}`);
+      log(`  ${topology.title}: FAILED: ${err.message}`);
+    }
+  }
+
+  const pick = (fn) => Object.fromEntries(Object.entries(results).map(([k, v]) => [k, fn(v)]));
+  const rows = [
+    { label: 'TCP throughput, Gbit/s', values: pick((r) => r.tcp / 1e9), format: (v) => v.toFixed(2) },
+    { label: 'ping RTT avg, ms', values: pick((r) => r.rtt.avgMs), format: (v) => v.toFixed(3) },
+    { label: 'UDP 64 B sent, kpps', values: pick((r) => r.udp.sentPps / 1e3), format: (v) => v.toFixed(0) },
+    { label: 'UDP 64 B received, kpps', values: pick((r) => r.udp.receivedPps / 1e3), format: (v) => v.toFixed(0) },
+    { label: 'UDP 64 B loss, %', values: pick((r) => r.udp.lossPercent), format: (v) => v.toFixed(2), ratios: false },
+  ];
+  const cpuModel = cpus()[0]?.model.trim() ?? 'unknown CPU';
+  const iperf = execFileSync('iperf3', ['--version'], { encoding: 'utf8' }).split('\n')[0];
+  console.log(
+    `containet network benchmark, ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, ` +
+      `${cpus().length} cores (${cpuModel}), ${Math.round(totalmem() / 2 ** 30)} GiB, Linux ${release()}, ${iperf}`,
+  );
+  console.log(`TCP and UDP: ${opts.time} s each (TCP omits its first second); RTT: ${opts.pings} pings ${opts.interval} s apart\n`);
+  console.log(renderTable(rows, TOPOLOGIES.filter((t) => opts.only.includes(t.key))));
+  console.log('\ntargets for containet: TCP >= 0.6x bridge and >= 10x vde_switch; RTT <= 2x bridge');
+  for (const f of failures) console.log(`not measured: ${f}`);
+  if (failures.length) process.exitCode = 1;
+}
+
+main().catch((err) => {
+  process.stderr.write(`bench:net: ${err.message}\n`);
+  process.exitCode = 1;
+});
