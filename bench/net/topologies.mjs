@@ -18,8 +18,7 @@ const PREFIX = 24;
 async function twoNamespaces(lab, tag, kind) {
   const names = [`cnb-${kind}a-${tag}`, `cnb-${kind}b-${tag}`];
   for (const ns of names) {
-    await must('ip', 'netns', 'add', ns);
-    lab.defer(`ip netns del ${ns}`, () => must('ip', 'netns', 'del', ns));
+    await lab.acquire(`network namespace ${ns}`, () => must('ip', 'netns', 'add', ns), () => must('ip', 'netns', 'del', ns));
     await must('ip', '-n', ns, 'link', 'set', 'lo', 'up');
   }
   return names;
@@ -49,16 +48,18 @@ export async function kernelBridge(lab) {
   const tag = runTag();
   const ns = await twoNamespaces(lab, tag, 'br');
   const bridge = `cnbbr${tag}`.slice(0, 15);
-  await must('ip', 'link', 'add', bridge, 'type', 'bridge');
-  lab.defer(`ip link del ${bridge}`, () => must('ip', 'link', 'del', bridge));
+  await lab.acquire(`bridge ${bridge}`, () => must('ip', 'link', 'add', bridge, 'type', 'bridge'), () => must('ip', 'link', 'del', bridge));
   await must('ip', 'link', 'set', bridge, 'up');
   const addrs = ['10.231.0.1', '10.231.0.2'];
   for (const [i, n] of ns.entries()) {
     const host = `cnbv${i}${tag}`.slice(0, 15);
     // The host end stays in the root namespace on the bridge; deleting it
     // deletes the pair, and deleting the namespace would too.
-    await must('ip', 'link', 'add', host, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', n);
-    lab.defer(`ip link del ${host}`, () => must('ip', 'link', 'del', host).catch(() => {}));
+    await lab.acquire(
+      `veth ${host}`,
+      () => must('ip', 'link', 'add', host, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', n),
+      () => must('ip', 'link', 'del', host).catch(() => {}),
+    );
     await must('ip', 'link', 'set', host, 'master', bridge, 'up');
     await configure(n, 'eth0', addrs[i]);
   }

@@ -79,13 +79,22 @@ export class Lab {
   }
 
   defer(what, fn) {
-    if (this.#closing) throw new Error(`lab is closed; cannot add ${what}`);
+    this.assertOpen(what);
     this.#undo.push({ what, fn });
   }
+
+  /** Throws once teardown has begun, so nothing new is made that it would miss. */
+  assertOpen(what) {
+    if (this.#closing) throw new Error(`${this.interrupted ? `interrupted by ${this.interrupted}` : 'torn down'}: not starting ${what}`);
+  }
+
+  /** The signal that started teardown, if one did. */
+  interrupted = null;
 
   trapSignals() {
     const onSignal = (signal) => {
       const n = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 }[signal];
+      this.interrupted = signal;
       this.#log(`\n*** ${signal}: tearing down`);
       this.close().finally(() => process.exit(128 + n));
     };
@@ -110,11 +119,30 @@ export class Lab {
     return this.#closing;
   }
 
+  /**
+   * Make a resource with `create` (async) and register `release(value)`.
+   * If teardown began while `create` ran, the resource is released at once
+   * and the call throws, so teardown never misses it.
+   */
+  async acquire(what, create, release) {
+    this.assertOpen(what);
+    const value = await create();
+    try {
+      this.defer(what, () => release(value));
+    } catch (err) {
+      await release(value);
+      throw err;
+    }
+    return value;
+  }
+
   /** A private temporary directory, removed at teardown. */
-  async tempDir(prefix) {
-    const dir = await mkdtemp(join(tmpdir(), prefix));
-    this.defer(`rm -r ${dir}`, () => rm(dir, { recursive: true, force: true }));
-    return dir;
+  tempDir(prefix) {
+    return this.acquire(
+      `temporary directory ${prefix}`,
+      () => mkdtemp(join(tmpdir(), prefix)),
+      (dir) => rm(dir, { recursive: true, force: true }),
+    );
   }
 
   /**
@@ -124,6 +152,7 @@ export class Lab {
   start(file, args, { stdin = 'ignore', stdout = 'pipe', stderr = 'pipe', graceMs = 3000, label = file, group = false } = {}) {
     // group: the child leads a process group of its own, and teardown signals
     // the whole group (e.g. a shell and the command it is running).
+    this.assertOpen(label);
     const child = spawn(file, args, { stdio: [stdin, stdout, stderr], detached: group });
     child.group = group;
     const exited = new Promise((resolve) => {
