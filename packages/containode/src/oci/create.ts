@@ -1,0 +1,163 @@
+/**
+ * `create` (runtime.md "Lifecycle" steps 1-5): check the bundle, reserve
+ * the id, make the cgroup, have the spawner build the namespaces and the
+ * root, run prestart/createRuntime/createContainer hooks at its first sync
+ * point, and return once the init waits on exec.fifo, with nothing of the
+ * runtime left running. `run` uses the same path in attached mode.
+ */
+import { isAbsolute, resolve } from 'node:path';
+import { userInfo } from 'node:os';
+import { writeFileSync, renameSync } from 'node:fs';
+import { ContainetError } from '@containet/common';
+import type { ControlClient } from '@containet/common';
+import type { SpawnedContainer } from '../runtime/spawn.js';
+import { loadBundle, toContainerSpec, type Bundle } from './config.js';
+import { createCgroup, removeCgroup, wantsCgroup } from './cgroup.js';
+import { runContainerHook, runHostHook } from './hooks.js';
+import type { Logger } from './log.js';
+import { attachTap, connectSwitch, detachPort, planSwitch, type SwitchPlan } from './network.js';
+import { OCI_VERSION, StateDir, alive, procStat, rfc3339Now, type ContainerRecord } from './state.js';
+
+export interface Globals {
+  root: string;
+  log: Logger;
+}
+
+export interface CreateOptions {
+  id: string;
+  bundle: string;
+  pidFile?: string;
+  consoleSocket?: string;
+  noPivot?: boolean;
+  /** attached: the spawner stays as the init's parent (run in the foreground). */
+  attached?: boolean;
+}
+
+export interface Created {
+  record: ContainerRecord;
+  /** Attached mode: the running spawner. */
+  spawned: SpawnedContainer;
+}
+
+/** Write a file so that readers never see it half-written. */
+export function writeAtomic(path: string, text: string): void {
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, text);
+  renameSync(tmp, path);
+}
+
+function owner(): string {
+  // runc leaves owner empty for root and names the user when rootless.
+  const uid = process.getuid?.() ?? 0;
+  if (uid === 0) return '';
+  try {
+    return userInfo().username;
+  } catch {
+    return String(uid);
+  }
+}
+
+export async function createContainer(g: Globals, o: CreateOptions): Promise<Created> {
+  const bundle = loadBundle(o.bundle);
+  for (const w of bundle.warnings) g.log.warn(`config.json: ${w}`);
+  const cfg = bundle.config;
+  const namespaces: Record<string, true | string> = {};
+  for (const n of cfg.linux?.namespaces ?? []) namespaces[n.type === 'network' ? 'net' : n.type] = n.path ?? true;
+  const plan = await planSwitch(cfg.annotations, namespaces['net'] === true);
+  const dirs = new StateDir(g.root);
+  dirs.reserve(o.id);
+
+  const me = procStat(process.pid);
+  const rec: ContainerRecord = {
+    ociVersion: OCI_VERSION,
+    id: o.id,
+    status: 'creating',
+    pid: 0,
+    pidStartTime: '',
+    bundle: bundle.dir,
+    rootfs: bundle.rootfs,
+    created: rfc3339Now(),
+    owner: owner(),
+    creator: { pid: process.pid, startTime: me?.startTime ?? '' },
+    namespaces,
+    cgroups: [],
+    cgroupProcs: [],
+  };
+  if (cfg.annotations) rec.annotations = cfg.annotations;
+  if (cfg.hooks) rec.hooks = cfg.hooks;
+  if (cfg.process) rec.process = cfg.process;
+
+  return dirs.locked(o.id, () => build(g, o, dirs, rec, bundle, plan));
+}
+
+async function build(g: Globals, o: CreateOptions, dirs: StateDir, rec: ContainerRecord, bundle: Bundle, plan: SwitchPlan | undefined): Promise<Created> {
+  const cfg = bundle.config;
+  const namespaces = rec.namespaces;
+  let client: ControlClient | undefined;
+  let spawned: SpawnedContainer | undefined;
+  try {
+    dirs.write(rec);
+    if (plan) client = await connectSwitch(plan);
+    const linux = cfg.linux ?? {};
+    if (wantsCgroup(linux.cgroupsPath, linux.resources)) {
+      const cg = createCgroup(o.id, linux.cgroupsPath, linux.resources);
+      rec.cgroups = cg.dirs;
+      rec.cgroupProcs = cg.procs;
+      dirs.write(rec);
+    }
+    const spec = toContainerSpec(bundle, {
+      detached: !o.attached,
+      execFifo: dirs.fifo(o.id),
+      consoleSocket: o.consoleSocket === undefined ? undefined : resolve(o.consoleSocket),
+      noPivot: o.noPivot === true,
+      cgroupProcs: rec.cgroupProcs,
+      network: plan?.network,
+      warn: (m) => g.log.warn(m),
+    });
+    const { spawnContainer } = await import('../runtime/spawn.js');
+    spawned = await spawnContainer(spec, { stdio: 'inherit' });
+    rec.pid = spawned.pid;
+    rec.pidStartTime = procStat(spawned.pid)?.startTime ?? '';
+    dirs.write(rec);
+    g.log.debug(`container ${o.id}: init is pid ${rec.pid}`);
+
+    if (plan && client) {
+      const tap = spawned.tap;
+      if (!tap) throw new ContainetError('CN_SPAWN', 'the spawner did not hand over the tap');
+      const port = await attachTap(client, plan, o.id, rec.pid, tap.fd);
+      rec.switch = { socket: plan.socket, node: o.id, port };
+      dirs.write(rec);
+    }
+
+    const hooks = cfg.hooks ?? {};
+    const state = () => dirs.ociState(rec);
+    // runtime.md: prestart (deprecated) and createRuntime run in the runtime
+    // namespace, createContainer in the container's, all before pivot_root.
+    for (const h of hooks.prestart ?? []) await runHostHook('prestart', h, state());
+    for (const h of hooks.createRuntime ?? []) await runHostHook('createRuntime', h, state());
+    for (const h of hooks.createContainer ?? []) {
+      await runContainerHook('createContainer', h, state(), rec.pid, Object.keys(namespaces), dirs.dir(o.id));
+    }
+
+    await spawned.release();
+    rec.status = 'created';
+    delete rec.creator;
+    dirs.write(rec);
+    if (o.pidFile) writeAtomic(isAbsolute(o.pidFile) ? o.pidFile : resolve(o.pidFile), String(rec.pid));
+    return { record: rec, spawned };
+  } catch (err) {
+    if (spawned) await spawned.abort();
+    // Detached, the init outlives the spawner once released.
+    if (rec.pid > 0 && alive(rec.pid, rec.pidStartTime)) {
+      try {
+        process.kill(rec.pid, 'SIGKILL');
+      } catch {}
+    }
+    if (rec.switch) await detachPort(rec.switch.socket, rec.switch.node).catch(() => {});
+    removeCgroup(rec.cgroups);
+    dirs.remove(o.id);
+    throw err;
+  } finally {
+    client?.close();
+  }
+}

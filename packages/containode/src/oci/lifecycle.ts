@@ -1,0 +1,210 @@
+/**
+ * start, state, kill, delete and list: the commands that act on an existing
+ * container. They load no native code and start no helper unless a hook
+ * needs one, so each costs little more than Node's own start-up.
+ */
+import { closeSync, constants as fsConstants, openSync, readdirSync, readlinkSync, readSync, unlinkSync, writeSync } from 'node:fs';
+import { ContainetError } from '@containet/common';
+import { removeCgroup, cgroupPids } from './cgroup.js';
+import type { Globals } from './create.js';
+import type { HookStage } from './hooks.js';
+import { StateDir, alive, type ContainerRecord, type Status } from './state.js';
+
+function conflict(id: string, action: string, status: Status, hint?: string): ContainetError {
+  return new ContainetError('CN_OCI_STATE', `cannot ${action} container ${id}: it is ${status}`, { hint });
+}
+
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/** Run the hooks of a stage that only warn on failure (poststart, poststop). */
+async function warnHooks(g: Globals, stage: HookStage, rec: ContainerRecord, dirs: StateDir): Promise<void> {
+  const list = rec.hooks?.[stage as 'poststart' | 'poststop'] ?? [];
+  if (!list.length) return;
+  const { runHostHook } = await import('./hooks.js');
+  for (const h of list) {
+    try {
+      await runHostHook(stage, h, dirs.ociState(rec));
+    } catch (err) {
+      g.log.warn((err as Error).message);
+    }
+  }
+}
+
+/**
+ * Release the init from exec.fifo. The fifo is opened non-blocking, so a
+ * dead init (no writer ever coming) cannot hang us: the byte comes, or the
+ * init is seen gone.
+ */
+function releaseFifo(dirs: StateDir, rec: ContainerRecord): void {
+  const fifo = dirs.fifo(rec.id);
+  const fd = openSync(fifo, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
+  try {
+    const buf = Buffer.alloc(1);
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      let n = 0;
+      try {
+        n = readSync(fd, buf, 0, 1, null);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
+      }
+      if (n === 1) break;
+      if (!alive(rec.pid, rec.pidStartTime)) {
+        throw new ContainetError('CN_OCI_START', `container ${rec.id}: its init (pid ${rec.pid}) died before the program could start`, {
+          hint: `delete it with containode-oci delete ${rec.id}`,
+        });
+      }
+      if (Date.now() > deadline) throw new ContainetError('CN_OCI_START', `container ${rec.id}: the init did not take the start signal within 10 s`);
+      sleepSync(1);
+    }
+  } finally {
+    closeSync(fd);
+  }
+  unlinkSync(fifo);
+}
+
+export async function startContainer(g: Globals, id: string): Promise<void> {
+  const dirs = new StateDir(g.root);
+  await dirs.locked(id, async () => {
+    const rec = dirs.read(id);
+    const status = dirs.status(rec);
+    if (status !== 'created') throw conflict(id, 'start', status, status === 'running' ? 'it was started already' : 'create it again');
+    const hooks = rec.hooks?.startContainer ?? [];
+    if (hooks.length) {
+      // runtime.md: startContainer hooks run in the container namespace
+      // before the user program; a failure stops the container.
+      const { runContainerHook } = await import('./hooks.js');
+      try {
+        for (const h of hooks) await runContainerHook('startContainer', h, dirs.ociState(rec), rec.pid, Object.keys(rec.namespaces), dirs.dir(id));
+      } catch (err) {
+        try {
+          process.kill(rec.pid, 'SIGKILL');
+        } catch {}
+        throw err;
+      }
+    }
+    releaseFifo(dirs, rec);
+    rec.status = 'running';
+    dirs.write(rec);
+    await warnHooks(g, 'poststart', rec, dirs);
+  });
+}
+
+export function stateOf(g: Globals, id: string): string {
+  const dirs = new StateDir(g.root);
+  return `${JSON.stringify(dirs.ociState(dirs.read(id)), null, 2)}\n`;
+}
+
+function nsId(pid: number, ns: string): string | null {
+  try {
+    return readlinkSync(`/proc/${pid}/ns/${ns}`);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Every process of the container: with its own pid namespace, all
+ * processes in it (the namespace dies with its init anyway); else those in
+ * its cgroup; the init in any case.
+ */
+function containerPids(rec: ContainerRecord): number[] {
+  const pids = new Set<number>([rec.pid]);
+  if (rec.namespaces['pid'] === true) {
+    const target = nsId(rec.pid, 'pid');
+    if (target) {
+      for (const name of readdirSync('/proc')) {
+        if (!/^\d+$/.test(name)) continue;
+        const pid = Number(name);
+        if (nsId(pid, 'pid') === target) pids.add(pid);
+      }
+    }
+  }
+  for (const pid of cgroupPids(rec.cgroupProcs)) pids.add(pid);
+  return [...pids];
+}
+
+export async function killContainer(g: Globals, id: string, signal: number, all: boolean): Promise<void> {
+  const dirs = new StateDir(g.root);
+  await dirs.locked(id, () => {
+    const rec = dirs.read(id);
+    const status = dirs.status(rec);
+    if (status !== 'created' && status !== 'running') throw conflict(id, 'kill', status, 'only a created or running container takes signals');
+    for (const pid of all ? containerPids(rec) : [rec.pid]) {
+      try {
+        process.kill(pid, signal);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+      }
+    }
+    g.log.debug(`container ${id}: sent signal ${signal} to ${all ? 'all its processes' : `pid ${rec.pid}`}`);
+  });
+}
+
+/** Wait until the init is gone (a zombie counts as gone: its parent may never reap it). */
+function waitGone(rec: ContainerRecord, ms: number): boolean {
+  const deadline = Date.now() + ms;
+  while (alive(rec.pid, rec.pidStartTime)) {
+    if (Date.now() > deadline) return false;
+    sleepSync(2);
+  }
+  return true;
+}
+
+export async function deleteContainer(g: Globals, id: string, force: boolean): Promise<void> {
+  const dirs = new StateDir(g.root);
+  let rec: ContainerRecord;
+  try {
+    rec = dirs.read(id);
+  } catch (err) {
+    // runc: `delete --force` of a container that does not exist succeeds.
+    if (force && err instanceof ContainetError && err.code === 'CN_OCI_NOT_FOUND') return;
+    throw err;
+  }
+  await dirs.locked(id, async () => {
+    rec = dirs.read(id);
+    const status = dirs.status(rec);
+    if (status !== 'stopped') {
+      if (!force) throw conflict(id, 'delete', status, `stop it first (containode-oci kill ${id} KILL), or use delete --force`);
+      for (const pid of containerPids(rec)) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {}
+      }
+      if (!waitGone(rec, 10_000)) throw new ContainetError('CN_OCI_DELETE', `container ${id}: pid ${rec.pid} survived SIGKILL for 10 s`);
+    }
+    if (rec.switch) {
+      const { detachPort } = await import('./network.js');
+      await detachPort(rec.switch.socket, rec.switch.node).catch((err: Error) => g.log.warn(`detach from containet: ${err.message}`));
+    }
+    removeCgroup(rec.cgroups);
+    rec.status = 'stopped';
+    dirs.remove(id);
+  });
+  // runtime.md: poststop hooks run after the container is deleted; their
+  // failure is a warning.
+  await warnHooks(g, 'poststop', rec!, dirs);
+}
+
+export function listContainers(g: Globals, format: string, quiet: boolean): string {
+  const dirs = new StateDir(g.root);
+  const states = [];
+  for (const id of dirs.ids()) {
+    try {
+      states.push(dirs.ociState(dirs.read(id)));
+    } catch {
+      // A container deleted between readdir and read is simply not listed.
+    }
+  }
+  if (quiet) return states.map((s) => `${s.id}\n`).join('');
+  if (format === 'json') return `${JSON.stringify(states.map((s) => ({ ...s, annotations: s.annotations ?? {} })))}\n`;
+  const rows = [['ID', 'PID', 'STATUS', 'BUNDLE', 'CREATED', 'OWNER'], ...states.map((s) => [s.id, String(s.pid), s.status, s.bundle, s.created, s.owner])];
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
+  return rows.map((r) => `${r.map((v, c) => (c === r.length - 1 ? v : v.padEnd(widths[c]! + 3))).join('')}\n`).join('');
+}
+
+export function writeOut(text: string): void {
+  writeSync(1, text);
+}

@@ -1,0 +1,43 @@
+/**
+ * `run`: create and start in one go. In the foreground (runc's default) the
+ * spawner stays as the init's parent: signals sent to us reach the
+ * container, its exit status becomes ours, and the container is deleted
+ * when it ends (unless --keep). With --detach it is create + start.
+ */
+import { createContainer, type CreateOptions, type Globals } from './create.js';
+import { deleteContainer, startContainer } from './lifecycle.js';
+
+const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH'];
+
+export interface RunOptions extends CreateOptions {
+  detach?: boolean;
+  keep?: boolean;
+}
+
+export async function runContainer(g: Globals, o: RunOptions): Promise<number> {
+  if (o.detach) {
+    await createContainer(g, o);
+    try {
+      await startContainer(g, o.id);
+    } catch (err) {
+      await deleteContainer(g, o.id, true).catch(() => {});
+      throw err;
+    }
+    return 0;
+  }
+  const { spawned } = await createContainer(g, { ...o, attached: true });
+  const forward = (sig: NodeJS.Signals) => spawned.kill(sig);
+  for (const s of FORWARDED) process.on(s, forward);
+  try {
+    try {
+      await startContainer(g, o.id);
+    } catch (err) {
+      await spawned.abort();
+      throw err;
+    }
+    return await spawned.exited;
+  } finally {
+    for (const s of FORWARDED) process.off(s, forward);
+    if (!o.keep) await deleteContainer(g, o.id, true);
+  }
+}
