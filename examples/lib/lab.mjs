@@ -99,6 +99,12 @@ export class Lab {
       this.close().finally(() => process.exit(128 + n));
     };
     for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.once(s, onSignal);
+    // A reader that went away (`| head`) must not end the run before teardown.
+    for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {});
+    process.once('uncaughtException', (err) => {
+      this.#log(`${err.message}: tearing down`);
+      this.close().finally(() => process.exit(1));
+    });
     return this;
   }
 
