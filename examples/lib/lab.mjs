@@ -326,7 +326,8 @@ export class Shell {
           this.#buffer = this.#buffer.slice(m.index + m[0].length);
           settle(null, { code: Number(m[1]), output });
         } else if (this.#child.exitCode !== null || this.#child.signalCode !== null) {
-          settle(new Error(`${this.#child.label} ended (exit ${this.#child.exitCode ?? this.#child.signalCode}) while running: ${command}: ${lastLines(this.#child)}`));
+          const how = this.#child.signalCode ? `killed by ${this.#child.signalCode}` : `exit ${this.#child.exitCode}`;
+          settle(new Error(`${this.#child.label} ended (${how}) while running: ${command}: ${lastLines(this.#child)}`));
         }
       };
       // A group so the command's stderr joins its output and `exit` in it
