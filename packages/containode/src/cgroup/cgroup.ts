@@ -1,0 +1,307 @@
+/**
+ * One container's cgroup: created (directories, controllers, limits) before
+ * the container starts, joined by its init through cgroup.procs (the
+ * spawner writes the pid before the program runs), read for OOM kills after
+ * it ends, and removed. Removal waits for the kernel to let go: rmdir(2) of
+ * a cgroup fails with EBUSY while it still has tasks, which it has for a
+ * moment after the last process was reaped, or for good when something in
+ * it escaped the PID namespace teardown; those are killed.
+ */
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { ContainetError, errnoText } from '@containet/common';
+import { detectCgroupLayout, type CgroupLayout } from './layout.js';
+import { memoryEventsFile, planCgroup, type CgroupLimits, type CgroupPlan } from './plan.js';
+
+/** The parent of every container cgroup containode makes, in each hierarchy. */
+export const CGROUP_PARENT = 'containet';
+
+function errnoOf(err: unknown): string {
+  return (err as NodeJS.ErrnoException).code ?? 'EIO';
+}
+
+function osErrnoText(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  return typeof e.errno === 'number' ? errnoText(e.errno) : e.message;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** pids listed in a cgroup.procs file (empty when it is gone). */
+export function cgroupPids(dir: string): number[] {
+  try {
+    return readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/** Kill every task of a cgroup: cgroup.kill (v2, Linux 5.14) or SIGKILL per pid. */
+function killTasks(dir: string): void {
+  const kill = join(dir, 'cgroup.kill');
+  if (existsSync(kill)) {
+    try {
+      writeFileSync(kill, '1');
+      return;
+    } catch {
+      // fall back to the pids
+    }
+  }
+  for (const pid of cgroupPids(dir)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}
+
+/**
+ * Remove cgroup directory `dir`, killing what is left in it, retrying while
+ * the kernel still counts tasks. Resolves once it is gone (or never existed).
+ */
+export async function removeCgroupDir(dir: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let delay = 10;
+  for (;;) {
+    try {
+      rmdirSync(dir);
+      return;
+    } catch (err) {
+      const code = errnoOf(err);
+      if (code === 'ENOENT') return;
+      if (code !== 'EBUSY' && code !== 'ENOTEMPTY') {
+        throw new ContainetError('CN_CGROUP', `cannot remove cgroup ${dir}: ${osErrnoText(err)}`, { cause: err });
+      }
+      // A stale cgroup may have children of its own (a container that made
+      // sub-cgroups): those go first.
+      for (const child of subdirs(dir)) await removeCgroupDir(join(dir, child), Math.max(0, deadline - Date.now()));
+      if (Date.now() > deadline) {
+        throw new ContainetError('CN_CGROUP_BUSY', `cannot remove cgroup ${dir}: tasks ${cgroupPids(dir).join(' ') || '(none listed)'} still in it`, {
+          hint: `kill them and rmdir ${dir}`,
+        });
+      }
+      killTasks(dir);
+      await sleep(delay);
+      delay = Math.min(delay * 2, 200);
+    }
+  }
+}
+
+function subdirs(dir: string): string[] {
+  try {
+    return readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
+  } catch {
+    return [];
+  }
+}
+
+/** OOM events of a container's memory cgroup. */
+export interface OomReport {
+  /** Processes the OOM killer killed (undefined when the kernel does not count them). */
+  kills: number | undefined;
+  /** The limit was hit at least once (v1 failcnt, v2 `max` events). */
+  hitLimit: boolean;
+}
+
+function keyedCounter(text: string, key: string): number | undefined {
+  const m = text.match(new RegExp(`^${key} (\\d+)$`, 'm'));
+  return m ? Number(m[1]) : undefined;
+}
+
+export class ContainerCgroup {
+  readonly layout: CgroupLayout;
+  /** Relative name in every hierarchy, e.g. containet/ID. */
+  readonly name: string;
+  readonly plan: CgroupPlan;
+  #removed = false;
+
+  private constructor(layout: CgroupLayout, name: string, plan: CgroupPlan) {
+    this.layout = layout;
+    this.name = name;
+    this.plan = plan;
+  }
+
+  /**
+   * Plan without touching anything: throws on a limit this machine can't
+   * apply, so options are refused before any resource exists.
+   */
+  static check(limits: CgroupLimits, name: string, layout: CgroupLayout = detectCgroupLayout()): CgroupPlan {
+    return planCgroup(layout, name, limits);
+  }
+
+  /**
+   * Create the cgroup `CGROUP_PARENT/id` with `limits` in every hierarchy.
+   * On any failure, whatever was made is removed again before the error is
+   * thrown. A leftover of a previous container with the same identity (the
+   * identity is claimed, so it is not running) is removed first.
+   */
+  static async create(id: string, limits: CgroupLimits, layout: CgroupLayout = detectCgroupLayout()): Promise<ContainerCgroup> {
+    const name = `${CGROUP_PARENT}/${id}`;
+    const cg = new ContainerCgroup(layout, name, planCgroup(layout, name, limits));
+    try {
+      await cg.#make();
+    } catch (err) {
+      await cg.remove().catch(() => undefined);
+      throw err;
+    }
+    return cg;
+  }
+
+  async #make(): Promise<void> {
+    const { dirs, enable, writes } = this.plan;
+    for (const dir of dirs) if (existsSync(dir)) await removeCgroupDir(dir);
+    // v2: controllers are enabled level by level from the root down (a
+    // level's subtree_control exists once the level does).
+    for (const e of enable) {
+      mkdirP(dirname(e.file));
+      this.#enable(e);
+    }
+    for (const dir of dirs) mkdirP(dir);
+    for (const w of writes) {
+      if (!existsSync(w.file)) {
+        if (w.optional) continue;
+        throw new ContainetError('CN_CGROUP_UNSUPPORTED', `cannot apply ${w.option}: ${w.file} does not exist (controller not enabled for this cgroup)`, {
+          hint: `check the cgroup layout under ${this.layout.root}, or run without ${w.option}`,
+        });
+      }
+      try {
+        writeFileSync(w.file, w.value);
+      } catch (err) {
+        throw new ContainetError('CN_CGROUP', `cannot apply ${w.option}: writing ${w.value} to ${w.file}: ${osErrnoText(err)}`, { cause: err });
+      }
+    }
+  }
+
+  #enable(e: CgroupPlan['enable'][number]): void {
+    const current = (() => {
+      try {
+        return readFileSync(e.file, 'utf8').split(/\s+/);
+      } catch {
+        return [];
+      }
+    })();
+    if (current.includes(e.controller)) return;
+    try {
+      writeFileSync(e.file, `+${e.controller}`);
+    } catch (err) {
+      if (!e.required) return; // accounting only: not worth failing the container
+      throw new ContainetError('CN_CGROUP', `cannot enable the ${e.controller} controller in ${e.file}: ${osErrnoText(err)}`, {
+        cause: err,
+        hint: errnoOf(err) === 'EBUSY' ? `${dirname(e.file)} has processes of its own; cgroup v2 only delegates controllers from cgroups without them` : undefined,
+      });
+    }
+  }
+
+  /** The cgroup.procs files the container's init must join (spec.cgroupProcs). */
+  get procsFiles(): string[] {
+    return this.plan.dirs.map((d) => join(d, 'cgroup.procs'));
+  }
+
+  /** Every task currently in the container's cgroups. */
+  pids(): number[] {
+    return [...new Set(this.plan.dirs.flatMap((d) => cgroupPids(d)))];
+  }
+
+  /** What the OOM killer did; undefined without a memory controller. */
+  oom(): OomReport | undefined {
+    const ev = memoryEventsFile(this.layout, this.name);
+    if (!ev) return undefined;
+    let text: string;
+    try {
+      text = readFileSync(ev.file, 'utf8');
+    } catch {
+      return undefined;
+    }
+    if (ev.version === 2) {
+      // Documentation/admin-guide/cgroup-v2.rst, memory.events.
+      return { kills: keyedCounter(text, 'oom_kill'), hitLimit: (keyedCounter(text, 'max') ?? 0) > 0 };
+    }
+    // v1 memory.oom_control has oom_kill since Linux 4.13; failcnt counts
+    // the times usage hit the limit (cgroup-v1/memory.rst 5.4).
+    let failcnt = 0;
+    try {
+      failcnt = Number(readFileSync(join(dirname(ev.file), 'memory.failcnt'), 'utf8'));
+    } catch {
+      // keep 0
+    }
+    return { kills: keyedCounter(text, 'oom_kill'), hitLimit: failcnt > 0 };
+  }
+
+  /**
+   * Remove the container's cgroups (killing leftovers), then the shared
+   * parent when no other container uses it. Safe to call twice.
+   */
+  async remove(): Promise<void> {
+    if (this.#removed) return;
+    const errors: unknown[] = [];
+    for (const dir of [...this.plan.dirs].reverse()) {
+      try {
+        await removeCgroupDir(dir);
+      } catch (err) {
+        errors.push(err);
+      }
+    }
+    if (errors.length) throw errors[0];
+    this.#removed = true;
+    for (const dir of this.plan.dirs) removeEmptyParents(dir, this.name);
+  }
+}
+
+/** mkdir -p that tolerates a concurrent rmdir of a shared parent (see removeEmptyParents). */
+function mkdirP(dir: string): void {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      mkdirSync(dir, { recursive: true });
+      return;
+    } catch (err) {
+      if (errnoOf(err) !== 'ENOENT' || attempt >= 5) {
+        throw new ContainetError('CN_CGROUP', `cannot create cgroup ${dir}: ${osErrnoText(err)}`, {
+          cause: err,
+          hint: errnoOf(err) === 'EROFS' || errnoOf(err) === 'EACCES' ? 'containode needs root and a writable cgroup filesystem' : undefined,
+        });
+      }
+    }
+  }
+}
+
+/** rmdir the now-empty intermediate levels of `name` above `dir` (EBUSY: in use by another container). */
+function removeEmptyParents(dir: string, name: string): void {
+  let at = dir;
+  for (let depth = name.split('/').filter(Boolean).length - 1; depth > 0; depth--) {
+    at = dirname(at);
+    try {
+      rmdirSync(at);
+    } catch {
+      return;
+    }
+  }
+}
+
+/**
+ * Remove cgroups CGROUP_PARENT/* of containers that are no longer running
+ * (after a crash of containode and its spawner). `isLive(id)` says which to
+ * keep. Returns the directories removed.
+ */
+export async function removeStaleCgroups(isLive: (id: string) => boolean, layout: CgroupLayout = detectCgroupLayout()): Promise<string[]> {
+  const parents = new Set<string>();
+  for (const home of Object.values(layout.controllers)) if (home) parents.add(join(home.path, CGROUP_PARENT));
+  if (layout.unified) parents.add(join(layout.unified, CGROUP_PARENT));
+  const removed: string[] = [];
+  for (const parent of parents) {
+    for (const id of subdirs(parent)) {
+      if (isLive(id)) continue;
+      const dir = join(parent, id);
+      await removeCgroupDir(dir);
+      removed.push(dir);
+    }
+    try {
+      rmdirSync(parent);
+    } catch {
+      // in use, or not there
+    }
+  }
+  return removed;
+}

@@ -1,0 +1,124 @@
+/**
+ * The one call containode makes for its limits: options in, the spec
+ * additions and the work around the run (cgroup before, hook at SYNC 1, OOM
+ * report after, cgroup removal at the end) out, as LaunchHooks.
+ */
+import { chownSync } from 'node:fs';
+import { ContainetError } from '@containet/common';
+import type { LaunchHooks } from '../container/launch.js';
+import type { ContainerSpec } from '../runtime/spec.js';
+import { CGROUP_PARENT, ContainerCgroup } from '../cgroup/cgroup.js';
+import { detectCgroupLayout, type CgroupLayout } from '../cgroup/layout.js';
+import { hostIdOf } from './idmap.js';
+import { runNetHook } from './hook.js';
+import { parseLimitOptions, type ContainerLimits, type LimitEnvironment, type RawLimitOptions } from './options.js';
+import { formatBytes } from './size.js';
+
+export interface LimitsSession {
+  readonly limits: ContainerLimits;
+  /** For launch(): amendSpec creates the cgroup, beforeStart runs the hook, afterExit reports OOM kills. */
+  readonly hooks: LaunchHooks;
+  /** The container's cgroup, once amendSpec made it. */
+  readonly cgroup: ContainerCgroup | undefined;
+  /** Remove the cgroup (killing leftovers). Safe to call twice. */
+  release(): Promise<void>;
+}
+
+function hasLimits(limits: ContainerLimits): boolean {
+  const c = limits.cgroup;
+  return c.memory !== undefined || c.cpus !== undefined || c.pidsLimit !== undefined;
+}
+
+/** Add the limits to `spec` (cgroup procs files, namespaces, maps, capabilities). */
+export function amendSpecWithLimits(spec: ContainerSpec, limits: ContainerLimits, cgroup: ContainerCgroup | undefined): void {
+  if (cgroup) {
+    // Not also in spec.cleanup.rmdir: the spawner would remove the cgroup
+    // before afterExit reads its OOM counters. A cgroup left by a containode
+    // that was SIGKILLed is removed by the next container of that identity,
+    // or by removeStaleCgroups().
+    spec.cgroupProcs = [...(spec.cgroupProcs ?? []), ...cgroup.procsFiles];
+  }
+  if (limits.cgroupns) spec.namespaces.cgroup = true;
+  if (limits.userns) {
+    spec.namespaces.user = true;
+    spec.uidMappings = limits.userns.uidMappings;
+    spec.gidMappings = limits.userns.gidMappings;
+    // The init becomes root of its user namespace (uid 0 inside = the mapped id outside).
+    spec.process.user ??= { uid: 0, gid: 0 };
+    // The overlay is mounted by the container's root: the upper and work
+    // directories must be its own for it to write changes there.
+    const overlay = spec.rootfs?.overlay;
+    if (overlay) {
+      const uid = hostIdOf(limits.userns.uidMappings, spec.process.user.uid)!;
+      const gid = hostIdOf(limits.userns.gidMappings, spec.process.user.gid)!;
+      for (const dir of [overlay.upper, overlay.work]) chownSync(dir, uid, gid);
+    }
+  }
+  if (!limits.capabilities.keepAll) {
+    const caps = limits.capabilities.caps;
+    // Inheritable stays empty, as moby does since CVE-2022-24769: file
+    // capabilities of a program must not regain what the container lacks.
+    spec.process.capabilities = { bounding: caps, effective: caps, permitted: caps, inheritable: [], ambient: [] };
+  }
+  if (limits.noNewPrivileges) spec.process.noNewPrivileges = true;
+}
+
+/**
+ * Start a session for container `id` with already parsed limits. Nothing is
+ * created until launch() calls hooks.amendSpec.
+ */
+export function prepareLimits(limits: ContainerLimits, id: string, layout?: CgroupLayout): LimitsSession {
+  let cgroup: ContainerCgroup | undefined;
+  const hooks: LaunchHooks = {
+    amendSpec: async (spec) => {
+      const lay = layout ?? detectCgroupLayout();
+      try {
+        cgroup = await ContainerCgroup.create(id, limits.cgroup, lay);
+      } catch (err) {
+        // Without limits the cgroup is only for tracking: a machine that
+        // doesn't let us make one (no cgroupfs, read-only) still runs containers.
+        if (hasLimits(limits) || !(err instanceof ContainetError) || lay.kind !== 'none') throw err;
+      }
+      amendSpecWithLimits(spec, limits, cgroup);
+    },
+    beforeStart: async (pid) => {
+      if (limits.netHook) await runNetHook(limits.netHook, pid, id);
+    },
+    afterExit: () => {
+      const oom = cgroup?.oom();
+      if (oom?.kills) {
+        const limit = limits.cgroup.memory === undefined ? '' : ` (--memory ${formatBytes(limits.cgroup.memory)})`;
+        process.stderr.write(`containode: ${id}: out of memory: the OOM killer killed ${oom.kills} process${oom.kills === 1 ? '' : 'es'} in the container${limit}\n`);
+      } else if (oom?.kills === undefined && oom?.hitLimit) {
+        process.stderr.write(`containode: ${id}: the container reached its memory limit\n`);
+      }
+    },
+  };
+  return {
+    limits,
+    hooks,
+    get cgroup() {
+      return cgroup;
+    },
+    release: async () => {
+      await cgroup?.remove();
+    },
+  };
+}
+
+/**
+ * containode's entry: check the options (UsageError before anything
+ * exists, CN_CGROUP_UNSUPPORTED for a limit this machine can't apply), run
+ * the container with the hooks, always remove the cgroup.
+ */
+export async function withContainerLimits(raw: RawLimitOptions, id: string, run: (hooks: LaunchHooks) => Promise<number>, env?: LimitEnvironment): Promise<number> {
+  const limits = parseLimitOptions(raw, env);
+  const layout = detectCgroupLayout();
+  if (hasLimits(limits)) ContainerCgroup.check(limits.cgroup, `${CGROUP_PARENT}/${id}`, layout);
+  const session = prepareLimits(limits, id, layout);
+  try {
+    return await run(session.hooks);
+  } finally {
+    await session.release();
+  }
+}
