@@ -7,6 +7,7 @@
 import { Command, Option } from 'commander';
 import { UsageError } from '@containet/common';
 import * as run from './commands/run.js';
+import { addLimitOptions } from './limits/options.js';
 
 const MANAGEMENT = new Set(['ps', 'exec', 'stop', 'kill', 'inspect']);
 
@@ -15,7 +16,7 @@ function collect(value: string, previous: string[] = []): string[] {
 }
 
 export function runProgram(onStatus: (code: number) => void): Command {
-  return new Command('containode')
+  const cmd = new Command('containode')
     .description(run.help)
     .usage('[options] [--] PROGRAM [ARGS...]')
     .argument('[program...]', 'program and its arguments')
@@ -38,6 +39,9 @@ export function runProgram(onStatus: (code: number) => void): Command {
     .action(async (program: string[], opts: run.RawOptions) => {
       onStatus(await run.handler(opts, program));
     });
+  // Issue 5: --memory --cpus --pids-limit --cgroupns -U --uidmap --gidmap
+  // --privileged --cap-add --cap-drop --net-hook (packages/containode/src/limits).
+  return addLimitOptions(cmd);
 }
 
 export async function main(argv: string[] = process.argv): Promise<number> {

@@ -47,8 +47,8 @@ test('--memory takes bytes and k/m/g/t suffixes (binary, as docker)', () => {
 });
 
 test('--memory refuses negative, malformed, tiny and huge sizes', () => {
-  refuses(() => parseMemory('-1'), /invalid --memory -1: not a size/);
-  refuses(() => parseMemory('-64m'), /not a size/);
+  refuses(() => parseMemory('-1'), /invalid --memory -1: a size can't be negative/);
+  refuses(() => parseMemory('-64m'), /can't be negative/);
   refuses(() => parseMemory('12x'), /not a size/);
   refuses(() => parseMemory(''), /not a size/);
   refuses(() => parseMemory('0'), /minimum is 6m/);

@@ -1,7 +1,8 @@
 /** `containode [options] [--] PROGRAM [ARGS...]`: run a program in a new container. */
 import { parseRunOptions, type RawRunOptions } from '../container/options.js';
+import type { RawLimitOptions } from '../limits/options.js';
 
-export type RawOptions = RawRunOptions & { debug?: boolean };
+export type RawOptions = RawRunOptions & RawLimitOptions & { debug?: boolean };
 
 export const help = 'Run PROGRAM in a new container (mount, PID, UTS, IPC and network namespaces), optionally plugged into a containet switch.';
 
@@ -27,8 +28,11 @@ container's PID 1 (which, as any PID 1, ignores those it has no handler for).
 Managing running containers: containode ps | exec | stop | kill | inspect (see containode COMMAND --help).
 `;
 
-export async function handler(raw: RawRunOptions, args: string[]): Promise<number> {
+export async function handler(raw: RawOptions, args: string[]): Promise<number> {
   const opts = parseRunOptions(raw, args);
   const { launch } = await import('../container/launch.js');
-  return launch(opts);
+  // Issue 5: limits, user namespace, capabilities, network hook; checks
+  // them first, creates the cgroup in amendSpec, removes it at the end.
+  const { withContainerLimits } = await import('../limits/apply.js');
+  return withContainerLimits(raw, opts.id, (hooks) => launch(opts, hooks));
 }

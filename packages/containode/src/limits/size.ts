@@ -19,6 +19,7 @@ export const MIN_MEMORY = 6 * 1024 * 1024;
 export function parseMemory(text: string): number {
   const m = text.trim().match(/^(\d+(?:\.\d+)?|\.\d+)\s*([kmgt]?)(?:i?b)?$/i);
   const hint = 'give a size in bytes or with a unit: 512m, 1g, 1048576';
+  if (/^\s*-/.test(text)) throw new UsageError(`invalid --memory ${text}: a size can't be negative`, hint);
   if (!m) throw new UsageError(`invalid --memory ${text}: not a size`, hint);
   const bytes = Math.floor(Number(m[1]) * UNITS[m[2]!.toLowerCase()]!);
   if (!Number.isSafeInteger(bytes)) throw new UsageError(`invalid --memory ${text}: too large`, hint);
