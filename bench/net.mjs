@@ -8,7 +8,7 @@
  * both references with the ratios. It is a benchmark: it prints figures and
  * does not judge them; it exits non-zero only when it could not measure.
  *
- * Usage: node bench/net.mjs [--time SECONDS] [--pings N] [--interval S] [--only bridge,vde,containet]
+ * Usage: node bench/net.mjs [--time SECONDS] [--pings N] [--interval S] [--repeat N] [--only bridge,vde,containet]
  */
 import { execFileSync } from 'node:child_process';
 import { cpus, totalmem, release } from 'node:os';
@@ -25,7 +25,7 @@ const TOPOLOGIES = [
 ];
 
 function usageError(message) {
-  process.stderr.write(`bench:net: ${message}\nusage: node bench/net.mjs [--time SECONDS] [--pings N] [--interval S] [--only bridge,vde,containet]\n`);
+  process.stderr.write(`bench:net: ${message}\nusage: node bench/net.mjs [--time SECONDS] [--pings N] [--interval S] [--repeat N] [--only bridge,vde,containet]\n`);
   process.exit(2);
 }
 
@@ -37,6 +37,7 @@ function options() {
         time: { type: 'string', default: '5' },
         pings: { type: 'string', default: '50' },
         interval: { type: 'string', default: '0.02' },
+        repeat: { type: 'string', default: '3' },
         only: { type: 'string', default: TOPOLOGIES.map((t) => t.key).join(',') },
         help: { type: 'boolean', short: 'h' },
       },
@@ -45,18 +46,20 @@ function options() {
     usageError(err.message);
   }
   if (values.help) {
-    process.stdout.write('usage: node bench/net.mjs [--time SECONDS] [--pings N] [--interval S] [--only bridge,vde,containet]\n');
+    process.stdout.write('usage: node bench/net.mjs [--time SECONDS] [--pings N] [--interval S] [--repeat N] [--only bridge,vde,containet]\n');
     process.exit(0);
   }
   const time = Number(values.time);
   const pings = Number(values.pings);
   const interval = Number(values.interval);
+  const repeat = Number(values.repeat);
   if (!Number.isInteger(time) || time < 2) usageError(`--time ${values.time}: give whole seconds, at least 2`);
   if (!Number.isInteger(pings) || pings < 1) usageError(`--pings ${values.pings}: give a count of at least 1`);
   if (!(interval >= 0.002)) usageError(`--interval ${values.interval}: give seconds, at least 0.002`);
+  if (!Number.isInteger(repeat) || repeat < 1) usageError(`--repeat ${values.repeat}: give a count of at least 1`);
   const only = values.only.split(',').filter(Boolean);
   for (const k of only) if (!TOPOLOGIES.some((t) => t.key === k)) usageError(`--only ${k}: one of ${TOPOLOGIES.map((t) => t.key).join(', ')}`);
-  return { time, pings, interval, only };
+  return { time, pings, interval, repeat, only };
 }
 
 /** The Debian packages the references need, installed when missing (the issue asks the script to). */
@@ -108,28 +111,41 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
   });
 }
 
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
 async function main() {
   const opts = options();
   if (process.getuid() !== 0) usageError('run as root: it creates network namespaces, a bridge and taps');
   ensureTools();
   const log = (line) => process.stderr.write(`${line}\n`);
-  const results = {};
+  const chosen = TOPOLOGIES.filter((t) => opts.only.includes(t.key));
+  // Rounds interleave the topologies, so drift in the machine's load (other
+  // work, thermal) spreads over all of them instead of favouring one.
+  const runs = Object.fromEntries(chosen.map((t) => [t.key, []]));
   const failures = [];
-  for (const topology of TOPOLOGIES.filter((t) => opts.only.includes(t.key))) {
-    log(`bench:net: ${topology.title}`);
-    try {
-      results[topology.key] = await measure(topology, opts, log);
-    } catch (err) {
-      failures.push(`${topology.title}: ${err.message}`);
-      log(`  ${topology.title}: FAILED: ${err.message}`);
+  for (let round = 1; round <= opts.repeat; round++) {
+    for (const topology of chosen) {
+      log(`bench:net: ${topology.title} (round ${round}/${opts.repeat})`);
+      try {
+        runs[topology.key].push(await measure(topology, opts, log));
+      } catch (err) {
+        failures.push(`${topology.title} (round ${round}): ${err.message}`);
+        log(`  ${topology.title}: FAILED: ${err.message}`);
+      }
     }
   }
 
-  const pick = (fn) => Object.fromEntries(Object.entries(results).map(([k, v]) => [k, fn(v)]));
+  // Each figure is the median over the rounds that succeeded.
+  const pick = (fn) =>
+    Object.fromEntries(Object.entries(runs).filter(([, list]) => list.length > 0).map(([k, list]) => [k, median(list.map(fn))]));
   const rows = [
     { label: 'TCP throughput, Gbit/s', values: pick((r) => r.tcp / 1e9), format: (v) => v.toFixed(2) },
     { label: 'ping RTT avg, ms', values: pick((r) => r.rtt.avgMs), format: (v) => v.toFixed(3) },
-    { label: 'UDP 64 B sent, kpps', values: pick((r) => r.udp.sentPps / 1e3), format: (v) => v.toFixed(0) },
+    { label: 'UDP 64 B sent, kpps', values: pick((r) => r.udp.sentPps / 1e3), format: (v) => v.toFixed(0), ratios: false },
     { label: 'UDP 64 B received, kpps', values: pick((r) => r.udp.receivedPps / 1e3), format: (v) => v.toFixed(0) },
     { label: 'UDP 64 B loss, %', values: pick((r) => r.udp.lossPercent), format: (v) => v.toFixed(2), ratios: false },
   ];
@@ -139,8 +155,20 @@ async function main() {
     `containet network benchmark, ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, ` +
       `${cpus().length} cores (${cpuModel}), ${Math.round(totalmem() / 2 ** 30)} GiB, Linux ${release()}, ${iperf}`,
   );
-  console.log(`TCP and UDP: ${opts.time} s each (TCP omits its first second); RTT: ${opts.pings} pings ${opts.interval} s apart\n`);
-  console.log(renderTable(rows, TOPOLOGIES.filter((t) => opts.only.includes(t.key))));
+  console.log(
+    `median of ${opts.repeat} round(s); TCP and UDP: ${opts.time} s each (TCP omits its first second); RTT: ${opts.pings} pings ${opts.interval} s apart\n`,
+  );
+  console.log(renderTable(rows, chosen));
+  if (opts.repeat > 1) {
+    console.log('\nper round:');
+    for (const t of chosen) {
+      const list = runs[t.key];
+      if (list.length === 0) continue;
+      const tcp = list.map((r) => (r.tcp / 1e9).toFixed(2)).join(' ');
+      const rtt = list.map((r) => r.rtt.avgMs.toFixed(3)).join(' ');
+      console.log(`  ${t.title.padEnd(11)}  TCP Gbit/s ${tcp}   RTT ms ${rtt}`);
+    }
+  }
   console.log('\ntargets for containet: TCP >= 0.6x bridge and >= 10x vde_switch; RTT <= 2x bridge');
   for (const f of failures) console.log(`not measured: ${f}`);
   if (failures.length) process.exitCode = 1;
