@@ -4,12 +4,13 @@
  * report after, cgroup removal at the end) out, as LaunchHooks.
  */
 import { chownSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { ContainetError } from '@containet/common';
 import type { LaunchHooks } from '../container/launch.js';
 import type { ContainerSpec } from '../runtime/spec.js';
 import { CGROUP_PARENT, ContainerCgroup } from '../cgroup/cgroup.js';
 import { detectCgroupLayout, type CgroupLayout } from '../cgroup/layout.js';
-import { hostIdOf } from './idmap.js';
+import { blockedDirectory, hostIdOf } from './idmap.js';
 import { runNetHook } from './hook.js';
 import { parseLimitOptions, type ContainerLimits, type LimitEnvironment, type RawLimitOptions } from './options.js';
 import { formatBytes } from './size.js';
@@ -51,6 +52,15 @@ export function amendSpecWithLimits(spec: ContainerSpec, limits: ContainerLimits
     if (overlay) {
       const uid = hostIdOf(limits.userns.uidMappings, spec.process.user.uid)!;
       const gid = hostIdOf(limits.userns.gidMappings, spec.process.user.gid)!;
+      // upper and work themselves become its own below; their parents must let it through.
+      for (const path of [...overlay.lower, dirname(overlay.upper), dirname(overlay.work)]) {
+        const blocked = blockedDirectory(path, uid, gid);
+        if (blocked) {
+          throw new ContainetError('CN_USERNS_ACCESS', `-U: the container's root (uid ${uid} on the host) can't reach ${path}: ${blocked} is closed to it`, {
+            hint: `chmod o+x ${blocked}, or keep the root filesystem and top directory elsewhere`,
+          });
+        }
+      }
       for (const dir of [overlay.upper, overlay.work]) chownSync(dir, uid, gid);
     }
   }

@@ -4,7 +4,8 @@
  * /proc/PID/uid_map, so a mistake is a clear message rather than an EINVAL
  * from the spawner.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { UsageError } from '@containet/common';
 import type { IdMapping } from '../runtime/spec.js';
 
@@ -70,4 +71,29 @@ export function defaultIdMapping(subidFile: string, user = 'root'): IdMapping {
 export function hostIdOf(map: IdMapping[], id: number): number | undefined {
   const m = map.find((r) => id >= r.containerID && id < r.containerID + r.size);
   return m ? m.hostID + (id - m.containerID) : undefined;
+}
+
+/**
+ * The first directory on the way to `path` that host ids uid/gid can't
+ * search (no x bit for them), or undefined. The container's root is such an
+ * id with -U, and capabilities in its user namespace don't override the
+ * permissions of files owned by ids outside it (capabilities(7)).
+ */
+export function blockedDirectory(path: string, uid: number, gid: number): string | undefined {
+  const dirs: string[] = [];
+  for (let d = path; ; d = dirname(d)) {
+    dirs.unshift(d);
+    if (dirname(d) === d) break;
+  }
+  for (const d of dirs) {
+    let st;
+    try {
+      st = statSync(d);
+    } catch {
+      return undefined; // missing: the spawner names it
+    }
+    const bit = st.uid === uid ? 0o100 : st.gid === gid ? 0o010 : 0o001;
+    if (st.isDirectory() && !(st.mode & bit)) return d;
+  }
+  return undefined;
 }
