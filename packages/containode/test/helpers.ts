@@ -4,7 +4,7 @@
  * and a look at what a container could leave behind on the host.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -50,6 +50,8 @@ let sharedRoot: string | undefined;
 export async function busyboxRoot(cleanup: Cleanup): Promise<string> {
   if (sharedRoot && existsSync(sharedRoot)) return sharedRoot;
   const dir = mkdtempSync(join(tmpdir(), 'cnode-root-'));
+  // Searchable by everyone: a user namespace's root is not the host's.
+  chmodSync(dir, 0o755);
   await makeBusyboxRoot(dir);
   sharedRoot = dir;
   cleanup.add(`rm ${dir}`, () => {

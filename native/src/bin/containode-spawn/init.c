@@ -149,6 +149,14 @@ void init_run(const struct spec *s, const struct init_fds *fds)
 		_exit(1);
 	close(fds->sync);
 
+	/* A new user namespace: the creds cloned from the spawner are not
+	 * mapped in it until we take its root, which the maps now define. */
+	if (s->ns_new[NS_USER]) {
+		if (setresgid(0, 0, 0) < 0)
+			die(fds, errno, "setresgid", "0");
+		if (setresuid(0, 0, 0) < 0)
+			die(fds, errno, "setresuid", "0");
+	}
 	if (s->ns_new[NS_CGROUP] && unshare(CLONE_NEWCGROUP) < 0)
 		die(fds, errno, "unshare(CLONE_NEWCGROUP)", "");
 	if (s->ns_new[NS_MOUNT]) {
@@ -159,13 +167,14 @@ void init_run(const struct spec *s, const struct init_fds *fds)
 	}
 	if (s->terminal && console_setup(s, fds->rep, fds->console_sock))
 		_exit(1);
-	if (s->ns_new[NS_MOUNT] && mounts_finish(s, fds->rep))
-		_exit(1);
 	if (s->hostname && sethostname(s->hostname, strlen(s->hostname)) < 0)
 		die(fds, errno, "sethostname", s->hostname);
 	if (s->domainname && setdomainname(s->domainname, strlen(s->domainname)) < 0)
 		die(fds, errno, "setdomainname", s->domainname);
+	/* Before read-only paths, which usually include /proc/sys. */
 	set_sysctls(s, fds);
+	if (s->ns_new[NS_MOUNT] && mounts_finish(s, fds->rep))
+		_exit(1);
 	if (s->has_oom_score_adj) {
 		snprintf(buf, sizeof(buf), "%d", s->oom_score_adj);
 		r = write_file("/proc/self/oom_score_adj", buf);
