@@ -6,7 +6,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Cleanup, inNetns, makeNetns, testIf, uniqueName, waitFor, whyMissing, whyNoRoot } from '@containet/common/testing';
 import { CGROUP_PARENT, detectCgroupLayout, planCgroup } from '../src/cgroup/index.js';
@@ -173,16 +173,18 @@ testIf(test, noUserns, 'uid 0 inside -U is not uid 0 on the host: a file created
     const dir = tempDir(cleanup);
     chmodSync(dir, 0o755);
     const top = join(dir, 'top');
-    const r = await containode(['-U', '-r', root, '-t', top, 'sh', '-c', 'id -u; id -g; echo made-inside > /tmp/by-root; cat /proc/self/uid_map']);
+    const r = await containode(['-U', '-r', root, '-t', top, 'sh', '-c', 'id -u; id -g; echo made-inside > /by-root; cat /proc/self/uid_map']);
     assert.is(r.code, 0, r.stderr);
     const [uid, gid] = r.stdout.trim().split('\n');
     assert.is(uid, '0', 'root inside');
     assert.is(gid, '0');
     const expected = defaultIdMapping('/etc/subuid');
-    const st = statSync(join(top, 'upper/tmp/by-root'));
+    // In / (the overlay's upper root, owned by the mapped root): the image's
+    // own directories belong to host root, an id the namespace doesn't map.
+    const st = statSync(join(top, 'upper/by-root'));
     assert.is(st.uid, expected.hostID, `owner on the host: ${st.uid}`);
     assert.is(st.gid, defaultIdMapping('/etc/subgid').hostID);
-    assert.is(readFileSync(join(top, 'upper/tmp/by-root'), 'utf8'), 'made-inside\n');
+    assert.is(readFileSync(join(top, 'upper/by-root'), 'utf8'), 'made-inside\n');
 
     const custom = await containode(['--uidmap', '0:200000:1000', '--rm', '-r', root, 'sh', '-c', 'cat /proc/self/uid_map /proc/self/gid_map']);
     assert.is(custom.code, 0, custom.stderr);
@@ -294,6 +296,40 @@ testIf(test, noRoot, 'a failing hook aborts the start with its stderr shown; the
   }
 });
 
+testIf(test, noRootCg, 'the cgroup of a SIGKILLed containode is reused by its identity, or swept once stale', async () => {
+  const cleanup = new Cleanup();
+  try {
+    const root = await busyboxRoot(cleanup);
+    const killed = async (id: string) => {
+      const c = startContainode(cleanup, ['--pids-limit', '20', '-r', root, '--rm', '-i', id, 'sh', '-c', 'echo up; sleep 30']);
+      await waitFor(() => c.out().includes('up'), 'the container to start', 10_000);
+      c.child.kill('SIGKILL');
+      await c.exit;
+      // The spawner sees the control socket close and kills the container;
+      // only containode removes the cgroup, so it stays, empty.
+      const dirs = cgroupDirs(id);
+      await waitFor(() => dirs.every((d) => existsSync(d) && readFileSync(join(d, 'cgroup.procs'), 'utf8') === ''), 'the container to die', 10_000);
+      return dirs;
+    };
+    const id = uniqueName('kill');
+    await killed(id);
+    const again = await containode(['--pids-limit', '5', '-r', root, '--rm', '-i', id, 'echo', 'again']);
+    assert.is(again.code, 0, again.stderr);
+    assert.is(again.stdout, 'again\n');
+    assertNothingLeft(id);
+
+    const stale = uniqueName('stale');
+    const dirs = await killed(stale);
+    const old = new Date(Date.now() - 120_000);
+    for (const d of dirs) utimesSync(d, old, old);
+    const other = await containode(['-r', root, '--rm', 'true']);
+    assert.is(other.code, 0, other.stderr);
+    assert.equal(dirs.filter((d) => existsSync(d)), [], 'swept by the next container');
+  } finally {
+    await cleanup.run();
+  }
+});
+
 testIf(test, noRoot, 'bad values are refused with a clear message and nothing is left behind', async () => {
   const cleanup = new Cleanup();
   try {
@@ -319,6 +355,18 @@ testIf(test, noRoot, 'bad values are refused with a clear message and nothing is
       assert.is(r.stdout, '', 'the program did not run');
       assertNothingLeft(id, `${root}-${id}`);
     }
+
+    // -U with a root the mapped root can't reach: refused before the start,
+    // after the cgroup and the top directory were made: both are gone again.
+    const dir = tempDir(cleanup);
+    chmodSync(dir, 0o755);
+    const closed = join(dir, 'closed');
+    mkdirSync(join(closed, 'rootfs'), { recursive: true, mode: 0o700 });
+    const id = uniqueName('badu');
+    const r = await containode(['-U', '--memory', '64m', '-r', join(closed, 'rootfs'), '-i', id, 'true']);
+    assert.is(r.code, 1, r.stderr);
+    assert.match(r.stderr, new RegExp(`containode: -U: the container's root \\(uid \\d+ on the host\\) can't reach .*rootfs: ${closed} is closed to it`));
+    assertNothingLeft(id, join(closed, `rootfs-${id}`));
   } finally {
     await cleanup.run();
   }

@@ -7,7 +7,7 @@
  * moment after the last process was reaped, or for good when something in
  * it escaped the PID namespace teardown; those are killed.
  */
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ContainetError, errnoText } from '@containet/common';
 import { detectCgroupLayout, type CgroupLayout } from './layout.js';
@@ -135,12 +135,21 @@ export class ContainerCgroup {
   /**
    * Create the cgroup `CGROUP_PARENT/id` with `limits` in every hierarchy.
    * On any failure, whatever was made is removed again before the error is
-   * thrown. A leftover of a previous container with the same identity (the
-   * identity is claimed, so it is not running) is removed first.
+   * thrown. An empty leftover of a previous container with the same
+   * identity (the identity is claimed, so it is not running) is removed
+   * first; one with processes in it is refused.
    */
   static async create(id: string, limits: CgroupLimits, layout: CgroupLayout = detectCgroupLayout()): Promise<ContainerCgroup> {
     const name = `${CGROUP_PARENT}/${id}`;
     const cg = new ContainerCgroup(layout, name, planCgroup(layout, name, limits));
+    for (const dir of cg.plan.dirs) {
+      const pids = cgroupPids(dir);
+      // Possible only with another state directory (CONTAINET_STATE) using
+      // the same identity: never touch processes that aren't ours.
+      if (pids.length) {
+        throw new ContainetError('CN_CGROUP_BUSY', `cgroup ${dir} is in use by processes ${pids.join(' ')}`, { hint: 'pick another identity with -i' });
+      }
+    }
     try {
       await cg.#make();
     } catch (err) {
@@ -280,12 +289,23 @@ function removeEmptyParents(dir: string, name: string): void {
   }
 }
 
+export interface StaleSweepOptions {
+  /**
+   * Only remove cgroups without tasks, never kill: for the sweep at every
+   * start, which can't know the containers of a containode that keeps its
+   * records elsewhere (CONTAINET_STATE).
+   */
+  onlyEmpty?: boolean;
+  /** Leave cgroups younger than this (one being set up right now has no tasks yet). */
+  minAgeMs?: number;
+}
+
 /**
  * Remove cgroups CGROUP_PARENT/* of containers that are no longer running
- * (after a crash of containode and its spawner). `isLive(id)` says which to
- * keep. Returns the directories removed.
+ * (after containode and its spawner were SIGKILLed). `isLive(id)` says
+ * which to keep. Returns the directories removed.
  */
-export async function removeStaleCgroups(isLive: (id: string) => boolean, layout: CgroupLayout = detectCgroupLayout()): Promise<string[]> {
+export async function removeStaleCgroups(isLive: (id: string) => boolean, layout: CgroupLayout = detectCgroupLayout(), opts: StaleSweepOptions = {}): Promise<string[]> {
   const parents = new Set<string>();
   for (const home of Object.values(layout.controllers)) if (home) parents.add(join(home.path, CGROUP_PARENT));
   if (layout.unified) parents.add(join(layout.unified, CGROUP_PARENT));
@@ -294,7 +314,17 @@ export async function removeStaleCgroups(isLive: (id: string) => boolean, layout
     for (const id of subdirs(parent)) {
       if (isLive(id)) continue;
       const dir = join(parent, id);
-      await removeCgroupDir(dir);
+      if (opts.onlyEmpty && cgroupPids(dir).length > 0) continue;
+      if (opts.minAgeMs && ageMs(dir) < opts.minAgeMs) continue;
+      if (opts.onlyEmpty) {
+        try {
+          rmdirSync(dir);
+        } catch {
+          continue; // busy after all, or gone
+        }
+      } else {
+        await removeCgroupDir(dir);
+      }
       removed.push(dir);
     }
     try {
@@ -304,4 +334,12 @@ export async function removeStaleCgroups(isLive: (id: string) => boolean, layout
     }
   }
   return removed;
+}
+
+function ageMs(dir: string): number {
+  try {
+    return Date.now() - statSync(dir).mtimeMs;
+  } catch {
+    return 0;
+  }
 }

@@ -8,7 +8,8 @@ import { dirname } from 'node:path';
 import { ContainetError } from '@containet/common';
 import type { LaunchHooks } from '../container/launch.js';
 import type { ContainerSpec } from '../runtime/spec.js';
-import { CGROUP_PARENT, ContainerCgroup } from '../cgroup/cgroup.js';
+import { CGROUP_PARENT, ContainerCgroup, removeStaleCgroups } from '../cgroup/cgroup.js';
+import { readRecord, recordAlive } from '../container/records.js';
 import { detectCgroupLayout, type CgroupLayout } from '../cgroup/layout.js';
 import { blockedDirectory, hostIdOf } from './idmap.js';
 import { runNetHook } from './hook.js';
@@ -24,6 +25,9 @@ export interface LimitsSession {
   /** Remove the cgroup (killing leftovers). Safe to call twice. */
   release(): Promise<void>;
 }
+
+/** An empty cgroup without a live container is stale once it is this old. */
+const STALE_AGE_MS = 60_000;
 
 function hasLimits(limits: ContainerLimits): boolean {
   const c = limits.cgroup;
@@ -125,6 +129,12 @@ export async function withContainerLimits(raw: RawLimitOptions, id: string, run:
   const limits = parseLimitOptions(raw, env);
   const layout = detectCgroupLayout();
   if (hasLimits(limits)) ContainerCgroup.check(limits.cgroup, `${CGROUP_PARENT}/${id}`, layout);
+  // Cgroups of containers whose containode was SIGKILLed (its spawner
+  // killed the container, but only containode removes the cgroup).
+  await removeStaleCgroups((other) => {
+    const rec = readRecord(other);
+    return rec !== null && recordAlive(rec);
+  }, layout, { onlyEmpty: true, minAgeMs: STALE_AGE_MS }).catch(() => undefined);
   const session = prepareLimits(limits, id, layout);
   try {
     return await run(session.hooks);
