@@ -34,6 +34,11 @@ export function sleep(ms) {
   return new Promise((r) => setTimeout(r, ms));
 }
 
+/** A deadline to race against: it never keeps the process alive by itself. */
+function deadline(ms) {
+  return new Promise((r) => setTimeout(r, ms).unref()).then(() => null);
+}
+
 /** A short random tag that keeps concurrent runs apart (names, identities). */
 export function runTag() {
   return `${process.pid.toString(36)}${randomBytes(2).toString('hex')}`;
@@ -192,10 +197,10 @@ export async function stopChild(child, graceMs = 3000) {
   };
   if (child.exitCode === null && child.signalCode === null) {
     child.stdin?.end();
-    const quit = await Promise.race([child.exited, sleep(Math.min(500, graceMs)).then(() => null)]);
+    const quit = await Promise.race([child.exited, deadline(Math.min(500, graceMs))]);
     if (!quit) {
       signal('SIGTERM');
-      const termed = await Promise.race([child.exited, sleep(graceMs).then(() => null)]);
+      const termed = await Promise.race([child.exited, deadline(graceMs)]);
       if (!termed) signal('SIGKILL');
     }
   }

@@ -1,0 +1,113 @@
+// examples/image: a local registry serving a busybox image, and a container
+// run from that image after mocker pulled and unpacked it.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { existsSync, readdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { testIf, whyNoRoot, whyMissing } from '@containet/common/testing';
+import { Lab, REPO, runProgram, stopChild, suiteCommand } from '../lib/lab.mjs';
+import { printed, processesWith } from './support.js';
+
+const dir = join(REPO, 'examples', 'image');
+
+/** Why mocker can't run this example yet, or null. */
+async function whyNoMocker() {
+  try {
+    const [file, args] = suiteCommand('mocker', ['--help']);
+    const help = await runProgram(file, args);
+    if (help.code !== 0) {
+      const lines = (help.stderr || help.stdout).trim().split('\n');
+      return `mocker --help fails: ${lines.find((l) => /error|mocker:/i.test(l)) ?? lines[0]}`;
+    }
+    for (const cmd of ['pull', 'unpack']) if (!new RegExp(`^\\s+${cmd}\\b`, 'm').test(help.stdout)) return `mocker has no ${cmd} command yet`;
+    return null;
+  } catch (err) {
+    return `mocker unavailable: ${err.message.split('\n')[0]}`;
+  }
+}
+
+const skipRegistry = whyNoRoot() ?? whyMissing('docker-registry', 'skopeo', 'umoci', 'busybox');
+const skipMocker = skipRegistry ?? (await whyNoMocker());
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+const registryDirs = () => new Set(readdirSync(tmpdir()).filter((n) => n.startsWith('containet-registry-') || n.startsWith('containet-image-')));
+
+/** Start serve-busybox-image.sh on a free port; resolves with the child and the image reference. */
+async function serveImage(lab) {
+  const port = await freePort();
+  const child = lab.start('bash', [join(dir, 'serve-busybox-image.sh'), String(port)], { label: 'serve-busybox-image.sh', graceMs: 10_000 });
+  let text = '';
+  child.stdout.on('data', (b) => (text += b));
+  child.stderr.on('data', (b) => (text += b));
+  child.output = () => text;
+  await printed(child, /^ready: \S+$/m, 60_000);
+  return { child, port, ref: /^ready: (\S+)$/m.exec(text)[1] };
+}
+
+testIf(test, skipMocker, 'run-image.sh: mocker pulls the busybox image from the local registry and containode runs it', async () => {
+  const lab = new Lab();
+  const before = registryDirs();
+  try {
+    const store = await lab.tempDir('containet-exstore-');
+    const { child, ref } = await serveImage(lab);
+    process.env.CONTAINET_IMAGES = store;
+    const r = await runProgram('bash', [join(dir, 'run-image.sh'), ref], { timeoutMs: 120_000 });
+    delete process.env.CONTAINET_IMAGES;
+    assert.is(r.code, 0, `${r.stdout}\n${r.stderr}`);
+    assert.match(r.stdout, /^hostname: image-\d+$/m);
+    assert.match(r.stdout, /^root: .*\bbin\b/m);
+    assert.match(r.stdout, /^BusyBox v1\.\d+/m);
+    // The image is in the private store, not in the default one.
+    assert.ok(existsSync(join(store, 'index.json')) || readdirSync(store).length > 0, 'store written');
+
+    const end = await stopChild(child, 10_000);
+    assert.is(end.code, 143, child.output());
+    assert.equal([...registryDirs()].filter((d) => !before.has(d)), [], 'registry storage and unpacked root removed');
+    assert.equal(processesWith(ref.split('/')[0]), []);
+  } finally {
+    delete process.env.CONTAINET_IMAGES;
+    await lab.close();
+  }
+});
+
+testIf(test, skipRegistry, 'serve-busybox-image.sh: the image is in the registry; a port in use is refused', async () => {
+  const lab = new Lab();
+  const before = registryDirs();
+  try {
+    const { child, port, ref } = await serveImage(lab);
+    const inspect = await runProgram('skopeo', ['inspect', '--tls-verify=false', `docker://${ref}`]);
+    assert.is(inspect.code, 0, inspect.stderr);
+    const info = JSON.parse(inspect.stdout);
+    assert.is(info.Layers.length, 1);
+    assert.equal(info.Env, ['PATH=/usr/sbin:/usr/bin:/sbin:/bin']);
+
+    // A second one on the same port: refused before it makes anything.
+    const clash = await runProgram('bash', [join(dir, 'serve-busybox-image.sh'), String(port)]);
+    assert.is(clash.code, 1);
+    assert.match(clash.stderr, new RegExp(`127\\.0\\.0\\.1:${port} is in use: give another port`));
+
+    const end = await stopChild(child, 10_000);
+    assert.is(end.code, 143, child.output());
+    assert.equal([...registryDirs()].filter((d) => !before.has(d)), []);
+
+    const bad = await runProgram('bash', [join(dir, 'serve-busybox-image.sh'), 'http']);
+    assert.is(bad.code, 2);
+    assert.match(bad.stderr, /usage: .*\[PORT\]/);
+  } finally {
+    await lab.close();
+  }
+});
+
+test.run();
