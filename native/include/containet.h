@@ -212,4 +212,35 @@ int cn_switch_events(int sw, struct cn_switch_event *out, int max);
  */
 int cn_switch_watch_macs(int sw, int on);
 
+/* ---- capture.c: port mirroring into a pcap stream ---- */
+
+#define CN_EV_CAPTURE_DOWN 7	/* capture @port ended (reader gone: @err, or its port @other left) */
+
+/* cn_switch_capture_add() - mirror the frames of port @port (0: every frame
+ * once) to @fd, a stream socket or pipe, as a pcap stream (libpcap format,
+ * EN10MB, at most @snaplen bytes per frame) that starts with the global
+ * header. GSO frames are written as the segments that would be on the wire,
+ * with finished checksums. Never blocks: records that don't fit are dropped
+ * whole and counted. On success the switch owns @fd.
+ * Return: capture id (> 0), -ENOENT for an unknown port, -EINVAL for an fd
+ * that is not a socket or pipe or a bad snaplen, -ENOSPC, or -errno.
+ */
+int cn_switch_capture_add(int sw, int port, int fd, int snaplen);
+
+/* cn_switch_capture_del() - stop capture @id and close its fd.
+ * Return: 0, or -ENOENT.
+ */
+int cn_switch_capture_del(int sw, int id);
+
+/* cn_switch_capture_stats() - @out[0] records written, @out[1] dropped.
+ * Return: 0, or -ENOENT.
+ */
+int cn_switch_capture_stats(int sw, int id, uint64_t *out);
+
+/* cn_capture_pair() - a connected SOCK_STREAM unix socket pair (close-on-
+ * exec) for a capture client: it keeps @fds[0] to read and passes @fds[1].
+ * Return: 0 or -errno.
+ */
+int cn_capture_pair(int *fds);
+
 #endif /* CONTAINET_H */

@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "capture.h"
 #include "containet.h"
 #include "mactable.h"
 #include "port.h"
@@ -31,6 +32,7 @@
 #define EVQ_PORT_RESERVE 64	/* slots only port-down events may use */
 #define SEG_MAX 1024		/* segments per GSO frame (MSS >= 64) */
 #define SEG_CAP (CN_FRAME_MAX + SEG_MAX * 128)
+#define CAPTURES_MAX 16
 
 struct cn_switch {
 	pthread_mutex_t lock;
@@ -54,6 +56,10 @@ struct cn_switch {
 	uint64_t events_lost;
 	int watch_macs;
 	int events_new;		/* queued since the last event_fd signal */
+
+	struct capture caps[CAPTURES_MAX];
+	int ncaps;		/* ACTIVE or DEAD captures */
+	uint32_t next_cap_id;
 
 	/* Datapath buffers, allocated once with the switch. */
 	struct virtio_net_hdr_v1 hdr;
@@ -170,6 +176,16 @@ static void port_remove(struct cn_switch *s, int slot)
 	epoll_ctl(s->ep, EPOLL_CTL_DEL, p->fd, NULL);
 	close(p->fd);
 	mactable_flush_port(&s->macs, slot);
+	/* A capture of this port ends with it: its reader sees end of file. */
+	for (i = 0; i < CAPTURES_MAX; i++) {
+		struct capture *c = &s->caps[i];
+
+		if (c->fd >= 0 && c->port == p->id) {
+			ev_push(s, CN_EV_CAPTURE_DOWN, c->id, p->id, 0, NULL);
+			capture_close(c);
+			s->ncaps--;
+		}
+	}
 	for (i = 0; i < s->nactive; i++) {
 		if (s->active[i] == slot) {
 			s->active[i] = s->active[--s->nactive];
@@ -181,49 +197,77 @@ static void port_remove(struct cn_switch *s, int slot)
 	p->gen++;
 }
 
-/* Lazily prepared plain-tap form of the frame being forwarded. */
+/* The frame being forwarded as it would be on a wire, prepared lazily (at
+ * most once per frame) for plain taps and captures. */
 struct plain {
-	int nseg;	/* segments in s->segv, 0: not cut yet */
-	int bad;	/* the frame can't be made plain: skip plain taps */
+	int n;		/* wire frames in s->segv, 0: not prepared yet */
+	int bad;	/* the frame can't be made plain */
 };
 
+/* plain_prepare() - cut a GSO frame into segments, or finish a partial
+ * checksum in place (later vnet receivers then get the finished checksum
+ * with the flag cleared, which is equally valid).
+ * Return: number of wire frames in s->segv, or -1 (counted on @in).
+ */
+static int plain_prepare(struct cn_switch *s, int in, size_t len, struct plain *pl)
+{
+	struct virtio_net_hdr_v1 *h = &s->hdr;
+	int n;
+
+	if (pl->n || pl->bad)
+		return pl->bad ? -1 : pl->n;
+	if (h->gso_type != VIRTIO_NET_HDR_GSO_NONE)
+		n = vnet_segment(h, s->frame, len, s->seg, sizeof(s->seg), s->segv, SEG_MAX);
+	else if ((n = vnet_csum_complete(h, s->frame, len)) == 0) {
+		s->segv[0].iov_base = s->frame;
+		s->segv[0].iov_len = len;
+		n = 1;
+	}
+	if (n < 0) {
+		s->ports[in].st.errors++;
+		pl->bad = 1;
+		return -1;
+	}
+	return pl->n = n;
+}
+
+/* capture_port() - mirror the current frame to captures of port id @port
+ * (0: the captures of every frame).  Return: nothing.
+ */
+static void capture_port(struct cn_switch *s, int in, uint32_t port, size_t len, struct plain *pl)
+{
+	int i, n;
+
+	for (i = 0; i < CAPTURES_MAX; i++) {
+		struct capture *c = &s->caps[i];
+
+		if (c->fd < 0 || c->dead_err || c->port != port)
+			continue;
+		n = plain_prepare(s, in, len, pl);
+		if (n < 0)
+			return;
+		capture_frames(c, s->segv, n);
+	}
+}
+
 /* send_to() - write the current frame to port @slot: as it is to a vnet
- * tap, segmented or checksum-completed to a plain one.
+ * tap, as wire frames to a plain one.
  * Return: nothing (outcomes are counted on the ports).
  */
 static void send_to(struct cn_switch *s, int slot, int in, size_t len, struct plain *pl)
 {
 	struct port *p = &s->ports[slot];
-	struct virtio_net_hdr_v1 *h = &s->hdr;
-	int i;
+	int i, n;
 
+	if (s->ncaps)
+		capture_port(s, in, p->id, len, pl);
 	if (p->hdr_len) {
-		port_send(p, h, s->frame, len);
+		port_send(p, &s->hdr, s->frame, len);
 		return;
 	}
-	if (pl->bad)
-		return;
-	if (h->gso_type != VIRTIO_NET_HDR_GSO_NONE) {
-		if (!pl->nseg) {
-			pl->nseg = vnet_segment(h, s->frame, len, s->seg, sizeof(s->seg), s->segv, SEG_MAX);
-			if (pl->nseg < 0) {
-				s->ports[in].st.errors++;
-				pl->bad = 1;
-				return;
-			}
-		}
-		for (i = 0; i < pl->nseg; i++)
-			port_send(p, h, s->segv[i].iov_base, s->segv[i].iov_len);
-		return;
-	}
-	/* In place: later vnet receivers get the finished checksum with the
-	 * flag cleared, which is equally valid. */
-	if (vnet_csum_complete(h, s->frame, len) < 0) {
-		s->ports[in].st.errors++;
-		pl->bad = 1;
-		return;
-	}
-	port_send(p, h, s->frame, len);
+	n = plain_prepare(s, in, len, pl);
+	for (i = 0; i < n; i++)
+		port_send(p, &s->hdr, s->segv[i].iov_base, s->segv[i].iov_len);
 }
 
 /* forward() - learn the source of the frame read from port @in and send it
@@ -245,6 +289,10 @@ static void forward(struct cn_switch *s, int in, size_t len, uint64_t now)
 	ip->st.rx_bytes += len;
 	s->hdr.flags &= VIRTIO_NET_HDR_F_NEEDS_CSUM | VIRTIO_NET_HDR_F_DATA_VALID;
 	s->hdr.num_buffers = 0;
+	if (s->ncaps) {
+		capture_port(s, in, 0, len, &pl);
+		capture_port(s, in, ip->id, len, &pl);
+	}
 
 	/* A group address is never a source (IEEE 802.1Q 8.7.2 learns
 	 * individual addresses only). */
@@ -349,6 +397,15 @@ static void *datapath(void *arg)
 			port_remove(s, slot);
 			i--; /* the last active slot moved here */
 		}
+		for (i = 0; s->ncaps && i < CAPTURES_MAX; i++) {
+			struct capture *c = &s->caps[i];
+
+			if (c->fd < 0 || !c->dead_err)
+				continue;
+			ev_push(s, CN_EV_CAPTURE_DOWN, c->id, c->port, c->dead_err, NULL);
+			capture_close(c);
+			s->ncaps--;
+		}
 		if (s->age_ms && now > s->age_ms)
 			mactable_expire(&s->macs, now - s->age_ms);
 		ev_signal(s);
@@ -375,8 +432,11 @@ int cn_switch_create(int mac_table_size, int mac_age_ms)
 	}
 	s->age_ms = (uint64_t)mac_age_ms;
 	s->next_id = 1;
+	s->next_cap_id = 1;
 	for (i = 0; i < CN_SWITCH_PORTS_MAX; i++)
 		s->ports[i].fd = -1;
+	for (i = 0; i < CAPTURES_MAX; i++)
+		s->caps[i].fd = -1;
 	pthread_mutex_init(&s->lock, NULL);
 	s->ep = epoll_create1(EPOLL_CLOEXEC);
 	s->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -439,6 +499,8 @@ int cn_switch_destroy(int h)
 	pthread_join(s->thread, NULL);
 	while (s->nactive)
 		port_remove(s, s->active[0]);
+	for (int i = 0; i < CAPTURES_MAX; i++)
+		capture_close(&s->caps[i]);
 	close(s->ep);
 	close(s->wake_fd);
 	close(s->event_fd);
@@ -492,6 +554,7 @@ int cn_switch_port_del(int h, int id)
 	slot = slot_of(s, id);
 	if (slot >= 0)
 		port_remove(s, slot);
+	ev_signal(s);
 	pthread_mutex_unlock(&s->lock);
 	return slot >= 0 ? 0 : -ENOENT;
 }
@@ -611,4 +674,83 @@ int cn_switch_watch_macs(int h, int on)
 	s->watch_macs = !!on;
 	pthread_mutex_unlock(&s->lock);
 	return 0;
+}
+
+int cn_switch_capture_add(int h, int port, int fd, int snaplen)
+{
+	struct cn_switch *s = sw_get(h);
+	struct capture c;
+	int i, ret;
+
+	if (!s)
+		return -EBADF;
+	if (port < 0)
+		return -EINVAL;
+	pthread_mutex_lock(&s->lock);
+	if (port > 0 && slot_of(s, port) < 0) {
+		ret = -ENOENT;
+		goto out;
+	}
+	for (i = 0; i < CAPTURES_MAX && s->caps[i].fd >= 0; i++)
+		;
+	if (i == CAPTURES_MAX) {
+		ret = -ENOSPC;
+		goto out;
+	}
+	ret = capture_open(&c, fd, (uint32_t)snaplen);
+	if (ret < 0)
+		goto out;
+	c.port = (uint32_t)port;
+	c.id = s->next_cap_id++;
+	s->caps[i] = c;
+	s->ncaps++;
+	ret = (int)c.id;
+out:
+	pthread_mutex_unlock(&s->lock);
+	return ret;
+}
+
+/* cap_of() - the capture with id @id.  Return: pointer or NULL. */
+static struct capture *cap_of(struct cn_switch *s, int id)
+{
+	int i;
+
+	for (i = 0; i < CAPTURES_MAX; i++)
+		if (s->caps[i].fd >= 0 && s->caps[i].id == (uint32_t)id)
+			return &s->caps[i];
+	return NULL;
+}
+
+int cn_switch_capture_del(int h, int id)
+{
+	struct cn_switch *s = sw_get(h);
+	struct capture *c;
+
+	if (!s)
+		return -EBADF;
+	pthread_mutex_lock(&s->lock);
+	c = cap_of(s, id);
+	if (c) {
+		capture_close(c);
+		s->ncaps--;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return c ? 0 : -ENOENT;
+}
+
+int cn_switch_capture_stats(int h, int id, uint64_t *out)
+{
+	struct cn_switch *s = sw_get(h);
+	struct capture *c;
+
+	if (!s)
+		return -EBADF;
+	pthread_mutex_lock(&s->lock);
+	c = cap_of(s, id);
+	if (c) {
+		out[0] = c->written;
+		out[1] = c->dropped;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return c ? 0 : -ENOENT;
 }

@@ -69,6 +69,10 @@ const SWITCH_PROTOTYPES = {
   cn_switch_event_fd: 'int cn_switch_event_fd(int sw)',
   cn_switch_events: 'int cn_switch_events(int sw, _Out_ uint8_t *out, int max)',
   cn_switch_watch_macs: 'int cn_switch_watch_macs(int sw, int on)',
+  cn_switch_capture_add: 'int cn_switch_capture_add(int sw, int port, int fd, int snaplen)',
+  cn_switch_capture_del: 'int cn_switch_capture_del(int sw, int id)',
+  cn_switch_capture_stats: 'int cn_switch_capture_stats(int sw, int id, _Out_ uint8_t *out)',
+  cn_capture_pair: 'int cn_capture_pair(_Out_ int *fds)',
 } as const;
 
 // Prototypes, in the order of containet.h.

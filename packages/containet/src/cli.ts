@@ -9,6 +9,7 @@ import * as ports from './commands/ports.js';
 import * as macs from './commands/macs.js';
 import * as detach from './commands/detach.js';
 import * as status from './commands/status.js';
+import * as capture from './commands/capture.js';
 
 interface ClientCommand {
   commandNames: string[];
@@ -60,6 +61,19 @@ export function program(): Command {
     .option('--debug', 'print stack traces of errors')
     .action(async (port: string, opts: { socket?: string; json?: boolean }) => {
       process.stdout.write(await detach.handler(opts, [port]));
+    });
+  prog
+    .command('capture')
+    .argument('<port>', 'port id, node identity, or "all"')
+    .description(capture.help)
+    .addOption(socketOption())
+    .requiredOption('-w, --write <file>', 'pcap file to write, - for stdout')
+    .option('-c, --count <n>', 'stop after this many frames')
+    .option('--snaplen <bytes>', 'bytes kept per frame (64..262144)')
+    .option('--debug', 'print stack traces of errors')
+    .action(async (port: string, opts: capture.CaptureOptions) => {
+      const onReady = (id: number, p: number) => process.stderr.write(`containet: capturing ${p === 0 ? 'all ports' : `port ${p}`} (capture ${id})\n`);
+      process.stderr.write(`containet: ${await capture.handler({ ...opts, onReady }, [port])}`);
     });
   return prog;
 }

@@ -24,6 +24,12 @@ export interface DaemonOptions {
   log?: (line: string) => void;
 }
 
+interface CaptureRecord {
+  conn: Connection;
+  /** Port id, 0 for all. */
+  port: number;
+}
+
 interface Subscription {
   macs: boolean;
   counters: boolean;
@@ -73,6 +79,7 @@ export class Daemon {
   readonly server: ControlServer;
   readonly poller: FdPoller;
   #subs = new Map<Connection, Subscription>();
+  #captures = new Map<number, CaptureRecord>();
   #timer: NodeJS.Timeout;
   #closed = false;
 
@@ -86,6 +93,7 @@ export class Daemon {
       const { type, ...rest } = ev;
       this.#broadcast({ event: type, ...rest }, (s) => s.macs);
     });
+    sw.on('capture-down', (ev: { capture: number }) => this.#captures.delete(ev.capture));
     this.#timer = setInterval(() => this.#tick(), 1000);
     this.#timer.unref();
   }
@@ -131,7 +139,7 @@ export class Daemon {
 
   #handle(req: Record<string, unknown>, fd: number, conn: Connection): Record<string, unknown> {
     const op = req['op'] as string;
-    if (op !== 'attach' && fd >= 0) closeFd(fd); // only attach takes a descriptor
+    if (op !== 'attach' && op !== 'capture' && fd >= 0) closeFd(fd); // only these take a descriptor
     switch (op) {
       case 'hello':
         return { version: PROTOCOL_VERSION, pid: process.pid };
@@ -165,8 +173,11 @@ export class Daemon {
         return { macs: this.switch.macs() };
       case 'status': {
         const reply: SwitchStatusReply = { version: PROTOCOL_VERSION, socket: this.server.path, ...this.switch.status() };
-        return { status: reply };
+        const captures = [...this.#captures].map(([id, c]) => ({ capture: id, port: c.port, ...this.switch.datapath.captureStats(id) }));
+        return { status: { ...reply, captures } };
       }
+      case 'capture':
+        return this.#capture(req, fd, conn);
       case 'subscribe': {
         const sub = { macs: req['macs'] === true, counters: req['counters'] === true };
         this.#subs.set(conn, sub);
@@ -175,12 +186,53 @@ export class Daemon {
       }
       default:
         throw new ContainetError('CN_UNKNOWN_OP', `unknown request ${JSON.stringify(op)}`, {
-          hint: 'known: hello, attach, detach, ports, macs, status, subscribe',
+          hint: 'known: hello, attach, detach, ports, macs, status, subscribe, capture',
         });
     }
   }
 
+  /** Mirror a port (or all) into the socket/pipe that came with the request. */
+  #capture(req: Record<string, unknown>, fd: number, conn: Connection): Record<string, unknown> {
+    if (fd < 0) {
+      throw new ContainetError('CN_NO_FD', 'capture request came without a file descriptor to write the pcap stream to', {
+        hint: 'pass the write end of a socket pair or pipe with the request',
+      });
+    }
+    try {
+      const which = req['port'];
+      const snaplen = req['snaplen'] ?? 262144;
+      if (typeof snaplen !== 'number' || !Number.isInteger(snaplen) || snaplen < 64 || snaplen > 262144) {
+        throw badRequest('"snaplen" must be a whole number from 64 to 262144');
+      }
+      let port: number;
+      if (which === 'all') port = 0;
+      else if (typeof which === 'number' || (typeof which === 'string' && which !== '')) {
+        port = this.switch.resolvePort(typeof which === 'string' && /^\d+$/.test(which) ? Number(which) : which);
+      } else throw badRequest('capture needs "port": a port id, a node identity or "all"');
+      let id: number;
+      try {
+        id = this.switch.datapath.addCapture(port, fd, snaplen);
+      } catch (err) {
+        const code = (err as { code?: string }).code;
+        if (code === 'EINVAL') throw new ContainetError('CN_BAD_CAPTURE_FD', 'the descriptor for a capture must be a socket or a pipe', { cause: err });
+        if (code === 'ENOSPC') throw new ContainetError('CN_CAPTURES_FULL', 'too many captures are running on this switch', { cause: err });
+        if (code === 'ENOENT') throw new ContainetError('CN_NO_SUCH_PORT', `port ${port} went away`, { cause: err });
+        throw err;
+      }
+      fd = -1; // the datapath owns it
+      this.#captures.set(id, { conn, port });
+      return { capture: id, port };
+    } finally {
+      if (fd >= 0) closeFd(fd);
+    }
+  }
+
   #connectionClosed(conn: Connection): void {
+    for (const [id, c] of [...this.#captures]) {
+      if (c.conn !== conn) continue;
+      this.#captures.delete(id);
+      this.switch.datapath.removeCapture(id);
+    }
     this.switch.detachOwnedBy(conn.id);
     if (this.#subs.delete(conn)) this.#updateMacWatch();
   }

@@ -51,9 +51,15 @@ export interface DatapathStatus {
 export type DatapathEvent =
   | { type: 'port-down'; port: number; errno: number }
   | { type: 'mac-learned' | 'mac-aged' | 'mac-evicted' | 'mac-flushed'; port: number; mac: string }
-  | { type: 'mac-moved'; port: number; from: number; mac: string };
+  | { type: 'mac-moved'; port: number; from: number; mac: string }
+  | { type: 'capture-down'; capture: number; port: number; errno: number };
 
-const EVENT_TYPES = ['', 'port-down', 'mac-learned', 'mac-moved', 'mac-aged', 'mac-evicted', 'mac-flushed'] as const;
+const EVENT_TYPES = ['', 'port-down', 'mac-learned', 'mac-moved', 'mac-aged', 'mac-evicted', 'mac-flushed', 'capture-down'] as const;
+
+export interface CaptureStats {
+  written: number;
+  dropped: number;
+}
 
 export interface DatapathOptions {
   /** MAC table entries (bounded; the oldest is evicted when full). */
@@ -163,6 +169,25 @@ export class Datapath {
     native().cn_switch_watch_macs(this.#live(), on ? 1 : 0);
   }
 
+  /**
+   * Mirror port `port` (0: every frame) as a pcap stream into `fd`, a socket
+   * or pipe the datapath owns from now on. Returns the capture id.
+   */
+  addCapture(port: number, fd: number, snaplen = 262144): number {
+    return check(Number(native().cn_switch_capture_add(this.#live(), port, fd, snaplen)), 'cn_switch_capture_add');
+  }
+
+  /** Stop a capture (closing its fd); false when it already ended. */
+  removeCapture(id: number): boolean {
+    return Number(native().cn_switch_capture_del(this.#live(), id)) === 0;
+  }
+
+  captureStats(id: number): CaptureStats | null {
+    const buf = Buffer.alloc(16);
+    if (Number(native().cn_switch_capture_stats(this.#live(), id, buf)) < 0) return null;
+    return { written: u64(buf, 0), dropped: u64(buf, 1) };
+  }
+
   /** Stop the thread and close every port. Safe to call twice. */
   close(): void {
     if (this.#closed) return;
@@ -185,6 +210,7 @@ export class Datapath {
         const port = buf.readUInt32LE(at + 4);
         const mac = formatMac(buf.subarray(at + 16, at + 22));
         if (type === 'port-down') this.#onEvent({ type, port, errno: buf.readInt32LE(at + 12) });
+        else if (type === 'capture-down') this.#onEvent({ type, capture: port, port: buf.readUInt32LE(at + 8), errno: buf.readInt32LE(at + 12) });
         else if (type === 'mac-moved') this.#onEvent({ type, port, from: buf.readUInt32LE(at + 8), mac });
         else if (type) this.#onEvent({ type, port, mac });
       }

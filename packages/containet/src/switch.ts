@@ -118,15 +118,20 @@ export class Switch extends EventEmitter {
     }
   }
 
-  /** Detach by port id or node identity. */
-  detach(which: number | string, reason = 'detached'): PortInfo {
+  /** The port id for a port id or node identity; throws CN_NO_SUCH_PORT. */
+  resolvePort(which: number | string): number {
     const port = typeof which === 'number' ? which : this.#byNode.get(which);
-    const rec = port === undefined ? undefined : this.#ports.get(port);
-    if (!rec) {
+    if (port === undefined || !this.#ports.has(port)) {
       throw new ContainetError('CN_NO_SUCH_PORT', `no port ${typeof which === 'number' ? which : `for node ${which}`} on this switch`, {
         hint: 'list ports with: containet ports',
       });
     }
+    return port;
+  }
+
+  /** Detach by port id or node identity. */
+  detach(which: number | string, reason = 'detached'): PortInfo {
+    const rec = this.#ports.get(this.resolvePort(which))!;
     const info = this.#info(rec);
     this.datapath.removePort(rec.port);
     this.#forget(rec, reason);
@@ -216,6 +221,10 @@ export class Switch extends EventEmitter {
     if (ev.type === 'port-down') {
       const rec = this.#ports.get(ev.port);
       if (rec) this.#forget(rec, `tap closed: ${errnoText(ev.errno)}`);
+      return;
+    }
+    if (ev.type === 'capture-down') {
+      this.emit('capture-down', ev);
       return;
     }
     this.emit('mac', ev);
