@@ -169,6 +169,9 @@ export class ContainerCgroup {
       this.#enable(e);
     }
     for (const dir of dirs) mkdirP(dir);
+    // Again, now that the leaf pins its parents: another containode may have
+    // removed and re-made the shared parent in between (removeEmptyParents).
+    for (const e of enable) this.#enable(e);
     for (const w of writes) {
       if (!existsSync(w.file)) {
         if (w.optional) continue;

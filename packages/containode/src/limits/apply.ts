@@ -34,6 +34,11 @@ function hasLimits(limits: ContainerLimits): boolean {
   return c.memory !== undefined || c.cpus !== undefined || c.pidsLimit !== undefined;
 }
 
+function refusedByTheSystem(err: unknown): boolean {
+  const code = ((err as { cause?: NodeJS.ErrnoException }).cause)?.code;
+  return err instanceof ContainetError && (code === 'EROFS' || code === 'EACCES' || code === 'EPERM');
+}
+
 /** Add the limits to `spec` (cgroup procs files, namespaces, maps, capabilities). */
 export function amendSpecWithLimits(spec: ContainerSpec, limits: ContainerLimits, cgroup: ContainerCgroup | undefined): void {
   if (cgroup) {
@@ -89,9 +94,10 @@ export function prepareLimits(limits: ContainerLimits, id: string, layout?: Cgro
       try {
         cgroup = await ContainerCgroup.create(id, limits.cgroup, lay);
       } catch (err) {
-        // Without limits the cgroup is only for tracking: a machine that
-        // doesn't let us make one (no cgroupfs, read-only) still runs containers.
-        if (hasLimits(limits) || !(err instanceof ContainetError) || lay.kind !== 'none') throw err;
+        // Without limits the cgroup is only for tracking: where cgroups
+        // can't be made (read-only cgroupfs in a container, no rights),
+        // containers still run, in containode's own cgroup.
+        if (hasLimits(limits) || !refusedByTheSystem(err)) throw err;
       }
       amendSpecWithLimits(spec, limits, cgroup);
     },
@@ -139,6 +145,7 @@ export async function withContainerLimits(raw: RawLimitOptions, id: string, run:
   try {
     return await run(session.hooks);
   } finally {
-    await session.release();
+    // A cgroup that won't go is worth a warning, not the program's status.
+    await session.release().catch((err: Error) => process.stderr.write(`containode: warning: ${err.message}\n`));
   }
 }
