@@ -1,0 +1,4 @@
+import { runMain } from '@containet/common';
+import { main } from './cli.js';
+
+runMain('mocker', () => main());

@@ -1,0 +1,88 @@
+/**
+ * The commander adapter: argv in, a command handler called, its status
+ * out. Exit statuses are listed in errors.ts and the README.
+ */
+import { Command, Option } from 'commander';
+import * as pullCmd from './commands/pull.js';
+import * as imagesCmd from './commands/images.js';
+import * as inspectCmd from './commands/inspect.js';
+import * as rmCmd from './commands/rm.js';
+import * as unpackCmd from './commands/unpack.js';
+import * as loginCmd from './commands/login.js';
+
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+export function program(onStatus: (code: number) => void): Command {
+  const root = new Command('mocker')
+    .description('Pull, store and unpack container images (OCI image layout store)')
+    .addOption(new Option('--store <dir>', 'image store (OCI layout)').env('CONTAINET_IMAGES').default('/var/lib/containet/images'))
+    .option('--debug', 'print stack traces of errors')
+    .exitOverride()
+    .addHelpText('after', `
+Exit status: 0 ok, 1 failure, 2 usage, 3 not found, 4 authentication,
+5 verification (digest, unsupported format, unsafe layer), 6 network or rate limit.`);
+  const g = (cmd: Command): { store?: string } => ({ store: (cmd.optsWithGlobals() as { store?: string }).store });
+  const run = (fn: () => Promise<number>) => async () => onStatus(await fn());
+
+  root.command('pull').description(pullCmd.help).argument('<name>')
+    .option('--platform <os/arch[/variant]>', 'platform to pick from a multi-platform image (default: this machine)')
+    .option('--insecure <host[:port]>', 'reach this registry over plain HTTP (repeatable; loopback registries always are)', collect)
+    .option('-q, --quiet', 'print only the image name')
+    .addHelpText('after', pullCmd.examples)
+    .action(function (this: Command, name: string) {
+      return run(() => pullCmd.handler({ ...this.opts(), ...g(this) }, [name]))();
+    });
+  root.command('images').description(imagesCmd.help).option('--json', 'JSON instead of a table')
+    .action(function (this: Command) {
+      return run(() => imagesCmd.handler({ ...this.opts(), ...g(this) }))();
+    });
+  root.command('inspect').description(inspectCmd.help).argument('<name...>')
+    .action(function (this: Command, names: string[]) {
+      return run(() => inspectCmd.handler(g(this), names))();
+    });
+  root.command('rm').alias('rmi').description(rmCmd.help).argument('<name...>')
+    .action(function (this: Command, names: string[]) {
+      return run(() => rmCmd.handler(g(this), names))();
+    });
+  root.command('unpack').description(unpackCmd.help).argument('<name>').argument('<dir>').option('-q, --quiet', 'print nothing')
+    .action(function (this: Command, name: string, dir: string) {
+      return run(() => unpackCmd.handler({ ...this.opts(), ...g(this) }, [name, dir]))();
+    });
+  root.command('rootfs').description(unpackCmd.rootfsHelp).argument('<name>')
+    .action(function (this: Command, name: string) {
+      return run(() => unpackCmd.rootfsHandler(g(this), [name]))();
+    });
+  root.command('login').description(loginCmd.help).argument('[registry]')
+    .option('-u, --username <name>', 'user name')
+    .option('-p, --password <password>', 'password (prefer --password-stdin: arguments are visible to other users)')
+    .option('--password-stdin', 'read the password from standard input')
+    .option('--insecure <host[:port]>', 'reach this registry over plain HTTP', collect)
+    .action(function (this: Command, server: string | undefined) {
+      return run(() => loginCmd.handler(this.opts(), server === undefined ? [] : [server]))();
+    });
+  root.command('logout').description(loginCmd.logoutHelp).argument('[registry]')
+    .action(function (this: Command, server: string | undefined) {
+      return run(() => loginCmd.logoutHandler({}, server === undefined ? [] : [server]))();
+    });
+  for (const c of root.commands) c.exitOverride();
+  return root;
+}
+
+export async function main(argv: string[] = process.argv): Promise<number> {
+  let status = 0;
+  const p = program((code) => (status = code));
+  if (argv.length <= 2) {
+    p.outputHelp();
+    return 2;
+  }
+  try {
+    await p.parseAsync(argv);
+  } catch (err) {
+    const c = err as { code?: string };
+    if (c.code === 'commander.helpDisplayed' || c.code === 'commander.help' || c.code === 'commander.version') return 0;
+    throw err;
+  }
+  return status;
+}
