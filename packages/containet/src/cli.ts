@@ -10,6 +10,7 @@ import * as macs from './commands/macs.js';
 import * as detach from './commands/detach.js';
 import * as status from './commands/status.js';
 import * as capture from './commands/capture.js';
+import * as top from './commands/top.js';
 
 interface ClientCommand {
   commandNames: string[];
@@ -27,6 +28,9 @@ function addServeOptions(cmd: Command): Command {
     .option('--mac-age <seconds>', 'forget MACs not seen for this long; 0 never (default 300)')
     .option('--mac-table-size <n>', 'MAC table entries; the oldest is evicted when full (default 8192)')
     .option('--group <group>', 'also let this group use the socket (mode 0660)')
+    .option('--listen <host:port>', 'serve the dashboard (HTTP and WebSocket) here, e.g. 127.0.0.1:7480')
+    .option('--token <token>', 'clients of the dashboard must give ?token=TOKEN (required off loopback)')
+    .option('--admin-token <token>', 'lets dashboard clients that give it detach ports')
     .option('--debug', 'print stack traces of errors');
 }
 
@@ -74,6 +78,16 @@ export function program(): Command {
     .action(async (port: string, opts: capture.CaptureOptions) => {
       const onReady = (id: number, p: number) => process.stderr.write(`containet: capturing ${p === 0 ? 'all ports' : `port ${p}`} (capture ${id})\n`);
       process.stderr.write(`containet: ${await capture.handler({ ...opts, onReady }, [port])}`);
+    });
+  prog
+    .command('top')
+    .argument('<host:port>', 'where containet --listen serves the dashboard')
+    .description(top.help)
+    .option('--token <token>', 'the dashboard token, if one is set')
+    .option('--once', 'print one sample and exit')
+    .option('--debug', 'print stack traces of errors')
+    .action(async (where: string, opts: top.TopOptions) => {
+      process.stdout.write(await top.handler(opts, [where]));
     });
   return prog;
 }

@@ -30,9 +30,23 @@ interface CaptureRecord {
   port: number;
 }
 
-interface Subscription {
+export interface Subscription {
+  /** Also MAC learned/moved/aged/evicted/flushed events. */
   macs: boolean;
+  /** A `counters` event every second with each port's counters and rates. */
   counters: boolean;
+}
+
+/** Where events go: a control connection, a WebSocket, a test. */
+export interface EventSink {
+  send(message: Record<string, unknown>): void;
+}
+
+export interface PortRates {
+  rxBps: number;
+  txBps: number;
+  rxPps: number;
+  txPps: number;
 }
 
 function badRequest(message: string, hint?: string): ContainetError {
@@ -78,7 +92,8 @@ export class Daemon {
   readonly switch: Switch;
   readonly server: ControlServer;
   readonly poller: FdPoller;
-  #subs = new Map<Connection, Subscription>();
+  #subs = new Map<EventSink, Subscription>();
+  #last = new Map<number, { time: number; rxBytes: number; txBytes: number; rxPackets: number; txPackets: number }>();
   #captures = new Map<number, CaptureRecord>();
   #timer: NodeJS.Timeout;
   #closed = false;
@@ -227,6 +242,46 @@ export class Daemon {
     }
   }
 
+  /** Receive events (see SubscribeRequest in protocol.ts) until the returned function is called. */
+  subscribe(sink: EventSink, sub: Subscription): () => void {
+    this.#subs.set(sink, sub);
+    this.#updateMacWatch();
+    return () => {
+      if (this.#subs.delete(sink)) this.#updateMacWatch();
+    };
+  }
+
+  /** Ports with the rates since the previous sample (bits and packets per second). */
+  portsWithRates(): Array<PortInfo & { rates: PortRates }> {
+    const now = Date.now();
+    const seen = new Set<number>();
+    const out = this.switch.ports().map((p) => {
+      seen.add(p.port);
+      const prev = this.#last.get(p.port);
+      const c = p.counters;
+      const dt = prev ? (now - prev.time) / 1000 : 0;
+      const rate = (a: number, b: number, scale = 1) => (dt > 0 ? Math.max(0, ((a - b) * scale) / dt) : 0);
+      const rates: PortRates = prev
+        ? {
+            rxBps: rate(c.rxBytes, prev.rxBytes, 8),
+            txBps: rate(c.txBytes, prev.txBytes, 8),
+            rxPps: rate(c.rxPackets, prev.rxPackets),
+            txPps: rate(c.txPackets, prev.txPackets),
+          }
+        : { rxBps: 0, txBps: 0, rxPps: 0, txPps: 0 };
+      this.#last.set(p.port, { time: now, rxBytes: c.rxBytes, txBytes: c.txBytes, rxPackets: c.rxPackets, txPackets: c.txPackets });
+      return { ...p, rates };
+    });
+    for (const port of [...this.#last.keys()]) if (!seen.has(port)) this.#last.delete(port);
+    return out;
+  }
+
+  /** The state a new observer starts from. */
+  snapshot(): Record<string, unknown> {
+    const status: SwitchStatusReply = { version: PROTOCOL_VERSION, socket: this.server.path, ...this.switch.status() };
+    return { ports: this.switch.ports(), macs: this.switch.macs(), status };
+  }
+
   #connectionClosed(conn: Connection): void {
     for (const [id, c] of [...this.#captures]) {
       if (c.conn !== conn) continue;
@@ -248,7 +303,7 @@ export class Daemon {
 
   #tick(): void {
     if ([...this.#subs.values()].some((s) => s.counters)) {
-      this.#broadcast({ event: 'counters', time: Date.now(), ports: this.switch.ports() }, (s) => s.counters);
+      this.#broadcast({ event: 'counters', time: Date.now(), ports: this.portsWithRates(), macCount: this.switch.status().macs }, (s) => s.counters);
     }
   }
 }

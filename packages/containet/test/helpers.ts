@@ -34,6 +34,7 @@ export async function startDaemon(cleanup: Cleanup, args: string[] = [], socket 
     c.close();
     return true;
   }, 'containet to listen', 5000);
+  if (args.includes('--listen')) await waitFor(() => log.includes('dashboard on '), 'the dashboard to listen', 5000);
   return { child, socket, log: () => log };
 }
 

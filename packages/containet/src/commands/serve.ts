@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { DEFAULT_SOCKET, UsageError } from '@containet/common';
 import { Daemon } from '../daemon.js';
+import { Dashboard, parseListen } from '../web/dashboard.js';
 
 export const commandNames = ['serve'];
 
@@ -14,6 +15,10 @@ export interface ServeOptions {
   macAge?: string | number;
   macTableSize?: string | number;
   group?: string;
+  /** HOST:PORT for the dashboard (HTTP + WebSocket). */
+  listen?: string;
+  token?: string;
+  adminToken?: string;
 }
 
 export interface ServeSettings {
@@ -21,6 +26,15 @@ export interface ServeSettings {
   macAge: number;
   macTableSize: number;
   group?: { gid: number; name: string } | undefined;
+  listen?: { host: string; port: number } | undefined;
+  token?: string | undefined;
+  adminToken?: string | undefined;
+}
+
+function token(value: string | undefined, name: string): string | undefined {
+  if (value === undefined) return undefined;
+  if (value.length < 8 || /\s/.test(value)) throw new UsageError(`${name} must be at least 8 characters without spaces`);
+  return value;
 }
 
 function integer(value: string | number | undefined, fallback: number, name: string, min: number, max: number): number {
@@ -54,6 +68,9 @@ export function serveSettings(opts: ServeOptions): ServeSettings {
     macAge: integer(opts.macAge, 300, '--mac-age', 0, 1_000_000),
     macTableSize: integer(opts.macTableSize, 8192, '--mac-table-size', 1, 1_048_576),
     group: opts.group === undefined ? undefined : resolveGroup(opts.group),
+    listen: opts.listen === undefined ? undefined : parseListen(opts.listen),
+    token: token(opts.token, '--token'),
+    adminToken: token(opts.adminToken, '--admin-token'),
   };
 }
 
@@ -62,6 +79,15 @@ export async function handler(opts: ServeOptions, _args: string[] = [], stop?: P
   const settings = serveSettings(opts);
   const log = (line: string) => process.stderr.write(`containet: ${line}\n`);
   const daemon = await Daemon.start({ ...settings, log });
+  let dashboard: Dashboard | undefined;
+  if (settings.listen) {
+    try {
+      dashboard = await Dashboard.start(daemon, { ...settings.listen, token: settings.token, adminToken: settings.adminToken, log });
+    } catch (err) {
+      await daemon.close();
+      throw err;
+    }
+  }
   const signalled = new Promise<string>((resolve) => {
     process.once('SIGINT', () => resolve('SIGINT'));
     process.once('SIGTERM', () => resolve('SIGTERM'));
@@ -69,6 +95,7 @@ export async function handler(opts: ServeOptions, _args: string[] = [], stop?: P
   });
   const why = await signalled;
   log(`${why}: shutting down`);
+  await dashboard?.close();
   await daemon.close();
   return 0;
 }

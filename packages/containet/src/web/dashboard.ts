@@ -1,0 +1,161 @@
+/**
+ * The observation side of the switch: an HTTP server with the dashboard
+ * page and a WebSocket (/ws) streaming a snapshot, then events and a
+ * `counters` message every second. Read-only: the only thing a client can
+ * ask is a detach, and only when an admin token was configured and given.
+ */
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { timingSafeEqual } from 'node:crypto';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { ContainetError, UsageError } from '@containet/common';
+import type { Daemon } from '../daemon.js';
+
+export interface DashboardOptions {
+  host: string;
+  port: number;
+  /** Required from clients when set (and always set when not on loopback). */
+  token?: string | undefined;
+  /** Lets a client detach ports. */
+  adminToken?: string | undefined;
+  log?: (line: string) => void;
+}
+
+/** A WebSocket whose send buffer is beyond this is skipped until it drains. */
+const MAX_BUFFERED = 1 << 20;
+
+const PAGE_URL = new URL('../../../web/index.html', import.meta.url);
+
+export function isLoopback(host: string): boolean {
+  if (host === 'localhost') return true;
+  if (isIP(host) === 4) return host.startsWith('127.');
+  return host === '::1';
+}
+
+/** HOST:PORT or [V6]:PORT -> parts; throws a UsageError. */
+export function parseListen(text: string): { host: string; port: number } {
+  const m = text.match(/^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/);
+  const host = m?.[1] ?? m?.[2];
+  const port = Number(m?.[3]);
+  if (!m || !host || port > 65535 || (isIP(host) === 0 && host !== 'localhost')) {
+    throw new UsageError(`invalid --listen address: ${JSON.stringify(text)}`, 'use HOST:PORT, e.g. 127.0.0.1:7480 or [::1]:7480 (port 0 picks one)');
+  }
+  return { host, port };
+}
+
+function same(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+export class Dashboard {
+  readonly url: string;
+  #http: Server;
+  #wss: WebSocketServer;
+  #closed = false;
+
+  private constructor(http: Server, wss: WebSocketServer, url: string) {
+    this.#http = http;
+    this.#wss = wss;
+    this.url = url;
+  }
+
+  static async start(daemon: Daemon, opts: DashboardOptions): Promise<Dashboard> {
+    if (!isLoopback(opts.host) && !opts.token) {
+      throw new UsageError(`--listen on ${opts.host} (not loopback) needs --token`, 'anyone who can reach that address could watch the switch; set a token clients must give');
+    }
+    const page = readFileSync(PAGE_URL, 'utf8');
+    const log = opts.log ?? (() => {});
+    const authorised = (req: IncomingMessage) => {
+      if (!opts.token) return true;
+      const given = new URL(req.url ?? '/', 'http://x').searchParams.get('token') ?? '';
+      return same(given, opts.token);
+    };
+    const http = createServer((req, res) => {
+      const path = new URL(req.url ?? '/', 'http://x').pathname;
+      if (req.method !== 'GET' || (path !== '/' && path !== '/index.html')) {
+        res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+        return;
+      }
+      if (!authorised(req)) {
+        res.writeHead(401, { 'content-type': 'text/plain' }).end('token required: open /?token=...\n');
+        return;
+      }
+      res.writeHead(200, {
+        'content-type': 'text/html; charset=utf-8',
+        'cache-control': 'no-store',
+        'content-security-policy': "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self' ws: wss:",
+      });
+      res.end(page);
+    });
+    const wss = new WebSocketServer({ noServer: true, maxPayload: 4096 });
+    http.on('upgrade', (req, socket, head) => {
+      const path = new URL(req.url ?? '/', 'http://x').pathname;
+      // A page from another origin must not read the switch (DNS rebinding, cross-site WebSocket).
+      const origin = req.headers.origin;
+      const originOk = origin === undefined || new URL(origin).host === req.headers.host;
+      if (path !== '/ws' || !authorised(req) || !originOk) {
+        socket.end('HTTP/1.1 403 Forbidden\r\n\r\n');
+        return;
+      }
+      wss.handleUpgrade(req, socket, head, (ws) => Dashboard.#serve(daemon, ws, opts));
+    });
+    await new Promise<void>((resolve, reject) => {
+      http.once('error', (err: NodeJS.ErrnoException) =>
+        reject(new ContainetError('CN_LISTEN', `cannot listen on ${opts.host}:${opts.port}: ${err.code ?? err.message}`, { cause: err })),
+      );
+      http.listen(opts.port, opts.host, () => resolve());
+    });
+    const addr = http.address();
+    const port = typeof addr === 'object' && addr ? addr.port : opts.port;
+    const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
+    const url = `http://${host}:${port}/`;
+    log(`dashboard on ${url}${opts.token ? ' (token required)' : ''}`);
+    return new Dashboard(http, wss, url);
+  }
+
+  static #serve(daemon: Daemon, ws: WebSocket, opts: DashboardOptions): void {
+    const send = (message: Record<string, unknown>) => {
+      if (ws.readyState !== ws.OPEN || ws.bufferedAmount > MAX_BUFFERED) return;
+      ws.send(JSON.stringify(message));
+    };
+    send({ event: 'snapshot', admin: opts.adminToken !== undefined, ...daemon.snapshot() });
+    const unsubscribe = daemon.subscribe({ send }, { macs: true, counters: true });
+    ws.on('close', unsubscribe);
+    ws.on('error', unsubscribe);
+    ws.on('message', (data) => {
+      let msg: Record<string, unknown>;
+      try {
+        msg = JSON.parse(String(data)) as Record<string, unknown>;
+      } catch {
+        send({ event: 'error', code: 'CN_BAD_REQUEST', message: 'messages are JSON objects' });
+        return;
+      }
+      if (!opts.adminToken || typeof msg['adminToken'] !== 'string' || !same(msg['adminToken'], opts.adminToken)) {
+        send({ event: 'error', code: 'CN_READ_ONLY', message: 'this dashboard is read-only (no admin token set or given)' });
+        return;
+      }
+      if (msg['op'] !== 'detach' || (typeof msg['port'] !== 'number' && typeof msg['port'] !== 'string')) {
+        send({ event: 'error', code: 'CN_UNKNOWN_OP', message: 'the only admin request is {op: "detach", port}' });
+        return;
+      }
+      try {
+        daemon.switch.detach(msg['port'] as number | string, 'detached from the dashboard');
+      } catch (err) {
+        send({ event: 'error', code: (err as ContainetError).code ?? 'CN_INTERNAL', message: (err as Error).message });
+      }
+    });
+  }
+
+  /** Close every client and stop listening. Safe to call twice. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const ws of this.#wss.clients) ws.terminate();
+    this.#wss.close();
+    this.#http.closeAllConnections();
+    await new Promise<void>((resolve) => this.#http.close(() => resolve()));
+  }
+}

@@ -1,0 +1,186 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import WebSocket from 'ws';
+import { Cleanup, killAndWait, pingFrom, run, testIf, uniqueName, waitFor, whyMissing, whyNoRoot } from '@containet/common/testing';
+import { BIN, node, ports, startDaemon } from './helpers.js';
+import * as top from '../src/commands/top.js';
+
+const root = whyNoRoot();
+
+function dashboardUrl(log: string): string {
+  const m = log.match(/dashboard on (http:\/\/\S+)/);
+  if (!m) throw new Error(`no dashboard URL in the log: ${log}`);
+  return m[1]!;
+}
+
+/** A WebSocket client that records every message. */
+async function watch(cleanup: Cleanup, url: string): Promise<{ ws: WebSocket; messages: Array<Record<string, unknown>> }> {
+  const ws = new WebSocket(url);
+  cleanup.add('ws client', () => ws.terminate());
+  const messages: Array<Record<string, unknown>> = [];
+  ws.on('message', (d) => messages.push(JSON.parse(String(d)) as Record<string, unknown>));
+  await new Promise((resolve, reject) => {
+    ws.once('open', resolve);
+    ws.once('error', reject);
+  });
+  return { ws, messages };
+}
+
+/** Keep pinging in the background until cleanup. */
+function pingForever(cleanup: Cleanup, ns: string, ip: string) {
+  const child = spawn('ip', ['netns', 'exec', ns, 'ping', '-q', '-i', '0.05', ip], { stdio: 'ignore' });
+  cleanup.add('background ping', () => killAndWait(child, 'SIGINT'));
+}
+
+testIf(test, root, 'a WebSocket client sees attach events, MAC learning and counter updates while two containers ping; top shows them', async () => {
+  const cleanup = new Cleanup();
+  try {
+    const d = await startDaemon(cleanup, ['--listen', '127.0.0.1:0']);
+    const url = dashboardUrl(d.log());
+    const { messages } = await watch(cleanup, `${url.replace('http', 'ws')}ws`);
+    await waitFor(() => messages.some((m) => m['event'] === 'snapshot'), 'snapshot');
+    const a = await node(cleanup, d.socket, '10.89.0.1/24');
+    const b = await node(cleanup, d.socket, '10.89.0.2/24');
+    await waitFor(() => messages.filter((m) => m['event'] === 'port-attached').length === 2, 'two attach events');
+    pingForever(cleanup, a.ns, b.ip);
+    await waitFor(() => messages.some((m) => m['event'] === 'mac-learned' && m['port'] === b.att.port), 'b learned');
+    await waitFor(
+      () =>
+        messages.some(
+          (m) =>
+            m['event'] === 'counters' &&
+            (m['ports'] as Array<{ port: number; rates: { rxPps: number } }>).filter((p) => p.rates.rxPps > 0).length === 2,
+        ),
+      'counters with both ports receiving',
+      5000,
+    );
+    const screen = await top.handler({ once: true }, [url.replace(/^http:\/\//, '').replace(/\/$/, '')]);
+    assert.match(screen, new RegExp(`\\b${a.att.port}\\b.*eth0`));
+    assert.match(screen, /\d+(\.\d)?[KM]?b\/s/);
+    assert.match(screen, /containet pid \d+ on /);
+  } finally {
+    await cleanup.run();
+  }
+});
+
+testIf(test, root, 'the dashboard is read-only unless an admin token is set and given; off loopback it needs a token', async () => {
+  const cleanup = new Cleanup();
+  try {
+    const d = await startDaemon(cleanup, ['--listen', '127.0.0.1:0', '--admin-token', 'sekrit-admin']);
+    const a = await node(cleanup, d.socket, '10.90.0.1/24');
+    const url = `${dashboardUrl(d.log()).replace('http', 'ws')}ws`;
+    const { ws, messages } = await watch(cleanup, url);
+    ws.send(JSON.stringify({ op: 'detach', port: a.att.port }));
+    await waitFor(() => messages.some((m) => m['code'] === 'CN_READ_ONLY'), 'a read-only refusal');
+    assert.is((await ports(d.socket)).length, 1, 'nothing changed');
+    ws.send(JSON.stringify({ op: 'detach', port: a.att.port, adminToken: 'sekrit-admin' }));
+    await waitFor(async () => (await ports(d.socket)).length === 0, 'detached with the admin token');
+
+    const r = await run(process.execPath, [BIN, '-s', join(tmpdir(), `${uniqueName('cnx')}.sock`), '--listen', '0.0.0.0:0'], { timeoutMs: 10_000 });
+    assert.is(r.code, 2);
+    assert.match(r.stderr, /needs --token/);
+
+    const t = await startDaemon(cleanup, ['--listen', '127.0.0.1:0', '--token', 'watch-token']);
+    const turl = dashboardUrl(t.log());
+    const refused = await new Promise<number>((resolve) => {
+      const ws2 = new WebSocket(`${turl.replace('http', 'ws')}ws`);
+      ws2.on('unexpected-response', (_q, res) => resolve(res.statusCode ?? 0));
+      ws2.on('error', () => resolve(-1));
+    });
+    assert.is(refused, 403);
+    const page = await fetch(turl);
+    assert.is(page.status, 401);
+    const ok = await fetch(`${turl}?token=watch-token`);
+    assert.is(ok.status, 200);
+    assert.match(await ok.text(), /<title>containet<\/title>/);
+    await watch(cleanup, `${turl.replace('http', 'ws')}ws?token=watch-token`);
+  } finally {
+    await cleanup.run();
+  }
+});
+
+/** Minimal Chrome DevTools Protocol session over the browser's WebSocket. */
+class Cdp {
+  #ws: WebSocket;
+  #id = 0;
+  #pending = new Map<number, (r: Record<string, unknown>) => void>();
+  constructor(ws: WebSocket) {
+    this.#ws = ws;
+    ws.on('message', (d) => {
+      const msg = JSON.parse(String(d)) as { id?: number; result?: Record<string, unknown>; error?: unknown };
+      if (msg.id !== undefined) this.#pending.get(msg.id)?.(msg.error ? { error: msg.error } : (msg.result ?? {}));
+    });
+  }
+  send(method: string, params: Record<string, unknown> = {}, sessionId?: string): Promise<Record<string, unknown>> {
+    const id = ++this.#id;
+    this.#ws.send(JSON.stringify({ id, method, params, ...(sessionId ? { sessionId } : {}) }));
+    return new Promise((resolve) => this.#pending.set(id, resolve));
+  }
+}
+
+testIf(test, root ?? whyMissing('chromium'), 'the page in headless Chromium shows the ports and a nonzero rate (screenshot taken)', async () => {
+  const cleanup = new Cleanup();
+  try {
+    const d = await startDaemon(cleanup, ['--listen', '127.0.0.1:0']);
+    const a = await node(cleanup, d.socket, '10.91.0.1/24');
+    const b = await node(cleanup, d.socket, '10.91.0.2/24');
+    pingForever(cleanup, a.ns, b.ip);
+    const profile = mkdtempSync(join(tmpdir(), 'cnchrome-'));
+    cleanup.add('chromium profile', () => rmSync(profile, { recursive: true, force: true }));
+    const chrome = spawn(
+      'chromium',
+      [
+        '--headless=new', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage',
+        '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-default-apps',
+        '--disable-extensions', '--no-first-run', '--metrics-recording-only', '--no-default-browser-check',
+        '--disable-domain-reliability', '--disable-client-side-phishing-detection',
+        `--user-data-dir=${profile}`, '--remote-debugging-port=0', '--window-size=1280,800', 'about:blank',
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    cleanup.add('chromium', () => killAndWait(chrome));
+    let err = '';
+    chrome.stderr!.on('data', (x) => (err += String(x)));
+    const devtools = (await waitFor(() => err.match(/DevTools listening on (ws:\/\/\S+)/)?.[1], 'chromium DevTools', 20_000))!;
+    const bws = new WebSocket(devtools);
+    cleanup.add('cdp', () => bws.terminate());
+    await new Promise((r) => bws.once('open', r));
+    const cdp = new Cdp(bws);
+    const { targetId } = (await cdp.send('Target.createTarget', { url: dashboardUrl(d.log()) })) as { targetId: string };
+    const { sessionId } = (await cdp.send('Target.attachToTarget', { targetId, flatten: true })) as { sessionId: string };
+    const evaluate = async (expression: string) =>
+      ((await cdp.send('Runtime.evaluate', { expression, returnByValue: true }, sessionId)) as { result?: { value?: unknown } }).result?.value;
+    let last = '';
+    const view = await waitFor(
+      async () => {
+        const v = (await evaluate(
+          `JSON.stringify({ text: document.body.innerText, rates: [...document.querySelectorAll('tr.port')].map((r) => Number(r.dataset.rxBps)) })`,
+        )) as string | undefined;
+        last = v ?? '';
+        const parsed = v ? (JSON.parse(v) as { text: string; rates: number[] }) : null;
+        return parsed && parsed.rates.length === 2 && parsed.rates.every((r) => r > 0) ? parsed : null;
+      },
+      'both ports with a nonzero rate on the page',
+      15_000,
+      250,
+    ).catch((e: Error) => {
+      throw new Error(`${e.message}; page: ${last}`);
+    });
+    assert.match(view!.text, /10\.91\.0\.|eth0/);
+    assert.match(view!.text, /\d+(\.\d)? (kbit|Mbit|bit)\/s/);
+    const shot = (await cdp.send('Page.captureScreenshot', { format: 'png' }, sessionId)) as { data: string };
+    const png = Buffer.from(shot.data, 'base64');
+    assert.is(png.subarray(1, 4).toString(), 'PNG');
+    const file = join(tmpdir(), 'containet-dashboard.png');
+    writeFileSync(file, png);
+    console.log(`  screenshot: ${file} (${png.length} bytes)`);
+  } finally {
+    await cleanup.run();
+  }
+});
+
+test.run();
