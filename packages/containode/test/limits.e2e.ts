@@ -6,7 +6,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Cleanup, inNetns, makeNetns, testIf, uniqueName, waitFor, whyMissing, whyNoRoot } from '@containet/common/testing';
 import { CGROUP_PARENT, detectCgroupLayout, planCgroup } from '../src/cgroup/index.js';
@@ -271,6 +271,8 @@ testIf(test, noRootCg, 'the cgroup of a SIGKILLed containode is reused by its id
   try {
     const root = await busyboxRoot(cleanup);
     const killed = async (id: string) => {
+      // containode's --rm dies with it: the top directory stays.
+      cleanup.add(`rm top of ${id}`, () => rmSync(`${root}-${id}`, { recursive: true, force: true }));
       const c = startContainode(cleanup, ['--pids-limit', '20', '-r', root, '--rm', '-i', id, 'sh', '-c', 'echo up; sleep 30']);
       await waitFor(() => c.out().includes('up'), 'the container to start', 10_000);
       c.child.kill('SIGKILL');
