@@ -4,7 +4,7 @@
 // reference, (2) containet with vnet taps and (3) vde_switch when installed,
 // all in the same run. Prints each figure and the ratio to the bridge.
 //
-// Usage (root): node bench/switch-net.mjs [--time SECONDS] [--no-vde]
+// Usage (root): node bench/switch-net.mjs [--time SECONDS] [--runs N] [--no-vde]
 // The steps are exported for bench:net: bridgePair(), containetPair(),
 // vdePair(), measure(), each returning { a, b, ipB } plus a Cleanup entry.
 import { spawn } from 'node:child_process';
@@ -118,23 +118,42 @@ function fmt(name, m, ref) {
   return `${name.padEnd(22)} ${g} Gbit/s  ${rtt} ms${ratio}`;
 }
 
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+/** Median throughput and RTT of several samples. */
+export function medianOf(samples) {
+  return { bps: median(samples.map((m) => m.bps)), rttMs: median(samples.map((m) => m.rttMs)) };
+}
+
 async function main() {
   const argv = process.argv.slice(2);
-  const seconds = argv.includes('--time') ? Number(argv[argv.indexOf('--time') + 1]) : 5;
+  const opt = (name, dflt) => (argv.includes(name) ? Number(argv[argv.indexOf(name) + 1]) : dflt);
+  const seconds = opt('--time', 5);
+  const runs = opt('--runs', 3);
   const withVde = !argv.includes('--no-vde') && (await run('sh', ['-c', 'command -v vde_switch'])).code === 0;
   if (process.getuid() !== 0) throw new Error('run as root (namespaces)');
   const cleanup = new Cleanup();
   try {
-    const bridge = await measure(await bridgePair(cleanup), seconds);
-    const cn = await measure(await containetPair(cleanup), seconds);
-    const vde = withVde ? await measure(await vdePair(cleanup), seconds) : null;
-    console.log(`TCP throughput (iperf3 -t ${seconds}) and ping RTT, two namespaces:`);
-    console.log(fmt('kernel bridge + veth', bridge));
-    console.log(fmt('containet (vnet taps)', cn, bridge));
-    if (vde) {
-      console.log(fmt('vde_switch', vde, bridge));
-      console.log(`containet / vde_switch throughput: ${(cn.bps / vde.bps).toFixed(1)}x`);
+    const setups = [
+      ['kernel bridge + veth', await bridgePair(cleanup)],
+      ['containet (vnet taps)', await containetPair(cleanup)],
+      ...(withVde ? [['vde_switch', await vdePair(cleanup)]] : []),
+    ];
+    // Rounds interleave the setups so that load from anything else on the
+    // machine hits them alike; the medians are reported.
+    const samples = new Map(setups.map(([name]) => [name, []]));
+    for (let round = 0; round < runs; round++) {
+      for (const [name, pair] of setups) samples.get(name).push(await measure(pair, seconds));
     }
+    const [ref, cn, vde] = setups.map(([name]) => medianOf(samples.get(name)));
+    console.log(`TCP throughput (iperf3 -t ${seconds}) and ping RTT between two namespaces, median of ${runs} interleaved runs:`);
+    setups.forEach(([name], i) => console.log(fmt(name, [ref, cn, vde][i], i === 0 ? null : ref)));
+    const perRun = samples.get(setups[1][0]).map((m, i) => (m.bps / samples.get(setups[0][0])[i].bps).toFixed(2));
+    console.log(`containet/bridge throughput per run: ${perRun.join(', ')}`);
+    if (vde) console.log(`containet / vde_switch throughput: ${(cn.bps / vde.bps).toFixed(1)}x`);
   } finally {
     await cleanup.run();
   }
