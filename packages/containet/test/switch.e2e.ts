@@ -126,4 +126,25 @@ testIf(test, root, 'detach by id and by node identity', async () => {
   }
 });
 
+testIf(test, root, 'frames up to 64 KiB cross the switch, to vnet and to plain ports', async () => {
+  const cleanup = new Cleanup();
+  try {
+    const d = await startDaemon(cleanup);
+    const a = await node(cleanup, d.socket, '10.95.0.1/24');
+    const b = await node(cleanup, d.socket, '10.95.0.2/24');
+    const p = await node(cleanup, d.socket, '10.95.0.3/24', ['--plain']);
+    for (const n of [a, b, p]) await sh('ip', '-n', n.ns, 'link', 'set', 'eth0', 'mtu', '65521'); // tun's maximum
+    // 65000 bytes of ICMP payload, never fragmented: one 65042-byte frame each way.
+    for (const to of [b, p]) {
+      const r = await run('ip', ['netns', 'exec', a.ns, 'ping', '-n', '-c', '2', '-i', '0.2', '-W', '2', '-M', 'do', '-s', '65000', to.ip]);
+      assert.match(r.stdout, /2 received/, `${to.ip}: ${r.stdout}${r.stderr}`);
+    }
+    const pi = (await portInfo(d.socket, p.att.port))!.counters;
+    assert.ok(pi.rxBytes >= 2 * 65000, 'the plain port sent the large replies');
+    assert.is(pi.errors, 0);
+  } finally {
+    await cleanup.run();
+  }
+});
+
 test.run();
