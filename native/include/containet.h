@@ -212,6 +212,25 @@ int cn_switch_events(int sw, struct cn_switch_event *out, int max);
  */
 int cn_switch_watch_macs(int sw, int on);
 
+/* ---- vnet.c: virtio_net_hdr offloads done in software (for plain taps,
+ * captures, tunnels), exported for reuse and for tests ---- */
+
+/* cn_vnet_segment() - cut the TCP GSO frame @frame (@len bytes, described
+ * by the 12-byte virtio_net_hdr_v1 at @hdr) into wire segments, written
+ * back to back into @out (@cap bytes) with their lengths in @seg_lens.
+ * Return: number of segments, -EINVAL for a header that does not match the
+ * frame, -EPROTONOSUPPORT for a GSO type other than TCPV4/TCPV6, -EMSGSIZE
+ * when @cap or @max is too small.
+ */
+int cn_vnet_segment(const uint8_t *hdr, const uint8_t *frame, size_t len, uint8_t *out, size_t cap,
+		    uint32_t *seg_lens, int max);
+
+/* cn_vnet_csum() - finish the partial checksum of a NEEDS_CSUM frame in
+ * place and clear the flag in @hdr (no-op without the flag).
+ * Return: 0, or -EINVAL when the checksum offsets lie outside the frame.
+ */
+int cn_vnet_csum(uint8_t *hdr, uint8_t *frame, size_t len);
+
 /* ---- capture.c: port mirroring into a pcap stream ---- */
 
 #define CN_EV_CAPTURE_DOWN 7	/* capture @port ended (reader gone: @err, or its port @other left) */

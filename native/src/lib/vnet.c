@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "containet.h"
 #include "vnet.h"
 
 #define ETH_HLEN_ 14
@@ -180,4 +181,31 @@ int vnet_segment(const struct virtio_net_hdr_v1 *h, const uint8_t *frame, size_t
 		off += chunk;
 	}
 	return n;
+}
+
+int cn_vnet_segment(const uint8_t *hdr, const uint8_t *frame, size_t len, uint8_t *out, size_t cap,
+		    uint32_t *seg_lens, int max)
+{
+	struct iovec segs[256];
+	struct virtio_net_hdr_v1 h;
+	int n, i;
+
+	memcpy(&h, hdr, sizeof(h));
+	if (max > (int)(sizeof(segs) / sizeof(segs[0])))
+		max = (int)(sizeof(segs) / sizeof(segs[0]));
+	n = vnet_segment(&h, frame, len, out, cap, segs, max);
+	for (i = 0; i < n; i++)
+		seg_lens[i] = (uint32_t)segs[i].iov_len;
+	return n;
+}
+
+int cn_vnet_csum(uint8_t *hdr, uint8_t *frame, size_t len)
+{
+	struct virtio_net_hdr_v1 h;
+	int ret;
+
+	memcpy(&h, hdr, sizeof(h));
+	ret = vnet_csum_complete(&h, frame, len);
+	memcpy(hdr, &h, sizeof(h));
+	return ret;
 }

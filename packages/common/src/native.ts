@@ -73,6 +73,9 @@ const SWITCH_PROTOTYPES = {
   cn_switch_capture_del: 'int cn_switch_capture_del(int sw, int id)',
   cn_switch_capture_stats: 'int cn_switch_capture_stats(int sw, int id, _Out_ uint8_t *out)',
   cn_capture_pair: 'int cn_capture_pair(_Out_ int *fds)',
+  cn_vnet_segment:
+    'int cn_vnet_segment(const uint8_t *hdr, const uint8_t *frame, size_t len, _Out_ uint8_t *out, size_t cap, _Out_ uint32_t *seg_lens, int max)',
+  cn_vnet_csum: 'int cn_vnet_csum(_Inout_ uint8_t *hdr, _Inout_ uint8_t *frame, size_t len)',
 } as const;
 
 // Prototypes, in the order of containet.h.
