@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # A container from an image: mocker pulls it (verifying every byte into its
-# store) and unpacks it into a root filesystem, and containode runs the
-# image's files with that root as the read-only lower layer of an overlay.
+# store) and unpacks it once into a root filesystem kept in the store and
+# shared by every container of that image (`mocker rootfs`); containode runs
+# the image's files with that root as the read-only lower layer of an overlay.
 #
 #   sudo examples/image/serve-busybox-image.sh &          # or any registry
 #   sudo examples/image/run-image.sh 127.0.0.1:5055/examples/busybox:latest
 #
 # Prints what the container sees (its hostname, its root, the busybox
-# banner). The unpacked root and the container's changes are removed at exit;
-# the image stays in mocker's store (`mocker images`, `mocker rm`).
+# banner). The container's changes are removed at exit (--rm); the image and
+# its root stay in mocker's store (`mocker images`, `mocker rm`).
 # CONTAINET_IMAGES=DIR uses another store than /var/lib/containet/images.
 set -euo pipefail
 source "$(dirname "$0")/../lib/env.sh"
@@ -25,6 +26,6 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 mocker pull "$image"
-mocker unpack "$image" "$work/root"
-containode -r "$work/root" -t "$work/top" --rm -i "image-$$" -- \
-  /bin/sh -c 'echo "hostname: $(hostname)"; echo "root: $(ls /)"; busybox | head -n 1'
+root=$(mocker rootfs "$image")
+containode -r "$root" -t "$work/top" --rm -i "image-$$" -- \
+  /bin/sh -c 'echo "hostname: $(hostname)"; echo "root:" $(ls /); busybox | head -n 1'

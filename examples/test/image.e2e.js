@@ -2,7 +2,7 @@
 // run from that image after mocker pulled and unpacked it.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, readdirSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,7 +21,7 @@ async function whyNoMocker() {
       const lines = (help.stderr || help.stdout).trim().split('\n');
       return `mocker --help fails: ${lines.find((l) => /error|mocker:/i.test(l)) ?? lines[0]}`;
     }
-    for (const cmd of ['pull', 'unpack']) if (!new RegExp(`^\\s+${cmd}\\b`, 'm').test(help.stdout)) return `mocker has no ${cmd} command yet`;
+    for (const cmd of ['pull', 'rootfs']) if (!new RegExp(`^\\s+${cmd}\\b`, 'm').test(help.stdout)) return `mocker has no ${cmd} command yet`;
     return null;
   } catch (err) {
     return `mocker unavailable: ${err.message.split('\n')[0]}`;
@@ -64,13 +64,18 @@ testIf(test, skipMocker, 'run-image.sh: mocker pulls the busybox image from the 
     const { child, ref } = await serveImage(lab);
     process.env.CONTAINET_IMAGES = store;
     const r = await runProgram('bash', [join(dir, 'run-image.sh'), ref], { timeoutMs: 120_000 });
-    delete process.env.CONTAINET_IMAGES;
     assert.is(r.code, 0, `${r.stdout}\n${r.stderr}`);
     assert.match(r.stdout, /^hostname: image-\d+$/m);
-    assert.match(r.stdout, /^root: .*\bbin\b/m);
+    // The image's root (busybox's own /linuxrc and the /www of make-root.sh), not the host's.
+    assert.match(r.stdout, /^root: bin dev etc linuxrc proc root run sbin sys tmp usr var www$/m);
     assert.match(r.stdout, /^BusyBox v1\.\d+/m);
-    // The image is in the private store, not in the default one.
-    assert.ok(existsSync(join(store, 'index.json')) || readdirSync(store).length > 0, 'store written');
+    // The image went to the private store.
+    const [file, args] = suiteCommand('mocker', ['images']);
+    const images = await runProgram(file, args);
+    delete process.env.CONTAINET_IMAGES;
+    assert.is(images.code, 0, images.stderr);
+    const repo = ref.replace(/:latest$/, '');
+    assert.ok(images.stdout.split('\n').some((l) => l.split(/\s+/)[0] === repo && l.split(/\s+/)[1] === 'latest'), images.stdout);
 
     const end = await stopChild(child, 10_000);
     assert.is(end.code, 143, child.output());
