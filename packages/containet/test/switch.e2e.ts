@@ -126,6 +126,26 @@ testIf(test, root, 'detach by id and by node identity', async () => {
   }
 });
 
+testIf(test, root, 'a port that cannot take frames (interface down) counts drops and never holds up the others', async () => {
+  const cleanup = new Cleanup();
+  try {
+    const d = await startDaemon(cleanup);
+    const a = await node(cleanup, d.socket, '10.96.0.1/24');
+    const b = await node(cleanup, d.socket, '10.96.0.2/24');
+    const c = await node(cleanup, d.socket, '10.96.0.3/24');
+    assert.is(await pingFrom(a.ns, b.ip, 1), 1);
+    await sh('ip', '-n', c.ns, 'link', 'set', 'eth0', 'down');
+    // Broadcasts are flooded to c too, where tun refuses them (EIO): drops.
+    await run('ip', ['netns', 'exec', a.ns, 'ping', '-b', '-n', '-c', '5', '-i', '0.2', '-W', '1', '10.96.0.255']);
+    const ci = (await portInfo(d.socket, c.att.port))!.counters;
+    assert.ok(ci.drops >= 5, `drops counted on the down port: ${ci.drops}`);
+    assert.is(await pingFrom(a.ns, b.ip, 10), 10, 'a and b unaffected');
+    assert.ok(await portInfo(d.socket, c.att.port), 'a down interface is not a dead port');
+  } finally {
+    await cleanup.run();
+  }
+});
+
 testIf(test, root, 'frames up to 64 KiB cross the switch, to vnet and to plain ports', async () => {
   const cleanup = new Cleanup();
   try {
