@@ -193,13 +193,32 @@ testIf(test, root, 'socket life: a live socket is refused, a stale one replaced,
 });
 
 testIf(test, root, 'invalid option values exit 2 with a one-line message', async () => {
-  for (const args of [['--mac-age', 'abc'], ['--mac-age', '-1'], ['--mac-table-size', '0'], ['--mac-table-size', '99999999'], ['--group', 'no-such-group-xyz']]) {
+  for (const args of [
+    ['--mac-age', 'abc'],
+    ['--mac-age', '-1'],
+    ['--mac-table-size', '0'],
+    ['--mac-table-size', '99999999'],
+    ['--group', 'no-such-group-xyz'],
+    ['--listen', 'nowhere'],
+    ['--listen', '127.0.0.1:99999'],
+    ['--listen', '127.0.0.1:0', '--token', 'short'],
+  ]) {
     const r = await run(process.execPath, [BIN, '-s', join(tmpdir(), `${uniqueName('cnopt')}.sock`), ...args], { timeoutMs: 10_000 });
     assert.is(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
     assert.match(r.stderr, /^containet: /);
     assert.not.match(r.stderr, /at .*\.js:\d+/, 'no stack trace');
   }
-  const unreachable = await run(process.execPath, [BIN, 'ports', '-s', join(tmpdir(), 'no-such-containet.sock')], { timeoutMs: 10_000 });
+  const sock = join(tmpdir(), 'no-such-containet.sock');
+  for (const args of [
+    ['capture', '-s', sock, 'all', '-w', '-', '-c', '0'],
+    ['capture', '-s', sock, 'all', '-w', '-', '--snaplen', '10'],
+    ['top', 'not-an-address'],
+  ]) {
+    const r = await run(process.execPath, [BIN, ...args], { timeoutMs: 10_000 });
+    assert.is(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, /^containet: invalid/);
+  }
+  const unreachable = await run(process.execPath, [BIN, 'ports', '-s', sock], { timeoutMs: 10_000 });
   assert.is(unreachable.code, 1);
   assert.match(unreachable.stderr, /cannot reach containet/);
 });
