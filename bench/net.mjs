@@ -13,7 +13,7 @@
 import { execFileSync } from 'node:child_process';
 import { cpus, totalmem, release } from 'node:os';
 import { parseArgs } from 'node:util';
-import { Lab, hasCommand } from '../examples/lib/lab.mjs';
+import { Lab, hasCommand, lastLines } from '../examples/lib/lab.mjs';
 import { containetSwitch, kernelBridge, vdeSwitch } from './net/topologies.mjs';
 import { pingRtt, startIperfServer, tcpThroughput, udpSmallFrames, waitReachable } from './net/measure.mjs';
 import { renderTable } from './net/table.mjs';
@@ -86,15 +86,21 @@ async function measure(topology, opts, log) {
   try {
     const topo = await topology.setup(lab);
     const server = await startIperfServer(topo);
-    await waitReachable(topo.client, topo.serverAddr);
-    log(`  ${topology.title}: ping RTT (${opts.pings} x ${opts.interval} s)`);
-    const rtt = await pingRtt(topo, opts.pings, opts.interval);
-    log(`  ${topology.title}: TCP throughput (${opts.time} s)`);
-    const tcp = await tcpThroughput(topo, opts.time);
-    log(`  ${topology.title}: UDP 64-byte packet rate (${opts.time} s)`);
-    const udp = await udpSmallFrames(topo, opts.time);
-    if (server.exitCode !== null) throw new Error(`iperf3 server exited ${server.exitCode} during the run`);
-    return { tcp, rtt, udp };
+    try {
+      await waitReachable(topo.client, topo.serverAddr);
+      log(`  ${topology.title}: ping RTT (${opts.pings} x ${opts.interval} s)`);
+      const rtt = await pingRtt(topo, opts.pings, opts.interval);
+      log(`  ${topology.title}: TCP throughput (${opts.time} s)`);
+      const tcp = await tcpThroughput(topo, opts.time);
+      log(`  ${topology.title}: UDP 64-byte packet rate (${opts.time} s)`);
+      const udp = await udpSmallFrames(topo, opts.time);
+      if (server.exitCode !== null) throw new Error(`iperf3 server exited ${server.exitCode} during the run`);
+      return { tcp, rtt, udp };
+    } catch (err) {
+      // The server's side of a failure (its last lines) goes with the error.
+      err.message += ` (iperf3 server: ${lastLines(server, 2)})`;
+      throw err;
+    }
   } finally {
     const clean = await lab.close();
     activeLabs.delete(lab);
