@@ -251,7 +251,7 @@ export class ImageStore {
         oldest = Math.min(oldest, statSync(join(this.locksDir, name)).mtimeMs);
       } catch {}
     }
-    return oldest - 2000;
+    return oldest - 10; // timestamps are as fine as the clock; allow for rounding
   }
 
   #collectGarbage(index: ImageIndex): string[] {
