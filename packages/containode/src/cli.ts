@@ -5,7 +5,6 @@
  * with `containode -- ps`).
  */
 import { Command, Option } from 'commander';
-import { UsageError } from '@containet/common';
 import * as run from './commands/run.js';
 import { addLimitOptions } from './limits/options.js';
 
@@ -47,7 +46,10 @@ export function runProgram(onStatus: (code: number) => void): Command {
 export async function main(argv: string[] = process.argv): Promise<number> {
   const first = argv[2];
   if (first !== undefined && MANAGEMENT.has(first)) {
-    throw new UsageError(`containode ${first} is not available yet`);
+    const { managementProgram } = await import('./commands/manage.js');
+    let status = 0;
+    await managementProgram((code) => (status = code)).parseAsync(argv);
+    return status;
   }
   let status = 0;
   await runProgram((code) => (status = code)).parseAsync(argv);

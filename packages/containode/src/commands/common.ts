@@ -1,0 +1,19 @@
+/** What the management commands share: finding a container by identity. */
+import { ContainetError } from '@containet/common';
+import { listRecords, readRecord, recordAlive, type ContainerRecord } from '../container/records.js';
+
+/** The record of a running container; a unique prefix of its identity will do. */
+export function findRunning(id: string): ContainerRecord {
+  let rec = readRecord(id);
+  if (!rec) {
+    const matches = listRecords().filter((r) => r.id.startsWith(id));
+    if (matches.length > 1) {
+      throw new ContainetError('CN_AMBIGUOUS', `${id} matches several containers: ${matches.map((r) => r.id).join(', ')}`);
+    }
+    rec = matches[0] ?? null;
+  }
+  if (!rec || !recordAlive(rec)) {
+    throw new ContainetError('CN_NO_SUCH_CONTAINER', `no running container ${id}`, { hint: 'see `containode ps`' });
+  }
+  return rec;
+}
