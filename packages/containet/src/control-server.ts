@@ -84,6 +84,8 @@ export async function claimSocketPath(path: string): Promise<void> {
   unlinkSync(path);
 }
 
+const MAX_QUEUED = 1 << 20;
+
 class ClientConnection implements Connection {
   readonly id: number;
   readonly cred: PeerCred;
@@ -101,6 +103,9 @@ class ClientConnection implements Connection {
 
   send(message: Record<string, unknown>): void {
     if (this.closed) return;
+    // A subscriber that stops reading must not grow our memory: events are
+    // dropped while a megabyte is queued (replies always go out).
+    if ('event' in message && this.sock.writableLength > MAX_QUEUED) return;
     this.sock.write(encodeFrame(message));
   }
 }
