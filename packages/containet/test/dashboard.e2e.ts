@@ -67,6 +67,29 @@ testIf(test, root, 'a WebSocket client sees attach events, MAC learning and coun
   }
 });
 
+testIf(test, root, 'control-socket subscribers get port, MAC and counter events too', async () => {
+  const cleanup = new Cleanup();
+  try {
+    const d = await startDaemon(cleanup);
+    const events: Array<Record<string, unknown>> = [];
+    const { ControlClient } = await import('@containet/common');
+    const c = await ControlClient.connect(d.socket, { onEvent: (e) => events.push(e) });
+    cleanup.add('subscriber', () => c.close());
+    await c.request({ op: 'subscribe', macs: true, counters: true });
+    const a = await node(cleanup, d.socket, '10.97.0.1/24');
+    const b = await node(cleanup, d.socket, '10.97.0.2/24');
+    assert.ok((await pingFrom(a.ns, b.ip, 2)) >= 1);
+    await waitFor(() => events.filter((e) => e['event'] === 'port-attached').length === 2, 'attach events');
+    await waitFor(() => events.some((e) => e['event'] === 'mac-learned' && e['port'] === a.att.port), 'a learned');
+    await waitFor(() => events.some((e) => e['event'] === 'counters'), 'a counters event', 3000);
+    await killAndWait(b.att.child, 'SIGKILL');
+    await waitFor(() => events.some((e) => e['event'] === 'port-detached' && e['port'] === b.att.port), 'detach event');
+    await waitFor(() => events.some((e) => e['event'] === 'mac-flushed' && e['port'] === b.att.port), 'b flushed');
+  } finally {
+    await cleanup.run();
+  }
+});
+
 testIf(test, root, 'the dashboard is read-only unless an admin token is set and given; off loopback it needs a token', async () => {
   const cleanup = new Cleanup();
   try {
