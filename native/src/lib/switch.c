@@ -146,6 +146,7 @@ static void mac_gone(void *ctx, const uint8_t *mac, int slot, enum mac_gone why)
 		[MAC_GONE_FLUSHED] = CN_EV_MAC_FLUSHED,
 	};
 
+	s->ports[slot].st.mac_count--;
 	if (why == MAC_GONE_EVICTED)
 		s->evictions++;
 	if (s->watch_macs)
@@ -299,10 +300,13 @@ static void forward(struct cn_switch *s, int in, size_t len, uint64_t now)
 	if (!(src[0] & 1)) {
 		switch (mactable_learn(&s->macs, src, in, now, &old)) {
 		case MAC_LEARNED:
+			ip->st.mac_count++;
 			if (s->watch_macs)
 				ev_push(s, CN_EV_MAC_LEARNED, ip->id, 0, 0, src);
 			break;
 		case MAC_MOVED:
+			ip->st.mac_count++;
+			s->ports[old].st.mac_count--;
 			if (s->watch_macs)
 				ev_push(s, CN_EV_MAC_MOVED, ip->id, s->ports[old].id, 0, src);
 			break;
@@ -577,19 +581,14 @@ int cn_switch_ports(int h, uint32_t *ids, int max)
 int cn_switch_port_stats(int h, int id, struct cn_port_stats *out)
 {
 	struct cn_switch *s = sw_get(h);
-	int slot, i;
+	int slot;
 
 	if (!s)
 		return -EBADF;
 	pthread_mutex_lock(&s->lock);
 	slot = slot_of(s, id);
-	if (slot >= 0) {
+	if (slot >= 0)
 		*out = s->ports[slot].st;
-		out->mac_count = 0;
-		for (i = s->macs.oldest; i >= 0; i = s->macs.e[i].next)
-			if (s->macs.e[i].port == slot)
-				out->mac_count++;
-	}
 	pthread_mutex_unlock(&s->lock);
 	return slot >= 0 ? 0 : -ENOENT;
 }
