@@ -28,10 +28,28 @@ function iperfJson(output, what) {
   return report;
 }
 
+/**
+ * Run an iperf3 client and parse its report. An iperf3 server takes one test
+ * at a time and finishes the previous one after its client has exited, so a
+ * test started right after another can be refused ("the server is busy",
+ * or the control connection reset); that is retried after a pause.
+ */
+async function iperfClient(topo, args, seconds, what) {
+  for (let attempt = 1; ; attempt++) {
+    const r = await topo.client.run(`iperf3 -c ${topo.serverAddr} ${args} -J`, (seconds + 30) * 1000);
+    try {
+      return iperfJson(r.output, what);
+    } catch (err) {
+      if (attempt >= 5 || !/server is busy|unable to connect to server/.test(err.message)) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 500 * attempt));
+    }
+  }
+}
+
 /** TCP throughput in bit/s as the receiver counted it, the first second omitted (slow start). */
 export async function tcpThroughput(topo, seconds) {
-  const r = await topo.client.run(`iperf3 -c ${topo.serverAddr} -t ${seconds} -O 1 -J`, (seconds + 30) * 1000);
-  return iperfJson(r.output, 'TCP').end.sum_received.bits_per_second;
+  const report = await iperfClient(topo, `-t ${seconds} -O 1`, seconds, 'TCP');
+  return report.end.sum_received.bits_per_second;
 }
 
 /** Average ping round trip in ms over `count` echoes `intervalS` apart. */
@@ -47,8 +65,8 @@ export async function pingRtt(topo, count, intervalS) {
  * packets per second sent and received, and the loss the receiver counted.
  */
 export async function udpSmallFrames(topo, seconds) {
-  const r = await topo.client.run(`iperf3 -c ${topo.serverAddr} -u -l 64 -b 0 -t ${seconds} -J`, (seconds + 30) * 1000);
-  const { sum_sent: sent, sum_received: recv } = iperfJson(r.output, 'UDP').end;
+  const report = await iperfClient(topo, `-u -l 64 -b 0 -t ${seconds}`, seconds, 'UDP');
+  const { sum_sent: sent, sum_received: recv } = report.end;
   return {
     sentPps: sent.packets / sent.seconds,
     receivedPps: (recv.packets - recv.lost_packets) / recv.seconds,
