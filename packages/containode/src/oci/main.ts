@@ -1,10 +1,12 @@
 /**
- * containode-oci: an OCI runtime with runc's command line. Callers
- * (containerd, conmon, conformance suites) run one short command at a time,
- * so start-up time is most of the cost: this module does nothing at load
- * time and imports each command only when it runs.
+ * containode-oci's command line (runc's contract). Callers (containerd,
+ * conmon, conformance suites) run one short command at a time, so start-up
+ * time is most of the cost: nothing happens at load time, each command's
+ * module is imported when it runs, and only named imports are taken from
+ * @containet/common so that the bundle (bin.ts) leaves the rest out.
  */
 import { writeSync } from 'node:fs';
+import { ContainetError, UsageError, reportError } from '@containet/common';
 
 const PROG = 'containode-oci';
 
@@ -58,7 +60,6 @@ async function main(argv: string[], setLogger: (l: Logger) => void): Promise<num
     writeSync(1, USAGE);
     return command || args.flag(g, 'help') ? 0 : 2;
   }
-  const { UsageError, ContainetError } = await import('@containet/common');
   const format = args.str(g, 'log-format') ?? 'text';
   if (format !== 'text' && format !== 'json') throw new UsageError(`invalid --log-format ${format}`, 'use text or json');
   const { Logger } = await import('./log.js');
@@ -232,8 +233,7 @@ main(process.argv.slice(2), (l) => {
   (code) => {
     process.exitCode = code;
   },
-  async (err: unknown) => {
-    const { reportError } = await import('@containet/common');
+  (err: unknown) => {
     // runc's callers read the reason from the log file: put it there too.
     if (logger) logger.error((err as Error)?.message ?? String(err));
     process.exitCode = reportError(PROG, err);
