@@ -78,24 +78,33 @@ export function serveSettings(opts: ServeOptions): ServeSettings {
 export async function handler(opts: ServeOptions, _args: string[] = [], stop?: Promise<unknown>): Promise<number> {
   const settings = serveSettings(opts);
   const log = (line: string) => process.stderr.write(`containet: ${line}\n`);
-  const daemon = await Daemon.start({ ...settings, log });
-  let dashboard: Dashboard | undefined;
-  if (settings.listen) {
-    try {
-      dashboard = await Dashboard.start(daemon, { ...settings.listen, token: settings.token, adminToken: settings.adminToken, log });
-    } catch (err) {
-      await daemon.close();
-      throw err;
+  // Listen for signals before anything exists, so that one arriving during
+  // start-up still ends in a clean shutdown (socket removed).
+  let onSignal: ((why: string) => void) | undefined;
+  const signalled = new Promise<string>((resolve) => (onSignal = resolve));
+  const sigint = () => onSignal?.('SIGINT');
+  const sigterm = () => onSignal?.('SIGTERM');
+  process.once('SIGINT', sigint);
+  process.once('SIGTERM', sigterm);
+  stop?.then(() => onSignal?.('stop'));
+  try {
+    const daemon = await Daemon.start({ ...settings, log });
+    let dashboard: Dashboard | undefined;
+    if (settings.listen) {
+      try {
+        dashboard = await Dashboard.start(daemon, { ...settings.listen, token: settings.token, adminToken: settings.adminToken, log });
+      } catch (err) {
+        await daemon.close();
+        throw err;
+      }
     }
+    const why = await signalled;
+    log(`${why}: shutting down`);
+    await dashboard?.close();
+    await daemon.close();
+    return 0;
+  } finally {
+    process.off('SIGINT', sigint);
+    process.off('SIGTERM', sigterm);
   }
-  const signalled = new Promise<string>((resolve) => {
-    process.once('SIGINT', () => resolve('SIGINT'));
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-    stop?.then(() => resolve('stop'));
-  });
-  const why = await signalled;
-  log(`${why}: shutting down`);
-  await dashboard?.close();
-  await daemon.close();
-  return 0;
 }
