@@ -11,6 +11,7 @@ import * as detach from './commands/detach.js';
 import * as status from './commands/status.js';
 import * as capture from './commands/capture.js';
 import * as top from './commands/top.js';
+import * as host from './commands/host.js';
 
 interface ClientCommand {
   commandNames: string[];
@@ -31,6 +32,8 @@ function addServeOptions(cmd: Command): Command {
     .option('--listen <host:port>', 'serve the dashboard (HTTP and WebSocket) here, e.g. 127.0.0.1:7480')
     .option('--token <token>', 'clients of the dashboard must give ?token=TOKEN (required off loopback)')
     .option('--admin-token <token>', 'lets dashboard clients that give it detach ports')
+    .option('--host <addr/prefix>', "give the host a port on the switch with this address (the containers' gateway), e.g. 10.0.0.1/24")
+    .option('--nat', "masquerade the --host subnet's traffic to the outside (iptables or nft rules, removed on exit)")
     .option('--debug', 'print stack traces of errors');
 }
 
@@ -65,6 +68,18 @@ export function program(): Command {
     .option('--debug', 'print stack traces of errors')
     .action(async (port: string, opts: { socket?: string; json?: boolean }) => {
       process.stdout.write(await detach.handler(opts, [port]));
+    });
+  prog
+    .command('host')
+    .argument('<action>', '"add"')
+    .argument('<address>', 'ADDR/PREFIX for the host port')
+    .description(host.help)
+    .addOption(socketOption())
+    .option('--nat', 'also masquerade the subnet to the outside')
+    .option('--json', 'print JSON')
+    .option('--debug', 'print stack traces of errors')
+    .action(async (action: string, address: string, opts: host.HostOptions) => {
+      process.stdout.write(await host.handler(opts, [action, address]));
     });
   prog
     .command('capture')

@@ -14,6 +14,7 @@ import {
 import { ControlServer, type Connection } from './control-server.js';
 import { Switch, normaliseMac, type AttachSpec } from './switch.js';
 import type { DatapathEvent } from './datapath.js';
+import { HostGateway } from './host/gateway.js';
 
 export interface DaemonOptions {
   socket: string;
@@ -22,6 +23,10 @@ export interface DaemonOptions {
   macTableSize: number;
   group?: { gid: number; name: string } | undefined;
   log?: (line: string) => void;
+  /** ADDR/PREFIX: give the host a port on the switch with this address. */
+  host?: string | undefined;
+  /** Masquerade the host port's subnet to the outside (needs host). */
+  nat?: boolean | undefined;
 }
 
 interface CaptureRecord {
@@ -97,6 +102,8 @@ export class Daemon {
   #captures = new Map<number, CaptureRecord>();
   #timer: NodeJS.Timeout;
   #closed = false;
+  #gateway: HostGateway | undefined;
+  #log: (line: string) => void = () => {};
 
   private constructor(sw: Switch, server: ControlServer, poller: FdPoller) {
     this.switch = sw;
@@ -133,6 +140,15 @@ export class Daemon {
         },
       });
       daemon = new Daemon(sw, server, poller);
+      daemon.#log = log;
+      if (opts.host) {
+        try {
+          await daemon.addHost(opts.host, opts.nat === true);
+        } catch (err) {
+          await daemon.close();
+          throw err;
+        }
+      }
       log(`listening on ${opts.socket} (MAC table ${opts.macTableSize} entries, aging ${opts.macAge} s)`);
       return daemon;
     } catch (err) {
@@ -148,11 +164,38 @@ export class Daemon {
     this.#closed = true;
     clearInterval(this.#timer);
     await this.server.close();
+    // Rules and ip_forward first: the subnet stops being routed before its port goes.
+    await this.#gateway?.close();
     this.switch.close();
     this.poller.close();
   }
 
-  #handle(req: Record<string, unknown>, fd: number, conn: Connection): Record<string, unknown> {
+  /**
+   * Give the host a port on the switch: a tap in this process's network
+   * namespace with `cidr` (the containers' gateway), optionally with NAT.
+   */
+  async addHost(cidr: string, nat: boolean): Promise<Record<string, unknown>> {
+    if (this.#gateway) {
+      throw new ContainetError('CN_HOST_EXISTS', `the host already has a port on this switch (${this.#gateway.address.cidr} on ${this.#gateway.record.ifname})`);
+    }
+    const gw = await HostGateway.open({ cidr, nat, socketPath: this.server.path });
+    let info: PortInfo;
+    try {
+      info = this.switch.attach({ node: 'host', ifname: gw.record.ifname, addresses: [gw.address.cidr], pid: process.pid }, gw.fd);
+    } catch (err) {
+      await gw.close(true);
+      throw err;
+    }
+    this.#gateway = gw;
+    const drops = nat ? await HostGateway.forwardPolicyDrops().catch(() => false) : false;
+    this.#log(
+      `host port ${info.port}: ${gw.record.ifname} ${gw.address.cidr}` +
+        (nat ? `, masquerading ${gw.subnet}${drops ? ' (FORWARD policy is DROP: accept rules added for it)' : ''}` : ''),
+    );
+    return { port: info.port, ifname: gw.record.ifname, address: gw.address.cidr, subnet: gw.subnet, nat };
+  }
+
+  #handle(req: Record<string, unknown>, fd: number, conn: Connection): Record<string, unknown> | Promise<Record<string, unknown>> {
     const op = req['op'] as string;
     if (op !== 'attach' && op !== 'capture' && fd >= 0) closeFd(fd); // only these take a descriptor
     switch (op) {
@@ -182,6 +225,11 @@ export class Daemon {
         const info = this.switch.detach(numeric, 'detached on request');
         return { port: info.port, node: info.node };
       }
+      case 'host-add': {
+        const cidr = req['address'];
+        if (typeof cidr !== 'string') throw badRequest('host-add needs "address": ADDR/PREFIX');
+        return this.addHost(cidr, req['nat'] === true);
+      }
       case 'ports':
         return { ports: this.switch.ports() };
       case 'macs':
@@ -201,7 +249,7 @@ export class Daemon {
       }
       default:
         throw new ContainetError('CN_UNKNOWN_OP', `unknown request ${JSON.stringify(op)}`, {
-          hint: 'known: hello, attach, detach, ports, macs, status, subscribe, capture',
+          hint: 'known: hello, attach, detach, host-add, ports, macs, status, subscribe, capture',
         });
     }
   }

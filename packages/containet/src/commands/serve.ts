@@ -1,6 +1,6 @@
 /** `containet [serve] -s PATH`: run the switch in the foreground. */
 import { readFileSync } from 'node:fs';
-import { DEFAULT_SOCKET, UsageError } from '@containet/common';
+import { DEFAULT_SOCKET, UsageError, parseIpv4Cidr } from '@containet/common';
 import { Daemon } from '../daemon.js';
 import { Dashboard, parseListen } from '../web/dashboard.js';
 
@@ -19,6 +19,9 @@ export interface ServeOptions {
   listen?: string;
   token?: string;
   adminToken?: string;
+  /** ADDR/PREFIX for the host's own port (the containers' gateway). */
+  host?: string;
+  nat?: boolean;
 }
 
 export interface ServeSettings {
@@ -29,6 +32,8 @@ export interface ServeSettings {
   listen?: { host: string; port: number } | undefined;
   token?: string | undefined;
   adminToken?: string | undefined;
+  host?: string | undefined;
+  nat?: boolean | undefined;
 }
 
 function token(value: string | undefined, name: string): string | undefined {
@@ -57,6 +62,13 @@ export function resolveGroup(group: string, groupFile = '/etc/group'): { gid: nu
   throw new UsageError(`unknown group: ${group}`, `it is not in ${groupFile}; give a group name or number`);
 }
 
+function natSetting(opts: ServeOptions): boolean {
+  if (opts.nat && opts.host === undefined) {
+    throw new UsageError('--nat needs --host ADDR/PREFIX', 'the host port is the gateway whose subnet is masqueraded, e.g. --host 10.0.0.1/24 --nat');
+  }
+  return opts.nat === true;
+}
+
 /** Options -> settings, with every value checked. */
 export function serveSettings(opts: ServeOptions): ServeSettings {
   const socket = opts.socket ?? DEFAULT_SOCKET;
@@ -71,6 +83,8 @@ export function serveSettings(opts: ServeOptions): ServeSettings {
     listen: opts.listen === undefined ? undefined : parseListen(opts.listen),
     token: token(opts.token, '--token'),
     adminToken: token(opts.adminToken, '--admin-token'),
+    host: opts.host === undefined ? undefined : parseIpv4Cidr(opts.host).cidr,
+    nat: natSetting(opts),
   };
 }
 
