@@ -3,12 +3,24 @@
  * out. Exit statuses are listed in errors.ts and the README.
  */
 import { Command, Option } from 'commander';
-import * as pullCmd from './commands/pull.js';
-import * as imagesCmd from './commands/images.js';
-import * as inspectCmd from './commands/inspect.js';
-import * as rmCmd from './commands/rm.js';
-import * as unpackCmd from './commands/unpack.js';
-import * as loginCmd from './commands/login.js';
+import * as help from './commands/help.js';
+
+// Command modules load when their command runs: a pull need not load the
+// tar and zstd code, nor an unpack the HTTP client.
+const pullCmd = { ...help.pull, handler: async (...a: Parameters<typeof import('./commands/pull.js').handler>) => (await import('./commands/pull.js')).handler(...a) };
+const imagesCmd = { ...help.images, handler: async (...a: Parameters<typeof import('./commands/images.js').handler>) => (await import('./commands/images.js')).handler(...a) };
+const inspectCmd = { ...help.inspect, handler: async (...a: Parameters<typeof import('./commands/inspect.js').handler>) => (await import('./commands/inspect.js')).handler(...a) };
+const rmCmd = { ...help.rm, handler: async (...a: Parameters<typeof import('./commands/rm.js').handler>) => (await import('./commands/rm.js')).handler(...a) };
+const unpackCmd = {
+  ...help.unpack,
+  handler: async (...a: Parameters<typeof import('./commands/unpack.js').handler>) => (await import('./commands/unpack.js')).handler(...a),
+  rootfsHandler: async (...a: Parameters<typeof import('./commands/unpack.js').rootfsHandler>) => (await import('./commands/unpack.js')).rootfsHandler(...a),
+};
+const loginCmd = {
+  ...help.login,
+  handler: async (...a: Parameters<typeof import('./commands/login.js').handler>) => (await import('./commands/login.js')).handler(...a),
+  logoutHandler: async (...a: Parameters<typeof import('./commands/login.js').logoutHandler>) => (await import('./commands/login.js')).logoutHandler(...a),
+};
 
 function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];

@@ -124,14 +124,17 @@ export async function pull(text: string, opts: PullOptions = {}): Promise<Pulled
       progress.layer(d.digest, 'done', d.size, d.size);
     };
     store.touchBlob(manifest.config.digest);
-    await fetchBlob(client, store, ref.path, manifest.config, what, { signal: opts.signal, backoffMs: opts.client?.backoffMs });
+    const unique = [...new Map(manifest.layers.map((l) => [l.digest, l])).values()];
+    for (const l of unique) if (!store.hasBlob(l.digest, l.size)) progress.layer(l.digest, 'waiting', 0, l.size);
+    // The config (small) travels beside the first layers.
+    await Promise.all([
+      fetchBlob(client, store, ref.path, manifest.config, what, { signal: opts.signal, backoffMs: opts.client?.backoffMs }),
+      mapLimit(unique, opts.concurrency ?? 3, fetchOne),
+    ]);
     const config = JSON.parse(store.readBlob(manifest.config.digest).toString('utf8')) as ImageConfig;
     if (config.rootfs && config.rootfs.diff_ids.length !== manifest.layers.length) {
       throw new ContainetError('MOCKER_BAD_MANIFEST', `${what}: ${manifest.layers.length} layers but ${config.rootfs.diff_ids.length} diff_ids in its config`, { exitCode: EXIT.verify });
     }
-    const unique = [...new Map(manifest.layers.map((l) => [l.digest, l])).values()];
-    for (const l of unique) if (!store.hasBlob(l.digest, l.size)) progress.layer(l.digest, 'waiting', 0, l.size);
-    await mapLimit(unique, opts.concurrency ?? 3, fetchOne);
 
     const stored = store.putBlob(got.bytes);
     if (stored !== digest) throw mismatch(what, stored, digest);

@@ -2,8 +2,10 @@ import { parseReference, familiarName } from '../reference.js';
 import { humanSize } from '../progress.js';
 import type { ImageStore, StoredImage } from '../store/image-store.js';
 import { storeFrom, out, type GlobalOptions } from './common.js';
+import { images as texts } from './help.js';
 
-export const help = 'List the images in the store: name, tag, digest, size (compressed), created';
+export const help = texts.help;
+
 
 export function ago(iso: string | undefined, now = Date.now()): string {
   const t = iso ? Date.parse(iso) : NaN;

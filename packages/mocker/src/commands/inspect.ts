@@ -1,8 +1,10 @@
 import { UsageError } from '@containet/common';
 import { INDEX_ANNOTATION, PULLED_ANNOTATION } from '../store/image-store.js';
 import { storeFrom, out, type GlobalOptions } from './common.js';
+import { inspect as texts } from './help.js';
 
-export const help = 'Show an image: its digest, platform, layers and run config (Cmd, Entrypoint, Env, WorkingDir, User)';
+export const help = texts.help;
+
 
 export async function handler(opts: GlobalOptions, args: string[]): Promise<number> {
   if (args.length === 0) throw new UsageError('mocker inspect needs an image name');

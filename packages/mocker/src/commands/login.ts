@@ -5,9 +5,11 @@ import { DOCKER_HUB, parseReference } from '../reference.js';
 import { RegistryClient } from '../registry/client.js';
 import { storeCredentials, removeCredentials, dockerConfigPath } from '../registry/credentials.js';
 import { out } from './common.js';
+import { login as texts } from './help.js';
 
-export const help = 'Log in to a registry (default Docker Hub); the credentials are kept in ~/.docker/config.json as docker keeps them';
-export const logoutHelp = 'Remove the stored credentials of a registry';
+export const help = texts.help;
+export const logoutHelp = texts.logoutHelp;
+
 
 /** `registry.example:5000`, or docker.io when none is given. */
 export function serverDomain(server: string | undefined): string {

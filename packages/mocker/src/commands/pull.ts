@@ -3,14 +3,11 @@ import { pull } from '../pull.js';
 import { parsePlatform } from '../platform.js';
 import { progressFor } from '../progress.js';
 import { storeFrom, out, type GlobalOptions } from './common.js';
+import { pull as texts } from './help.js';
 
-export const help = 'Pull an image (for this machine\'s platform) from Docker Hub or any OCI registry into the store';
-export const examples = `
-Examples:
-  mocker pull alpine
-  mocker pull --platform linux/arm64 alpine:3.20
-  mocker pull 127.0.0.1:5000/team/app@sha256:0123…
-  mocker pull --insecure registry.lan:5000 registry.lan:5000/app:1`;
+export const help = texts.help;
+export const examples = texts.examples;
+
 
 export interface PullCommandOptions extends GlobalOptions {
   platform?: string;

@@ -1,7 +1,9 @@
 import { UsageError } from '@containet/common';
 import { storeFrom, out, type GlobalOptions } from './common.js';
+import { rm as texts } from './help.js';
 
-export const help = 'Remove images from the store, then the blobs and root filesystems nothing uses any more';
+export const help = texts.help;
+
 
 export async function handler(opts: GlobalOptions, args: string[]): Promise<number> {
   if (args.length === 0) throw new UsageError('mocker rm needs an image name');

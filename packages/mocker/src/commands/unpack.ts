@@ -1,9 +1,11 @@
 import { UsageError } from '@containet/common';
 import { unpackImage, ensureUnpackedImage } from '../unpack/rootfs.js';
 import { storeFrom, out, type GlobalOptions } from './common.js';
+import { unpack as texts } from './help.js';
 
-export const help = 'Unpack an image\'s layers, in order and with whiteouts, into a new or empty directory';
-export const rootfsHelp = 'Print the path of the shared unpacked root filesystem of an image (unpacking it once if needed), for containode -r';
+export const help = texts.help;
+export const rootfsHelp = texts.rootfsHelp;
+
 
 const warn = (m: string): void => void process.stderr.write(`mocker: warning: ${m}\n`);
 

@@ -55,18 +55,41 @@ export async function fetchBlob(client: RegistryClient, store: ImageStore, repoP
         }
         const progressEvery = Math.max(1 << 16, Math.floor(desc.size / 200));
         let lastReport = 0;
-        for await (const chunk of res.body as AsyncIterable<Buffer>) {
-          if (got + chunk.length > desc.size) {
-            res.body.destroy();
-            throw new ContainetError('MOCKER_SIZE_MISMATCH', `blob ${desc.digest} of ${what} is larger than the ${desc.size} bytes its manifest says`, { exitCode: EXIT.verify });
-          }
-          hash.update(chunk);
-          await fh.write(chunk, 0, chunk.length, got);
-          got += chunk.length;
+        // Socket reads arrive in 16-64 KiB pieces; gather them and write
+        // with one writev(2) per MiB. `got` counts bytes on disk only, so
+        // a resume always starts right after what was written.
+        let pending: Buffer[] = [];
+        let pendingBytes = 0;
+        const flush = async (): Promise<void> => {
+          if (pendingBytes === 0) return;
+          const bufs = pending;
+          const n = pendingBytes;
+          pending = [];
+          pendingBytes = 0;
+          // Hash on this thread while the write runs on libuv's pool.
+          const writing = fh.writev(bufs, got);
+          for (const b of bufs) hash.update(b);
+          const { bytesWritten } = await writing;
+          if (bytesWritten !== n) throw new ContainetError('MOCKER_STORE', `short write to ${tmp} (${bytesWritten} of ${n} bytes): is the disk full?`);
+          got += n;
           if (got - lastReport >= progressEvery) {
             lastReport = got;
             opts.onProgress?.({ state: 'downloading', got, total: desc.size });
           }
+        };
+        try {
+          for await (const chunk of res.body as AsyncIterable<Buffer>) {
+            if (got + pendingBytes + chunk.length > desc.size) {
+              res.body.destroy();
+              throw new ContainetError('MOCKER_SIZE_MISMATCH', `blob ${desc.digest} of ${what} is larger than the ${desc.size} bytes its manifest says`, { exitCode: EXIT.verify });
+            }
+            pending.push(chunk);
+            pendingBytes += chunk.length;
+            if (pendingBytes >= 1 << 20) await flush();
+          }
+        } finally {
+          // Keep what arrived before a cut: the resume asks for the rest.
+          await flush();
         }
         if (got < desc.size) throw shortBody(got, desc.size);
         break;

@@ -12,7 +12,7 @@
  * Blobs appear only by rename(2) of a verified file, and index.json only by
  * rename(2) of a complete one, so readers never see anything half-written.
  */
-import { utimesSync, mkdirSync, readFileSync, writeFileSync, renameSync, existsSync, readdirSync, rmSync, statSync, unlinkSync, openSync, closeSync, writeSync, fsyncSync } from 'node:fs';
+import { utimesSync, mkdirSync, readFileSync, writeFileSync, renameSync, existsSync, readdirSync, rmSync, statSync, unlinkSync, openSync, closeSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes, createHash } from 'node:crypto';
 import { ContainetError, imageStoreDir } from '@containet/common';
@@ -311,8 +311,10 @@ export class ImageStore {
     try {
       const fd = openSync(tmp, 'wx', 0o644);
       try {
+        // No fsync: the store is a cache of registry content, and a pull
+        // after a power cut fetches again. rename(2) keeps readers from
+        // ever seeing a partial file.
         writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
-        fsyncSync(fd);
       } finally {
         closeSync(fd);
       }

@@ -1,0 +1,88 @@
+#!/usr/bin/env node
+// pnpm bench:pull — pull a multi-layer image from a local docker-registry
+// with mocker and with `skopeo copy docker://… oci:DIR`, then unpack it with
+// `mocker unpack` and with `umoci unpack`; each run alternates the tools on
+// fresh directories, and the medians are printed with their ratios.
+// Env: BENCH_RUNS (default 3), BENCH_FILES (small files per layer, default 2000),
+// BENCH_BLOB_MB (one incompressible file per layer, MiB, default 8).
+import { spawnSync } from 'node:child_process';
+import { rmSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { randomBytes } from 'node:crypto';
+import { startRegistry, pushImage } from '../dist/test/fixtures.js';
+
+const MOCKER = fileURLToPath(new URL('../bin/mocker.js', import.meta.url));
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const FILES = Number(process.env.BENCH_FILES ?? 2000);
+const BLOB_MB = Number(process.env.BENCH_BLOB_MB ?? 8);
+
+for (const tool of ['docker-registry', 'skopeo', 'umoci']) {
+  if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) {
+    console.error(`bench:pull needs ${tool} (bash scripts/setup.sh installs it)`);
+    process.exit(1);
+  }
+}
+
+function layer(n) {
+  const entries = [{ name: `l${n}/`, type: 'directory' }];
+  for (let d = 0; d < 20; d++) entries.push({ name: `l${n}/d${d}/`, type: 'directory' });
+  for (let i = 0; i < FILES; i++) {
+    // Text-like files compress like real ones; a share of random data does not.
+    const size = 200 + ((i * 7919) % 6000);
+    const data = i % 5 === 0 ? randomBytes(size) : Buffer.from(`line ${i} of layer ${n} `.repeat(Math.ceil(size / 24)).slice(0, size));
+    entries.push({ name: `l${n}/d${i % 20}/f${i}`, data, mode: 0o644 });
+  }
+  entries.push({ name: `l${n}/blob.bin`, data: randomBytes(BLOB_MB << 20) });
+  for (let i = 0; i < 50; i++) entries.push({ name: `l${n}/link${i}`, type: 'symlink', linkname: `d${i % 20}/f${i}` });
+  return { entries, compression: 'gzip' };
+}
+
+function time(cmd, args) {
+  const t = process.hrtime.bigint();
+  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 1 << 26 });
+  const ms = Number(process.hrtime.bigint() - t) / 1e6;
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
+  return ms;
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+const reg = await startRegistry();
+const work = mkdtempSync(join(tmpdir(), 'bench-pull-'));
+try {
+  process.stdout.write('building and pushing a 5-layer image ... ');
+  const layers = [];
+  for (let i = 0; i < 5; i++) layers.push(layer(i));
+  const img = await pushImage(reg.url, 'bench/app', 'v1', { layers });
+  const size = img.layerBlobs.reduce((a, b) => a + b.length, 0);
+  console.log(`${(size / 1e6).toFixed(1)} MB compressed, ${5 * (FILES + 71)} entries`);
+  const ref = `${reg.host}/bench/app:v1`;
+  const t = { mockerPull: [], skopeoPull: [], mockerUnpack: [], umociUnpack: [] };
+  for (let run = 0; run < RUNS; run++) {
+    const store = join(work, `store${run}`);
+    const oci = join(work, `oci${run}`);
+    const order = run % 2 === 0 ? ['m', 's'] : ['s', 'm'];
+    for (const o of order) {
+      if (o === 'm') t.mockerPull.push(time(process.execPath, [MOCKER, '--store', store, 'pull', '-q', ref]));
+      else t.skopeoPull.push(time('skopeo', ['copy', '-q', '--src-tls-verify=false', `docker://${ref}`, `oci:${oci}:v1`]));
+    }
+    for (const o of order) {
+      if (o === 'm') t.mockerUnpack.push(time(process.execPath, [MOCKER, '--store', store, 'unpack', '-q', ref, join(work, `m-root${run}`)]));
+      else t.umociUnpack.push(time('umoci', ['unpack', '--image', `${oci}:v1`, join(work, `u-bundle${run}`)]));
+    }
+    for (const d of [store, oci, join(work, `m-root${run}`), join(work, `u-bundle${run}`)]) rmSync(d, { recursive: true, force: true });
+  }
+  const row = (what, ours, theirs, ref2) => {
+    const a = median(ours);
+    const b = median(theirs);
+    console.log(`${what.padEnd(8)} mocker ${a.toFixed(0).padStart(6)} ms   ${ref2.padEnd(6)} ${b.toFixed(0).padStart(6)} ms   ratio ${(b / a).toFixed(2)}x ${b >= a ? '(mocker faster)' : '(mocker slower)'}`);
+  };
+  console.log(`median of ${RUNS} runs (each a fresh process and directory):`);
+  row('pull', t.mockerPull, t.skopeoPull, 'skopeo');
+  row('unpack', t.mockerUnpack, t.umociUnpack, 'umoci');
+} finally {
+  await reg.stop();
+  rmSync(work, { recursive: true, force: true });
+}
