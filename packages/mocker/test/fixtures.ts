@@ -184,13 +184,18 @@ export async function pushIndex(base: string, repo: string, tag: string, entries
 }
 
 /** The tree under `dir` as path → description, for before/after comparisons. */
-export function snapshot(dir: string): Record<string, string> {
+export function snapshot(dir: string, withMeta = false): Record<string, string> {
   const out: Record<string, string> = {};
+  if (withMeta) {
+    const st = lstatSync(dir);
+    out['.'] = `meta:${st.mode.toString(8)}:${st.uid}:${st.gid}:${st.mtimeMs}`;
+  }
   const walk = (d: string, rel: string): void => {
     for (const name of readdirSync(d).sort()) {
       const p = join(d, name);
       const r = rel ? `${rel}/${name}` : name;
       const st = lstatSync(p);
+      if (withMeta) out[`${r}@meta`] = `${st.uid}:${st.gid}:${st.mtimeMs}`;
       if (st.isSymbolicLink()) out[r] = `link:${readlinkSync(p)}`;
       else if (st.isDirectory()) {
         out[r] = `dir:${(st.mode & 0o7777).toString(8)}`;

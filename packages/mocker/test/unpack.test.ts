@@ -28,14 +28,14 @@ function sandbox(): Sandbox {
   mkdirSync(join(outside, 'dir'), { recursive: true });
   writeFileSync(join(outside, 'secret'), 'do not touch\n');
   writeFileSync(join(outside, 'dir', 'keep'), 'keep\n');
-  const before = snapshot(outside);
+  const before = snapshot(outside, true);
   return {
     base,
     root,
     outside,
     before,
     checkOutside() {
-      assert.equal(snapshot(outside), before, 'the directory outside the root is unchanged');
+      assert.equal(snapshot(outside, true), before, 'the directory outside the root is unchanged, metadata included');
       assert.equal(readdirSync(base).sort(), ['outside', 'root'], 'nothing appeared beside the root');
     },
     done() {
@@ -253,6 +253,33 @@ test('escape: a file, directory or node named like a planted symlink replaces th
     assert.is(readFileSync(join(s.root, 'f'), 'utf8'), 'mine');
     assert.ok(lstatSync(join(s.root, 'd')).isDirectory());
     assert.ok(lstatSync(join(s.root, 'p')).isFIFO());
+    s.checkOutside();
+  } finally {
+    s.done();
+  }
+});
+
+test('escape: a directory replaced by a symlink later in the layer does not get its mtime set through the link', async () => {
+  const s = sandbox();
+  try {
+    await apply(s.root, [
+      { name: 'd/', type: 'directory', mtime: new Date('2001-01-01T00:00:00Z') },
+      { name: 'd', type: 'symlink', linkname: `${s.outside}/dir` },
+      { name: 'e/', type: 'directory', mode: 0o777 },
+      { name: 'e', type: 'symlink', linkname: s.outside },
+    ]);
+    s.checkOutside();
+  } finally {
+    s.done();
+  }
+});
+
+test('a hard link to a planted symlink links the symlink itself, inside the root', async () => {
+  const s = sandbox();
+  try {
+    await apply(s.root, [{ name: 'sl', type: 'symlink', linkname: `${s.outside}/secret` }, { name: 'hl', type: 'link', linkname: 'sl' }]);
+    assert.ok(lstatSync(join(s.root, 'hl')).isSymbolicLink());
+    assert.is(lstatSync(join(s.root, 'hl')).ino, lstatSync(join(s.root, 'sl')).ino);
     s.checkOutside();
   } finally {
     s.done();

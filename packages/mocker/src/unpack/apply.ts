@@ -15,7 +15,7 @@
  * targets and whiteouts are resolved the same way. The tree is ours alone
  * while we build it, so these checks are not raced.
  */
-import { lstatSync, mkdirSync, readlinkSync, rmSync, unlinkSync, openSync, writeSync, closeSync, fchownSync, fchmodSync, futimesSync, symlinkSync, linkSync, lchownSync, lutimesSync, chmodSync, chownSync, utimesSync, readdirSync, constants, type Stats } from 'node:fs';
+import { lstatSync, mkdirSync, readlinkSync, rmSync, unlinkSync, openSync, writeSync, closeSync, fchownSync, fchmodSync, futimesSync, symlinkSync, linkSync, lchownSync, lutimesSync, chmodSync, chownSync, readdirSync, constants, type Stats } from 'node:fs';
 import { dirname } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -310,8 +310,10 @@ export async function applyLayer(root: string, tar: Readable, opts: ApplyOptions
     throw new ContainetError('MOCKER_UNPACK', `layer ${layerNo}: ${e.message}`, { cause: err, exitCode: /zstd|gzip|header|invalid|unexpected end|incorrect/i.test(e.message) ? EXIT.verify : EXIT.failure });
   }
   for (const [dir, t] of dirTimes.reverse()) {
+    // A later entry may have put a symlink where this directory was:
+    // lutimes never follows it out of the root.
     try {
-      utimesSync(dir, t, t);
+      lutimesSync(dir, t, t);
     } catch {} // removed later in the layer
   }
   if (opts.diffId !== undefined) {
