@@ -12,17 +12,21 @@ export async function handler(id: string, args: string[], opts: ExecOptions): Pr
   const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
   const handlers = signals.map((s) => [s, () => forward(s)] as const);
   for (const [s, fn] of handlers) process.on(s, fn);
-  let detachTty: (() => void) | undefined;
+  let tty: import('../container/terminal.js').AttachedTerminal | undefined;
   try {
+    // The pty exists only once the init runs: release first.
+    const released = c.release();
     if (opts.tty) {
       const { attachTerminal } = await import('../container/terminal.js');
-      detachTty = attachTerminal(await c.console);
+      tty = attachTerminal(await c.console);
     }
-    await c.release();
+    await released;
     await c.started;
-    return await c.exited;
+    const status = await c.exited;
+    if (tty) await Promise.race([tty.drained, new Promise((r) => setTimeout(r, 1000))]);
+    return status;
   } finally {
-    detachTty?.();
+    tty?.restore();
     for (const [s, fn] of handlers) process.off(s, fn);
     await c.abort();
   }

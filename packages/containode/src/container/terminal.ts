@@ -6,10 +6,21 @@
 import { closeSync, writeSync } from 'node:fs';
 import { ReadStream } from 'node:tty';
 
-export function attachTerminal(master: number): () => void {
+export interface AttachedTerminal {
+  /** Resolves once the program's side of the pty is closed and all its output was copied. */
+  drained: Promise<void>;
+  restore: () => void;
+}
+
+export function attachTerminal(master: number): AttachedTerminal {
   const out = new ReadStream(master);
   out.on('data', (d: Buffer) => process.stdout.write(d));
-  out.on('error', () => {}); // EIO once the slave side is closed
+  // Reads fail with EIO once every slave fd is closed (pty(7)): the end.
+  const drained = new Promise<void>((resolve) => {
+    out.once('error', () => resolve());
+    out.once('end', () => resolve());
+    out.once('close', () => resolve());
+  });
   const stdin = process.stdin;
   const wasRaw = stdin.isTTY ? stdin.isRaw : false;
   if (stdin.isTTY) stdin.setRawMode(true);
@@ -22,7 +33,7 @@ export function attachTerminal(master: number): () => void {
   };
   stdin.on('data', onInput);
   stdin.resume();
-  return () => {
+  const restore = () => {
     stdin.off('data', onInput);
     stdin.pause();
     if (stdin.isTTY) stdin.setRawMode(wasRaw);
@@ -33,4 +44,5 @@ export function attachTerminal(master: number): () => void {
       // already closed with the stream
     }
   };
+  return { drained, restore };
 }
