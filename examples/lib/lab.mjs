@@ -98,12 +98,14 @@ export class Lab {
 
   trapSignals() {
     const onSignal = (signal) => {
+      // A second Ctrl-C must not cut the teardown short: it stays handled.
+      if (this.interrupted) return this.#log(`*** ${signal}: still tearing down`);
       const n = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 }[signal];
       this.interrupted = signal;
       this.#log(`\n*** ${signal}: tearing down`);
       this.close().finally(() => process.exit(128 + n));
     };
-    for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.once(s, onSignal);
+    for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(s, onSignal);
     // A reader that went away (`| head`) must not end the run before teardown.
     for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {});
     process.once('uncaughtException', (err) => {
