@@ -110,8 +110,12 @@ async function measure(topology, opts, log) {
 
 // Ctrl-C during a measurement tears down what that measurement made.
 const activeLabs = new Set();
+let interrupted = false;
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
-  process.once(signal, () => {
+  process.on(signal, () => {
+    // A second Ctrl-C must not cut the teardown short.
+    if (interrupted) return;
+    interrupted = true;
     process.stderr.write(`\nbench:net: ${signal}: tearing down\n`);
     Promise.all([...activeLabs].map((l) => l.close())).finally(() => process.exit(128 + { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 }[signal]));
   });
