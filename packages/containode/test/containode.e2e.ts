@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Cleanup, killAndWait, run, start, testIf, uniqueName, waitFor, whyMissing, whyNoRoot } from '@containet/common/testing';
 import { readRecord } from '@containet/containode';
-import { CONTAINET, busyboxRoot, containode, hostMountsUnder, recordIds, startContainode, tempDir } from './helpers.js';
+import { CONTAINET, CONTAINODE, busyboxRoot, containode, hostMountsUnder, recordIds, startContainode, tempDir } from './helpers.js';
 
 const noRoot = whyNoRoot();
 // Records in a state directory of our own: other containers on this machine
@@ -155,6 +155,23 @@ testIf(test, noRoot, 'stdin, stdout and stderr are the caller\'s', async () => {
   assert.is(r.code, 0, r.stderr);
   assert.is(r.stdout, 'got hello\n');
   assert.is(r.stderr, 'to-stderr\n');
+});
+
+testIf(test, noRoot ?? whyMissing('script'), 'an interactive shell works in a terminal (job control, reads the terminal)', async () => {
+  const cleanup = new Cleanup();
+  try {
+    const root = await busyboxRoot(cleanup);
+    // script(1) gives containode a pty as its controlling terminal, like a person's.
+    const r = await run('script', ['-qec', `${process.execPath} ${CONTAINODE} -r ${root} --rm sh`, '/dev/null'], {
+      input: 'echo $((6*7)); tty >/dev/null; echo interactive=$-\nexit 3\n',
+      timeoutMs: 20_000,
+    });
+    assert.is(r.code, 3, r.stdout);
+    assert.match(r.stdout, /^42\r?$/m);
+    assert.match(r.stdout, /interactive=\S*i/, 'sh runs as an interactive shell');
+  } finally {
+    await cleanup.run();
+  }
 });
 
 testIf(test, noRoot, 'exit status: the program\'s, 128+N on signal N, 127 not found, 126 not executable', async () => {
