@@ -495,6 +495,33 @@ testIf(test, noRoot, 'run in the foreground returns the exit status; exec runs i
   }
 });
 
+testIf(test, noRoot, 'a new user namespace with uid/gid mappings: root inside owns files as the mapped id outside', async () => {
+  const cleanup = new Cleanup();
+  try {
+    const cfg = baseConfig(['sh', '-c', 'id -u; cat /proc/self/uid_map; touch /tmp/made-inside']);
+    cfg['linux'].namespaces.push({ type: 'user' });
+    cfg['linux'].uidMappings = [{ containerID: 0, hostID: 200000, size: 65536 }];
+    cfg['linux'].gidMappings = [{ containerID: 0, hostID: 200000, size: 65536 }];
+    const b = await makeBundle(cleanup, cfg);
+    await sh('chown', '-R', '200000:200000', b.rootfs);
+    // The mapped root must be able to reach the rootfs (mkdtemp makes 0700).
+    await sh('chmod', '755', b.dir);
+    const id = uniqueName('usr');
+    deleteLater(cleanup, b, id);
+    // create + start (not run): the init must still open exec.fifo as the mapped user.
+    const c = await oci(b, ['create', '--bundle', b.dir, id]);
+    assert.is(c.code, 0, c.stderr);
+    assert.is((await oci(b, ['start', id])).code, 0);
+    await waitFor(() => existsSync(join(b.rootfs, 'tmp/made-inside')), 'the program to run');
+    const { statSync } = await import('node:fs');
+    const st = statSync(join(b.rootfs, 'tmp/made-inside'));
+    assert.is(st.uid, 200000);
+    assert.is(st.gid, 200000);
+  } finally {
+    await cleanup.run();
+  }
+});
+
 testIf(test, noRoot, 'linux.resources: memory and pids limits land in the container\'s cgroup, removed by delete', async () => {
   const cleanup = new Cleanup();
   try {

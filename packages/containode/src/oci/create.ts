@@ -7,10 +7,11 @@
  */
 import { isAbsolute, resolve } from 'node:path';
 import { userInfo } from 'node:os';
-import { writeFileSync, renameSync } from 'node:fs';
+import { chownSync, writeFileSync, renameSync } from 'node:fs';
 import { ContainetError } from '@containet/common';
 import type { ControlClient } from '@containet/common';
 import type { SpawnedContainer } from '../runtime/spawn.js';
+import type { IdMapping } from '../runtime/spec.js';
 import { loadBundle, toContainerSpec, type Bundle } from './config.js';
 import { createCgroup, removeCgroup, wantsCgroup } from './cgroup.js';
 import { runContainerHook, runHostHook } from './hooks.js';
@@ -55,6 +56,27 @@ function owner(): string {
   } catch {
     return String(uid);
   }
+}
+
+/** The host id that `id` maps to, or undefined when it is not mapped. */
+function hostId(maps: { containerID: number; hostID: number; size: number }[] | undefined, id: number): number | undefined {
+  const m = (maps ?? []).find((x) => id >= x.containerID && id < x.containerID + x.size);
+  return m ? m.hostID + (id - m.containerID) : undefined;
+}
+
+/**
+ * The spawner makes exec.fifo 0600 for host root; in a new user namespace
+ * the init (the process user, mapped) could not open it, and would die
+ * unseen after `ready`. Hand it to the mapped user while the init still
+ * waits at the first sync point, as runc does with its fifo.
+ */
+function giveFifoToContainer(fifo: string, user: { uid: number; gid: number }, linux: { uidMappings?: IdMapping[]; gidMappings?: IdMapping[] }): void {
+  const uid = hostId(linux.uidMappings, user.uid);
+  const gid = hostId(linux.gidMappings, user.gid);
+  if (uid === undefined || gid === undefined) {
+    throw new ContainetError('CN_OCI_CONFIG', `config.json: process.user ${user.uid}:${user.gid} is not mapped by linux.uidMappings/gidMappings`);
+  }
+  chownSync(fifo, uid, gid);
 }
 
 export async function createContainer(g: Globals, o: CreateOptions): Promise<Created> {
@@ -120,6 +142,7 @@ async function build(g: Globals, o: CreateOptions, dirs: StateDir, rec: Containe
     rec.pidStartTime = procStat(spawned.pid)?.startTime ?? '';
     dirs.write(rec);
     g.log.debug(`container ${o.id}: init is pid ${rec.pid}`);
+    if (namespaces['user'] === true) giveFifoToContainer(dirs.fifo(o.id), cfg.process!.user, cfg.linux ?? {});
 
     if (plan && client) {
       const tap = spawned.tap;

@@ -175,8 +175,8 @@ export class StateDir {
     const s: OciState = {
       ociVersion: rec.ociVersion,
       id: rec.id,
-      status,
       pid: status === 'stopped' ? 0 : rec.pid,
+      status,
       bundle: rec.bundle,
       rootfs: rec.rootfs,
       created: rec.created,
