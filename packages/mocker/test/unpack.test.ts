@@ -274,6 +274,29 @@ test('escape: a directory replaced by a symlink later in the layer does not get 
   }
 });
 
+test('files written in flight: a directory turned into a symlink mid-layer, the same path twice, hard links to fresh files', async () => {
+  const s = sandbox();
+  try {
+    const many: LayerEntry[] = Array.from({ length: 300 }, (_, i) => ({ name: `d/f${i}`, data: `file ${i}` }));
+    await apply(s.root, [
+      ...many,
+      { name: 'd', type: 'symlink', linkname: s.outside },
+      { name: 'd/after', data: 'after' },
+      { name: 'twice', data: 'first' },
+      { name: 'twice', data: 'second' },
+      { name: 'fresh', data: 'fresh' },
+      { name: 'hl', type: 'link', linkname: 'fresh' },
+    ]);
+    assert.is(readlinkSync(join(s.root, 'd')), s.outside);
+    assert.is(readFileSync(join(s.root, s.outside, 'after'), 'utf8'), 'after');
+    assert.is(readFileSync(join(s.root, 'twice'), 'utf8'), 'second');
+    assert.is(statSync(join(s.root, 'hl')).ino, statSync(join(s.root, 'fresh')).ino);
+    s.checkOutside();
+  } finally {
+    s.done();
+  }
+});
+
 test('a hard link to a planted symlink links the symlink itself, inside the root', async () => {
   const s = sandbox();
   try {

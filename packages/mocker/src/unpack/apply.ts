@@ -16,6 +16,7 @@
  * while we build it, so these checks are not raced.
  */
 import { lstatSync, mkdirSync, readlinkSync, rmSync, unlinkSync, openSync, writeSync, closeSync, fchownSync, fchmodSync, futimesSync, symlinkSync, linkSync, lchownSync, lutimesSync, chmodSync, chownSync, readdirSync, constants, type Stats } from 'node:fs';
+import * as fsp from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -45,6 +46,9 @@ export interface ApplyStats {
 const WH = '.wh.';
 const OPAQUE = '.wh..wh..opq';
 const MAX_LINKS = 40; // path_resolution(7): Linux follows at most 40 symlinks
+/** Files up to this size are buffered and written asynchronously. */
+const SMALL_FILE = 1 << 20;
+const MAX_INFLIGHT = 64;
 
 function lstatOrNull(p: string): Stats | null {
   try {
@@ -151,7 +155,35 @@ export async function applyLayer(root: string, tar: Readable, opts: ApplyOptions
   const markWritten = (dir: string): void => {
     for (let d = dir; d.length > root.length && !written.has(d); d = dirname(d)) written.add(d);
   };
-  const removeExisting = (p: string, st: Stats): void => {
+  // Small files are written on libuv's thread pool while the tar stream
+  // moves on (creating files is the slow part of unpacking). Their parent
+  // is a real directory inside the root; anything that could remove such a
+  // directory or put a symlink in its place (removing a directory or link,
+  // a whiteout) first waits for every write in flight, and so does any
+  // entry naming a path still being written.
+  const inflight = new Map<string, Promise<void>>();
+  let asyncError: unknown;
+  const settle = async (): Promise<void> => {
+    while (inflight.size) await Promise.all(inflight.values());
+    if (asyncError !== undefined) throw asyncError;
+  };
+  const writeSmallFile = async (target: string, data: Buffer[], size: number, mode: number, uid: number, gid: number, mtime: Date): Promise<void> => {
+    const fh = await fsp.open(target, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+    try {
+      if (size > 0) {
+        const { bytesWritten } = await fh.writev(data);
+        if (bytesWritten !== size) throw new Error(`short write to ${target}`);
+      }
+      if (privileged) await fh.chown(uid, gid);
+      await fh.chmod(mode); // after chown, which clears set-id bits
+      await fh.utimes(mtime, mtime);
+    } finally {
+      await fh.close();
+    }
+  };
+
+  const removeExisting = async (p: string, st: Stats): Promise<void> => {
+    if (st.isDirectory() || st.isSymbolicLink()) await settle();
     if (st.isDirectory()) rmSync(p, { recursive: true, force: true });
     else unlinkSync(p);
     if (st.isDirectory() || st.isSymbolicLink()) resolver.invalidate();
@@ -193,8 +225,10 @@ export async function applyLayer(root: string, tar: Readable, opts: ApplyOptions
       const parentParts = parts.slice(0, -1);
       const what = (): string => `layer ${layerNo}: ${h.name}`;
 
+      if (asyncError !== undefined) throw asyncError;
       if (base.startsWith(WH)) {
         entry.resume();
+        await settle();
         const parent = resolver.dir(parentParts, false, what);
         if (parent === null) continue;
         if (base === OPAQUE) {
@@ -212,13 +246,14 @@ export async function applyLayer(root: string, tar: Readable, opts: ApplyOptions
           if (st.isDirectory()) prune(victim);
           continue;
         }
-        removeExisting(victim, st);
+        await removeExisting(victim, st);
         continue;
       }
 
       const parent = resolver.dir(parentParts, true, what)!;
       markWritten(parent);
       const target = `${parent}/${base}`;
+      if (inflight.has(target) || h.type === 'link') await settle();
       const existing = lstatOrNull(target);
       const mode = (h.mode ?? 0o644) & 0o7777;
       const uid = h.uid ?? 0;
@@ -228,7 +263,7 @@ export async function applyLayer(root: string, tar: Readable, opts: ApplyOptions
       if (h.type === 'directory') {
         entry.resume();
         if (!existing?.isDirectory()) {
-          if (existing) removeExisting(target, existing);
+          if (existing) await removeExisting(target, existing);
           mkdirSync(target, 0o700);
         }
         if (privileged) chownSync(target, uid, gid);
@@ -238,12 +273,31 @@ export async function applyLayer(root: string, tar: Readable, opts: ApplyOptions
         continue;
       }
 
-      if (existing) removeExisting(target, existing);
+      if (existing) await removeExisting(target, existing);
       switch (h.type) {
         case 'file':
         case 'contiguous-file':
         case null:
         case undefined: {
+          if ((h.size ?? 0) <= SMALL_FILE) {
+            const data: Buffer[] = [];
+            let size = 0;
+            for await (const chunk of entry as AsyncIterable<Buffer>) {
+              data.push(chunk);
+              size += chunk.length;
+            }
+            stats.bytes += size;
+            const op = writeSmallFile(target, data, size, mode, uid, gid, mtime).then(
+              () => void inflight.delete(target),
+              (err: unknown) => {
+                asyncError ??= err;
+                inflight.delete(target);
+              },
+            );
+            inflight.set(target, op);
+            if (inflight.size >= MAX_INFLIGHT) await Promise.race(inflight.values());
+            break;
+          }
           const fd = openSync(target, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
           try {
             for await (const chunk of entry as AsyncIterable<Buffer>) {
@@ -302,9 +356,12 @@ export async function applyLayer(root: string, tar: Readable, opts: ApplyOptions
       written.add(target);
     }
     await finished(hasher);
+    await settle();
   } catch (err) {
     tar.destroy();
     hasher.destroy();
+    // Let writes in flight end before the caller cleans up the tree.
+    await Promise.allSettled([...inflight.values()]);
     if (err instanceof ContainetError) throw err;
     const e = err as NodeJS.ErrnoException;
     throw new ContainetError('MOCKER_UNPACK', `layer ${layerNo}: ${e.message}`, { cause: err, exitCode: /zstd|gzip|header|invalid|unexpected end|incorrect/i.test(e.message) ? EXIT.verify : EXIT.failure });
