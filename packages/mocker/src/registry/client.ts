@@ -6,7 +6,6 @@
  * another host, and retries transient failures with backoff.
  */
 import * as http from 'node:http';
-import * as https from 'node:https';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { ContainetError } from '@containet/common';
 import { EXIT, RegistryError, redactHeaders, redactUrl, type HttpExchange } from '../errors.js';
@@ -124,7 +123,9 @@ export class RegistryClient {
   readonly domain: string;
   readonly base: string;
   #opts: Required<Omit<ClientOptions, 'signal' | 'credentials'>> & { signal: AbortSignal | undefined; credentials: Credentials | null };
-  #agents = { http: new http.Agent({ keepAlive: true, maxSockets: 16 }), https: new https.Agent({ keepAlive: true, maxSockets: 16 }) };
+  #httpAgent = new http.Agent({ keepAlive: true, maxSockets: 16 });
+  // node:https (TLS) loads on first use: local registries never need it.
+  #https: { mod: typeof import('node:https'); agent: import('node:https').Agent } | undefined;
   #challenge: Challenge | null = null;
   #tokens = new Map<string, { token: string; expires: number }>();
   #closed = false;
@@ -147,8 +148,8 @@ export class RegistryClient {
   /** Idle connections are closed; safe to call twice; requests after it fail. */
   close(): void {
     this.#closed = true;
-    this.#agents.http.destroy();
-    this.#agents.https.destroy();
+    this.#httpAgent.destroy();
+    this.#https?.agent.destroy();
   }
 
   /**
@@ -253,11 +254,14 @@ export class RegistryClient {
     throw new RegistryError('MOCKER_REDIRECT', `more than 10 redirects from ${redactUrl(first.toString())}`, { exitCode: EXIT.failure });
   }
 
-  #send(url: URL, method: string, headers: Record<string, string>): Promise<IncomingMessage> {
+  async #send(url: URL, method: string, headers: Record<string, string>): Promise<IncomingMessage> {
+    const secure = url.protocol === 'https:';
+    if (secure && !this.#https) {
+      const mod = await import('node:https');
+      this.#https = { mod, agent: new mod.Agent({ keepAlive: true, maxSockets: 16 }) };
+    }
     return new Promise((resolve, reject) => {
-      const secure = url.protocol === 'https:';
-      const mod = secure ? https : http;
-      const req = mod.request(url, { method, headers, agent: secure ? this.#agents.https : this.#agents.http, signal: this.#opts.signal });
+      const req = secure ? this.#https!.mod.request(url, { method, headers, agent: this.#https!.agent, signal: this.#opts.signal }) : http.request(url, { method, headers, agent: this.#httpAgent, signal: this.#opts.signal });
       req.setTimeout(this.#opts.timeoutMs, () => {
         const e = new Error(`no data from ${url.host} for ${this.#opts.timeoutMs / 1000} s`) as NodeJS.ErrnoException;
         e.code = 'MOCKER_TIMEOUT';
