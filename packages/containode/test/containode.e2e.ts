@@ -8,6 +8,8 @@ import * as assert from 'uvu/assert';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, writeFileSync, lstatSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer } from 'node:net';
+import { FrameDecoder, encodeFrame } from '@containet/common';
 import { join } from 'node:path';
 import { Cleanup, killAndWait, run, start, testIf, uniqueName, waitFor, whyMissing, whyNoRoot } from '@containet/common/testing';
 import { readRecord } from '@containet/containode';
@@ -239,6 +241,40 @@ testIf(test, noRoot ?? noContainet ?? whyMissing('ping'), 'two containers on a c
       const p = await run(process.execPath, [CONTAINET, 'ports', '-s', sock, '--json']);
       return (JSON.parse(p.stdout) as unknown[]).length === 0;
     }, 'the killed container to leave the switch', 3000);
+  } finally {
+    await cleanup.run();
+  }
+});
+
+testIf(test, noRoot, 'a switch that refuses the attach stops the start: the program never runs, nothing is left', async () => {
+  const cleanup = new Cleanup();
+  try {
+    const root = await busyboxRoot(cleanup);
+    const dir = tempDir(cleanup);
+    const sock = join(dir, 'refusing.sock');
+    // A control socket that answers every request with a refusal, as
+    // containet does for e.g. a duplicate node identity.
+    const server = createServer((conn) => {
+      const decoder = new FrameDecoder(() => {});
+      conn.on('data', (chunk: Buffer) => {
+        for (const { message } of decoder.push(chunk)) {
+          const id = (message as { id: number }).id;
+          conn.write(encodeFrame({ id, ok: false, error: { code: 'CN_TEST_REFUSED', message: 'refused by the test switch' } }));
+        }
+      });
+      conn.on('error', () => {});
+    });
+    await new Promise<void>((r) => server.listen(sock, r));
+    cleanup.add('refusing server', () => new Promise((r) => server.close(r)));
+    const id = uniqueName('refused');
+    const marker = join(dir, 'ran');
+    const r = await containode(['-i', id, '-r', root, '-s', sock, '-4', '10.78.0.2/24', 'sh', '-c', `touch /proc/1/root${marker}`]);
+    assert.is(r.code, 1, r.stderr);
+    assert.match(r.stderr, /containet at .*refusing\.sock refused the attach: refused by the test switch/);
+    assert.not.ok(existsSync(marker), 'the program did not run');
+    assert.not.ok(existsSync(`${root}-${id}`), 'the top directory it made is gone');
+    assert.not.ok(recordIds().includes(id), 'no record left');
+    assert.equal(hostMountsUnder(root), []);
   } finally {
     await cleanup.run();
   }

@@ -16,8 +16,8 @@ export const CONTAINODE = fileURLToPath(new URL('../../bin/containode.js', impor
 export const CONTAINET = fileURLToPath(new URL('../../../containet/bin/containet.js', import.meta.url));
 
 /** Run the containode CLI to its end. */
-export function containode(args: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<ExecResult> {
-  return run(process.execPath, [CONTAINODE, ...args], { timeoutMs: opts.timeoutMs ?? 30_000, input: opts.input });
+export function containode(args: string[], opts: { input?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<ExecResult> {
+  return run(process.execPath, [CONTAINODE, ...args], { timeoutMs: opts.timeoutMs ?? 30_000, input: opts.input, env: opts.env });
 }
 
 /** Start the containode CLI in the background (stdout/stderr piped and collected). */
