@@ -157,6 +157,25 @@ testIf(test, noRoot, 'refused transitions: start twice, start when stopped, kill
   }
 });
 
+testIf(test, noRoot, 'concurrent commands on one id: one create wins, one start wins, the others are refused', async () => {
+  const cleanup = new Cleanup();
+  try {
+    const b = await makeBundle(cleanup, baseConfig(['sh', '-c', 'echo x >> /tmp/starts; exec sleep 60']));
+    const id = uniqueName('race');
+    deleteLater(cleanup, b, id);
+    const creates = await Promise.all([1, 2, 3].map(() => oci(b, ['create', '--bundle', b.dir, id])));
+    assert.is(creates.filter((r) => r.code === 0).length, 1, creates.map((r) => r.stderr).join(''));
+    for (const r of creates.filter((x) => x.code !== 0)) assert.match(r.stderr, 'already exists');
+    const starts = await Promise.all([1, 2, 3].map(() => oci(b, ['start', id])));
+    assert.is(starts.filter((r) => r.code === 0).length, 1, starts.map((r) => r.stderr).join(''));
+    for (const r of starts.filter((x) => x.code !== 0)) assert.match(r.stderr, 'it is running');
+    await waitFor(() => existsSync(join(b.rootfs, 'tmp/starts')), 'the program');
+    assert.is(readFileSync(join(b.rootfs, 'tmp/starts'), 'utf8'), 'x\n');
+  } finally {
+    await cleanup.run();
+  }
+});
+
 testIf(test, noRoot, 'delete --force kills a running container; delete refuses a created one without --force', async () => {
   const cleanup = new Cleanup();
   try {

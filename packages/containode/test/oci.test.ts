@@ -1,0 +1,148 @@
+/**
+ * containode-oci's pure parts: runc's argument forms, signal names,
+ * config.json checks and warnings, and the spec handed to the spawner.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { GLOBAL_OPTIONS, parseOptions } from '../src/oci/args.js';
+import { loadBundle, toContainerSpec } from '../src/oci/config.js';
+import { parseSignal } from '../src/oci/signals.js';
+import { checkId, procStat, alive } from '../src/oci/state.js';
+
+test('global options in the forms urfave/cli accepts, stopping at the command', () => {
+  const p = parseOptions(['--root=/r', '-log', '/l', '--log-format', 'json', '--debug', 'kill', '--all', 'id'], GLOBAL_OPTIONS, 'containode-oci');
+  assert.equal(p.options, { root: '/r', log: '/l', 'log-format': 'json', debug: true });
+  assert.equal(p.operands, ['kill', '--all', 'id']);
+  assert.throws(() => parseOptions(['--nope', 'state'], GLOBAL_OPTIONS, 'containode-oci'), (e: { code: string; message: string }) => e.code === 'CN_USAGE' && e.message.includes('--nope'));
+  assert.throws(() => parseOptions(['--root'], GLOBAL_OPTIONS, 'containode-oci'), /needs a value/);
+  const rep = parseOptions(['-e', 'A=1', '--env=B=2', 'id', 'sh', '-c', 'x'], [{ name: 'env', short: 'e', value: true, repeat: true }], 'exec');
+  assert.equal(rep.options, { env: ['A=1', 'B=2'] });
+  assert.equal(rep.operands, ['id', 'sh', '-c', 'x']);
+});
+
+test('signals: numbers, names with and without SIG, real-time forms; bad ones refused', () => {
+  for (const s of ['15', 'TERM', 'SIGTERM', 'term']) assert.is(parseSignal(s), 15, s);
+  assert.is(parseSignal('KILL'), 9);
+  assert.is(parseSignal('SIGRTMIN+2'), 36);
+  assert.is(parseSignal('RTMAX'), 64);
+  for (const bad of ['0', '65', 'SIGNOPE', '', '-1']) assert.throws(() => parseSignal(bad), (e: { code: string }) => e.code === 'CN_USAGE', bad);
+});
+
+test('container ids: runc-like names accepted, paths refused', () => {
+  for (const ok of ['a', 'web-1', 'x_y.z+1', 'A'.repeat(64)]) checkId(ok);
+  for (const bad of ['', '.', '..', '../x', 'a/b', '-a', 'a b']) assert.throws(() => checkId(bad), /invalid container id/, bad);
+});
+
+test('proc start time tells a live process from a reused pid', () => {
+  const st = procStat(process.pid);
+  assert.ok(st && /^\d+$/.test(st.startTime));
+  assert.ok(alive(process.pid, st!.startTime));
+  assert.not.ok(alive(process.pid, '1'));
+  assert.not.ok(alive(0, st!.startTime));
+});
+
+function bundleWith(config: unknown): string {
+  const dir = mkdtempSync(join(tmpdir(), 'ociu-'));
+  writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
+  return dir;
+}
+
+const base = () => ({
+  ociVersion: '1.0.2',
+  root: { path: 'rootfs', readonly: true },
+  process: { user: { uid: 1, gid: 2, additionalGids: [3] }, args: ['sh'], env: ['A=1'], cwd: '/w', rlimits: [{ type: 'RLIMIT_NOFILE', soft: 10, hard: 18446744073709551615 }] },
+  hostname: 'h',
+  mounts: [{ destination: '/proc', type: 'proc', source: 'proc' }, { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['ro'] }],
+  linux: {
+    namespaces: [{ type: 'mount' }, { type: 'uts' }, { type: 'network', path: '/var/run/netns/x' }],
+    maskedPaths: ['/proc/kcore'],
+    readonlyPaths: ['/proc/sys'],
+    sysctl: { 'net.ipv4.ip_forward': '1' },
+    rootfsPropagation: 'rslave',
+    devices: [{ path: '/dev/fuse', type: 'c', major: 10, minor: 229, fileMode: 0o20666 }],
+  },
+});
+
+test('config.json becomes the spawner spec field by field', () => {
+  const dir = bundleWith(base());
+  try {
+    const b = loadBundle(dir);
+    assert.equal(b.warnings, []);
+    assert.is(b.rootfs, join(dir, 'rootfs'));
+    const warned: string[] = [];
+    const spec = toContainerSpec(b, { detached: true, execFifo: '/s/exec.fifo', warn: (m) => warned.push(m) });
+    assert.equal(spec.namespaces, { mount: true, uts: true, net: '/var/run/netns/x' });
+    assert.equal(spec.rootfs, { path: join(dir, 'rootfs'), readonly: true });
+    assert.is(spec.hostname, 'h');
+    assert.is(spec.propagation, 'rslave');
+    assert.equal(spec.maskedPaths, ['/proc/kcore']);
+    assert.equal(spec.readonlyPaths, ['/proc/sys']);
+    assert.equal(spec.sysctl, { 'net.ipv4.ip_forward': '1' });
+    assert.equal(spec.devices, [{ path: '/dev/fuse', type: 'c', major: 10, minor: 229, fileMode: 0o666, uid: 0, gid: 0 }]);
+    assert.equal(spec.mounts?.[1], { source: '/sys/fs/cgroup', destination: '/sys/fs/cgroup', type: 'bind', options: ['rbind', 'ro'] });
+    assert.equal(spec.process.user, { uid: 1, gid: 2, additionalGids: [3] });
+    assert.equal(spec.process.rlimits, [{ type: 'RLIMIT_NOFILE', soft: 10, hard: 'unlimited' }]);
+    assert.is(spec.process.cwd, '/w');
+    assert.is(spec.execFifo, '/s/exec.fifo');
+    assert.ok(spec.detached);
+    assert.ok(spec.defaultDevices);
+  } finally {
+    rmSync(dir, { recursive: true });
+  }
+});
+
+test('fields the runtime does not honour are warned about by their path', () => {
+  const cfg: Record<string, any> = base();
+  cfg['linux'].seccomp = { defaultAction: 'SCMP_ACT_ERRNO' };
+  cfg['linux'].resources = { devices: [{ allow: false, access: 'rwm' }], blockIO: { weight: 10 } };
+  cfg['process'].selinuxLabel = 'x';
+  cfg['mounts'][0].uidMappings = [];
+  cfg['extension'] = true;
+  const dir = bundleWith(cfg);
+  try {
+    const w = loadBundle(dir).warnings.join('\n');
+    for (const field of ['linux.seccomp: not supported', 'linux.resources.devices: not supported', 'linux.resources.blockIO: not supported', 'process.selinuxLabel: not supported', 'mounts[0].uidMappings: not supported', 'extension: unknown field']) {
+      assert.match(w, field);
+    }
+  } finally {
+    rmSync(dir, { recursive: true });
+  }
+});
+
+test('ambient capabilities that cannot be raised are dropped with a warning', () => {
+  const cfg: Record<string, any> = base();
+  cfg['process'].capabilities = { bounding: ['CAP_KILL', 'CAP_CHOWN'], permitted: ['CAP_KILL', 'CAP_CHOWN'], inheritable: ['CAP_CHOWN'], ambient: ['CAP_KILL', 'CAP_CHOWN'] };
+  const dir = bundleWith(cfg);
+  try {
+    const warned: string[] = [];
+    const spec = toContainerSpec(loadBundle(dir), { detached: true, warn: (m) => warned.push(m) });
+    assert.equal(spec.process.capabilities?.ambient, ['CAP_CHOWN']);
+    assert.match(warned.join(), 'CAP_KILL not raised');
+  } finally {
+    rmSync(dir, { recursive: true });
+  }
+});
+
+test('inconsistent configs are refused before anything is made', () => {
+  const cases: Array<[(c: Record<string, any>) => void, string]> = [
+    [(c) => (c['linux'].namespaces = [{ type: 'mount' }]), 'hostname: needs a new uts namespace'],
+    [(c) => (c['linux'].uidMappings = [{ containerID: 0, hostID: 1000, size: 1 }]), 'mappings need a new user namespace'],
+    [(c) => c['linux'].namespaces.push({ type: 'user' }), 'needs linux.uidMappings and linux.gidMappings'],
+    [(c) => (c['process'].terminal = true), 'no --console-socket'],
+  ];
+  for (const [mutate, msg] of cases) {
+    const cfg = base();
+    mutate(cfg);
+    const dir = bundleWith(cfg);
+    try {
+      assert.throws(() => toContainerSpec(loadBundle(dir), { detached: true, warn: () => {} }), (e: Error) => e.message.includes(msg), msg);
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
+  }
+});
+
+test.run();
