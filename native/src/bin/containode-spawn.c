@@ -40,6 +40,7 @@ struct spawner {
 	int sigfd;		/* signalfd for SIGCHLD */
 	pid_t pid;		/* the init */
 	int ready, failed, aborted;
+	int fifo_made;		/* we created spec.exec_fifo */
 };
 
 static void cleanup_paths(void)
@@ -84,6 +85,9 @@ static int __attribute__((noreturn)) finish(struct spawner *sp, int code)
 		while (waitpid(sp->pid, &st, 0) < 0 && errno == EINTR)
 			;
 	}
+	/* A start that failed leaves no fifo for a `start` to hang on. */
+	if (spec.exec_fifo && sp->fifo_made && !sp->ready)
+		unlink(spec.exec_fifo);
 	cleanup_paths();
 	exit(code);
 }
@@ -187,9 +191,9 @@ static void __attribute__((noreturn)) init_gone(struct spawner *sp, int st)
 {
 	sp->pid = 0;
 	read_reports(sp, 1);
-	cleanup_paths();
 	if (sp->failed)
-		exit(1);
+		finish(sp, 1);
+	cleanup_paths();
 	if (sp->ctl >= 0)
 		ctl_sendf(sp->ctl, -1, "exit\t%d\n", sp->aborted ? 137 : exit_status(st));
 	exit(sp->aborted ? 1 : 0);
@@ -282,6 +286,7 @@ int main(int argc, char **argv)
 	if (spec.exec_fifo) {
 		if (mkfifo(spec.exec_fifo, 0600) < 0)
 			fail(&sp, errno, "mkfifo", spec.exec_fifo);
+		sp.fifo_made = 1;
 		fds.exec_fifo = open(spec.exec_fifo, O_PATH | O_CLOEXEC);
 		if (fds.exec_fifo < 0)
 			fail(&sp, errno, "open", spec.exec_fifo);

@@ -330,6 +330,14 @@ testIf(test, noRoot, 'failures come back as step + errno and leave nothing runni
       assert.is(e.errno, 2);
       assert.match(e.message, /mount\(bind rootfs\)\(.*missing\): No such file or directory/);
     }
+    const fifo = join(dir, 'exec.fifo');
+    try {
+      await runSpec(cleanup, baseSpec(['true'], { detached: true, execFifo: fifo, rootfs: { path: join(dir, 'missing') } }));
+      assert.unreachable('a missing rootfs must fail in detached mode too');
+    } catch (err) {
+      assert.is((err as SpawnError).step, 'mount(bind rootfs)');
+      assert.not.ok(existsSync(fifo), 'the exec fifo of a failed create is removed');
+    }
     try {
       await runSpec(cleanup, baseSpec(['true'], { propagation: 'sideways' }));
       assert.unreachable('a bad spec must fail');
