@@ -226,12 +226,18 @@ testIf(test, noRoot ?? noContainet ?? whyMissing('ping'), 'two containers on a c
     const sw = start(process.execPath, [CONTAINET, '-s', sock]);
     cleanup.add('containet', () => killAndWait(sw));
     await waitFor(() => existsSync(sock), 'containet to listen', 10_000);
-    const a = startContainode(cleanup, ['-i', uniqueName('pa'), '-s', sock, '-4', '10.77.0.1/24', 'sh', '-c', 'ip -o -4 addr show eth0; echo up; sleep 30']);
+    const a = startContainode(cleanup, ['-i', uniqueName('pa'), '-s', sock, '-4', '10.77.0.1/24', '-6', 'fd00:77::1/64', 'sh', '-c', 'ip -o -4 addr show eth0; echo up; sleep 30']);
     await waitFor(() => a.out().includes('up'), 'container a', 10_000);
     assert.match(a.out(), /eth0\s+inet 10\.77\.0\.1\/24/);
-    const b = await containode(['-i', uniqueName('pb'), '-s', sock, '-4', '10.77.0.2', 'ping', '-c', '3', '-i', '0.2', '-W', '2', '10.77.0.1']);
+    const b = await containode([
+      '-i', uniqueName('pb'), '-s', sock, '-4', '10.77.0.2/24', '-6', 'fd00:77::2/64', '-g', '10.77.0.1', '-g', 'fd00:77::1',
+      'sh', '-c', 'ping -c 3 -i 0.2 -W 2 10.77.0.1 && ping -6 -c 2 -i 0.2 -W 2 fd00:77::1 && ip route && ip -6 route',
+    ]);
     assert.is(b.code, 0, b.stdout + b.stderr);
-    assert.match(b.stdout, /3 received/);
+    assert.match(b.stdout, /3 packets transmitted, 3 received/);
+    assert.match(b.stdout, /2 packets transmitted, 2 received/, 'IPv6 too');
+    assert.match(b.stdout, /^default via 10\.77\.0\.1 dev eth0/m);
+    assert.match(b.stdout, /^default via fd00:77::1 dev eth0/m);
     const ports = await run(process.execPath, [CONTAINET, 'ports', '-s', sock, '--json']);
     const list = JSON.parse(ports.stdout) as { node: string }[];
     assert.is(list.length, 1, 'b left the switch when it exited');
