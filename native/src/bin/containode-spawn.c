@@ -55,15 +55,23 @@ static void cleanup_paths(void)
 	}
 }
 
+/* The first failure, sent by finish() once its mess is cleaned up, so a
+ * caller that reads `error` knows nothing of the attempt is left. */
+static char error_msg[1024];
+
+static void keep_error(struct spawner *sp, const char *msg)
+{
+	if (!sp->failed)
+		snprintf(error_msg, sizeof(error_msg), "%s", msg);
+	sp->failed = 1;
+}
+
 static void send_error(struct spawner *sp, int err, const char *step, const char *detail)
 {
 	char msg[800];
 
-	sp->failed = 1;
-	if (sp->ctl < 0)
-		return;
 	fmt_error(msg, sizeof(msg), err, step, detail);
-	ctl_send(sp->ctl, msg, -1);
+	keep_error(sp, msg);
 }
 
 /* Status as a shell reports it: the code, or 128+N for signal N. */
@@ -89,6 +97,8 @@ static int __attribute__((noreturn)) finish(struct spawner *sp, int code)
 	if (spec.exec_fifo && sp->fifo_made && !sp->ready)
 		unlink(spec.exec_fifo);
 	cleanup_paths();
+	if (sp->failed && sp->ctl >= 0)
+		ctl_send(sp->ctl, error_msg, -1);
 	exit(code);
 }
 
@@ -112,9 +122,7 @@ static void on_report(struct spawner *sp, const char *msg, int fd)
 		if (sp->ctl >= 0 && fd >= 0)
 			ctl_send(sp->ctl, "console\n", fd);
 	} else if (!strncmp(msg, "error\t", 6)) {
-		sp->failed = 1;
-		if (sp->ctl >= 0)
-			ctl_send(sp->ctl, msg, -1);
+		keep_error(sp, msg);
 	}
 	if (fd >= 0)
 		close(fd);

@@ -18,7 +18,12 @@ export class SpawnError extends ContainetError {
   readonly detail: string;
 
   constructor(errno: number, step: string, detail: string) {
-    const sys = new SystemCallError(errno, step, detail === '' ? undefined : detail);
+    // Steps like "mount(overlay)" name the call and what it was for:
+    // printed as mount(/path, overlay), like any syscall(arg) message.
+    const qualified = step.match(/^([\w.]+)\((.*)\)$/);
+    const what = qualified ? qualified[1]! : step;
+    const args = [detail, qualified?.[2] ?? ''].filter((a) => a !== '').join(', ');
+    const sys = new SystemCallError(errno, what, args === '' ? undefined : args);
     let code = 'CN_SPAWN';
     let exitCode = 1;
     let message = sys.message;
