@@ -53,7 +53,7 @@ function bundleWith(config: unknown): string {
 const base = () => ({
   ociVersion: '1.0.2',
   root: { path: 'rootfs', readonly: true },
-  process: { user: { uid: 1, gid: 2, additionalGids: [3] }, args: ['sh'], env: ['A=1'], cwd: '/w', rlimits: [{ type: 'RLIMIT_NOFILE', soft: 10, hard: 18446744073709551615 }] },
+  process: { user: { uid: 1, gid: 2, additionalGids: [3] }, args: ['sh'], env: ['A=1'], cwd: '/w', rlimits: [{ type: 'RLIMIT_NOFILE', soft: 10, hard: JSON.parse('18446744073709551615') as number }] },
   hostname: 'h',
   mounts: [{ destination: '/proc', type: 'proc', source: 'proc' }, { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['ro'] }],
   linux: {
