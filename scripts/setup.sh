@@ -19,6 +19,7 @@ DEBS=(
   tcpdump                # decoding containet captures in tests
   nftables iptables      # NAT and forwarding rules for host connectivity
   apache2-utils          # htpasswd for the registry's Basic auth test
+  zstd                   # mocker tests compress zstd layers with it
   chromium               # headless page test of the dashboard
 )
 
