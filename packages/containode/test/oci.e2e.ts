@@ -334,6 +334,21 @@ testIf(test, noRoot, 'a console socket receives a working pty master', async () 
   }
 });
 
+testIf(test, noRoot, 'run with terminal:true and no console socket relays the pty to its own stdio', async () => {
+  const cleanup = new Cleanup();
+  try {
+    const cfg = baseConfig(['sh']);
+    cfg['process'].terminal = true;
+    const b = await makeBundle(cleanup, cfg);
+    const r = await oci(b, ['run', '--bundle', b.dir, uniqueName('rtty')], { input: 'echo $((6*7)) on $(tty)\nexit 3\n' });
+    assert.is(r.code, 3, r.stderr);
+    assert.match(r.stdout, /42 on \/dev\/pts\/\d+/);
+    assert.equal(readdirSync(b.state), []);
+  } finally {
+    await cleanup.run();
+  }
+});
+
 testIf(test, noRoot, 'terminal:true without --console-socket is refused with nothing left', async () => {
   const cleanup = new Cleanup();
   try {

@@ -392,6 +392,8 @@ export interface SpecOptions {
   detached: boolean;
   execFifo?: string;
   consoleSocket?: string;
+  /** `run` in the foreground: the pty master comes back to the caller. */
+  callerConsole?: boolean;
   noPivot?: boolean;
   cgroupProcs?: string[];
   network?: ContainerSpec['network'];
@@ -436,7 +438,7 @@ export function toContainerSpec(b: Bundle, opts: SpecOptions): ContainerSpec {
   if (namespaces.user === true && !(linux.uidMappings?.length && linux.gidMappings?.length)) {
     throw bad('linux.namespaces', 'a new user namespace needs linux.uidMappings and linux.gidMappings');
   }
-  if (proc.terminal && !opts.consoleSocket) {
+  if (proc.terminal && !opts.consoleSocket && !opts.callerConsole) {
     throw new ContainetError('CN_OCI_CONSOLE', 'process.terminal is true but no --console-socket was given', {
       hint: 'pass --console-socket PATH (a unix socket that receives the pty master), or set terminal to false',
     });

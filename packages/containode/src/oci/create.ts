@@ -131,6 +131,7 @@ async function build(g: Globals, o: CreateOptions, dirs: StateDir, rec: Containe
       detached: !o.attached,
       execFifo: dirs.fifo(o.id),
       consoleSocket: o.consoleSocket === undefined ? undefined : resolve(o.consoleSocket),
+      callerConsole: o.attached === true,
       noPivot: o.noPivot === true,
       cgroupProcs: rec.cgroupProcs,
       network: plan?.network,

@@ -4,6 +4,8 @@
  * container, its exit status becomes ours, and the container is deleted
  * when it ends (unless --keep). With --detach it is create + start.
  */
+import { writeSync } from 'node:fs';
+import { ReadStream } from 'node:tty';
 import { createContainer, type CreateOptions, type Globals } from './create.js';
 import { deleteContainer, startContainer } from './lifecycle.js';
 
@@ -25,11 +27,13 @@ export async function runContainer(g: Globals, o: RunOptions): Promise<number> {
     }
     return 0;
   }
-  const { spawned } = await createContainer(g, { ...o, attached: true });
+  const { record, spawned } = await createContainer(g, { ...o, attached: true });
   const forward = (sig: NodeJS.Signals) => spawned.kill(sig);
   for (const s of FORWARDED) process.on(s, forward);
+  let closeConsole = () => {};
   try {
     try {
+      if (record.process?.terminal && !o.consoleSocket) closeConsole = relayConsole(await spawned.console);
       await startContainer(g, o.id);
     } catch (err) {
       await spawned.abort();
@@ -37,7 +41,40 @@ export async function runContainer(g: Globals, o: RunOptions): Promise<number> {
     }
     return await spawned.exited;
   } finally {
+    closeConsole();
     for (const s of FORWARDED) process.off(s, forward);
     if (!o.keep) await deleteContainer(g, o.id, true);
   }
+}
+
+/**
+ * `run` with terminal: true and no --console-socket, as `runc run` does:
+ * our stdin goes to the pty master (raw when it is a terminal, so keys such
+ * as ^C reach the container's line discipline), the master's output to our
+ * stdout. The pty keeps its default size: setting it (TIOCSWINSZ) needs an
+ * ioctl Node does not offer on a bare fd.
+ */
+function relayConsole(master: number): () => void {
+  const pty = new ReadStream(master);
+  pty.on('data', (d: Buffer) => process.stdout.write(d));
+  // EIO once the last slave fd closes (pty(7)): the container has ended.
+  pty.on('error', () => {});
+  const stdin = process.stdin;
+  const raw = stdin.isTTY === true;
+  if (raw) stdin.setRawMode(true);
+  const toPty = (d: Buffer) => {
+    try {
+      writeSync(master, d);
+    } catch {
+      // The container closed its terminal; what is typed now goes nowhere.
+    }
+  };
+  stdin.on('data', toPty);
+  return () => {
+    stdin.off('data', toPty);
+    if (raw) stdin.setRawMode(false);
+    stdin.pause();
+    stdin.unref?.();
+    pty.destroy();
+  };
 }
