@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { Readable } from 'node:stream';
 import { mkdirSync, writeFileSync, readFileSync, readlinkSync, lstatSync, statSync, readdirSync, rmSync, existsSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
-import { testIf } from '@containet/common/testing';
+import { testIf, whyMissing } from '@containet/common/testing';
 import { applyLayer } from '@containet/mocker';
 import { makeTar, snapshot, tempDir, sha, compress, type LayerEntry } from './fixtures.js';
 import { openLayer } from '../src/unpack/decompress.js';
@@ -349,7 +349,7 @@ test('a layer whose content does not match its diff_id is refused', async () => 
   }
 });
 
-test('gzip, zstd and uncompressed layers are recognised by their bytes; a truncated one is an error', async () => {
+testIf(test, whyMissing('zstd'), 'gzip, zstd and uncompressed layers are recognised by their bytes; a truncated one is an error', async () => {
   const s = sandbox();
   try {
     const tar = await makeTar([{ name: 'big', data: Buffer.alloc(3 << 20, 7) }, { name: 'small', data: 'small' }]);
