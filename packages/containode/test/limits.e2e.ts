@@ -236,8 +236,9 @@ nsenter -t $pid -n ip link set hook0 up
     // The pid is the host pid of the container's init: PID 1 of its own namespace.
     assert.match(readFileSync(join(dir, 'nspid'), 'utf8'), new RegExp(`^NSpid:\\s+${pid}\\s+1\\s*$`));
     // The veth died with the container's network namespace.
-    const left = await inNetns(peer, 'ip', ['link', 'show', `${host}p`]);
-    assert.is(left.code, 1, 'the peer end is gone with the container');
+    // The kernel tears a dead namespace down from a workqueue (cleanup_net),
+    // so the device goes shortly after the last process, not at once.
+    await waitFor(async () => (await inNetns(peer, 'ip', ['link', 'show', `${host}p`])).code === 1, 'the peer end to go with the container', 10_000);
     assertNothingLeft(id);
   } finally {
     await cleanup.run();
