@@ -70,6 +70,11 @@ export async function startContainer(g: Globals, id: string): Promise<void> {
   await dirs.locked(id, async () => {
     const rec = dirs.read(id);
     const status = dirs.status(rec);
+    if (status === 'stopped' && rec.status === 'created') {
+      throw new ContainetError('CN_OCI_STATE', `cannot start container ${id}: it is stopped (its init, pid ${rec.pid}, ended before start)`, {
+        hint: `delete it (containode-oci delete ${id}) and create it again`,
+      });
+    }
     if (status !== 'created') throw conflict(id, 'start', status, status === 'running' ? 'it was started already' : 'create it again');
     const hooks = rec.hooks?.startContainer ?? [];
     if (hooks.length) {
