@@ -5,9 +5,10 @@
  * so descriptors (tap, pty master) can come with its messages.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
-import { constants as osConstants } from 'node:os';
+import { constants as osConstants, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ContainetError, SystemCallError, nativeHelper } from '@containet/common';
 import { serializeSpec, type ContainerSpec } from './spec.js';
 
@@ -207,11 +208,20 @@ class Channel {
 export async function spawnContainer(spec: ContainerSpec, opts: SpawnOptions = {}): Promise<SpawnedContainer> {
   const helper = nativeHelper('containode-spawn');
   const withFds = Boolean(spec.network?.tap) || Boolean(spec.process.terminal && !spec.process.consoleSocket);
-  const name = `containode-spawn-${process.pid}-${randomBytes(6).toString('hex')}`;
+  // A socket in a directory only we can enter (0700): an abstract address
+  // would let any local user connect first and feed us a fake spawner.
+  const dir = mkdtempSync(join(tmpdir(), 'cnspawn-'));
+  const address = join(dir, 'ctl');
   const server = createServer({ pauseOnConnect: true });
-  await listen(server, `\0${name}`);
+  const removeSocket = () => rmSync(dir, { recursive: true, force: true });
+  try {
+    await listen(server, address);
+  } catch (err) {
+    removeSocket();
+    throw err;
+  }
 
-  const child: ChildProcess = spawn(helper, [`@${name}`], { stdio: opts.stdio ?? 'inherit' });
+  const child: ChildProcess = spawn(helper, [address], { stdio: opts.stdio ?? 'inherit' });
   const childExit = new Promise<number>((resolve) => {
     child.once('exit', (code, signal) => resolve(code ?? 128 + (signal ? osConstants.signals[signal] : 0)));
     child.once('error', () => resolve(-1));
@@ -226,6 +236,7 @@ export async function spawnContainer(spec: ContainerSpec, opts: SpawnOptions = {
     void childExit.then(() => resolve(null));
   });
   server.close();
+  removeSocket();
   if (!sock) {
     throw new ContainetError('CN_SPAWN', `containode-spawn exited before it connected${spawnErr ? `: ${spawnErr.message}` : ''}`);
   }
