@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // Bundles containode-oci (packages/containode/dist/src/oci/main.js, built
 // by tsc) into one file, packages/containode/dist/oci/containode-oci.mjs,
-// which the entry point (src/oci/bin.ts) prefers while it is newer than the
-// tsc build. One file parses faster than ~30 ES modules, and tree shaking
+// which the entry point (src/oci/bin.ts) prefers while none of the files it
+// was made from has changed (their mtimes are kept in containode-oci.inputs.json). One file parses faster than ~30 ES modules, and tree shaking
 // leaves out what a command never uses (ip-address: ~35 ms to load).
 //
 // Modules that locate files from their own import.meta.url (native.ts finds
@@ -10,7 +10,8 @@
 // bundle behaves as the modules do. koffi stays a runtime require.
 //
 // Usage: node bench/oci-bundle.mjs   (root script: pnpm bundle:oci)
-import { readFile } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -41,7 +42,16 @@ const result = await build({
   plugins: [keepImportMetaUrl],
   logLevel: 'warning',
   metafile: true,
+  absWorkingDir: root,
   legalComments: 'none',
 });
+// The entry point uses the bundle only while every input is unchanged.
+const inputs = await Promise.all(
+  Object.keys(result.metafile.inputs).map(async (rel) => {
+    const path = resolve(root, rel);
+    return [path, (await stat(path)).mtimeMs];
+  }),
+);
+await writeFile(`${pkg}/dist/oci/containode-oci.inputs.json`, JSON.stringify(inputs));
 const out = Object.values(result.metafile.outputs)[0];
 console.log(`bundled containode-oci: ${Object.keys(result.metafile.inputs).length} modules, ${(out.bytes / 1024).toFixed(0)} KiB -> packages/containode/dist/oci/containode-oci.mjs`);
