@@ -1,7 +1,21 @@
 /** IP addresses and MACs as the CLIs accept and print them. */
 import { randomBytes } from 'node:crypto';
-import { Address4, Address6 } from 'ip-address';
+import { createRequire } from 'node:module';
+import type { Address4 as Address4Type, Address6 as Address6Type } from 'ip-address';
 import { UsageError } from './errors.js';
+
+// ip-address costs ~40 ms to load; every CLI imports this module, most never
+// parse an address, so it is loaded on first use (start-up time budget, issue 7).
+interface IpAddressModule {
+  Address4: typeof Address4Type;
+  Address6: typeof Address6Type;
+}
+let ipAddress: IpAddressModule | undefined;
+function lib(): IpAddressModule {
+  ipAddress ??= createRequire(import.meta.url)('ip-address') as IpAddressModule;
+  return ipAddress;
+}
+
 
 export interface Ipv4Cidr {
   address: string;
@@ -24,14 +38,14 @@ export function classfulPrefix(address: string): number {
 
 export function parseIpv4Cidr(text: string): Ipv4Cidr {
   const [addr = '', mask, extra] = text.split('/');
-  if (extra !== undefined || !Address4.isValid(addr) || addr.split('.').length !== 4) {
+  if (extra !== undefined || !lib().Address4.isValid(addr) || addr.split('.').length !== 4) {
     throw new UsageError(`invalid IPv4 address: ${text}`, 'use ADDR[/PREFIX], e.g. 10.0.0.2/24');
   }
-  const address = new Address4(addr).correctForm();
+  const address = new (lib().Address4)(addr).correctForm();
   let prefix: number;
   if (mask === undefined) prefix = classfulPrefix(address);
   else if (/^\d{1,2}$/.test(mask) && Number(mask) <= 32) prefix = Number(mask);
-  else if (Address4.isValid(mask) && mask.split('.').length === 4) prefix = netmaskToPrefix(mask, text);
+  else if (lib().Address4.isValid(mask) && mask.split('.').length === 4) prefix = netmaskToPrefix(mask, text);
   else throw new UsageError(`invalid IPv4 prefix in ${text}`, 'the prefix is 0..32 or a dotted netmask such as 255.255.255.0');
   if (prefix === 0 || address === '0.0.0.0') {
     throw new UsageError(`unusable IPv4 address for an interface: ${text}`, 'use a host address with a prefix of 1..32');
@@ -56,27 +70,27 @@ export interface Ipv6Cidr {
 
 export function parseIpv6Cidr(text: string): Ipv6Cidr {
   const [addr = '', mask, extra] = text.split('/');
-  if (extra !== undefined || !Address6.isValid(addr)) {
+  if (extra !== undefined || !lib().Address6.isValid(addr)) {
     throw new UsageError(`invalid IPv6 address: ${text}`, 'use ADDR/PREFIX, e.g. fd00::2/64');
   }
   const prefix = mask === undefined ? 64 : Number(mask);
   if (mask !== undefined && (!/^\d{1,3}$/.test(mask) || prefix > 128 || prefix === 0)) {
     throw new UsageError(`invalid IPv6 prefix in ${text}`, 'the prefix is 1..128');
   }
-  const address = new Address6(addr).correctForm();
+  const address = new (lib().Address6)(addr).correctForm();
   return { address, prefix, cidr: `${address}/${prefix}` };
 }
 
 export function parseIpv4(text: string): string {
-  if (!Address4.isValid(text) || text.includes('/') || text.split('.').length !== 4) {
+  if (!lib().Address4.isValid(text) || text.includes('/') || text.split('.').length !== 4) {
     throw new UsageError(`invalid IPv4 address: ${text}`);
   }
-  return new Address4(text).correctForm();
+  return new (lib().Address4)(text).correctForm();
 }
 
 /** Whether an IPv4 address lies in address/prefix. */
 export function ipv4InSubnet(address: string, cidr: string): boolean {
-  return new Address4(address).isInSubnet(new Address4(cidr));
+  return new (lib().Address4)(address).isInSubnet(new (lib().Address4)(cidr));
 }
 
 const MAC_RE = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
@@ -100,5 +114,5 @@ export function randomMac(): string {
 
 /** The network of an address/prefix, e.g. 10.0.0.7/24 -> 10.0.0.0/24. */
 export function ipv4Network(cidr: Ipv4Cidr): string {
-  return `${new Address4(cidr.cidr).startAddress().correctForm()}/${cidr.prefix}`;
+  return `${new (lib().Address4)(cidr.cidr).startAddress().correctForm()}/${cidr.prefix}`;
 }
