@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "containode-spawn/caps.h"
@@ -43,15 +44,24 @@ struct spawner {
 	int fifo_made;		/* we created spec.exec_fifo */
 };
 
-static void cleanup_paths(void)
+/* `orphaned`: the caller is gone (fd 3 hit end of file), so nobody else
+ * will remove the `orphan_rmdir` paths. A cgroup stays busy (EBUSY) until
+ * its last task has finished exiting, which may lag the init's reaping a
+ * little (cgroup_exit() runs late in do_exit()): retry for up to a second. */
+static void cleanup_paths(int orphaned)
 {
-	int i;
+	const struct timespec tick = { 0, 10 * 1000 * 1000 };
+	int i, tries;
 
 	for (i = 0; i < spec.n_cleanup; i++) {
-		if (spec.cleanup_is_dir[i])
-			rmdir(spec.cleanup[i]);
-		else
+		if (spec.cleanup_orphan[i] && !orphaned)
+			continue;
+		if (!spec.cleanup_is_dir[i]) {
 			unlink(spec.cleanup[i]);
+			continue;
+		}
+		for (tries = 0; rmdir(spec.cleanup[i]) < 0 && errno == EBUSY && tries < 100; tries++)
+			nanosleep(&tick, NULL);
 	}
 }
 
@@ -96,7 +106,7 @@ static int __attribute__((noreturn)) finish(struct spawner *sp, int code)
 	/* A start that failed leaves no fifo for a `start` to hang on. */
 	if (spec.exec_fifo && sp->fifo_made && !sp->ready)
 		unlink(spec.exec_fifo);
-	cleanup_paths();
+	cleanup_paths(sp->ctl < 0);
 	if (sp->failed && sp->ctl >= 0)
 		ctl_send(sp->ctl, error_msg, -1);
 	exit(code);
@@ -201,7 +211,7 @@ static void __attribute__((noreturn)) init_gone(struct spawner *sp, int st)
 	read_reports(sp, 1);
 	if (sp->failed)
 		finish(sp, 1);
-	cleanup_paths();
+	cleanup_paths(sp->ctl < 0);
 	if (sp->ctl >= 0)
 		ctl_sendf(sp->ctl, -1, "exit\t%d\n", sp->aborted ? 137 : exit_status(st));
 	exit(sp->aborted ? 1 : 0);

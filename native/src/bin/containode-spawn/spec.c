@@ -365,11 +365,13 @@ static int spec_line(struct spec *s, char **f, int n)
 		if (f[1][0] != '/')
 			return -1;
 		s->exec_fifo = f[1];
-	} else if (!strcmp(k, "cleanup_rmdir") || !strcmp(k, "cleanup_unlink")) {
+	} else if (!strcmp(k, "cleanup_rmdir") || !strcmp(k, "cleanup_unlink") ||
+		   !strcmp(k, "orphan_rmdir")) {
 		NEED(2);
 		if (s->n_cleanup >= MAX_CLEANUP || f[1][0] != '/')
 			return -1;
-		s->cleanup_is_dir[s->n_cleanup] = k[8] == 'r';
+		s->cleanup_orphan[s->n_cleanup] = k[0] == 'o';
+		s->cleanup_is_dir[s->n_cleanup] = k[0] == 'o' || k[8] == 'r';
 		s->cleanup[s->n_cleanup++] = f[1];
 	} else {
 		return -1;

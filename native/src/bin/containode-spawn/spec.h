@@ -100,6 +100,7 @@ struct spec {
 	const char *exec_fifo;
 	const char *cleanup[MAX_CLEANUP];
 	int cleanup_is_dir[MAX_CLEANUP];
+	int cleanup_orphan[MAX_CLEANUP];	/* only when the caller is gone */
 	int n_cleanup;
 };
 

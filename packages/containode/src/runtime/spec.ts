@@ -108,8 +108,12 @@ export interface ContainerSpec {
   process: ProcessSpec;
   /** Created by the spawner; the init waits until someone opens it for reading. */
   execFifo?: string;
-  /** Removed by the spawner after the init exited (attached), in order. */
-  cleanup?: { rmdir?: string[]; unlink?: string[] };
+  /**
+   * Removed by the spawner after the init exited (attached), in order;
+   * `orphanRmdir` only when the caller died first (its control socket hit
+   * end of file), e.g. a cgroup whose counters a live caller reads itself.
+   */
+  cleanup?: { rmdir?: string[]; unlink?: string[]; orphanRmdir?: string[] };
 }
 
 function field(value: string | number): string {
@@ -181,6 +185,7 @@ export function serializeSpec(spec: ContainerSpec): string {
   if (spec.execFifo) out.push(line('exec_fifo', spec.execFifo));
   for (const p of spec.cleanup?.unlink ?? []) out.push(line('cleanup_unlink', p));
   for (const p of spec.cleanup?.rmdir ?? []) out.push(line('cleanup_rmdir', p));
+  for (const p of spec.cleanup?.orphanRmdir ?? []) out.push(line('orphan_rmdir', p));
   out.push('end\n');
   return out.join('');
 }
