@@ -3,3 +3,4 @@ export { Switch, type AttachSpec, type SwitchOptions, type SwitchStatus } from '
 export { ControlServer, claimSocketPath, errorBody, type Connection, type ControlServerOptions } from './control-server.js';
 export { Daemon, parseAttach, type DaemonOptions } from './daemon.js';
 export { program, main } from './cli.js';
+export { HostGateway, gatewayTag, type GatewayRecord } from './host/gateway.js';

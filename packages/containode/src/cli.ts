@@ -45,6 +45,7 @@ export function runProgram(onStatus: (code: number) => void): Command {
 
 export async function main(argv: string[] = process.argv): Promise<number> {
   const first = argv[2];
+  if (first === 'cleanup') return (await import('./commands/cleanup.js')).cleanupMain(argv); // issue 11
   if (first !== undefined && MANAGEMENT.has(first)) {
     const { managementProgram } = await import('./commands/manage.js');
     let status = 0;

@@ -278,10 +278,11 @@ testIf(test, noRootCg, 'the cgroup of a SIGKILLed containode is reused by its id
       await waitFor(() => c.out().includes('up'), 'the container to start', 10_000);
       c.child.kill('SIGKILL');
       await c.exit;
-      // The spawner sees the control socket close and kills the container;
-      // only containode removes the cgroup, so it stays, empty.
+      // The spawner sees the control socket close, kills the container and
+      // removes its cgroup (orphan_rmdir, issue 11); one it could not
+      // remove stays empty for the sweep below.
       const dirs = cgroupDirs(id);
-      await waitFor(() => dirs.every((d) => existsSync(d) && readFileSync(join(d, 'cgroup.procs'), 'utf8') === ''), 'the container to die', 10_000);
+      await waitFor(() => dirs.every((d) => !existsSync(d) || readFileSync(join(d, 'cgroup.procs'), 'utf8') === ''), 'the container to die', 10_000);
       return dirs;
     };
     const id = uniqueName('kill');
@@ -294,7 +295,7 @@ testIf(test, noRootCg, 'the cgroup of a SIGKILLed containode is reused by its id
     const stale = uniqueName('stale');
     const dirs = await killed(stale);
     const old = new Date(Date.now() - 120_000);
-    for (const d of dirs) utimesSync(d, old, old);
+    for (const d of dirs) if (existsSync(d)) utimesSync(d, old, old);
     const other = await containode(['-r', root, '--rm', 'true']);
     assert.is(other.code, 0, other.stderr);
     assert.equal(dirs.filter((d) => existsSync(d)), [], 'swept by the next container');

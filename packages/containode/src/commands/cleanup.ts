@@ -1,0 +1,210 @@
+/**
+ * `containode cleanup [--dry-run] [SOCKET...]`: remove what a crash of the
+ * whole machine's processes (containode, its spawner, containet) could leave
+ * behind (issue 11). Each kind of leftover is recognised as dead by a test
+ * that a live owner always passes:
+ *  - a container record: its init (or, while creating, its owner) is gone
+ *    or its pid was reused (start time differs; records.ts);
+ *  - a cgroup containet/ID: no live record ID and no task in it;
+ *  - a host mount under a dead record's top or root directory;
+ *  - a socket file: connect(2) is refused (ECONNREFUSED: nobody listens);
+ *  - a containet host-gateway record: its tap device is gone. The tap is not
+ *    persistent (TUNSETPERSIST is never set), so it exists exactly as long as
+ *    its daemon holds the fd; then HostGateway.recover removes its NAT rules
+ *    and restores ip_forward.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, lstatSync, readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
+import { connect } from 'node:net';
+import { join, resolve } from 'node:path';
+import { DEFAULT_SOCKET, stateDir, UsageError } from '@containet/common';
+import { CGROUP_PARENT, cgroupPids, detectCgroupLayout, removeStaleCgroups } from '../cgroup/index.js';
+import { listRecords, recordAlive, removeRecord, type ContainerRecord } from '../container/records.js';
+
+export const help = 'Remove leftovers of crashed containers and switches: dead container records, their empty cgroups and host mounts, stale containet sockets (SOCKET arguments, default /tmp/containet.sock) and host-gateway NAT rules of dead switches.';
+
+export interface CleanupOptions {
+  dryRun?: boolean;
+  /** Leave cgroups younger than this: one being set up has no task yet (default 60 s). */
+  minAgeMs?: number;
+}
+
+export interface CleanupReport {
+  records: string[];
+  cgroups: string[];
+  mounts: string[];
+  sockets: string[];
+  gateways: string[];
+}
+
+/** Mount points (field 5 of mountinfo, octal escapes undone), innermost last. */
+function hostMountPoints(): string[] {
+  return readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((l) => (l.split(' ')[4] ?? '').replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8))))
+    .filter(Boolean);
+}
+
+const under = (path: string, dir: string) => path === dir || path.startsWith(dir.endsWith('/') ? dir : `${dir}/`);
+
+function umountDetached(path: string): Promise<void> {
+  // umount(8) -l = umount2(MNT_DETACH): gone from the namespace at once,
+  // released when no longer busy (umount(2)).
+  return new Promise((res, rej) => execFile('umount', ['-l', path], { timeout: 10_000 }, (err, _o, stderr) => (err ? rej(new Error(String(stderr).trim() || err.message)) : res())));
+}
+
+/** Whether anybody accepts connections on a unix socket path. */
+function listening(path: string): Promise<boolean> {
+  return new Promise((res) => {
+    const s = connect(path);
+    s.once('connect', () => {
+      s.destroy();
+      res(true);
+    });
+    s.once('error', (err: NodeJS.ErrnoException) => res(err.code !== 'ECONNREFUSED' && err.code !== 'ENOENT'));
+  });
+}
+
+function ageMs(dir: string): number {
+  try {
+    return Date.now() - statSync(dir).mtimeMs;
+  } catch {
+    return 0;
+  }
+}
+
+function linkExists(ifname: string): boolean {
+  return existsSync(`/sys/class/net/${ifname}`);
+}
+
+export async function cleanup(sockets: string[], opts: CleanupOptions = {}): Promise<CleanupReport> {
+  const dry = opts.dryRun === true;
+  const minAgeMs = opts.minAgeMs ?? 60_000;
+  const report: CleanupReport = { records: [], cgroups: [], mounts: [], sockets: [], gateways: [] };
+
+  const all = listRecords({ keepStale: true });
+  const live = new Map(all.filter((r) => recordAlive(r)).map((r) => [r.id, r]));
+  // containode-oci keeps the records of stopped containers until `delete`
+  // (runtime-spec lifecycle): those are its state, not leftovers.
+  const dead: ContainerRecord[] = all.filter((r) => !live.has(r.id) && r.runtime === 'containode');
+
+  // Mounts first: a top directory's mounts are what a record points at.
+  const liveDirs = [...live.values()].flatMap((r) => [r.top, r.root]).filter((d): d is string => !!d);
+  const deadDirs = dead.flatMap((r) => [r.top, r.root]).filter((d): d is string => !!d && !liveDirs.some((l) => under(l, d) || under(d, l)));
+  const mounts = hostMountPoints().filter((m) => deadDirs.some((d) => under(m, d)));
+  for (const m of mounts.reverse()) {
+    if (!dry) await umountDetached(m);
+    report.mounts.push(m);
+  }
+
+  for (const r of dead) {
+    if (!dry) removeRecord(r.id);
+    report.records.push(r.id);
+  }
+
+  const layout = detectCgroupLayout();
+  if (dry) {
+    const homes = new Set<string>();
+    for (const home of Object.values(layout.controllers)) if (home) homes.add(join(home.path, CGROUP_PARENT));
+    if (layout.unified) homes.add(join(layout.unified, CGROUP_PARENT));
+    for (const parent of homes) {
+      let ids: string[] = [];
+      try {
+        ids = readdirSync(parent, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
+      } catch {
+        continue;
+      }
+      for (const id of ids) {
+        const d = join(parent, id);
+        if (!live.has(id) && cgroupPids(d).length === 0 && ageMs(d) >= minAgeMs) report.cgroups.push(d);
+      }
+    }
+  } else {
+    // Only empty ones: a cgroup with tasks may belong to a containode that
+    // keeps its records elsewhere (CONTAINET_STATE); its tasks are not ours to kill.
+    report.cgroups.push(...(await removeStaleCgroups((id) => live.has(id), layout, { onlyEmpty: true, minAgeMs })));
+  }
+
+  for (const path of (sockets.length ? sockets : [DEFAULT_SOCKET]).map((p) => resolve(p))) {
+    let isSocket = false;
+    try {
+      isSocket = lstatSync(path).isSocket();
+    } catch {
+      continue;
+    }
+    if (!isSocket || (await listening(path))) continue;
+    if (!dry) unlinkSync(path);
+    report.sockets.push(path);
+  }
+
+  let gatewayRecords: string[] = [];
+  try {
+    gatewayRecords = readdirSync(stateDir()).filter((n) => /^gateway-[0-9a-f]+\.json$/.test(n));
+  } catch {
+    // no state directory: nothing recorded
+  }
+  for (const name of gatewayRecords) {
+    let ifname: string | undefined;
+    try {
+      ifname = (JSON.parse(readFileSync(join(stateDir(), name), 'utf8')) as { ifname?: string }).ifname;
+    } catch {
+      // unreadable record: its daemon died while writing it
+    }
+    if (ifname && linkExists(ifname)) continue;
+    const tag = name.slice('gateway-'.length, -'.json'.length);
+    if (!dry) {
+      const { HostGateway } = await import('@containet/containet');
+      await HostGateway.recover(tag);
+      // recover() leaves a record it can't parse; it is of no use to anyone.
+      try {
+        unlinkSync(join(stateDir(), name));
+      } catch {
+        // removed by recover()
+      }
+    }
+    report.gateways.push(`${tag}${ifname ? ` (${ifname})` : ''}`);
+  }
+  return report;
+}
+
+export function format(report: CleanupReport, dry: boolean): string {
+  const verb = dry ? 'would remove' : 'removed';
+  const lines: string[] = [];
+  const add = (what: string, items: string[]) => {
+    for (const i of items) lines.push(`${verb} ${what} ${i}`);
+  };
+  add('record', report.records);
+  add('cgroup', report.cgroups);
+  add('mount', report.mounts);
+  add('socket', report.sockets);
+  add('gateway', report.gateways);
+  if (!lines.length) lines.push('nothing to clean up');
+  return lines.join('\n') + '\n';
+}
+
+export async function handler(sockets: string[], opts: CleanupOptions & { json?: boolean }): Promise<string> {
+  const report = await cleanup(sockets, opts);
+  return opts.json ? JSON.stringify(report, null, 2) + '\n' : format(report, opts.dryRun === true);
+}
+
+/** The commander program of `containode cleanup` (its own, so cli.ts only routes to it). */
+export async function cleanupMain(argv: string[]): Promise<number> {
+  const { Command } = await import('commander');
+  let status = 0;
+  const prog = new Command('containode').exitOverride();
+  prog
+    .command('cleanup')
+    .description(help)
+    .argument('[socket...]', 'containet control sockets to check (default /tmp/containet.sock)')
+    .option('-n, --dry-run', 'only say what would be removed')
+    .option('--json', 'print the report as JSON')
+    .option('--min-age <seconds>', 'leave empty cgroups younger than this (one being set up has no task yet)', '60')
+    .action(async (sockets: string[], opts: { dryRun?: boolean; json?: boolean; minAge: string }) => {
+      const seconds = Number(opts.minAge);
+      if (!/^\d+(\.\d+)?$/.test(opts.minAge) || !Number.isFinite(seconds)) throw new UsageError(`invalid --min-age ${opts.minAge}`, 'seconds, 0 or more');
+      process.stdout.write(await handler(sockets, { dryRun: opts.dryRun, json: opts.json, minAgeMs: seconds * 1000 }));
+      status = 0;
+    });
+  await prog.parseAsync(argv);
+  return status;
+}
