@@ -386,4 +386,46 @@ testIf(test, noRoot, 'when the caller dies (SIGKILL) the container is killed and
   }
 });
 
+
+testIf(test, noRoot, 'a mount destination planted as a symlink out of the root lands inside the root', async () => {
+  const cleanup = new Cleanup();
+  try {
+    const root = await busyboxRoot(cleanup);
+    const outside = tempDir(cleanup); // a host directory the image points at
+    const { symlinkSync, readdirSync } = await import('node:fs');
+    // Absolute and relative escapes, as a hostile image would ship them.
+    symlinkSync(outside, join(root, 'escape-abs'));
+    symlinkSync(`../../../../../../../..${outside}`, join(root, 'escape-rel'));
+    // Resolved inside the root, the links point at ROOT/<outside>.
+    mkdirSync(join(root, outside), { recursive: true });
+    const r = await runSpec(
+      cleanup,
+      baseSpec(['sh', '-c', `grep -c " ${outside}/[ab] " /proc/mounts`], {
+        rootfs: { path: root },
+        mounts: [
+          { source: 'tmpfs', destination: '/escape-abs/a', type: 'tmpfs', options: ['size=1m'] },
+          { source: 'tmpfs', destination: '/escape-rel/b', type: 'tmpfs', options: ['size=1m'] },
+        ],
+      }),
+    );
+    assert.is(r.status, 0, r.err);
+    assert.is(r.out.trim(), '2', 'both mounts exist inside the container, under the root');
+    assert.equal(readdirSync(outside), [], 'nothing was created or mounted in the host directory');
+    assert.ok(existsSync(join(root, outside, 'a')), 'the mount point was made inside the root');
+
+    // A link dangling inside the root is an error, not a way out.
+    symlinkSync('/nowhere/at/all', join(root, 'dangling'));
+    let failed = '';
+    try {
+      await runSpec(cleanup, baseSpec(['true'], { rootfs: { path: root }, mounts: [{ source: 'tmpfs', destination: '/dangling/x', type: 'tmpfs', options: [] }] }));
+    } catch (err) {
+      failed = (err as Error).message;
+    }
+    assert.match(failed, 'mkdir(/dangling/x, mount point)');
+    assert.not.ok(existsSync('/nowhere'), 'nothing made on the host');
+  } finally {
+    await cleanup.run();
+  }
+});
+
 test.run();

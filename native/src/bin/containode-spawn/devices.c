@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "devices.h"
+#include "inroot.h"
 #include "mounts.h"
 #include "report.h"
 #include "spec.h"
@@ -82,13 +83,31 @@ made:
  */
 int device_create(const struct device_ent *d, int rep, const char *root, int hostdev)
 {
-	char dst[PATH_MAX];
+	char parent[PATH_MAX], dst[PATH_MAX + 32];
 	mode_t type = d->type == 'b' ? S_IFBLK : d->type == 'p' ? S_IFIFO : S_IFCHR;
+	const char *name;
+	char *slash;
+	int dirfd, r;
 
-	if (path_join(dst, sizeof(dst), root, d->path))
+	if (strlen(d->path) >= sizeof(parent))
 		return fail(rep, ENAMETOOLONG, "mknod", d->path);
-	return make_node(rep, hostdev, dst, d->path, type, d->major, d->minor,
-			 d->mode, d->uid, d->gid);
+	strcpy(parent, d->path);
+	slash = strrchr(parent, '/');
+	name = slash ? slash + 1 : parent;
+	if (!*name || !strcmp(name, ".") || !strcmp(name, ".."))
+		return fail(rep, EINVAL, "mknod", d->path);
+	if (slash)
+		*slash = '\0';
+	/* The directory is resolved inside the root (inroot.c), so a symlink
+	 * in the image cannot place the node on the host. */
+	dirfd = inroot_open(root, slash ? parent : "/", INROOT_MKDIR);
+	if (dirfd < 0)
+		return fail(rep, -dirfd, "mkdir(device directory)", d->path);
+	snprintf(dst, sizeof(dst), "/proc/self/fd/%d/%s", dirfd, name);
+	r = make_node(rep, hostdev, dst, d->path, type, d->major, d->minor,
+		      d->mode, d->uid, d->gid);
+	close(dirfd);
+	return r;
 }
 
 static const struct {

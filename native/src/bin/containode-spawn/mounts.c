@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "devices.h"
+#include "inroot.h"
 #include "mounts.h"
 #include "report.h"
 #include "spec.h"
@@ -160,31 +161,6 @@ int mkdirs(const char *path, mode_t mode)
 	return 0;
 }
 
-/* Create @path as an empty file (and its parents) to bind a file onto. */
-static int mkfile(const char *path)
-{
-	char dir[PATH_MAX];
-	char *slash;
-	int fd, r;
-
-	if (strlen(path) >= sizeof(dir))
-		return -ENAMETOOLONG;
-	strcpy(dir, path);
-	slash = strrchr(dir, '/');
-	if (slash && slash != dir) {
-		*slash = '\0';
-		r = mkdirs(dir, 0755);
-		if (r)
-			return r;
-	}
-	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
-	if (fd < 0 && errno != EEXIST && errno != EISDIR)
-		return -errno;
-	if (fd >= 0)
-		close(fd);
-	return 0;
-}
-
 /* Flags a remount must keep: in a user namespace the kernel refuses to
  * clear nosuid/nodev/noexec/ro set by a more privileged mounter ("locked"
  * flags, mount_namespaces(7)). */
@@ -221,25 +197,25 @@ static int fail(int rep, int err, const char *step, const char *detail)
 #define BIND_FLAGS (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | \
 		    MS_NODIRATIME | MS_RELATIME | MS_STRICTATIME)
 
-/* One mount at @dst (an absolute host-side path). */
-static int do_mount(int rep, const char *src, const char *dst, const char *type,
-		    const char *options)
+/* One mount of @src on @dest, a path inside @root ("" = the host's /),
+ * resolved with inroot_open() so no symlink in the root can redirect it. */
+static int mount_at(int rep, const char *root, const char *src, const char *dest,
+		    const char *type, const char *options)
 {
 	struct parsed_opts p;
 	struct stat st;
-	int is_bind, r;
+	char dst[32];
+	int is_bind, fd;
 
 	if (parse_options(options, &p))
 		return fail(rep, EINVAL, "mount options", options);
 	is_bind = (p.flags & MS_BIND) || !strcmp(type, "bind");
 	if (is_bind && stat(src, &st) < 0)
 		return fail(rep, errno, "stat(bind source)", src);
-	if (is_bind && !S_ISDIR(st.st_mode))
-		r = mkfile(dst);
-	else
-		r = mkdirs(dst, 0755);
-	if (r)
-		return fail(rep, -r, "mkdir(mount point)", dst);
+	fd = inroot_open(root, dest, INROOT_MKDIR | ((is_bind && !S_ISDIR(st.st_mode)) ? INROOT_FILE : 0));
+	if (fd < 0)
+		return fail(rep, -fd, "mkdir(mount point)", dest);
+	snprintf(dst, sizeof(dst), "/proc/self/fd/%d", fd);
 
 	if (!strcmp(type, "cgroup")) {
 		struct statfs sf;
@@ -249,7 +225,8 @@ static int do_mount(int rep, const char *src, const char *dst, const char *type,
 		 * bound, read-only when asked. */
 		if (statfs("/sys/fs/cgroup", &sf) == 0 && sf.f_type == CGROUP2_SUPER_MAGIC) {
 			if (mount("cgroup2", dst, "cgroup2", p.flags & ~MS_BIND, NULL) < 0)
-				return fail(rep, errno, "mount(cgroup2)", dst);
+				goto err_mount;
+			close(fd);
 			return 0;
 		}
 		is_bind = 1;
@@ -259,33 +236,49 @@ static int do_mount(int rep, const char *src, const char *dst, const char *type,
 
 	if (is_bind) {
 		if (mount(src, dst, NULL, MS_BIND | (p.flags & MS_REC), NULL) < 0)
-			return fail(rep, errno, "mount(bind)", dst);
-		if (p.flags & BIND_FLAGS) {
-			unsigned long f = MS_BIND | MS_REMOUNT | (p.flags & BIND_FLAGS) |
-					  (locked_flags(dst) & ~MS_RDONLY);
-
-			if (mount(NULL, dst, NULL, f, NULL) < 0)
-				return fail(rep, errno, "mount(remount bind)", dst);
-		}
+			goto err_mount;
 	} else if (mount(src, dst, type, p.flags & ~MS_REC, p.data[0] ? p.data : NULL) < 0) {
+		int err = errno;
 		char what[64];
 
 		snprintf(what, sizeof(what), "mount(%s)", type);
-		return fail(rep, errno, what, dst);
+		close(fd);
+		return fail(rep, err, what, dest);
 	}
-	if (p.prop && mount(NULL, dst, NULL, p.prop, NULL) < 0)
-		return fail(rep, errno, "mount(propagation)", dst);
+	/* The fd still names the covered directory: reopen to reach the new
+	 * mount for the remount and propagation changes. */
+	close(fd);
+	fd = inroot_open(root, dest, 0);
+	if (fd < 0)
+		return fail(rep, -fd, "open(mount point)", dest);
+	snprintf(dst, sizeof(dst), "/proc/self/fd/%d", fd);
+	if (is_bind && (p.flags & BIND_FLAGS)) {
+		unsigned long f = MS_BIND | MS_REMOUNT | (p.flags & BIND_FLAGS) |
+				  (locked_flags(dst) & ~MS_RDONLY);
+
+		if (mount(NULL, dst, NULL, f, NULL) < 0) {
+			int err = errno;
+
+			close(fd);
+			return fail(rep, err, "mount(remount bind)", dest);
+		}
+	}
+	if (p.prop && mount(NULL, dst, NULL, p.prop, NULL) < 0) {
+		int err = errno;
+
+		close(fd);
+		return fail(rep, err, "mount(propagation)", dest);
+	}
+	close(fd);
 	return 0;
-}
 
-static int mount_at(int rep, const char *root, const char *src, const char *dest,
-		    const char *type, const char *options)
-{
-	char dst[PATH_MAX];
+err_mount:
+	{
+		int err = errno;
 
-	if (path_join(dst, sizeof(dst), root, dest))
-		return fail(rep, ENAMETOOLONG, "mount", dest);
-	return do_mount(rep, src, dst, type, options);
+		close(fd);
+		return fail(rep, err, is_bind ? "mount(bind)" : "mount(cgroup2)", dest);
+	}
 }
 
 static int default_mounts(const struct spec *s, int rep, const char *root)
