@@ -53,7 +53,7 @@ const work = mkdtempSync(join(tmpdir(), 'bench-oci-'));
 errFile = join(work, 'stderr');
 try {
   // The single-file entry the CLI prefers (see packages/containode/src/oci/bin.ts).
-  const b = spawnSync(process.execPath, [join(root, 'bench/oci-bundle.mjs')], { stdio: 'inherit' });
+  const b = spawnSync(process.execPath, [join(root, 'scripts/bundle-oci.mjs')], { stdio: 'inherit' });
   if (b.status !== 0) throw new Error('bundling containode-oci failed');
 
   const bundle = join(work, 'bundle');

@@ -1,6 +1,6 @@
 /**
  * containode-oci entry point. The CLI is main.ts; `pnpm bundle:oci`
- * (bench/oci-bundle.mjs) also bundles it into one CommonJS file, which
+ * (scripts/bundle-oci.mjs, run by `pnpm build`) also bundles it into one CommonJS file, which
  * starts about 40 ms faster: one file instead of ~40 ES modules to resolve,
  * link and compile, and each command loads only the parts of
  * @containet/common and the Node built-ins it uses (CommonJS require()s stay

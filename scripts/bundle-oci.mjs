@@ -10,7 +10,7 @@
 // native/build and resolves koffi from there) keep their original URL, so the
 // bundle behaves as the modules do. koffi stays a runtime require.
 //
-// Usage: node bench/oci-bundle.mjs   (root script: pnpm bundle:oci)
+// Usage: node scripts/bundle-oci.mjs   (run by pnpm build; also pnpm bundle:oci)
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { createRequire } from 'node:module';
