@@ -1,5 +1,6 @@
 /** `containode [options] [--] PROGRAM [ARGS...]`: run a program in a new container. */
-import { parseRunOptions, type RawRunOptions } from '../container/options.js';
+import { imageName, parseRunOptions, storeOf, type RawRunOptions, type RunOptions } from '../container/options.js';
+import { resolveUser } from '../container/user.js';
 import type { RawLimitOptions } from '../limits/options.js';
 
 export type RawOptions = RawRunOptions & RawLimitOptions & { debug?: boolean };
@@ -29,10 +30,28 @@ Managing running containers: containode ps | exec | stop | kill | inspect (see c
 `;
 
 export async function handler(raw: RawOptions, args: string[]): Promise<number> {
-  const opts = parseRunOptions(raw, args);
+  const name = imageName(raw);
+  let opts: RunOptions;
+  if (name !== undefined) {
+    const { findImage, unpackImageRoot } = await import('../container/image.js');
+    const store = storeOf(raw);
+    opts = parseRunOptions(raw, args, findImage(name, store));
+    // Unpacked once per image digest and shared: the overlay's lower layer.
+    opts.root = await unpackImageRoot(name, store);
+  } else {
+    opts = parseRunOptions(raw, args);
+  }
+  if (opts.user !== undefined) applyUser(opts);
   const { launch } = await import('../container/launch.js');
   // Issue 5: limits, user namespace, capabilities, network hook; checks
   // them first, creates the cgroup in amendSpec, removes it at the end.
   const { withContainerLimits } = await import('../limits/apply.js');
   return withContainerLimits(raw, opts.id, (hooks) => launch(opts, hooks));
+}
+
+/** The user to run as, from -u or the image, with HOME from its passwd entry (as Docker). */
+function applyUser(opts: RunOptions): void {
+  const user = resolveUser(opts.root, opts.user!);
+  opts.resolvedUser = { uid: user.uid, gid: user.gid, additionalGids: user.additionalGids };
+  if (!opts.explicitHome && user.home) opts.env = opts.env.map((kv) => (kv.startsWith('HOME=') ? `HOME=${user.home}` : kv));
 }

@@ -11,6 +11,7 @@ import type { ContainerSpec } from '../runtime/spec.js';
 import { claimRecord, processStartTime, recordPath, removeRecord, updateRecord, type ContainerRecord } from './records.js';
 import type { RunOptions } from './options.js';
 import { SwitchLink } from './switch-link.js';
+import type { PortProxy } from '../publish/proxy.js';
 
 /** Signals containode passes on to the container's PID 1. */
 export const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
@@ -34,6 +35,7 @@ export function buildSpec(opts: RunOptions, mac: string): ContainerSpec {
     process: { args: opts.args, env: opts.env, cwd: opts.workdir },
     cleanup: { unlink: [recordPath(opts.id)] },
   };
+  if (opts.resolvedUser) spec.process.user = { ...opts.resolvedUser };
   if (opts.newIpc) spec.namespaces.ipc = true;
   if (opts.newNet) spec.namespaces.net = true;
   if (opts.root && opts.top) {
@@ -43,7 +45,7 @@ export function buildSpec(opts: RunOptions, mac: string): ContainerSpec {
     };
   }
   if (opts.socket) {
-    spec.network = { tap: { ifname: 'eth0', mac }, addresses: opts.addresses, gateways: opts.gateways };
+    spec.network = { tap: { ifname: 'eth0', mac, mtu: opts.mtu }, addresses: opts.addresses, gateways: opts.gateways };
   }
   return spec;
 }
@@ -63,6 +65,9 @@ export async function launch(opts: RunOptions, hooks: LaunchHooks = {}): Promise
     command: opts.args,
     root: opts.root,
     top: opts.top,
+    image: opts.image?.name,
+    imageDigest: opts.image?.digest,
+    publish: opts.publish.length ? opts.publish.map((p) => `${p.hostIp}:${p.hostPort}->${p.containerPort}/${p.proto}`) : undefined,
     addresses: opts.addresses,
     socket: opts.socket,
     hostname: opts.id,
@@ -71,6 +76,7 @@ export async function launch(opts: RunOptions, hooks: LaunchHooks = {}): Promise
   };
   let container: SpawnedContainer | undefined;
   let started = false;
+  const proxies: PortProxy[] = [];
   const forward = new Map<NodeJS.Signals, () => void>();
   try {
     claimRecord(record);
@@ -80,6 +86,15 @@ export async function launch(opts: RunOptions, hooks: LaunchHooks = {}): Promise
     if (opts.socket) {
       link = await SwitchLink.open(opts.socket);
       always.push(() => link!.close());
+    }
+
+    // Published ports: relays in this (the host's) network namespace to
+    // eth0's IPv4 address, bound before the container exists so a taken
+    // port refuses the start with nothing created.
+    if (opts.publish.length) {
+      const { startPortProxy } = await import('../publish/proxy.js');
+      const target = opts.addresses[0]!.split('/')[0]!;
+      for (const p of opts.publish) proxies.push(await startPortProxy(p, target));
     }
 
     if (opts.top) {
@@ -126,6 +141,7 @@ export async function launch(opts: RunOptions, hooks: LaunchHooks = {}): Promise
     for (const [sig, fn] of forward) process.off(sig, fn);
     // The container goes first: its mounts hold TOP, its port the tap.
     if (container) await container.abort();
+    await Promise.all(proxies.map((p) => p.close().catch(() => undefined)));
     const steps = started ? always : [...always, ...onFailure];
     while (steps.length) {
       try {

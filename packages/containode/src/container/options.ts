@@ -4,8 +4,9 @@
  * (launch.ts) may rely on.
  */
 import { statSync } from 'node:fs';
-import { isAbsolute, resolve } from 'node:path';
-import { UsageError, parseIpv4, parseIpv4Cidr, parseIpv6Cidr, randomIdentity, validateIdentity } from '@containet/common';
+import { isAbsolute, join, resolve } from 'node:path';
+import { UsageError, imageStoreDir, parseIpv4, parseIpv4Cidr, parseIpv6Cidr, randomIdentity, validateIdentity } from '@containet/common';
+import { parsePublish, type PublishSpec } from '../publish/spec.js';
 
 export interface RawRunOptions {
   socket?: string;
@@ -20,6 +21,20 @@ export interface RawRunOptions {
   env?: string[];
   workdir?: string;
   rm?: boolean;
+  /** --image NAME (or -r image:NAME). */
+  image?: string;
+  store?: string;
+  entrypoint?: string;
+  user?: string;
+  publish?: string[];
+  mtu?: string;
+}
+
+/** What run options take from a stored image (mocker's resolveImage). */
+export interface ImageDefaults {
+  name: string;
+  digest: string;
+  config: { Entrypoint?: string[] | null; Cmd?: string[] | null; Env?: string[] | null; WorkingDir?: string | null; User?: string | null };
 }
 
 export interface RunOptions {
@@ -37,6 +52,16 @@ export interface RunOptions {
   workdir: string | undefined;
   rm: boolean;
   args: string[];
+  /** The image the root comes from; `root` is set once it is unpacked. */
+  image: { name: string; digest: string; store: string } | undefined;
+  /** The user to run as, `uid[:gid]` or names (resolved against the root's /etc/passwd). */
+  user: string | undefined;
+  publish: PublishSpec[];
+  mtu: number | undefined;
+  /** HOME came from the image or -e (else the user's passwd entry may give it). */
+  explicitHome: boolean;
+  /** Set from `user` once the root filesystem is known. */
+  resolvedUser?: { uid: number; gid: number; additionalGids: number[] };
 }
 
 function isDir(path: string): boolean {
@@ -63,8 +88,52 @@ function mergeEnv(base: string[], extra: string[]): string[] {
   return [...out.values()];
 }
 
-export function parseRunOptions(raw: RawRunOptions, args: string[]): RunOptions {
-  if (args.length === 0) throw new UsageError('no program given', 'e.g. containode -4 10.0.0.2/24 -s /tmp/containet.sock /bin/sh');
+/** The image named by --image NAME or -r image:NAME, if any. */
+export function imageName(raw: RawRunOptions): string | undefined {
+  const fromRoot = raw.root?.startsWith('image:') ? raw.root.slice('image:'.length) : undefined;
+  if (raw.image !== undefined && fromRoot !== undefined) throw new UsageError('--image and -r image:NAME name an image twice', 'give one of them');
+  if (raw.image !== undefined && raw.root !== undefined) throw new UsageError('--image and -r both give a root filesystem', 'give one of them');
+  const name = raw.image ?? fromRoot;
+  if (name !== undefined && name.trim() === '') throw new UsageError('empty image name', 'e.g. --image alpine');
+  return name;
+}
+
+/** The image store: --store, else CONTAINET_IMAGES, else the default (shared with mocker). */
+export function storeOf(raw: RawRunOptions): string {
+  return resolve(raw.store ?? imageStoreDir());
+}
+
+function parseMtu(text: string): number {
+  // 68 is the IPv4 minimum (RFC 791); 65535 the largest IP datagram.
+  if (!/^\d{1,5}$/.test(text) || Number(text) < 68 || Number(text) > 65535) {
+    throw new UsageError(`invalid --mtu ${text}`, 'give 68..65535 bytes, e.g. --mtu 1450 behind a VXLAN uplink');
+  }
+  return Number(text);
+}
+
+/**
+ * The program to run. Docker's rules: PROGRAM replaces the image's Cmd,
+ * --entrypoint replaces its Entrypoint (and then drops its Cmd), the
+ * entrypoint goes first.
+ */
+function programOf(raw: RawRunOptions, args: string[], image: ImageDefaults | undefined): string[] {
+  if (!image) {
+    if (raw.entrypoint !== undefined) throw new UsageError('--entrypoint needs --image', 'without an image, give the program itself');
+    return args;
+  }
+  const entrypoint = raw.entrypoint !== undefined ? (raw.entrypoint === '' ? [] : [raw.entrypoint]) : image.config.Entrypoint ?? [];
+  const cmd = args.length ? args : raw.entrypoint !== undefined ? [] : image.config.Cmd ?? [];
+  return [...entrypoint, ...cmd];
+}
+
+export function parseRunOptions(raw: RawRunOptions, args: string[], image?: ImageDefaults): RunOptions {
+  const fromImage = imageName(raw);
+  if (fromImage !== undefined && !image) throw new Error('internal: the image must be resolved before the options are parsed');
+  const program = programOf(raw, args, image);
+  if (program.length === 0) {
+    if (image) throw new UsageError(`image ${image.name} has no Entrypoint or Cmd: give a program`, `e.g. containode --image ${fromImage} /bin/sh`);
+    throw new UsageError('no program given', 'e.g. containode -4 10.0.0.2/24 -s /tmp/containet.sock /bin/sh');
+  }
   const id = raw.identity === undefined ? randomIdentity() : validateIdentity(raw.identity);
   const newNet = raw.net !== false;
   const addresses: string[] = [];
@@ -75,12 +144,23 @@ export function parseRunOptions(raw: RawRunOptions, args: string[]): RunOptions 
     if (g.includes(':')) gateways.push(parseIpv6Cidr(`${g}/128`).address);
     else gateways.push(parseIpv4(g));
   }
+  const publish = (raw.publish ?? []).map(parsePublish);
+  const mtu = raw.mtu === undefined ? undefined : parseMtu(raw.mtu);
   if (!raw.socket) {
     if (raw.ipv4 !== undefined) throw new UsageError('-4 needs -s: without a switch there is no eth0 to address', 'add -s /tmp/containet.sock');
     if (raw.ipv6?.length) throw new UsageError('-6 needs -s: without a switch there is no eth0 to address');
     if (gateways.length) throw new UsageError('-g needs -s: without a switch there is no eth0 to route through');
+    if (publish.length) throw new UsageError('-p needs -s and -4: a published port is relayed to the container\'s address on the switch', 'add -s /tmp/containet.sock -4 10.0.0.2/24');
+    if (mtu !== undefined) throw new UsageError('--mtu needs -s: without a switch there is no eth0');
   } else if (!newNet) {
     throw new UsageError('-N (host network) cannot be combined with -s', 'the tap lives in the container\'s own network namespace');
+  }
+  if (publish.length && raw.ipv4 === undefined) throw new UsageError('-p needs -4: the published port is relayed to the container\'s IPv4 address', 'add -4 10.0.0.2/24');
+  const seen = new Set<string>();
+  for (const p of publish) {
+    const key = `${p.hostIp}:${p.hostPort}/${p.proto}`;
+    if (seen.has(key)) throw new UsageError(`host port ${key} is published twice`);
+    seen.add(key);
   }
   for (const gw of gateways) {
     const v6 = gw.includes(':');
@@ -90,13 +170,20 @@ export function parseRunOptions(raw: RawRunOptions, args: string[]): RunOptions 
   }
   let root: string | undefined;
   let top: string | undefined;
-  if (raw.root !== undefined) {
+  const store = fromImage !== undefined ? storeOf(raw) : undefined;
+  if (raw.store !== undefined && store === undefined) throw new UsageError('--store needs --image: it says where images are kept');
+  if (store !== undefined) {
+    // The root is the image's shared unpacked copy; it is only known after
+    // unpacking, which happens once these options are known to be good.
+    top = resolve(raw.top ?? join(store, 'containers', id));
+    if (top === store || top.startsWith(`${join(store, 'rootfs')}/`)) throw new UsageError(`top directory ${top} must be outside the image store's root filesystems`);
+  } else if (raw.root !== undefined) {
     root = resolve(raw.root);
-    if (!isDir(root)) throw new UsageError(`root filesystem ${raw.root} is not a directory`, 'give an unpacked root filesystem, e.g. one made by `mocker unpack`');
+    if (!isDir(root)) throw new UsageError(`root filesystem ${raw.root} is not a directory`, 'give an unpacked root filesystem, e.g. one made by `mocker unpack`, or --image NAME');
     top = resolve(raw.top ?? `${root}-${id}`);
     if (top === root || top.startsWith(`${root}/`)) throw new UsageError(`top directory ${top} must be outside the root filesystem ${root}`);
   } else if (raw.top !== undefined) {
-    throw new UsageError('-t needs -r: the top directory holds changes to a root filesystem');
+    throw new UsageError('-t needs -r or --image: the top directory holds changes to a root filesystem');
   }
   const extra: string[] = [];
   for (const kv of raw.env ?? []) {
@@ -104,6 +191,13 @@ export function parseRunOptions(raw: RawRunOptions, args: string[]): RunOptions 
     extra.push(kv);
   }
   if (raw.workdir !== undefined && !isAbsolute(raw.workdir)) throw new UsageError(`-w ${raw.workdir}: the working directory must be an absolute path`);
+  if (raw.user !== undefined && !/^[^:\s]+(:[^:\s]+)?$/.test(raw.user)) throw new UsageError(`invalid -u ${raw.user}`, 'use UID[:GID] or NAME[:GROUP]');
+  if (raw.user !== undefined && fromImage === undefined && raw.root === undefined && !/^\d+(:\d+)?$/.test(raw.user)) {
+    throw new UsageError(`-u ${raw.user}: names need a root filesystem (-r or --image) to look them up in`, 'use UID[:GID]');
+  }
+  const imageEnv = (image?.config.Env ?? []).filter((kv) => kv.includes('='));
+  let workdir = raw.workdir ?? (image?.config.WorkingDir || undefined);
+  if (workdir !== undefined && !isAbsolute(workdir)) workdir = `/${workdir}`;
   return {
     id,
     socket: raw.socket ? resolve(raw.socket) : undefined,
@@ -113,9 +207,14 @@ export function parseRunOptions(raw: RawRunOptions, args: string[]): RunOptions 
     top,
     newNet,
     newIpc: raw.ipc !== false,
-    env: mergeEnv(defaultEnv(id), extra),
-    workdir: raw.workdir,
+    env: mergeEnv(mergeEnv(defaultEnv(id), imageEnv), extra),
+    workdir: workdir || undefined,
     rm: raw.rm === true,
-    args,
+    args: program,
+    image: image && store ? { name: image.name, digest: image.digest, store } : undefined,
+    user: raw.user ?? (image?.config.User || undefined),
+    publish,
+    mtu,
+    explicitHome: [...imageEnv, ...extra].some((kv) => kv.startsWith('HOME=')),
   };
 }

@@ -23,6 +23,10 @@ export interface ContainerRecord {
   root?: string;
   top?: string;
   image?: string;
+  /** The image's (platform manifest) digest. */
+  imageDigest?: string;
+  /** Published ports, `HOSTIP:HOSTPORT->PORT/PROTO`. */
+  publish?: string[];
   addresses: string[];
   mac?: string;
   socket?: string;
