@@ -21,6 +21,7 @@ DEBS=(
   apache2-utils          # htpasswd for the registry's Basic auth test
   zstd                   # mocker tests compress zstd layers with it
   chromium               # headless page test of the dashboard
+  ethtool                # containet VXLAN tests: software checksums on a kernel vxlan peer
 )
 
 if [ "$(id -u)" != 0 ]; then

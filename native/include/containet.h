@@ -103,6 +103,7 @@ int cn_poll_destroy(int poller);
 /* Port flags in struct cn_port_stats.flags. */
 #define CN_PORT_VNET_HDR 0x1	/* the tap carries a virtio_net_hdr */
 #define CN_PORT_OFFLOAD  0x2	/* TUNSETOFFLOAD accepted: reads GSO frames */
+#define CN_PORT_VXLAN    0x4	/* a VXLAN uplink (cn_switch_vxlan_add), not a tap */
 
 /* Counters of one port, as cn_switch_port_stats() fills them. */
 struct cn_port_stats {
@@ -135,7 +136,7 @@ struct cn_switch_event {
 /* One MAC table entry as cn_switch_macs() fills it. */
 struct cn_mac_record {
 	uint8_t mac[6];
-	uint8_t pad[2];
+	uint16_t remote;	/* VXLAN uplink port: remote slot + 1; else 0 */
 	uint32_t port;
 	uint32_t age_ms;	/* since last seen as a source */
 };
@@ -211,6 +212,65 @@ int cn_switch_events(int sw, struct cn_switch_event *out, int max);
  * or not (0, the default).  Return: 0, or -EBADF.
  */
 int cn_switch_watch_macs(int sw, int on);
+
+/* ---- vxlan.c: VXLAN uplinks (RFC 7348) as switch ports ----
+ *
+ * An uplink is a port whose frames travel in UDP to remote VTEPs of one
+ * VNI: broadcast, multicast and unknown unicast go to every remote
+ * (head-end replication), MACs are learned against the remote they came
+ * from and unicast goes only there. Frames are never relayed from one
+ * remote to another. GSO frames are segmented to fit the uplink MTU;
+ * other frames too big for it are dropped and counted. IPv4 underlay only.
+ */
+
+#define CN_VXLAN_REMOTES_MAX 64	/* remote VTEPs per uplink */
+
+/* Uplink figures, as cn_switch_vxlan_info() fills them. */
+struct cn_vxlan_stats {
+	uint64_t vni;
+	uint64_t mtu;			/* underlay MTU (outer IP packet) */
+	uint64_t local_addr;		/* IPv4, network byte order in the low 32 bits */
+	uint64_t local_port;
+	uint64_t rx_malformed;		/* truncated, I flag clear, oversized */
+	uint64_t rx_bad_vni;		/* valid header, another VNI */
+	uint64_t rx_unknown_remote;	/* source address is no configured remote */
+	uint64_t tx_too_big;		/* non-GSO frame larger than the MTU allows */
+	uint64_t tx_segmented;		/* GSO frames cut into segments */
+	uint64_t tx_bad_gso;		/* GSO frames that could not be segmented */
+};
+
+/* One remote VTEP, as cn_switch_vxlan_info() fills them. */
+struct cn_vxlan_remote_info {
+	uint32_t addr;			/* IPv4, network byte order */
+	uint32_t port;			/* UDP destination port */
+	uint32_t slot;
+	uint32_t pad;
+	uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes;
+	uint64_t macs;			/* MAC table entries behind it */
+};
+
+/* cn_switch_vxlan_add() - add an uplink port: a UDP socket bound to
+ * @local:@port (IPv4 dotted quad, "0.0.0.0" for any) for VNI @vni
+ * (0..16777215) over an underlay of MTU @mtu (576..65535).
+ * Return: port id (> 0), -EINVAL, -EADDRINUSE, -ENOSPC, or -errno.
+ */
+int cn_switch_vxlan_add(int sw, const char *local, int port, int vni, int mtu);
+
+/* cn_switch_vxlan_remote() - add (@add = 1) or remove (0) remote VTEP
+ * @addr:@udp_port on uplink @port; removal flushes the MACs behind it
+ * (@udp_port is ignored then).
+ * Return: 0, -ENOENT (no such uplink or remote), -EEXIST, -ENOSPC,
+ * -EINVAL.
+ */
+int cn_switch_vxlan_remote(int sw, int port, const char *addr, int udp_port, int add);
+
+/* cn_switch_vxlan_info() - copy uplink @port's figures to @st and up to
+ * @max of its remotes to @out.
+ * Return: number of remotes (may exceed @max), -ENOENT when @port is no
+ * uplink.
+ */
+int cn_switch_vxlan_info(int sw, int port, struct cn_vxlan_stats *st, struct cn_vxlan_remote_info *out,
+			 int max);
 
 /* ---- vnet.c: virtio_net_hdr offloads done in software (for plain taps,
  * captures, tunnels), exported for reuse and for tests ---- */

@@ -53,6 +53,7 @@ int mactable_init(struct mactable *t, int size, mactable_gone_fn gone, void *ctx
 		t->e[i].next = i + 1 < size ? i + 1 : -1;
 		t->e[i].hnext = -1;
 		t->e[i].port = -1;
+		t->e[i].remote = -1;
 	}
 	t->size = size;
 	t->free_head = 0;
@@ -80,10 +81,11 @@ static int find(const struct mactable *t, const uint8_t *mac)
 	return i;
 }
 
-int mactable_lookup(const struct mactable *t, const uint8_t *mac)
+int mactable_lookup(const struct mactable *t, const uint8_t *mac, int *remote)
 {
 	int i = find(t, mac);
 
+	*remote = i < 0 ? -1 : t->e[i].remote;
 	return i < 0 ? -1 : t->e[i].port;
 }
 
@@ -129,15 +131,17 @@ static void drop(struct mactable *t, int i, enum mac_gone why)
 	*link = e->hnext;
 	age_unlink(t, i);
 	if (t->gone)
-		t->gone(t->ctx, e->mac, e->port, why);
+		t->gone(t->ctx, e->mac, e->port, e->remote, why);
 	e->port = -1;
+	e->remote = -1;
 	e->hnext = -1;
 	e->next = t->free_head;
 	t->free_head = i;
 	t->used--;
 }
 
-int mactable_learn(struct mactable *t, const uint8_t *mac, int port, uint64_t now_ms, int *old_port)
+int mactable_learn(struct mactable *t, const uint8_t *mac, int port, int remote, uint64_t now_ms,
+		   int *old_port, int *old_remote)
 {
 	int i = find(t, mac);
 	int ret = MAC_REFRESHED;
@@ -146,9 +150,11 @@ int mactable_learn(struct mactable *t, const uint8_t *mac, int port, uint64_t no
 	if (i >= 0) {
 		struct mac_entry *e = &t->e[i];
 
-		if (e->port != port) {
+		if (e->port != port || e->remote != remote) {
 			*old_port = e->port;
+			*old_remote = e->remote;
 			e->port = port;
+			e->remote = remote;
 			ret = MAC_MOVED;
 		}
 		/* Entries seen in the same millisecond are already in
@@ -166,6 +172,7 @@ int mactable_learn(struct mactable *t, const uint8_t *mac, int port, uint64_t no
 	t->free_head = t->e[i].next;
 	memcpy(t->e[i].mac, mac, 6);
 	t->e[i].port = port;
+	t->e[i].remote = remote;
 	t->e[i].seen_ms = now_ms;
 	b = mac_hash(t, mac);
 	t->e[i].hnext = t->bucket[b];
@@ -194,6 +201,22 @@ int mactable_flush_port(struct mactable *t, int port)
 		int next = t->e[i].next;
 
 		if (t->e[i].port == port) {
+			drop(t, i, MAC_GONE_FLUSHED);
+			n++;
+		}
+		i = next;
+	}
+	return n;
+}
+
+int mactable_flush_remote(struct mactable *t, int port, int remote)
+{
+	int i = t->oldest, n = 0;
+
+	while (i >= 0) {
+		int next = t->e[i].next;
+
+		if (t->e[i].port == port && t->e[i].remote == remote) {
 			drop(t, i, MAC_GONE_FLUSHED);
 			n++;
 		}

@@ -10,11 +10,12 @@
  * Entry states:
  *   FREE     on the free list, in no hash chain
  *   LEARNED  in its hash chain and the age list; @port is the port slot the
- *            MAC was last seen on as a source. A frame from another port
- *            moves it (station move); a frame from the same port refreshes
- *            it to the tail of the age list.
+ *            MAC was last seen on as a source and @remote, on a VXLAN
+ *            uplink, the remote VTEP slot behind it (-1 otherwise). A frame
+ *            from another port or remote moves it (station move); a frame
+ *            from the same place refreshes it to the tail of the age list.
  * LEARNED -> FREE when it ages out, is evicted to make room, or its port
- * goes away (mactable_flush_port).
+ * or remote goes away (mactable_flush_port, mactable_flush_remote).
  *
  * Not thread-safe: the switch calls it under its lock.
  */
@@ -37,11 +38,12 @@ enum mac_learn {
 	MAC_MOVED = 2,		/* known on another port, now on this one */
 };
 
-typedef void (*mactable_gone_fn)(void *ctx, const uint8_t *mac, int port, enum mac_gone why);
+typedef void (*mactable_gone_fn)(void *ctx, const uint8_t *mac, int port, int remote, enum mac_gone why);
 
 struct mac_entry {
 	uint8_t mac[6];
 	int32_t port;
+	int32_t remote;		/* VXLAN remote slot on @port, or -1 */
 	uint64_t seen_ms;
 	int32_t hnext;		/* next in hash chain, or -1 */
 	int32_t prev, next;	/* age list neighbours (free list uses next) */
@@ -67,17 +69,19 @@ int mactable_init(struct mactable *t, int size, mactable_gone_fn gone, void *ctx
 /* mactable_free() - release the table's memory.  Return: nothing. */
 void mactable_free(struct mactable *t);
 
-/* mactable_lookup() - the port slot @mac was learned on.
+/* mactable_lookup() - the port slot @mac was learned on, and in *@remote
+ * the remote slot behind it (-1 for none).
  * Return: slot (>= 0), or -1 if unknown.
  */
-int mactable_lookup(const struct mactable *t, const uint8_t *mac);
+int mactable_lookup(const struct mactable *t, const uint8_t *mac, int *remote);
 
-/* mactable_learn() - record @mac as seen on @port at @now_ms, evicting the
- * oldest entry if the table is full. *@old_port gets the previous port of a
- * moved entry.
+/* mactable_learn() - record @mac as seen on @port (behind remote @remote,
+ * -1 for none) at @now_ms, evicting the oldest entry if the table is full.
+ * *@old_port and *@old_remote get the previous place of a moved entry.
  * Return: enum mac_learn.
  */
-int mactable_learn(struct mactable *t, const uint8_t *mac, int port, uint64_t now_ms, int *old_port);
+int mactable_learn(struct mactable *t, const uint8_t *mac, int port, int remote, uint64_t now_ms,
+		   int *old_port, int *old_remote);
 
 /* mactable_expire() - drop entries last seen before @before_ms.
  * Return: number dropped.
@@ -88,6 +92,11 @@ int mactable_expire(struct mactable *t, uint64_t before_ms);
  * Return: number dropped.
  */
 int mactable_flush_port(struct mactable *t, int port);
+
+/* mactable_flush_remote() - drop every entry behind remote @remote of
+ * port slot @port.  Return: number dropped.
+ */
+int mactable_flush_remote(struct mactable *t, int port, int remote);
 
 /* mactable_oldest_ms() - last-seen time of the oldest entry.
  * Return: that time, or 0 when the table is empty.

@@ -9,6 +9,8 @@
  *          namespace is gone); the datapath removes it at the end of the
  *          current batch and queues a port-down event.
  * UP -> FREE directly on an explicit removal (cn_switch_port_del).
+ * A VXLAN uplink (@vx set) goes through the same states; it is only ever
+ * removed explicitly, a UDP socket has no peer to hang up.
  */
 #ifndef PORT_H
 #define PORT_H
@@ -20,8 +22,11 @@
 #include "containet.h"
 #include "vnet.h"
 
+struct vxlan;
+
 struct port {
 	int fd;
+	struct vxlan *vx;	/* a VXLAN uplink (vxlan.h): @fd is its UDP socket */
 	uint32_t id;
 	uint32_t gen;
 	int hdr_len;		/* virtio_net_hdr bytes per frame: 0, 10 or 12 */

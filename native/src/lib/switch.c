@@ -11,8 +11,10 @@
  * are looked up under switches_lock; a switch must not be destroyed while
  * another thread still calls into it (the control plane is one thread).
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -25,6 +27,7 @@
 #include "mactable.h"
 #include "port.h"
 #include "vnet.h"
+#include "vxlan.h"
 
 #define SWITCHES_MAX 16
 #define RX_BUDGET 64		/* frames per port per batch: fairness */
@@ -66,6 +69,11 @@ struct cn_switch {
 	uint8_t frame[CN_FRAME_MAX];
 	uint8_t seg[SEG_CAP];
 	struct iovec segv[SEG_MAX];
+	/* Segments cut to a VXLAN uplink's MTU, and sendmmsg scratch. */
+	uint8_t vseg[SEG_CAP];
+	struct iovec vsegv[SEG_MAX];
+	struct mmsghdr msgs[SEG_MAX];
+	struct iovec miov[2 * SEG_MAX];
 };
 
 static struct cn_switch *switches[SWITCHES_MAX];
@@ -137,7 +145,7 @@ static void ev_signal(struct cn_switch *s)
 /* mac_gone() - mactable callback: count evictions, report to watchers.
  * Return: nothing.
  */
-static void mac_gone(void *ctx, const uint8_t *mac, int slot, enum mac_gone why)
+static void mac_gone(void *ctx, const uint8_t *mac, int slot, int remote, enum mac_gone why)
 {
 	struct cn_switch *s = ctx;
 	static const uint32_t type[] = {
@@ -147,6 +155,8 @@ static void mac_gone(void *ctx, const uint8_t *mac, int slot, enum mac_gone why)
 	};
 
 	s->ports[slot].st.mac_count--;
+	if (remote >= 0 && s->ports[slot].vx)
+		s->ports[slot].vx->r[remote].macs--;
 	if (why == MAC_GONE_EVICTED)
 		s->evictions++;
 	if (s->watch_macs)
@@ -177,6 +187,8 @@ static void port_remove(struct cn_switch *s, int slot)
 	epoll_ctl(s->ep, EPOLL_CTL_DEL, p->fd, NULL);
 	close(p->fd);
 	mactable_flush_port(&s->macs, slot);
+	free(p->vx);
+	p->vx = NULL;
 	/* A capture of this port ends with it: its reader sees end of file. */
 	for (i = 0; i < CAPTURES_MAX; i++) {
 		struct capture *c = &s->caps[i];
@@ -203,6 +215,9 @@ static void port_remove(struct cn_switch *s, int slot)
 struct plain {
 	int n;		/* wire frames in s->segv, 0: not prepared yet */
 	int bad;	/* the frame can't be made plain */
+	int vn;		/* wire frames for a VXLAN uplink, 0: not prepared */
+	size_t vmax;	/* ... for inner frames of at most this size */
+	struct iovec *vsegs;	/* s->segv or s->vsegv */
 };
 
 /* plain_prepare() - cut a GSO frame into segments, or finish a partial
@@ -251,17 +266,103 @@ static void capture_port(struct cn_switch *s, int in, uint32_t port, size_t len,
 	}
 }
 
+/* vxlan_prepare() - the current frame as wire frames of at most @max
+ * bytes: a GSO frame is cut with its MSS lowered to fit if needed (a
+ * smaller MSS than the sender chose is still valid TCP, RFC 9293 3.7.1);
+ * a plain frame that is too big is refused.
+ * Return: number of frames at pl->vsegs, or -1 (counted on @p).
+ */
+static int vxlan_prepare(struct cn_switch *s, struct port *p, int in, size_t len, struct plain *pl)
+{
+	const struct virtio_net_hdr_v1 *h = &s->hdr;
+	struct vxlan *v = p->vx;
+	size_t max = vxlan_frame_max(v), hl;
+	struct virtio_net_hdr_v1 hh;
+	int n;
+
+	if (pl->vn && pl->vmax == max)
+		return pl->vn;
+	if (h->gso_type == VIRTIO_NET_HDR_GSO_NONE) {
+		if (len > max) {
+			v->st.tx_too_big++;
+			p->st.drops++;
+			return -1;
+		}
+		n = plain_prepare(s, in, len, pl);
+		if (n < 0)
+			return -1;
+		pl->vsegs = s->segv;
+		pl->vmax = max;
+		return pl->vn = n;
+	}
+	/* GSO frames always come with NEEDS_CSUM, csum_start at the TCP
+	 * header (virtio 1.1 5.1.6.2); its data offset gives the headers'
+	 * length, which hdr_len only bounds (tun sets it to the linear
+	 * part). */
+	hl = h->csum_start;
+	if ((h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) && hl + 20 <= len)
+		hl += (s->frame[hl + 12] >> 4) * 4u;
+	if (!(h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) || hl > len || hl + 64 > max) {
+		v->st.tx_bad_gso++;
+		p->st.errors++;
+		return -1;
+	}
+	v->st.tx_segmented++;
+	if (hl + h->gso_size <= max) {
+		n = plain_prepare(s, in, len, pl);
+		if (n < 0)
+			return -1;
+		pl->vsegs = s->segv;
+	} else {
+		hh = *h;
+		hh.gso_size = (uint16_t)(max - hl);
+		n = vnet_segment(&hh, s->frame, len, s->vseg, sizeof(s->vseg), s->vsegv, SEG_MAX);
+		if (n < 0) {
+			v->st.tx_bad_gso++;
+			p->st.errors++;
+			return -1;
+		}
+		pl->vsegs = s->vsegv;
+	}
+	pl->vmax = max;
+	return pl->vn = n;
+}
+
+/* vxlan_out() - encapsulate the current frame to remote @remote of uplink
+ * @p, or to every remote for -1 (head-end replication, RFC 7348 4.2).
+ * Return: nothing (outcomes are counted).
+ */
+static void vxlan_out(struct cn_switch *s, struct port *p, int remote, int in, size_t len,
+		      struct plain *pl)
+{
+	struct vxlan *v = p->vx;
+	int n = vxlan_prepare(s, p, in, len, pl), i;
+
+	if (n <= 0)
+		return;
+	for (i = 0; i < CN_VXLAN_REMOTES_MAX; i++) {
+		if (!v->r[i].used || (remote >= 0 && i != remote))
+			continue;
+		vxlan_send(v, p->fd, i, pl->vsegs, n, s->msgs, s->miov, &p->st);
+	}
+}
+
 /* send_to() - write the current frame to port @slot: as it is to a vnet
- * tap, as wire frames to a plain one.
+ * tap, as wire frames to a plain one, encapsulated to remote @remote (-1:
+ * all) of a VXLAN uplink.
  * Return: nothing (outcomes are counted on the ports).
  */
-static void send_to(struct cn_switch *s, int slot, int in, size_t len, struct plain *pl)
+static void send_to(struct cn_switch *s, int slot, int remote, int in, size_t len, struct plain *pl)
 {
 	struct port *p = &s->ports[slot];
 	int i, n;
 
 	if (s->ncaps)
 		capture_port(s, in, p->id, len, pl);
+	if (p->vx) {
+		vxlan_out(s, p, remote, in, len, pl);
+		return;
+	}
 	if (p->hdr_len) {
 		port_send(p, &s->hdr, s->frame, len);
 		return;
@@ -271,16 +372,19 @@ static void send_to(struct cn_switch *s, int slot, int in, size_t len, struct pl
 		port_send(p, &s->hdr, s->segv[i].iov_base, s->segv[i].iov_len);
 }
 
-/* forward() - learn the source of the frame read from port @in and send it
- * on: known unicast to its port, everything else to all ports but @in.
+/* forward() - learn the source of the frame read from port @in (behind
+ * remote @remote of an uplink, else -1) and send it on: known unicast to
+ * its port (and remote), everything else to all ports but @in. A frame
+ * from an uplink therefore never goes back out of it: remotes reach each
+ * other directly (split horizon, as head-end replication assumes).
  * Return: nothing.
  */
-static void forward(struct cn_switch *s, int in, size_t len, uint64_t now)
+static void forward(struct cn_switch *s, int in, int remote, size_t len, uint64_t now)
 {
 	struct port *ip = &s->ports[in];
 	const uint8_t *dst = s->frame, *src = s->frame + 6;
 	struct plain pl = { 0 };
-	int out, i, old;
+	int out, i, old, old_remote, out_remote;
 
 	if (len < 14) {
 		ip->st.errors++;
@@ -298,15 +402,21 @@ static void forward(struct cn_switch *s, int in, size_t len, uint64_t now)
 	/* A group address is never a source (IEEE 802.1Q 8.7.2 learns
 	 * individual addresses only). */
 	if (!(src[0] & 1)) {
-		switch (mactable_learn(&s->macs, src, in, now, &old)) {
+		switch (mactable_learn(&s->macs, src, in, remote, now, &old, &old_remote)) {
 		case MAC_LEARNED:
 			ip->st.mac_count++;
+			if (remote >= 0)
+				ip->vx->r[remote].macs++;
 			if (s->watch_macs)
 				ev_push(s, CN_EV_MAC_LEARNED, ip->id, 0, 0, src);
 			break;
 		case MAC_MOVED:
 			ip->st.mac_count++;
 			s->ports[old].st.mac_count--;
+			if (remote >= 0)
+				ip->vx->r[remote].macs++;
+			if (old_remote >= 0 && s->ports[old].vx)
+				s->ports[old].vx->r[old_remote].macs--;
 			if (s->watch_macs)
 				ev_push(s, CN_EV_MAC_MOVED, ip->id, s->ports[old].id, 0, src);
 			break;
@@ -314,16 +424,43 @@ static void forward(struct cn_switch *s, int in, size_t len, uint64_t now)
 			break;
 		}
 	}
-	out = (dst[0] & 1) ? -1 : mactable_lookup(&s->macs, dst);
+	out = (dst[0] & 1) ? -1 : mactable_lookup(&s->macs, dst, &out_remote);
 	if (out == in)
 		return; /* the destination is behind the ingress port */
 	if (out >= 0) {
-		send_to(s, out, in, len, &pl);
+		send_to(s, out, out_remote, in, len, &pl);
 		return;
 	}
 	for (i = 0; i < s->nactive; i++)
 		if (s->active[i] != in)
-			send_to(s, s->active[i], in, len, &pl);
+			send_to(s, s->active[i], -1, in, len, &pl);
+}
+
+/* vxlan_rx() - read and forward up to RX_BUDGET datagrams from uplink
+ * @slot; bad ones are counted in its VXLAN figures and skipped.
+ * Return: nothing.
+ */
+static void vxlan_rx(struct cn_switch *s, int slot, uint64_t now)
+{
+	struct port *p = &s->ports[slot];
+	int i, remote;
+
+	for (i = 0; i < RX_BUDGET; i++) {
+		ssize_t n = vxlan_recv(p->vx, p->fd, s->frame, sizeof(s->frame), &remote);
+
+		if (n == -EAGAIN)
+			return;
+		if (n == -EBADMSG)
+			continue;
+		if (n < 0) {
+			p->st.errors++;
+			return;
+		}
+		/* Decapsulated frames are plain wire frames: receivers
+		 * with a vnet header get an all-zero one. */
+		memset(&s->hdr, 0, sizeof(s->hdr));
+		forward(s, slot, remote, (size_t)n, now);
+	}
 }
 
 /* port_rx() - read and forward up to RX_BUDGET frames from port @slot;
@@ -353,7 +490,7 @@ static void port_rx(struct cn_switch *s, int slot, uint32_t events, uint64_t now
 			p->dead_err = (int)-n;
 			return;
 		}
-		forward(s, slot, (size_t)n, now);
+		forward(s, slot, -1, (size_t)n, now);
 	}
 }
 
@@ -389,7 +526,10 @@ static void *datapath(void *arg)
 			p = &s->ports[slot];
 			if (p->fd < 0 || p->gen != gen || p->dead_err)
 				continue;
-			port_rx(s, slot, evs[i].events, now);
+			if (p->vx)
+				vxlan_rx(s, slot, now);
+			else
+				port_rx(s, slot, evs[i].events, now);
 		}
 		for (i = 0; i < s->nactive; i++) {
 			int slot = s->active[i];
@@ -609,6 +749,7 @@ int cn_switch_macs(int h, struct cn_mac_record *out, int max)
 			continue;
 		memset(&out[n], 0, sizeof(out[n]));
 		memcpy(out[n].mac, e->mac, 6);
+		out[n].remote = (uint16_t)(e->remote + 1);
 		out[n].port = s->ports[e->port].id;
 		out[n].age_ms = (uint32_t)(now > e->seen_ms ? now - e->seen_ms : 0);
 	}
@@ -752,4 +893,126 @@ int cn_switch_capture_stats(int h, int id, uint64_t *out)
 	}
 	pthread_mutex_unlock(&s->lock);
 	return c ? 0 : -ENOENT;
+}
+
+int cn_switch_vxlan_add(int h, const char *local, int port, int vni, int mtu)
+{
+	struct cn_switch *s = sw_get(h);
+	struct epoll_event e = { .events = EPOLLIN };
+	struct vxlan *v;
+	struct port p;
+	int slot, fd, ret;
+
+	if (!s)
+		return -EBADF;
+	if (vni < 0)
+		return -EINVAL;
+	v = calloc(1, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	fd = vxlan_open(v, local, port, (uint32_t)vni, mtu);
+	if (fd < 0) {
+		free(v);
+		return fd;
+	}
+	memset(&p, 0, sizeof(p));
+	p.fd = fd;
+	p.vx = v;
+	p.st.flags = CN_PORT_VXLAN;
+	snprintf(p.name, sizeof(p.name), "vxlan%d", vni);
+	pthread_mutex_lock(&s->lock);
+	for (slot = 0; slot < CN_SWITCH_PORTS_MAX && s->ports[slot].fd >= 0; slot++)
+		;
+	if (slot == CN_SWITCH_PORTS_MAX) {
+		ret = -ENOSPC;
+		goto fail;
+	}
+	p.gen = s->ports[slot].gen;
+	p.id = s->next_id++;
+	e.data.u64 = (uint64_t)p.gen << 32 | (uint32_t)slot;
+	if (epoll_ctl(s->ep, EPOLL_CTL_ADD, fd, &e) < 0) {
+		ret = -errno;
+		goto fail;
+	}
+	s->ports[slot] = p;
+	s->active[s->nactive++] = slot;
+	pthread_mutex_unlock(&s->lock);
+	return (int)p.id;
+fail:
+	pthread_mutex_unlock(&s->lock);
+	close(fd);
+	free(v);
+	return ret;
+}
+
+int cn_switch_vxlan_remote(int h, int port, const char *addr, int udp_port, int add)
+{
+	struct cn_switch *s = sw_get(h);
+	struct vxlan *v;
+	int slot, r, ret = 0;
+
+	if (!s)
+		return -EBADF;
+	pthread_mutex_lock(&s->lock);
+	slot = slot_of(s, port);
+	if (slot < 0 || !(v = s->ports[slot].vx)) {
+		ret = -ENOENT;
+		goto out;
+	}
+	if (add) {
+		r = vxlan_remote_add(v, addr, udp_port);
+		ret = r < 0 ? r : 0;
+		goto out;
+	}
+	r = vxlan_remote_find(v, addr);
+	if (r < 0) {
+		ret = -ENOENT;
+		goto out;
+	}
+	/* MACs first: the mactable callback still sees the slot in use. */
+	mactable_flush_remote(&s->macs, slot, r);
+	v->r[r].used = 0;
+	v->nremotes--;
+out:
+	ev_signal(s);
+	pthread_mutex_unlock(&s->lock);
+	return ret;
+}
+
+int cn_switch_vxlan_info(int h, int port, struct cn_vxlan_stats *st, struct cn_vxlan_remote_info *out,
+			 int max)
+{
+	struct cn_switch *s = sw_get(h);
+	struct vxlan *v;
+	int slot, i, n = 0;
+
+	if (!s)
+		return -EBADF;
+	pthread_mutex_lock(&s->lock);
+	slot = slot_of(s, port);
+	if (slot < 0 || !(v = s->ports[slot].vx)) {
+		pthread_mutex_unlock(&s->lock);
+		return -ENOENT;
+	}
+	*st = v->st;
+	for (i = 0; i < CN_VXLAN_REMOTES_MAX; i++) {
+		const struct vxlan_remote *r = &v->r[i];
+
+		if (!r->used)
+			continue;
+		if (n < max) {
+			memset(&out[n], 0, sizeof(out[n]));
+			out[n].addr = r->addr.sin_addr.s_addr;
+			out[n].port = ntohs(r->addr.sin_port);
+			out[n].slot = (uint32_t)i;
+			out[n].rx_packets = r->rx_packets;
+			out[n].rx_bytes = r->rx_bytes;
+			out[n].tx_packets = r->tx_packets;
+			out[n].tx_bytes = r->tx_bytes;
+			out[n].macs = r->macs;
+		}
+		n++;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return n;
 }

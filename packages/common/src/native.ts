@@ -76,6 +76,10 @@ const SWITCH_PROTOTYPES = {
   cn_vnet_segment:
     'int cn_vnet_segment(const uint8_t *hdr, const uint8_t *frame, size_t len, _Out_ uint8_t *out, size_t cap, _Out_ uint32_t *seg_lens, int max)',
   cn_vnet_csum: 'int cn_vnet_csum(_Inout_ uint8_t *hdr, _Inout_ uint8_t *frame, size_t len)',
+  // vxlan.c: VXLAN uplinks (containet --vxlan)
+  cn_switch_vxlan_add: 'int cn_switch_vxlan_add(int sw, const char *local, int port, int vni, int mtu)',
+  cn_switch_vxlan_remote: 'int cn_switch_vxlan_remote(int sw, int port, const char *addr, int udp_port, int add)',
+  cn_switch_vxlan_info: 'int cn_switch_vxlan_info(int sw, int port, _Out_ uint8_t *st, _Out_ uint8_t *out, int max)',
 } as const;
 
 // Prototypes, in the order of containet.h.

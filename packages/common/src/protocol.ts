@@ -124,6 +124,8 @@ export interface MacEntry {
   port: number;
   /** Seconds since last seen. */
   age: number;
+  /** On a VXLAN uplink port: the remote VTEP (ADDR:PORT) the MAC is behind. */
+  vtep?: string;
 }
 
 export interface ControlEvent {

@@ -12,6 +12,7 @@ import * as status from './commands/status.js';
 import * as capture from './commands/capture.js';
 import * as top from './commands/top.js';
 import * as host from './commands/host.js';
+import * as vxlan from './commands/vxlan.js';
 
 interface ClientCommand {
   commandNames: string[];
@@ -34,6 +35,10 @@ function addServeOptions(cmd: Command): Command {
     .option('--admin-token <token>', 'lets dashboard clients that give it detach ports')
     .option('--host <addr/prefix>', "give the host a port on the switch with this address (the containers' gateway), e.g. 10.0.0.1/24")
     .option('--nat', "masquerade the --host subnet's traffic to the outside (iptables or nft rules, removed on exit)")
+    .option('--vxlan <vni>', 'add a VXLAN uplink (RFC 7348) for this VNI to other hosts')
+    .option('--vxlan-local <addr[:port]>', 'local VTEP address to bind (UDP port 4789 unless given)')
+    .option('--vxlan-remote <addr[:port]>', 'a remote VTEP (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--vxlan-mtu <bytes>', "the underlay MTU (default 1500); the containers' MTU must be at most 50 less")
     .option('--debug', 'print stack traces of errors');
 }
 
@@ -80,6 +85,20 @@ export function program(): Command {
     .option('--debug', 'print stack traces of errors')
     .action(async (action: string, address: string, opts: host.HostOptions) => {
       process.stdout.write(await host.handler(opts, [action, address]));
+    });
+  prog
+    .command('vxlan')
+    .argument('<action>', 'show, add, add-remote or del-remote')
+    .argument('[arg]', 'VNI for add, ADDR[:PORT] for add-remote/del-remote')
+    .description(vxlan.help)
+    .addOption(socketOption())
+    .option('--local <addr[:port]>', 'add: the local VTEP address')
+    .option('--remote <addr[:port]>', 'add: a remote VTEP (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--mtu <bytes>', 'add: the underlay MTU (default 1500)')
+    .option('--json', 'print JSON')
+    .option('--debug', 'print stack traces of errors')
+    .action(async (action: string, arg: string | undefined, opts: vxlan.VxlanOptions) => {
+      process.stdout.write(await vxlan.handler(opts, arg === undefined ? [action] : [action, arg]));
     });
   prog
     .command('capture')

@@ -15,6 +15,7 @@ import { ControlServer, type Connection } from './control-server.js';
 import { Switch, normaliseMac, type AttachSpec } from './switch.js';
 import type { DatapathEvent } from './datapath.js';
 import { HostGateway } from './host/gateway.js';
+import { checkRemote, parseMtu, parseVni, parseVtep, type VxlanSettings } from './vxlan.js';
 
 export interface DaemonOptions {
   socket: string;
@@ -27,6 +28,8 @@ export interface DaemonOptions {
   host?: string | undefined;
   /** Masquerade the host port's subnet to the outside (needs host). */
   nat?: boolean | undefined;
+  /** A VXLAN uplink to other hosts (RFC 7348). */
+  vxlan?: VxlanSettings | undefined;
 }
 
 interface CaptureRecord {
@@ -149,6 +152,14 @@ export class Daemon {
           throw err;
         }
       }
+      if (opts.vxlan) {
+        try {
+          daemon.addVxlan(opts.vxlan);
+        } catch (err) {
+          await daemon.close();
+          throw err;
+        }
+      }
       log(`listening on ${opts.socket} (MAC table ${opts.macTableSize} entries, aging ${opts.macAge} s)`);
       return daemon;
     } catch (err) {
@@ -195,6 +206,48 @@ export class Daemon {
     return { port: info.port, ifname: gw.record.ifname, address: gw.address.cidr, subnet: gw.subnet, nat };
   }
 
+  /** Add the VXLAN uplink and its remotes. */
+  addVxlan(v: VxlanSettings): Record<string, unknown> {
+    const port = this.switch.addVxlan(v.vni, v.local, v.mtu);
+    try {
+      for (const r of v.remotes) this.switch.addVxlanRemote(r);
+    } catch (err) {
+      this.switch.detach(port, 'VXLAN setup failed');
+      throw err;
+    }
+    return { vxlan: this.switch.vxlanShow() };
+  }
+
+  #vxlanRequest(op: string, req: Record<string, unknown>): Record<string, unknown> {
+    const str = (key: string, what: string): string => {
+      const v = req[key];
+      if (typeof v !== 'string' && typeof v !== 'number') throw badRequest(`${op} needs "${key}": ${what}`);
+      return String(v);
+    };
+    switch (op) {
+      case 'vxlan-add': {
+        const remotes = req['remotes'] ?? [];
+        if (!Array.isArray(remotes) || remotes.some((r) => typeof r !== 'string')) throw badRequest('"remotes" must be a list of ADDR[:PORT] strings');
+        return this.addVxlan({
+          vni: parseVni(str('vni', 'the VNI')),
+          local: parseVtep(str('local', 'ADDR[:PORT]'), 'local VTEP'),
+          mtu: parseMtu(req['mtu'] as string | number | undefined),
+          remotes: (remotes as string[]).map((r) => checkRemote(parseVtep(r, 'remote VTEP'), r)),
+        });
+      }
+      case 'vxlan-remote-add': {
+        const text = str('remote', 'ADDR[:PORT]');
+        this.switch.addVxlanRemote(checkRemote(parseVtep(text, 'remote VTEP'), text));
+        return { vxlan: this.switch.vxlanShow() };
+      }
+      case 'vxlan-remote-del':
+        this.switch.removeVxlanRemote(parseVtep(str('remote', 'ADDR'), 'remote VTEP').address);
+        return { vxlan: this.switch.vxlanShow() };
+      default:
+        return { vxlan: this.switch.vxlanShow() };
+    }
+  }
+
   #handle(req: Record<string, unknown>, fd: number, conn: Connection): Record<string, unknown> | Promise<Record<string, unknown>> {
     const op = req['op'] as string;
     if (op !== 'attach' && op !== 'capture' && fd >= 0) closeFd(fd); // only these take a descriptor
@@ -230,6 +283,11 @@ export class Daemon {
         if (typeof cidr !== 'string') throw badRequest('host-add needs "address": ADDR/PREFIX');
         return this.addHost(cidr, req['nat'] === true);
       }
+      case 'vxlan-add':
+      case 'vxlan-remote-add':
+      case 'vxlan-remote-del':
+      case 'vxlan-show':
+        return this.#vxlanRequest(op, req);
       case 'ports':
         return { ports: this.switch.ports() };
       case 'macs':
@@ -237,7 +295,7 @@ export class Daemon {
       case 'status': {
         const reply: SwitchStatusReply = { version: PROTOCOL_VERSION, socket: this.server.path, ...this.switch.status() };
         const captures = [...this.#captures].map(([id, c]) => ({ capture: id, port: c.port, ...this.switch.datapath.captureStats(id) }));
-        return { status: { ...reply, captures } };
+        return { status: { ...reply, captures, vxlan: this.switch.vxlanShow() } };
       }
       case 'capture':
         return this.#capture(req, fd, conn);
@@ -249,7 +307,7 @@ export class Daemon {
       }
       default:
         throw new ContainetError('CN_UNKNOWN_OP', `unknown request ${JSON.stringify(op)}`, {
-          hint: 'known: hello, attach, detach, host-add, ports, macs, status, subscribe, capture',
+          hint: 'known: hello, attach, detach, host-add, vxlan-add, vxlan-remote-add, vxlan-remote-del, vxlan-show, ports, macs, status, subscribe, capture',
         });
     }
   }

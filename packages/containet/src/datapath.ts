@@ -17,6 +17,13 @@ const STATUS_SIZE = 48;
 
 const PORT_VNET_HDR = 0x1;
 const PORT_OFFLOAD = 0x2;
+const PORT_VXLAN = 0x4;
+/** struct cn_vxlan_stats: ten uint64 fields. */
+const VXLAN_STATS_SIZE = 80;
+/** struct cn_vxlan_remote_info */
+const VXLAN_REMOTE_SIZE = 56;
+/** CN_VXLAN_REMOTES_MAX */
+export const VXLAN_REMOTES_MAX = 64;
 
 export interface PortStats {
   rxPackets: number;
@@ -31,12 +38,48 @@ export interface PortStats {
   offload: boolean;
   /** MAC table entries on this port. */
   macCount: number;
+  /** A VXLAN uplink, not a tap. */
+  vxlan: boolean;
+}
+
+/** Figures of a VXLAN uplink (struct cn_vxlan_stats). */
+export interface VxlanStats {
+  vni: number;
+  mtu: number;
+  local: string;
+  localPort: number;
+  /** Dropped on receipt: truncated, I flag clear. */
+  rxMalformed: number;
+  /** Dropped on receipt: another VNI. */
+  rxBadVni: number;
+  /** Dropped on receipt: the sender is no configured remote. */
+  rxUnknownRemote: number;
+  /** Not sent: a non-GSO frame bigger than the uplink MTU allows. */
+  txTooBig: number;
+  /** GSO frames cut into segments for the uplink. */
+  txSegmented: number;
+  /** GSO frames that could not be segmented (dropped). */
+  txBadGso: number;
+}
+
+export interface VxlanRemote {
+  address: string;
+  port: number;
+  /** Index the MAC table refers to. */
+  slot: number;
+  rxPackets: number;
+  rxBytes: number;
+  txPackets: number;
+  txBytes: number;
+  macs: number;
 }
 
 export interface DatapathMac {
   mac: string;
   port: number;
   ageMs: number;
+  /** Remote VTEP slot on a VXLAN uplink, -1 otherwise. */
+  remote: number;
 }
 
 export interface DatapathStatus {
@@ -130,6 +173,7 @@ export class Datapath {
       vnetHdr: (flags & PORT_VNET_HDR) !== 0,
       offload: (flags & PORT_OFFLOAD) !== 0,
       macCount: u64(buf, 7),
+      vxlan: (flags & PORT_VXLAN) !== 0,
     };
   }
 
@@ -143,7 +187,12 @@ export class Datapath {
         const out: DatapathMac[] = [];
         for (let i = 0; i < n; i++) {
           const at = i * MAC_RECORD_SIZE;
-          out.push({ mac: formatMac(buf.subarray(at, at + 6)), port: buf.readUInt32LE(at + 8), ageMs: buf.readUInt32LE(at + 12) });
+          out.push({
+            mac: formatMac(buf.subarray(at, at + 6)),
+            port: buf.readUInt32LE(at + 8),
+            ageMs: buf.readUInt32LE(at + 12),
+            remote: buf.readUInt16LE(at + 6) - 1,
+          });
         }
         return out;
       }
@@ -186,6 +235,64 @@ export class Datapath {
     const buf = Buffer.alloc(16);
     if (Number(native().cn_switch_capture_stats(this.#live(), id, buf)) < 0) return null;
     return { written: u64(buf, 0), dropped: u64(buf, 1) };
+  }
+
+  /**
+   * Add a VXLAN uplink port: a UDP socket the datapath binds to
+   * `local`:`port` (IPv4) for VNI `vni` over an underlay of MTU `mtu`.
+   * Returns the port id.
+   */
+  addVxlan(local: string, port: number, vni: number, mtu: number): number {
+    return check(Number(native().cn_switch_vxlan_add(this.#live(), local, port, vni, mtu)), 'cn_switch_vxlan_add');
+  }
+
+  /** Add remote VTEP `address`:`udpPort` to uplink `port`. */
+  addVxlanRemote(port: number, address: string, udpPort: number): void {
+    check(Number(native().cn_switch_vxlan_remote(this.#live(), port, address, udpPort, 1)), 'cn_switch_vxlan_remote');
+  }
+
+  /** Remove remote VTEP `address` (and the MACs behind it) from uplink `port`. */
+  removeVxlanRemote(port: number, address: string): void {
+    check(Number(native().cn_switch_vxlan_remote(this.#live(), port, address, 0, 0)), 'cn_switch_vxlan_remote');
+  }
+
+  /** Figures and remotes of uplink `port`, or null when it is no uplink. */
+  vxlanInfo(port: number): { stats: VxlanStats; remotes: VxlanRemote[] } | null {
+    const st = Buffer.alloc(VXLAN_STATS_SIZE);
+    const buf = Buffer.alloc(VXLAN_REMOTE_SIZE * VXLAN_REMOTES_MAX);
+    const n = Number(native().cn_switch_vxlan_info(this.#live(), port, st, buf, VXLAN_REMOTES_MAX));
+    if (n < 0) return null;
+    const ipv4 = (v: number) => [v & 255, (v >>> 8) & 255, (v >>> 16) & 255, v >>> 24].join('.');
+    const remotes: VxlanRemote[] = [];
+    for (let i = 0; i < Math.min(n, VXLAN_REMOTES_MAX); i++) {
+      const at = i * VXLAN_REMOTE_SIZE;
+      const r = (k: number) => Number(buf.readBigUInt64LE(at + 16 + k * 8));
+      remotes.push({
+        address: ipv4(buf.readUInt32LE(at)),
+        port: buf.readUInt32LE(at + 4),
+        slot: buf.readUInt32LE(at + 8),
+        rxPackets: r(0),
+        rxBytes: r(1),
+        txPackets: r(2),
+        txBytes: r(3),
+        macs: r(4),
+      });
+    }
+    return {
+      stats: {
+        vni: u64(st, 0),
+        mtu: u64(st, 1),
+        local: ipv4(u64(st, 2)),
+        localPort: u64(st, 3),
+        rxMalformed: u64(st, 4),
+        rxBadVni: u64(st, 5),
+        rxUnknownRemote: u64(st, 6),
+        txTooBig: u64(st, 7),
+        txSegmented: u64(st, 8),
+        txBadGso: u64(st, 9),
+      },
+      remotes,
+    };
   }
 
   /** Stop the thread and close every port. Safe to call twice. */

@@ -16,6 +16,7 @@ import {
   type PortInfo,
 } from '@containet/common';
 import { Datapath, type DatapathEvent } from './datapath.js';
+import { VXLAN_OVERHEAD, formatVtep, vxlanError, type Vtep, type VxlanShow } from './vxlan.js';
 
 export interface SwitchOptions {
   macTableSize: number;
@@ -61,6 +62,7 @@ export class Switch extends EventEmitter {
   #started = Date.now();
   #log: (line: string) => void;
   #closed = false;
+  #vxlan: { port: number; vni: number; local: Vtep; mtu: number } | undefined;
   readonly macAgeSeconds: number;
 
   constructor(opts: SwitchOptions) {
@@ -159,7 +161,89 @@ export class Switch extends EventEmitter {
   }
 
   macs(): MacEntry[] {
-    return this.datapath.macs().map((m) => ({ mac: m.mac, port: m.port, age: Math.floor(m.ageMs / 1000) }));
+    const vteps = new Map<number, string>();
+    const info = this.#vxlan ? this.datapath.vxlanInfo(this.#vxlan.port) : null;
+    for (const r of info?.remotes ?? []) vteps.set(r.slot, formatVtep(r));
+    return this.datapath.macs().map((m) => {
+      const vtep = m.remote >= 0 ? vteps.get(m.remote) : undefined;
+      return { mac: m.mac, port: m.port, age: Math.floor(m.ageMs / 1000), ...(vtep ? { vtep } : {}) };
+    });
+  }
+
+  /**
+   * Add the VXLAN uplink: a port whose frames travel in UDP from `local`
+   * to remote VTEPs of VNI `vni` over an underlay of MTU `mtu`. One per
+   * switch.
+   */
+  addVxlan(vni: number, local: Vtep, mtu: number): number {
+    if (this.#closed) throw new ContainetError('CN_CLOSED', 'the switch is shutting down');
+    if (this.#vxlan) {
+      throw new ContainetError('CN_VXLAN_EXISTS', `this switch already has a VXLAN uplink (VNI ${this.#vxlan.vni} on port ${this.#vxlan.port})`, {
+        hint: 'detach its port first (containet detach PORT), then add the new one',
+      });
+    }
+    let port: number;
+    try {
+      port = this.datapath.addVxlan(local.address, local.port, vni, mtu);
+    } catch (err) {
+      throw vxlanError(err, formatVtep(local));
+    }
+    const rec: PortRecord = { node: `vxlan-${vni}`, ifname: 'vxlan', addresses: [local.address], port, tap: `udp:${formatVtep(local)}`, vnetHdr: false, attachedAt: Date.now() };
+    this.#ports.set(port, rec);
+    this.#byNode.set(rec.node, port);
+    this.#vxlan = { port, vni, local, mtu };
+    this.#log(`port ${port}: VXLAN uplink VNI ${vni} on ${formatVtep(local)} (underlay MTU ${mtu}, containers' MTU at most ${mtu - VXLAN_OVERHEAD})`);
+    this.emit('attached', this.#info(rec));
+    return port;
+  }
+
+  #uplink(): { port: number; vni: number; local: Vtep; mtu: number } {
+    if (!this.#vxlan) {
+      throw new ContainetError('CN_NO_VXLAN', 'this switch has no VXLAN uplink', {
+        hint: 'start containet with --vxlan VNI --vxlan-local ADDR[:PORT], or add one with: containet vxlan add VNI --local ADDR[:PORT]',
+      });
+    }
+    return this.#vxlan;
+  }
+
+  addVxlanRemote(remote: Vtep): void {
+    const up = this.#uplink();
+    try {
+      this.datapath.addVxlanRemote(up.port, remote.address, remote.port);
+    } catch (err) {
+      throw vxlanError(err, formatVtep(remote));
+    }
+    this.#log(`VXLAN VNI ${up.vni}: remote ${formatVtep(remote)} added`);
+  }
+
+  removeVxlanRemote(address: string): void {
+    const up = this.#uplink();
+    try {
+      this.datapath.removeVxlanRemote(up.port, address);
+    } catch (err) {
+      throw vxlanError(err, address);
+    }
+    this.#log(`VXLAN VNI ${up.vni}: remote ${address} removed`);
+  }
+
+  /** The uplink's settings, counters and remotes; null without one. */
+  vxlanShow(): VxlanShow | null {
+    if (!this.#vxlan) return null;
+    const info = this.datapath.vxlanInfo(this.#vxlan.port);
+    const st = this.datapath.stats(this.#vxlan.port);
+    if (!info || !st) return null;
+    return {
+      port: this.#vxlan.port,
+      ...info.stats,
+      innerMtu: info.stats.mtu - VXLAN_OVERHEAD,
+      rxPackets: st.rxPackets,
+      rxBytes: st.rxBytes,
+      txPackets: st.txPackets,
+      txBytes: st.txBytes,
+      drops: st.drops,
+      errors: st.errors,
+      remotes: info.remotes,
+    };
   }
 
   status(): SwitchStatus {
@@ -211,6 +295,7 @@ export class Switch extends EventEmitter {
   }
 
   #forget(rec: PortRecord, reason: string): void {
+    if (rec.port === this.#vxlan?.port) this.#vxlan = undefined;
     this.#ports.delete(rec.port);
     this.#byNode.delete(rec.node);
     this.#log(`port ${rec.port} detached: node ${rec.node} (${reason})`);

@@ -15,8 +15,9 @@ export async function handler(opts: ClientOptions): Promise<string> {
   if (opts.json) return JSON.stringify(macs, null, 2) + '\n';
   if (macs.length === 0) return 'MAC table is empty\n';
   const node = new Map(ports.map((p) => [p.port, p.node]));
+  const vtep = macs.some((m) => m.vtep);
   return formatTable(
-    ['MAC', 'PORT', 'NODE', 'AGE'],
-    macs.map((m) => [m.mac, m.port, node.get(m.port) ?? '-', m.age]),
+    ['MAC', 'PORT', 'NODE', ...(vtep ? ['VTEP'] : []), 'AGE'],
+    macs.map((m) => [m.mac, m.port, node.get(m.port) ?? '-', ...(vtep ? [m.vtep ?? '-'] : []), m.age]),
   );
 }

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { DEFAULT_SOCKET, UsageError, parseIpv4Cidr } from '@containet/common';
 import { Daemon } from '../daemon.js';
 import { Dashboard, parseListen } from '../web/dashboard.js';
+import { checkRemote, parseMtu, parseVni, parseVtep, type VxlanSettings } from '../vxlan.js';
 
 export const commandNames = ['serve'];
 
@@ -22,6 +23,11 @@ export interface ServeOptions {
   /** ADDR/PREFIX for the host's own port (the containers' gateway). */
   host?: string;
   nat?: boolean;
+  /** VXLAN uplink: VNI, local ADDR[:PORT], remote ADDR[:PORT]s, underlay MTU. */
+  vxlan?: string;
+  vxlanLocal?: string;
+  vxlanRemote?: string[];
+  vxlanMtu?: string | number;
 }
 
 export interface ServeSettings {
@@ -34,6 +40,7 @@ export interface ServeSettings {
   adminToken?: string | undefined;
   host?: string | undefined;
   nat?: boolean | undefined;
+  vxlan?: VxlanSettings | undefined;
 }
 
 function token(value: string | undefined, name: string): string | undefined {
@@ -69,6 +76,24 @@ function natSetting(opts: ServeOptions): boolean {
   return opts.nat === true;
 }
 
+function vxlanSettings(opts: ServeOptions): VxlanSettings | undefined {
+  if (opts.vxlan === undefined) {
+    if (opts.vxlanLocal !== undefined || opts.vxlanRemote?.length || opts.vxlanMtu !== undefined) {
+      throw new UsageError('--vxlan-local, --vxlan-remote and --vxlan-mtu need --vxlan VNI', 'e.g. --vxlan 42 --vxlan-local 192.0.2.1 --vxlan-remote 192.0.2.2');
+    }
+    return undefined;
+  }
+  if (opts.vxlanLocal === undefined) {
+    throw new UsageError('--vxlan needs --vxlan-local ADDR[:PORT]', 'the address of this host the remote VTEPs send to, e.g. --vxlan-local 192.0.2.1');
+  }
+  return {
+    vni: parseVni(opts.vxlan),
+    local: parseVtep(opts.vxlanLocal, '--vxlan-local'),
+    remotes: (opts.vxlanRemote ?? []).map((r) => checkRemote(parseVtep(r, '--vxlan-remote'), r)),
+    mtu: parseMtu(opts.vxlanMtu),
+  };
+}
+
 /** Options -> settings, with every value checked. */
 export function serveSettings(opts: ServeOptions): ServeSettings {
   const socket = opts.socket ?? DEFAULT_SOCKET;
@@ -85,6 +110,7 @@ export function serveSettings(opts: ServeOptions): ServeSettings {
     adminToken: token(opts.adminToken, '--admin-token'),
     host: opts.host === undefined ? undefined : parseIpv4Cidr(opts.host).cidr,
     nat: natSetting(opts),
+    vxlan: vxlanSettings(opts),
   };
 }
 

@@ -1,5 +1,7 @@
 /** `containet status`: is the switch up, and its figures. */
 import type { SwitchStatusReply } from '@containet/common';
+import type { VxlanShow } from '../vxlan.js';
+import { formatVxlan } from './vxlan.js';
 import { withClient, type ClientOptions } from './common.js';
 
 export const commandNames = ['status'];
@@ -7,12 +9,12 @@ export const commandNames = ['status'];
 export const help = 'Show whether containet is running on the socket, its pid, uptime, port and MAC counts and settings.';
 
 export async function handler(opts: ClientOptions): Promise<string> {
-  const { status } = await withClient(opts, (c) => c.request<{ status: SwitchStatusReply }>({ op: 'status' }));
+  const { status } = await withClient(opts, (c) => c.request<{ status: SwitchStatusReply & { vxlan?: VxlanShow | null } }>({ op: 'status' }));
   if (opts.json) return JSON.stringify(status, null, 2) + '\n';
   return [
     `containet running on ${status.socket} (pid ${status.pid}, up ${status.uptime} s, protocol ${status.version})`,
     `ports: ${status.ports}`,
     `MAC table: ${status.macs}/${status.macTableSize} entries, aging ${status.macAgeSeconds} s, ${status.macEvictions} evicted`,
     '',
-  ].join('\n');
+  ].join('\n') + (status.vxlan ? formatVxlan(status.vxlan) : '');
 }
