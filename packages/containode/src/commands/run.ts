@@ -21,6 +21,13 @@ Examples:
   # host network and IPC, throw the changes away at exit
   containode -N -I -r /srv/busybox --rm -- ls -l /
 
+  # an image pulled by mocker: its Entrypoint/Cmd, Env, WorkingDir and User
+  containode --rm --image alpine
+  containode --rm -r image:alpine -u 1000 -w /tmp -e MODE=test sh -c 'id; pwd'
+
+  # publish the container's port 80 on the host's port 8080, eth0 MTU 1450
+  containode -s /tmp/containet.sock -4 10.0.0.5/24 -g 10.0.0.1 -p 8080:80 --mtu 1450 --image web
+
 Exit status: the program's; 128+N when it was killed by signal N; 127 when it
 does not exist, 126 when it is not executable; 2 for a bad command line.
 Signals INT, TERM, HUP, QUIT, USR1 and USR2 sent to containode reach the
