@@ -172,6 +172,10 @@ testIf(test, reason, 'two containers of one image share one unpacked lower layer
     const ps = await containode(['ps', '--json'], { env });
     const listed = (JSON.parse(ps.stdout) as Array<{ id: string; image?: string }>).filter((r) => ids.includes(r.id));
     assert.equal(listed.map((r) => r.image), [image, image]);
+    const inspected = JSON.parse((await containode(['inspect', ids[1]!], { env })).stdout) as { image?: string; imageDigest?: string; root?: string };
+    assert.equal([inspected.image, inspected.imageDigest, inspected.root], [image, recA.imageDigest, lower]);
+    const table = (await containode(['ps'], { env })).stdout;
+    assert.match(table, new RegExp(`${ids[0]}\\b.*${image.replace(/[.]/g, '\\.')}`));
 
     await containode(['kill', ids[0]!, 'KILL'], { env });
     await containode(['kill', ids[1]!, 'KILL'], { env });
