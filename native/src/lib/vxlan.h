@@ -45,6 +45,7 @@ struct vxlan {
 	uint8_t hdr[VXLAN_HDR_LEN];	/* what we send: I flag + VNI */
 	struct vxlan_remote r[CN_VXLAN_REMOTES_MAX];
 	int nremotes;
+	int no_gso;		/* UDP_SEGMENT refused: one sendmmsg datagram per frame */
 	struct cn_vxlan_stats st;
 };
 

@@ -161,6 +161,59 @@ testIf(test, whyNoRoot(), 'two containet hosts over VXLAN: ping and a TCP transf
   }
 });
 
+/** Hosts on one underlay LAN (a bridge in its own namespace), 192.168.N.(i+1)/24. */
+async function lan(cleanup: Cleanup, n: number, count: number): Promise<string[]> {
+  const hub = await makeNetns(cleanup, 'cnvl');
+  await sh('ip', '-n', hub, 'link', 'add', 'br0', 'type', 'bridge');
+  await sh('ip', '-n', hub, 'link', 'set', 'br0', 'up');
+  const out: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const ns = await makeNetns(cleanup, 'cnvh');
+    await sh('ip', '-n', hub, 'link', 'add', `p${i}`, 'type', 'veth', 'peer', 'name', 'u0', 'netns', ns);
+    await sh('ip', '-n', hub, 'link', 'set', `p${i}`, 'master', 'br0', 'up');
+    await sh('ip', '-n', ns, 'addr', 'add', `192.168.${n}.${i + 1}/24`, 'dev', 'u0');
+    await sh('ip', '-n', ns, 'link', 'set', 'u0', 'up');
+    out.push(ns);
+  }
+  return out;
+}
+
+testIf(test, whyNoRoot(), 'head-end replication: broadcast goes to every remote, learned unicast only to its VTEP', async () => {
+  const cleanup = new Cleanup();
+  try {
+    const [hA, hB, hC] = await lan(cleanup, 75, 3);
+    const all = ['192.168.75.1', '192.168.75.2', '192.168.75.3'];
+    const daemons = [];
+    for (const [i, ns] of [hA!, hB!, hC!].entries()) {
+      const remotes = all.filter((_, j) => j !== i).flatMap((r) => ['--vxlan-remote', r]);
+      daemons.push(await daemonIn(cleanup, ns, ['--vxlan', '75', '--vxlan-local', all[i]!, ...remotes]));
+    }
+    const [a, b, c] = daemons as [Host, Host, Host];
+    const ca = await container(cleanup, a.socket, '10.75.0.1/24');
+    const cb = await container(cleanup, b.socket, '10.75.0.2/24');
+    const cc = await container(cleanup, c.socket, '10.75.0.3/24');
+
+    // The first ping's ARP request is broadcast: replicated to B and C.
+    assert.is(await pingFrom(ca.ns, cb.ip, 1), 1);
+    const txTo = async (addr: string) => (await show(a.socket)).remotes.find((r) => r.address === addr)!.txPackets;
+    assert.ok((await txTo('192.168.75.3')) >= 1, 'C got the broadcast');
+    const cRx = (await portInfo(c.socket, cc.att.port))!.counters.txPackets;
+    assert.ok(cRx >= 1, "C's container saw the ARP request");
+
+    // Now B's MAC is known behind B's VTEP: unicast goes only there.
+    const toB = await txTo('192.168.75.2');
+    const toC = await txTo('192.168.75.3');
+    assert.is(await pingFrom(ca.ns, cb.ip, 5), 5);
+    assert.ok((await txTo('192.168.75.2')) >= toB + 5, 'the echo requests went to B');
+    assert.is(await txTo('192.168.75.3'), toC, 'none of them to C');
+    // C's container has sent nothing yet: no MAC is learned behind C.
+    assert.is((await show(a.socket)).remotes.find((r) => r.address === '192.168.75.3')!.macs, 0);
+    assert.is(await pingFrom(cc.ns, cb.ip, 2), 2, 'C reaches B directly');
+  } finally {
+    await cleanup.run();
+  }
+});
+
 testIf(test, whyNoRoot() ?? whyMissing('ethtool'), 'a Linux kernel vxlan device and containet interoperate: ping both ways and TCP across', async () => {
   const cleanup = new Cleanup();
   try {
