@@ -177,6 +177,13 @@ testIf(test, reason, 'two containers of one image share one unpacked lower layer
     const table = (await containode(['ps'], { env })).stdout;
     assert.match(table, new RegExp(`${ids[0]}\\b.*${image.replace(/[.]/g, '\\.')}`));
 
+    // `mocker rm` while containers use the image: the name goes, the lower
+    // layer they have mounted (in their own mount namespaces) stays.
+    const rm = await run(process.execPath, [MOCKER, 'rm', image], { env });
+    assert.is(rm.code, 0, rm.stderr);
+    assert.ok(existsSync(lower), 'a lower layer in use is not collected');
+    assert.equal(tree(lower), lowerBefore);
+
     await containode(['kill', ids[0]!, 'KILL'], { env });
     await containode(['kill', ids[1]!, 'KILL'], { env });
     assert.is(await a.exit, 137);

@@ -12,7 +12,7 @@
  * Blobs appear only by rename(2) of a verified file, and index.json only by
  * rename(2) of a complete one, so readers never see anything half-written.
  */
-import { utimesSync, mkdirSync, readFileSync, writeFileSync, renameSync, existsSync, readdirSync, rmSync, statSync, unlinkSync, openSync, closeSync, writeSync } from 'node:fs';
+import { utimesSync, mkdirSync, readFileSync, writeFileSync, renameSync, existsSync, readdirSync, readlinkSync, rmSync, statSync, unlinkSync, openSync, closeSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes, createHash } from 'node:crypto';
 import { ContainetError, imageStoreDir } from '@containet/common';
@@ -267,7 +267,7 @@ export class ImageStore {
     }
     // Root filesystems of images no longer named, unless a container holds
     // them (a `.busy` marker, or an overlay mount naming them).
-    const mounts = readFileSync('/proc/self/mountinfo', 'utf8');
+    const mounts = allMountTables();
     for (const name of readdirSync(this.rootfsDir)) {
       const path = join(this.rootfsDir, name);
       if (name.startsWith('.')) continue;
@@ -324,4 +324,32 @@ export class ImageStore {
       throw new ContainetError('MOCKER_STORE', `cannot write ${path}: ${(err as Error).message}`, { cause: err });
     }
   }
+}
+
+/**
+ * The mount tables of every mount namespace on the machine, concatenated.
+ * Containers mount their overlay (lowerdir=STORE/rootfs/HEX) inside their
+ * own mount namespace, which /proc/self/mountinfo does not show; one process
+ * per namespace is read (the namespace's inode identifies it).
+ */
+export function allMountTables(): string {
+  const seen = new Set<string>();
+  const tables: string[] = [];
+  let pids: string[];
+  try {
+    pids = readdirSync('/proc').filter((n) => /^\d+$/.test(n));
+  } catch {
+    pids = [];
+  }
+  for (const pid of ['self', ...pids]) {
+    try {
+      const ns = readlinkSync(`/proc/${pid}/ns/mnt`);
+      if (seen.has(ns)) continue;
+      seen.add(ns);
+      tables.push(readFileSync(`/proc/${pid}/mountinfo`, 'utf8'));
+    } catch {
+      // gone meanwhile, or not ours to read
+    }
+  }
+  return tables.join('');
 }
