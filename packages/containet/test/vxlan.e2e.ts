@@ -325,6 +325,18 @@ testIf(test, whyNoRoot(), 'bad VXLAN settings get clear errors and leave nothing
     const text = await cli('status', '-s', a.socket);
     assert.match(text.stdout, /VXLAN VNI 5 on port \d+: local 192\.168\.74\.1:4790/);
     assert.ok(a.child.exitCode === null, 'the daemon still runs');
+
+    // A daemon started without an uplink gets one on request.
+    const plain = await daemonIn(cleanup, hA, []);
+    assert.match((await cli('vxlan', 'show', '-s', plain.socket)).stdout, /no VXLAN uplink/);
+    const noUp = await cli('vxlan', 'add-remote', '192.168.74.2', '-s', plain.socket);
+    assert.match(noUp.stderr, /has no VXLAN uplink/);
+    const added = await cli('vxlan', 'add', '7', '--local', '192.168.74.1:4792', '--remote', '192.168.74.2', '--mtu', '9000', '-s', plain.socket, '--json');
+    assert.is(added.code, 0, added.stderr);
+    const up = JSON.parse(added.stdout) as VxlanShow;
+    assert.is(up.vni, 7);
+    assert.is(up.innerMtu, 8950);
+    assert.equal(up.remotes.map((r) => `${r.address}:${r.port}`), ['192.168.74.2:4789']);
   } finally {
     await cleanup.run();
   }
