@@ -272,6 +272,16 @@ int cn_switch_vxlan_remote(int sw, int port, const char *addr, int udp_port, int
 int cn_switch_vxlan_info(int sw, int port, struct cn_vxlan_stats *st, struct cn_vxlan_remote_info *out,
 			 int max);
 
+/* cn_gro_merge() - merge wire frames as the datapath does for a train of
+ * VXLAN datagrams (src/lib/gro.h): @n frames of @seg_len bytes back to
+ * back in @segs (all equal: the last one's length is @seg_len too), from
+ * the first while they merge, into @out (@cap bytes) with its 12-byte
+ * virtio_net_hdr_v1 in @hdr and length in *@out_len. Exported for tests.
+ * Return: number of frames merged (0: the first is not mergeable).
+ */
+int cn_gro_merge(const uint8_t *segs, size_t seg_len, int n, uint8_t *out, size_t cap, uint8_t *hdr,
+		 uint32_t *out_len);
+
 /* ---- vnet.c: virtio_net_hdr offloads done in software (for plain taps,
  * captures, tunnels), exported for reuse and for tests ---- */
 

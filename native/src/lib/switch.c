@@ -24,6 +24,7 @@
 
 #include "capture.h"
 #include "containet.h"
+#include "gro.h"
 #include "mactable.h"
 #include "port.h"
 #include "vnet.h"
@@ -74,6 +75,7 @@ struct cn_switch {
 	struct iovec vsegv[SEG_MAX];
 	struct mmsghdr msgs[SEG_MAX];
 	struct iovec miov[2 * SEG_MAX];
+	uint8_t rxbuf[65536 + 64];	/* a VXLAN read: one or more datagrams */
 };
 
 static struct cn_switch *switches[SWITCHES_MAX];
@@ -436,17 +438,20 @@ static void forward(struct cn_switch *s, int in, int remote, size_t len, uint64_
 			send_to(s, s->active[i], -1, in, len, &pl);
 }
 
-/* vxlan_rx() - read and forward up to RX_BUDGET datagrams from uplink
- * @slot; bad ones are counted in its VXLAN figures and skipped.
+/* vxlan_rx() - read and forward up to RX_BUDGET reads (each one datagram
+ * or a UDP GRO train of them) from uplink @slot; bad datagrams are counted
+ * in its VXLAN figures and skipped.
  * Return: nothing.
  */
 static void vxlan_rx(struct cn_switch *s, int slot, uint64_t now)
 {
 	struct port *p = &s->ports[slot];
-	int i, remote;
+	struct gro g = { 0 };
+	size_t seg, off, l;
+	int i, remote, at;
 
 	for (i = 0; i < RX_BUDGET; i++) {
-		ssize_t n = vxlan_recv(p->vx, p->fd, s->frame, sizeof(s->frame), &remote);
+		ssize_t n = vxlan_recv(p->vx, p->fd, s->rxbuf, sizeof(s->rxbuf), &seg, &remote);
 
 		if (n == -EAGAIN)
 			return;
@@ -456,10 +461,30 @@ static void vxlan_rx(struct cn_switch *s, int slot, uint64_t now)
 			p->st.errors++;
 			return;
 		}
-		/* Decapsulated frames are plain wire frames: receivers
-		 * with a vnet header get an all-zero one. */
-		memset(&s->hdr, 0, sizeof(s->hdr));
-		forward(s, slot, remote, (size_t)n, now);
+		for (off = 0; off < (size_t)n; off += seg) {
+			const uint8_t *inner;
+
+			l = (size_t)n - off < seg ? (size_t)n - off : seg;
+			at = vxlan_decap(p->vx, s->rxbuf + off, l, remote);
+			if (at < 0)
+				continue;
+			inner = s->rxbuf + off + at;
+			l -= (size_t)at;
+			/* A train of segments of one TCP stream goes on as
+			 * one GSO frame (gro.h); anything else as it came. */
+			if (gro_add(&g, s->frame, sizeof(s->frame), inner, l))
+				continue;
+			if (g.n) {
+				forward(s, slot, remote, gro_flush(&g, s->frame, &s->hdr), now);
+				if (gro_add(&g, s->frame, sizeof(s->frame), inner, l))
+					continue;
+			}
+			memcpy(s->frame, inner, l);
+			memset(&s->hdr, 0, sizeof(s->hdr));
+			forward(s, slot, remote, l, now);
+		}
+		if (g.n)
+			forward(s, slot, remote, gro_flush(&g, s->frame, &s->hdr), now);
 	}
 }
 

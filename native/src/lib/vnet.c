@@ -52,6 +52,16 @@ static uint16_t csum_fold(uint64_t sum)
 	return (uint16_t)~sum;
 }
 
+uint64_t vnet_csum_add(const uint8_t *p, size_t len, uint64_t sum)
+{
+	return csum_add(p, len, sum);
+}
+
+uint16_t vnet_csum_fold(uint64_t sum)
+{
+	return csum_fold(sum);
+}
+
 static void put16(uint8_t *p, uint16_t v)
 {
 	memcpy(p, &v, 2);

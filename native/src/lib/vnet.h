@@ -37,4 +37,14 @@ int vnet_csum_complete(struct virtio_net_hdr_v1 *h, uint8_t *frame, size_t len);
 int vnet_segment(const struct virtio_net_hdr_v1 *h, const uint8_t *frame, size_t len,
 		 uint8_t *out, size_t cap, struct iovec *segs, int max);
 
+/* vnet_csum_add() - add @len bytes at @p to a running ones' complement
+ * sum (RFC 1071).  Return: the new, unfolded sum.
+ */
+uint64_t vnet_csum_add(const uint8_t *p, size_t len, uint64_t sum);
+
+/* vnet_csum_fold() - fold a running sum to 16 bits and complement it.
+ * Return: the checksum, in the byte order of the loads.
+ */
+uint16_t vnet_csum_fold(uint64_t sum);
+
 #endif /* VNET_H */

@@ -30,7 +30,7 @@ static int parse_addr(struct sockaddr_in *sa, const char *text, int port)
 
 int vxlan_open(struct vxlan *v, const char *local, int port, uint32_t vni, int mtu)
 {
-	int fd, sz = SOCK_BUF, ret;
+	int fd, sz = SOCK_BUF, one = 1, ret;
 
 	memset(v, 0, sizeof(*v));
 	if (vni > 0xffffff || mtu < 576 || mtu > 65535 || port <= 0)
@@ -59,6 +59,9 @@ int vxlan_open(struct vxlan *v, const char *local, int port, uint32_t vni, int m
 		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
 	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) < 0)
 		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+	/* Trains of equal-sized datagrams from one sender arrive in one read
+	 * (udp(7) UDP_GRO); without it, one read per datagram. */
+	setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof(one));
 	if (bind(fd, (struct sockaddr *)&v->local, sizeof(v->local)) < 0) {
 		ret = -errno;
 		close(fd);
@@ -102,19 +105,20 @@ int vxlan_remote_add(struct vxlan *v, const char *addr, int port)
 	return i;
 }
 
-ssize_t vxlan_recv(struct vxlan *v, int fd, uint8_t *frame, size_t cap, int *remote)
+ssize_t vxlan_recv(struct vxlan *v, int fd, uint8_t *buf, size_t cap, size_t *seg, int *remote)
 {
-	uint8_t hdr[VXLAN_HDR_LEN];
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} ctl;
 	struct sockaddr_in from;
-	struct iovec iov[2] = {
-		{ .iov_base = hdr, .iov_len = sizeof(hdr) },
-		{ .iov_base = frame, .iov_len = cap },
-	};
+	struct iovec iov = { .iov_base = buf, .iov_len = cap };
 	struct msghdr m = {
-		.msg_name = &from, .msg_namelen = sizeof(from), .msg_iov = iov, .msg_iovlen = 2,
+		.msg_name = &from, .msg_namelen = sizeof(from), .msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf),
 	};
+	struct cmsghdr *c;
 	ssize_t n;
-	uint32_t vni;
 	int i;
 
 	do
@@ -122,32 +126,58 @@ ssize_t vxlan_recv(struct vxlan *v, int fd, uint8_t *frame, size_t cap, int *rem
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return -errno;
-	for (i = 0; i < CN_VXLAN_REMOTES_MAX; i++)
-		if (v->r[i].used && v->r[i].addr.sin_addr.s_addr == from.sin_addr.s_addr)
-			break;
+	*seg = (size_t)n;
+	for (c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
+		if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO) {
+			int gso;
+
+			memcpy(&gso, CMSG_DATA(c), sizeof(gso));
+			if (gso > 0)
+				*seg = (size_t)gso;
+		}
+	}
+	*remote = -1;
+	if (m.msg_namelen == sizeof(from) && from.sin_family == AF_INET) {
+		for (i = 0; i < CN_VXLAN_REMOTES_MAX; i++)
+			if (v->r[i].used && v->r[i].addr.sin_addr.s_addr == from.sin_addr.s_addr)
+				*remote = i;
+	}
+	/* A datagram cut by MSG_TRUNC can't be split into its parts
+	 * reliably: the whole read is malformed. */
+	if (m.msg_flags & MSG_TRUNC) {
+		if (*remote < 0)
+			v->st.rx_unknown_remote++;
+		else
+			v->st.rx_malformed++;
+		return -EBADMSG;
+	}
+	return n;
+}
+
+int vxlan_decap(struct vxlan *v, const uint8_t *d, size_t len, int remote)
+{
+	uint32_t vni;
+
 	/* Unknown senders first: nothing from them is even parsed. */
-	if (i == CN_VXLAN_REMOTES_MAX || m.msg_namelen != sizeof(from) || from.sin_family != AF_INET) {
+	if (remote < 0) {
 		v->st.rx_unknown_remote++;
 		return -EBADMSG;
 	}
 	/* The I flag must be set for a valid VNI (RFC 7348 section 5); the
 	 * reserved bits are ignored on receipt, as the RFC asks. An inner
-	 * frame shorter than an Ethernet header or cut by MSG_TRUNC is
-	 * malformed. */
-	if ((m.msg_flags & MSG_TRUNC) || n < VXLAN_HDR_LEN + 14 || !(hdr[0] & VXLAN_FLAG_I)) {
+	 * frame shorter than an Ethernet header is malformed. */
+	if (len < VXLAN_HDR_LEN + 14 || !(d[0] & VXLAN_FLAG_I)) {
 		v->st.rx_malformed++;
 		return -EBADMSG;
 	}
-	vni = (uint32_t)hdr[4] << 16 | (uint32_t)hdr[5] << 8 | hdr[6];
+	vni = (uint32_t)d[4] << 16 | (uint32_t)d[5] << 8 | d[6];
 	if (vni != v->vni) {
 		v->st.rx_bad_vni++;
 		return -EBADMSG;
 	}
-	n -= VXLAN_HDR_LEN;
-	v->r[i].rx_packets++;
-	v->r[i].rx_bytes += (uint64_t)n;
-	*remote = i;
-	return n;
+	v->r[remote].rx_packets++;
+	v->r[remote].rx_bytes += len - VXLAN_HDR_LEN;
+	return VXLAN_HDR_LEN;
 }
 
 /* send_gso() - send equal-sized wire frames @segs[0..@n) (the last may be

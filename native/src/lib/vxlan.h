@@ -75,13 +75,21 @@ static inline size_t vxlan_frame_max(const struct vxlan *v)
 	return (size_t)v->mtu - VXLAN_OVERHEAD + 14;
 }
 
-/* vxlan_recv() - read one datagram: VXLAN header and inner frame into
- * @frame (@cap bytes), validated. Bad datagrams are counted and skipped.
- * Return: inner frame length with *@remote set to the sender's slot,
- * -EAGAIN when the socket is empty, -EBADMSG for a datagram that was
- * dropped (counted), or another -errno.
+/* vxlan_recv() - read one datagram or, with UDP_GRO, a train of
+ * datagrams from one sender of *@seg bytes each (the last may be shorter)
+ * into @buf (@cap bytes, at least 65536). *@remote is the sender's slot,
+ * -1 for an unknown sender (vxlan_decap() counts those).
+ * Return: bytes read, -EAGAIN when the socket is empty, -EBADMSG for a
+ * truncated read (counted), or another -errno.
  */
-ssize_t vxlan_recv(struct vxlan *v, int fd, uint8_t *frame, size_t cap, int *remote);
+ssize_t vxlan_recv(struct vxlan *v, int fd, uint8_t *buf, size_t cap, size_t *seg, int *remote);
+
+/* vxlan_decap() - validate one datagram @d of @len bytes from remote slot
+ * @remote (-1: unknown): a known sender, room for the VXLAN and an
+ * Ethernet header, the I flag, our VNI. Counts what it drops.
+ * Return: offset of the inner frame, or -EBADMSG.
+ */
+int vxlan_decap(struct vxlan *v, const uint8_t *d, size_t len, int remote);
 
 /* vxlan_send() - send wire frames @segs[0..@n) to remote slot @remote,
  * encapsulated, in one sendmmsg(2). @msgs and @iov are scratch space for

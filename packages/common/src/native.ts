@@ -80,6 +80,7 @@ const SWITCH_PROTOTYPES = {
   cn_switch_vxlan_add: 'int cn_switch_vxlan_add(int sw, const char *local, int port, int vni, int mtu)',
   cn_switch_vxlan_remote: 'int cn_switch_vxlan_remote(int sw, int port, const char *addr, int udp_port, int add)',
   cn_switch_vxlan_info: 'int cn_switch_vxlan_info(int sw, int port, _Out_ uint8_t *st, _Out_ uint8_t *out, int max)',
+  cn_gro_merge: 'int cn_gro_merge(const uint8_t *segs, size_t seg_len, int n, _Out_ uint8_t *out, size_t cap, _Out_ uint8_t *hdr, _Out_ uint32_t *out_len)',
 } as const;
 
 // Prototypes, in the order of containet.h.

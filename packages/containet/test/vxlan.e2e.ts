@@ -135,6 +135,10 @@ testIf(test, whyNoRoot(), 'two containet hosts over VXLAN: ping and a TCP transf
     assert.is(after.txBadGso + after.rxMalformed + after.rxBadVni + after.rxUnknownRemote, 0);
     const inA = (await portInfo(a.socket, ca.att.port))!.counters;
     assert.ok(inA.rxBytes / inA.rxPackets > 3000, 'the container sent GSO frames');
+    const toB = (await portInfo(b.socket, cb.att.port))!.counters;
+    console.log(`    mean frame written to B's container: ${Math.round(toB.txBytes / toB.txPackets)} bytes`);
+    assert.ok(toB.txBytes / toB.txPackets > 3000, `received segments were merged into GSO frames (mean ${Math.round(toB.txBytes / toB.txPackets)} bytes)`);
+    assert.is(toB.errors + toB.drops, 0);
 
     // A frame too big for the uplink and not segmentable is dropped and counted, not truncated.
     await sh('ip', '-n', ca.ns, 'link', 'set', 'eth0', 'mtu', '1500');
