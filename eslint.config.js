@@ -17,6 +17,8 @@ export default tseslint.config(
       'n/prefer-node-protocol': 'error',
       'n/no-process-exit': 'error',
       'no-empty': ['error', { allowEmptyCatch: true }],
+      // A closure may read a variable before its one assignment (a server's handler reading the daemon it serves).
+      'prefer-const': ['error', { ignoreReadBeforeAssign: true }],
       '@typescript-eslint/no-explicit-any': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
     },
