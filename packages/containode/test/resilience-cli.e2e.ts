@@ -6,7 +6,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -103,6 +103,34 @@ testIf(test, whyNoRoot(), 'containode-oci refuses invalid values the same way', 
     else if (/\n\s+at /.test(r.stderr)) bad.push(`${what}: a stack trace`);
   }
   assert.equal(bad, [], `${bad.length} of ${cases.length} cases`);
+});
+
+testIf(test, whyNoRoot(), 'containode -r with an unusable root filesystem: a clear error naming it, nothing left behind', async () => {
+  const file = join(work, 'root-is-a-file');
+  writeFileSync(file, 'not a directory');
+  const missing = join(work, 'no-such-root');
+  const empty = join(work, 'empty-root');
+  mkdirSync(empty);
+  const bad: string[] = [];
+  for (const [root, names] of [[file, file], [missing, missing], [empty, 'sh']] as const) {
+    const top = join(work, `top-${root.split('/').pop()}`);
+    const id = `rbad${Math.floor(Math.random() * 1e6)}`;
+    const r = await run(process.execPath, [CONTAINODE, '-i', id, '-r', root, '-t', top, '--pids-limit', '10', 'sh', '-c', 'true'], {
+      timeoutMs: 20_000,
+      env: { ...process.env, CONTAINET_STATE: state },
+    });
+    const what = `-r ${root}`;
+    if (r.code === 0) bad.push(`${what}: exit 0`);
+    else if (!r.stderr.includes(names)) bad.push(`${what}: the message does not name ${names}: ${r.stderr.trim()}`);
+    else if (/\n\s+at /.test(r.stderr) || r.stderr.trim().split('\n').length > 2) bad.push(`${what}: not a short message: ${r.stderr.trim()}`);
+    if (existsSync(top)) bad.push(`${what}: left its top directory ${top}`);
+    const left = leftovers();
+    if (left.length) bad.push(`${what}: left ${left.join(', ')}`);
+    const cgroups = ['/sys/fs/cgroup/pids/containet', '/sys/fs/cgroup/unified/containet', '/sys/fs/cgroup/containet'].map((d) => join(d, id)).filter((d) => existsSync(d));
+    if (cgroups.length) bad.push(`${what}: left cgroups ${cgroups.join(', ')}`);
+  }
+  assert.ok(existsSync(file) && existsSync(empty), 'the given paths themselves are untouched');
+  assert.equal(bad, []);
 });
 
 test.run();
