@@ -8,10 +8,11 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { MacEntry } from '@containet/common';
-import { Cleanup, inNetns, pingFrom, testIf, whyMissing, whyNoRoot } from '@containet/common/testing';
+import { Cleanup, inNetns, killAndWait, pingFrom, testIf, whyMissing, whyNoRoot } from '@containet/common/testing';
 import { node, portInfo, request, startDaemon } from './helpers.js';
 
 const INJECT = fileURLToPath(new URL('./fixtures/inject.js', import.meta.url));
@@ -39,7 +40,13 @@ testIf(test, whyNoRoot() ?? whyMissing('tc'), 'a million random-source frames: m
     let flooding = true;
     const flood = inNetns(f.ns, process.execPath, [INJECT, 'inj0', 'eth0', String(FRAMES)], { timeoutMs: 240_000 }).finally(() => (flooding = false));
     // a pings b every 100 ms for as long as the flood runs (ended below).
-    const pinger = inNetns(a.ns, 'ping', ['-n', '-i', '0.1', '-W', '1', '-w', '120', b.ip], { timeoutMs: 130_000 });
+    // `ip netns exec` execs ping, so this child's pid is ping's: SIGINT to it
+    // (and to nothing else) makes ping print its summary.
+    const pingChild = spawn('ip', ['netns', 'exec', a.ns, 'ping', '-n', '-i', '0.1', '-W', '1', '-w', '120', b.ip], { stdio: ['ignore', 'pipe', 'ignore'] });
+    cleanup.add('ping', () => killAndWait(pingChild, 'SIGKILL'));
+    let pingOut = '';
+    pingChild.stdout!.on('data', (c) => (pingOut += String(c)));
+    const pinger = new Promise<{ stdout: string }>((res) => pingChild.once('exit', () => res({ stdout: pingOut })));
 
     let samples = 0;
     let learned = 0;
@@ -70,8 +77,7 @@ testIf(test, whyNoRoot() ?? whyMissing('tc'), 'a million random-source frames: m
     const tookMs = Date.now() - started;
     assert.is(r.code, 0, r.stderr);
     const { written } = JSON.parse(r.stdout) as { written: number };
-    // End the pinger: SIGINT makes ping print its summary.
-    await inNetns(a.ns, 'sh', ['-c', 'kill -INT $(pidof ping) 2>/dev/null; true']);
+    pingChild.kill('SIGINT');
     const p = await pinger;
     const m = p.stdout.match(/(\d+) packets transmitted, (\d+) received/);
     const [sent, got] = [Number(m?.[1] ?? 0), Number(m?.[2] ?? 0)];
