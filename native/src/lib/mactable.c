@@ -58,6 +58,7 @@ int mactable_init(struct mactable *t, int size, mactable_gone_fn gone, void *ctx
 	t->size = size;
 	t->free_head = 0;
 	t->oldest = t->newest = -1;
+	t->heavy = -1;
 	t->gone = gone;
 	t->ctx = ctx;
 	return 0;
@@ -118,6 +119,49 @@ static void age_append(struct mactable *t, int i)
 	t->newest = i;
 }
 
+static int port_ok(int port)
+{
+	return port >= 0 && port < CN_SWITCH_PORTS_MAX;
+}
+
+static void count_add(struct mactable *t, int port)
+{
+	if (!port_ok(port))
+		return;
+	t->count[port]++;
+	if (t->heavy < 0 || t->count[port] > t->count[t->heavy])
+		t->heavy = port;
+}
+
+static void count_sub(struct mactable *t, int port)
+{
+	if (port_ok(port) && t->count[port] > 0)
+		t->count[port]--;
+}
+
+/* victim() - the entry to evict from a full table: the oldest of the port
+ * with the most entries. @heavy is only raised on insert, so it is
+ * recomputed here when its port has emptied (rare: a flush).
+ * Return: entry index.
+ */
+static int victim(struct mactable *t)
+{
+	int i, p;
+
+	if (t->heavy < 0 || t->count[t->heavy] == 0) {
+		t->heavy = -1;
+		for (p = 0; p < CN_SWITCH_PORTS_MAX; p++)
+			if (t->count[p] > 0 && (t->heavy < 0 || t->count[p] > t->count[t->heavy]))
+				t->heavy = p;
+	}
+	/* Other ports' entries are few next to the heavy one's (it holds
+	 * at least size / ports), so this walk is short. */
+	for (i = t->oldest; i >= 0; i = t->e[i].next)
+		if (t->e[i].port == t->heavy)
+			return i;
+	return t->oldest;
+}
+
 /* drop() - remove entry @i from its chain and the age list, tell the owner
  * why, and return it to the free list.  Return: nothing.
  */
@@ -132,6 +176,7 @@ static void drop(struct mactable *t, int i, enum mac_gone why)
 	age_unlink(t, i);
 	if (t->gone)
 		t->gone(t->ctx, e->mac, e->port, e->remote, why);
+	count_sub(t, e->port);
 	e->port = -1;
 	e->remote = -1;
 	e->hnext = -1;
@@ -153,6 +198,8 @@ int mactable_learn(struct mactable *t, const uint8_t *mac, int port, int remote,
 		if (e->port != port || e->remote != remote) {
 			*old_port = e->port;
 			*old_remote = e->remote;
+			count_sub(t, e->port);
+			count_add(t, port);
 			e->port = port;
 			e->remote = remote;
 			ret = MAC_MOVED;
@@ -167,7 +214,7 @@ int mactable_learn(struct mactable *t, const uint8_t *mac, int port, int remote,
 		return ret;
 	}
 	if (t->free_head < 0)
-		drop(t, t->oldest, MAC_GONE_EVICTED);
+		drop(t, victim(t), MAC_GONE_EVICTED);
 	i = t->free_head;
 	t->free_head = t->e[i].next;
 	memcpy(t->e[i].mac, mac, 6);
@@ -178,6 +225,7 @@ int mactable_learn(struct mactable *t, const uint8_t *mac, int port, int remote,
 	t->e[i].hnext = t->bucket[b];
 	t->bucket[b] = i;
 	age_append(t, i);
+	count_add(t, port);
 	t->used++;
 	return MAC_LEARNED;
 }

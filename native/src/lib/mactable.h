@@ -3,7 +3,11 @@
  * A fixed pool of entries allocated once (mactable_init), a hash over the
  * MAC with a per-table random seed (so a peer choosing source MACs cannot
  * aim at one chain), and a list of all entries ordered by last-seen time,
- * oldest first. Aging pops from the head; a full table evicts the head.
+ * oldest first. Aging pops from the head. A full table evicts the oldest
+ * entry of the port holding the most entries, so one port flooding random
+ * source MACs recycles its own entries and cannot push out the stations of
+ * the other ports (it would otherwise evict every legitimate entry within
+ * milliseconds, and their traffic would be flooded).
  * Nothing here allocates after init, so a flood of random source MACs costs
  * a bounded amount of memory.
  *
@@ -23,6 +27,8 @@
 #define MACTABLE_H
 
 #include <stdint.h>
+
+#include "containet.h"
 
 /* Why an entry left the table, passed to mactable_gone_fn. */
 enum mac_gone {
@@ -57,6 +63,8 @@ struct mactable {
 	int32_t size, used;
 	int32_t free_head;
 	int32_t oldest, newest;
+	int32_t count[CN_SWITCH_PORTS_MAX];	/* entries per port slot */
+	int32_t heavy;		/* port slot with the most entries (kept lazily) */
 	mactable_gone_fn gone;
 	void *ctx;
 };

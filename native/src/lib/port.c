@@ -65,10 +65,11 @@ ssize_t port_recv(struct port *p, struct virtio_net_hdr_v1 *h, uint8_t *frame, s
 		return -EPIPE;
 	if (n < p->hdr_len)
 		return -EPROTO;
-	/* tun_put_user() returns the frame's full length even when it did
-	 * not fit (a container may raise gso_max_size beyond 64 KiB): the
-	 * tail was never copied, so drop the frame. */
-	if ((size_t)(n - p->hdr_len) > cap)
+	/* A frame that did not fit was cut to the buffer (or, on some
+	 * kernels, tun_put_user() reports its full length): callers pass a
+	 * buffer one byte larger than the largest frame they accept, so a
+	 * full buffer means the tail is missing. Drop it, counted. */
+	if ((size_t)(n - p->hdr_len) >= cap)
 		return -EMSGSIZE;
 	/* A 10-byte header has no num_buffers; keep the field defined. */
 	if (p->hdr_len == 10)

@@ -46,8 +46,10 @@ struct port {
 int port_open(struct port *p, int fd);
 
 /* port_recv() - read one frame: the virtio header into @h (zeroed for a
- * plain tap) and up to @cap bytes of frame into @frame.
- * Return: frame length, -EAGAIN when empty, or -errno.
+ * plain tap) and the frame into @frame, a buffer of @cap bytes that is one
+ * byte larger than the largest frame accepted.
+ * Return: frame length, -EMSGSIZE for a frame that filled @cap (cut short),
+ * -EAGAIN when empty, or -errno.
  */
 ssize_t port_recv(struct port *p, struct virtio_net_hdr_v1 *h, uint8_t *frame, size_t cap);
 

@@ -67,7 +67,9 @@ struct cn_switch {
 
 	/* Datapath buffers, allocated once with the switch. */
 	struct virtio_net_hdr_v1 hdr;
-	uint8_t frame[CN_FRAME_MAX];
+	/* One byte more than the largest frame: a read that fills it was
+	 * cut short by the buffer (tun truncates silently), see port_recv(). */
+	uint8_t frame[CN_FRAME_MAX + 1];
 	uint8_t seg[SEG_CAP];
 	struct iovec segv[SEG_MAX];
 	/* Segments cut to a VXLAN uplink's MTU, and sendmmsg scratch. */
@@ -472,11 +474,11 @@ static void vxlan_rx(struct cn_switch *s, int slot, uint64_t now)
 			l -= (size_t)at;
 			/* A train of segments of one TCP stream goes on as
 			 * one GSO frame (gro.h); anything else as it came. */
-			if (gro_add(&g, s->frame, sizeof(s->frame), inner, l))
+			if (gro_add(&g, s->frame, CN_FRAME_MAX, inner, l))
 				continue;
 			if (g.n) {
 				forward(s, slot, remote, gro_flush(&g, s->frame, &s->hdr), now);
-				if (gro_add(&g, s->frame, sizeof(s->frame), inner, l))
+				if (gro_add(&g, s->frame, CN_FRAME_MAX, inner, l))
 					continue;
 			}
 			memcpy(s->frame, inner, l);
