@@ -4,6 +4,7 @@
  * standing for "the outside" joined to it by veth.
  */
 import { test } from 'uvu';
+import { mkdtempSync, rmSync } from 'node:fs';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -13,6 +14,12 @@ import { Cleanup, inNetns, killAndWait, makeNetns, pingFrom, sh, testIf, uniqueN
 import { BIN, node, ports } from './helpers.js';
 
 const reason = whyNoRoot() ?? whyMissing('iptables', 'ping');
+
+// Daemons started here keep their gateway records (and containers theirs) in
+// a private state directory, so a test that kills one never leaves a record
+// behind for the machine's real daemons.
+process.env['CONTAINET_STATE'] = mkdtempSync(join(tmpdir(), 'cn-state-'));
+process.on('exit', () => rmSync(process.env['CONTAINET_STATE']!, { recursive: true, force: true }));
 
 interface Host {
   ns: string;

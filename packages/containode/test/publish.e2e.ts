@@ -7,6 +7,7 @@
  * Also --mtu on eth0.
  */
 import { test } from 'uvu';
+import { mkdtempSync, rmSync } from 'node:fs';
 import * as assert from 'uvu/assert';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
@@ -16,6 +17,12 @@ import { Cleanup, inNetns, run, killAndWait, makeNetns, sh, testIf, uniqueName, 
 import { CONTAINET, CONTAINODE, containode, recordIds, tempDir } from './helpers.js';
 
 const reason = whyNoRoot();
+
+// Daemons started here keep their gateway records (and containers theirs) in
+// a private state directory, so a test that kills one never leaves a record
+// behind for the machine's real daemons.
+process.env['CONTAINET_STATE'] = mkdtempSync(join(tmpdir(), 'cn-state-'));
+process.on('exit', () => rmSync(process.env['CONTAINET_STATE']!, { recursive: true, force: true }));
 
 /** containet --host 10.89.0.1/24 inside `ns`. */
 async function switchIn(c: Cleanup, ns: string): Promise<string> {
