@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Cleanup, inNetns, killAndWait, makeNetns, pingFrom, sh, testIf, uniqueName, waitFor, whyMissing, whyNoRoot } from '@containet/common/testing';
+import { Cleanup, inNetns, killAndWait, makeNetns, pingFrom, sh, testIf, uniqueName, vethPair, waitFor, whyMissing, whyNoRoot } from '@containet/common/testing';
 import { BIN, node, ports } from './helpers.js';
 
 const reason = whyNoRoot() ?? whyMissing('iptables', 'ping');
@@ -45,13 +45,7 @@ async function startIn(cleanup: Cleanup, ns: string, args: string[], socket = jo
 /** A namespace "outside": veth to the host namespace, 10.201.0.2 on its end. */
 async function outside(cleanup: Cleanup, hostNs: string): Promise<string> {
   const out = await makeNetns(cleanup, 'cnout');
-  const a = uniqueName('vh');
-  const b = uniqueName('vo');
-  await sh('ip', '-n', hostNs, 'link', 'add', a, 'type', 'veth', 'peer', 'name', b, 'netns', out);
-  await sh('ip', '-n', hostNs, 'addr', 'add', '10.201.0.1/24', 'dev', a);
-  await sh('ip', '-n', hostNs, 'link', 'set', a, 'up');
-  await sh('ip', '-n', out, 'addr', 'add', '10.201.0.2/24', 'dev', b);
-  await sh('ip', '-n', out, 'link', 'set', b, 'up');
+  await vethPair(hostNs, '10.201.0.1/24', out, '10.201.0.2/24');
   return out;
 }
 

@@ -13,7 +13,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Cleanup, inNetns, run, killAndWait, makeNetns, sh, testIf, uniqueName, waitFor, whyNoRoot } from '@containet/common/testing';
+import { Cleanup, inNetns, run, killAndWait, makeNetns, testIf, uniqueName, vethPair, waitFor, whyNoRoot } from '@containet/common/testing';
 import { CONTAINET, CONTAINODE, containode, recordIds, tempDir } from './helpers.js';
 
 const reason = whyNoRoot();
@@ -75,13 +75,7 @@ testIf(test, reason, '-p relays TCP (HTTP) and UDP from the host\'s loopback and
   try {
     const hostNs = await makeNetns(c, 'cnph');
     const client = await makeNetns(c, 'cnpc');
-    const a = uniqueName('vph');
-    const b = uniqueName('vpc');
-    await sh('ip', '-n', hostNs, 'link', 'add', a, 'type', 'veth', 'peer', 'name', b, 'netns', client);
-    await sh('ip', '-n', hostNs, 'addr', 'add', '10.202.0.1/24', 'dev', a);
-    await sh('ip', '-n', hostNs, 'link', 'set', a, 'up');
-    await sh('ip', '-n', client, 'addr', 'add', '10.202.0.2/24', 'dev', b);
-    await sh('ip', '-n', client, 'link', 'set', b, 'up');
+    await vethPair(hostNs, '10.202.0.1/24', client, '10.202.0.2/24');
     const socket = await switchIn(c, hostNs);
 
     const dir = tempDir(c, 'cnode-www');

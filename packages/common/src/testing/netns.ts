@@ -42,3 +42,18 @@ export async function linkExists(ns: string | null, name: string): Promise<boole
   const args = ns ? ['-n', ns, 'link', 'show', name] : ['link', 'show', name];
   return (await run('ip', args)).code === 0;
 }
+
+/**
+ * Join two namespaces with a veth pair, an address (CIDR) and link up on
+ * each end. The pair goes with either namespace. Returns the device names.
+ */
+export async function vethPair(nsA: string, addrA: string, nsB: string, addrB: string): Promise<[string, string]> {
+  const a = uniqueName('va');
+  const b = uniqueName('vb');
+  await sh('ip', '-n', nsA, 'link', 'add', a, 'type', 'veth', 'peer', 'name', b, 'netns', nsB);
+  await sh('ip', '-n', nsA, 'addr', 'add', addrA, 'dev', a);
+  await sh('ip', '-n', nsA, 'link', 'set', a, 'up');
+  await sh('ip', '-n', nsB, 'addr', 'add', addrB, 'dev', b);
+  await sh('ip', '-n', nsB, 'link', 'set', b, 'up');
+  return [a, b];
+}
