@@ -90,7 +90,10 @@ testIf(test, whyNoRoot() ?? whyMissing('tc'), 'a million random-source frames: m
         `RSS ${rss0} KiB -> max +${grown} KiB; a and b learned in ${learned}/${samples} samples, longest gap ${longestGap} ms; pings ${got}/${sent}`,
     );
     assert.ok(written > 0.9 * FRAMES, `injected ${written} frames`);
-    assert.ok(fi.counters.rxPackets > 0.5 * FRAMES, `the switch read ${fi.counters.rxPackets} flood frames`);
+    // A precondition, not a speed target: how much of the flood the switch
+    // reads before the kernel's tap queue overflows depends on the machine's
+    // load (0.49-0.66 M seen); 200 k is still 200 times the table's size.
+    assert.ok(fi.counters.rxPackets > 0.2 * FRAMES, `the switch read ${fi.counters.rxPackets} flood frames`);
     assert.ok(maxMacs <= TABLE && st.macs <= TABLE, `table held at most ${maxMacs} entries`);
     assert.ok(grown < 32 * 1024, `RSS grew ${grown} KiB during a million-frame flood`);
     assert.ok(samples >= 3, `${samples} samples taken`);
