@@ -29,6 +29,7 @@
 #include "console.h"
 #include "init.h"
 #include "mounts.h"
+#include "procfs.h"
 #include "report.h"
 #include "spec.h"
 
@@ -39,24 +40,6 @@ static void __attribute__((noreturn)) die(const struct init_fds *fds, int err,
 {
 	report_fail(fds->rep, err, step, detail);
 	_exit(1);
-}
-
-static int write_file(const char *path, const char *text)
-{
-	size_t len = strlen(text);
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = write(fd, text, len);
-	if (n < 0) {
-		n = -errno;
-		close(fd);
-		return (int)n;
-	}
-	close(fd);
-	return 0;
 }
 
 /* The executable for argv[0]: as execvp(3), searched in the container's
@@ -123,7 +106,7 @@ static void set_sysctls(const struct spec *s, const struct init_fds *fds)
 		for (c = path + 10; *c; c++)
 			if (*c == '.')
 				*c = '/';
-		r = write_file(path, s->sysctl[i].value);
+		r = procfs_write(path, s->sysctl[i].value);
 		if (r)
 			die(fds, -r, "write(sysctl)", path);
 	}
@@ -188,7 +171,7 @@ void init_run(const struct spec *s, const struct init_fds *fds)
 		_exit(1);
 	if (s->has_oom_score_adj) {
 		snprintf(buf, sizeof(buf), "%d", s->oom_score_adj);
-		r = write_file("/proc/self/oom_score_adj", buf);
+		r = procfs_write("/proc/self/oom_score_adj", buf);
 		if (r)
 			die(fds, -r, "write", "/proc/self/oom_score_adj");
 	}

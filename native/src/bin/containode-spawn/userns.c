@@ -10,27 +10,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "procfs.h"
 #include "spec.h"
 #include "userns.h"
-
-static int write_file(const char *path, const char *text)
-{
-	size_t len = strlen(text);
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = write(fd, text, len);
-	if (n < 0) {
-		int err = errno;
-
-		close(fd);
-		return -err;
-	}
-	close(fd);
-	return (size_t)n == len ? 0 : -EIO;
-}
 
 /* userns_write_maps() - the maps of the spec for process @pid.
  * Return: 0, or -errno with the step and the file in @path.
@@ -43,19 +25,19 @@ int userns_write_maps(const struct spec *s, pid_t pid, const char **step, char *
 	*step = "write";
 	if (s->uidmap[0]) {
 		snprintf(path, cap, "/proc/%d/uid_map", pid);
-		r = write_file(path, s->uidmap);
+		r = procfs_write(path, s->uidmap);
 		if (r)
 			return r;
 	}
 	if (s->setgroups_deny) {
 		snprintf(path, cap, "/proc/%d/setgroups", pid);
-		r = write_file(path, "deny");
+		r = procfs_write(path, "deny");
 		if (r)
 			return r;
 	}
 	if (s->gidmap[0]) {
 		snprintf(path, cap, "/proc/%d/gid_map", pid);
-		r = write_file(path, s->gidmap);
+		r = procfs_write(path, s->gidmap);
 		if (r)
 			return r;
 	}
