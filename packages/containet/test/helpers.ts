@@ -21,19 +21,27 @@ export interface RunningDaemon {
   log: () => string;
 }
 
-/** Start `containet -s SOCK ARGS...` and wait until it answers. */
-export async function startDaemon(cleanup: Cleanup, args: string[] = [], socket = join(tmpdir(), `${uniqueName('cnsw')}.sock`)): Promise<RunningDaemon> {
-  const child = spawn(process.execPath, [BIN, '-s', socket, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
-  cleanup.add(`containet daemon ${child.pid}`, () => killAndWait(child));
+/**
+ * Start `containet -s SOCK ARGS...` (inside network namespace `ns` when given:
+ * `ip netns exec` execs it, so the child's pid is the daemon's) and wait
+ * until it is fully up (it logs "listening on" after its uplinks and host
+ * port exist) and answers.
+ */
+export async function startDaemon(cleanup: Cleanup, args: string[] = [], socket = join(tmpdir(), `${uniqueName('cnsw')}.sock`), ns?: string): Promise<RunningDaemon> {
+  const argv = [BIN, '-s', socket, ...args];
+  const child = ns
+    ? spawn('ip', ['netns', 'exec', ns, process.execPath, ...argv], { stdio: ['ignore', 'ignore', 'pipe'] })
+    : spawn(process.execPath, argv, { stdio: ['ignore', 'ignore', 'pipe'] });
+  cleanup.add(`containet daemon ${child.pid}${ns ? ` in ${ns}` : ''}`, () => killAndWait(child));
   let log = '';
   child.stderr!.on('data', (d) => (log += String(d)));
   await waitFor(async () => {
     if (child.exitCode !== null) throw new Error(`containet exited ${child.exitCode}: ${log}`);
-    if (!existsSync(socket)) return false;
+    if (!existsSync(socket) || !log.includes('listening on')) return false;
     const c = await ControlClient.connect(socket);
     c.close();
     return true;
-  }, 'containet to listen', 5000);
+  }, 'containet to listen', 8000);
   if (args.includes('--listen')) await waitFor(() => log.includes('dashboard on '), 'the dashboard to listen', 5000);
   return { child, socket, log: () => log };
 }

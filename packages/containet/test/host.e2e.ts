@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Cleanup, inNetns, killAndWait, makeNetns, pingFrom, sh, testIf, uniqueName, vethPair, waitFor, whyMissing, whyNoRoot } from '@containet/common/testing';
-import { BIN, node, ports } from './helpers.js';
+import { BIN, node, ports, startDaemon } from './helpers.js';
 
 const reason = whyNoRoot() ?? whyMissing('iptables', 'ping');
 
@@ -30,16 +30,8 @@ interface Host {
 
 /** containet inside namespace `ns`, with ARGS; stopped by SIGTERM. */
 async function startIn(cleanup: Cleanup, ns: string, args: string[], socket = join(tmpdir(), `${uniqueName('cnhs')}.sock`)): Promise<Host> {
-  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, BIN, '-s', socket, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
-  const stop = () => killAndWait(child);
-  cleanup.add(`containet in ${ns}`, stop);
-  let log = '';
-  child.stderr!.on('data', (d) => (log += String(d)));
-  await waitFor(() => {
-    if (child.exitCode !== null) throw new Error(`containet exited ${child.exitCode}: ${log}`);
-    return existsSync(socket) && log.includes('listening on');
-  }, 'containet to listen', 8000);
-  return { ns, socket, log: () => log, stop };
+  const d = await startDaemon(cleanup, args, socket, ns);
+  return { ns, socket, log: d.log, stop: () => killAndWait(d.child) };
 }
 
 /** A namespace "outside": veth to the host namespace, 10.201.0.2 on its end. */

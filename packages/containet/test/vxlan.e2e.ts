@@ -10,9 +10,8 @@ import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ControlClient } from '@containet/common';
 import { Cleanup, inNetns, killAndWait, makeNetns, pingFrom, run, sh, testIf, uniqueName, waitFor, whyMissing, whyNoRoot } from '@containet/common/testing';
-import { BIN, node, portInfo, request } from './helpers.js';
+import { BIN, node, portInfo, request, startDaemon } from './helpers.js';
 import type { VxlanShow } from '../src/vxlan.js';
 
 const XFER = fileURLToPath(new URL('./fixtures/tcp-xfer.js', import.meta.url));
@@ -41,20 +40,8 @@ async function underlay(cleanup: Cleanup, a: string, b: string): Promise<[string
 
 /** containet run inside host namespace `ns` with `args`. */
 async function daemonIn(cleanup: Cleanup, ns: string, args: string[]): Promise<Host> {
-  const socket = join(tmpdir(), `${uniqueName('cnvx')}.sock`);
-  // ip netns exec execs the command: the child's pid is the daemon's.
-  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, BIN, '-s', socket, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
-  cleanup.add(`containet daemon ${child.pid}`, () => killAndWait(child));
-  let log = '';
-  child.stderr!.on('data', (d) => (log += String(d)));
-  await waitFor(async () => {
-    if (child.exitCode !== null) throw new Error(`containet exited ${child.exitCode}: ${log}`);
-    if (!existsSync(socket)) return false;
-    const c = await ControlClient.connect(socket);
-    c.close();
-    return true;
-  }, 'containet to listen', 5000);
-  return { ns, socket, child, log: () => log };
+  const d = await startDaemon(cleanup, args, join(tmpdir(), `${uniqueName('cnvx')}.sock`), ns);
+  return { ns, ...d };
 }
 
 async function show(socket: string): Promise<VxlanShow> {
