@@ -42,7 +42,10 @@ testIf(test, whyNoRoot() ?? whyMissing('tc'), 'a flood of random source MACs sta
     assert.ok(st.macs <= 1024, `table holds ${st.macs} entries`);
     assert.ok(st.macEvictions > 10_000, `${st.macEvictions} evictions`);
     const fi = (await portInfo(d.socket, f.att.port))!;
-    assert.ok(fi.counters.rxPackets > 100_000, `the switch read ${fi.counters.rxPackets} flood frames`);
+    // A precondition, not a speed target: how much the switch reads before the
+    // tap's queue overflows depends on load (87 k seen on a loaded CI run);
+    // 40 k random sources still overrun the 1024-entry table 40 times.
+    assert.ok(fi.counters.rxPackets > 40_000, `the switch read ${fi.counters.rxPackets} flood frames`);
     const grown = rssKiB(d.child.pid!) - rss0;
     assert.ok(grown < 32 * 1024, `RSS grew ${grown} KiB`);
 
