@@ -8,9 +8,12 @@
 // restarted 1-3 s later. At the end:
 //   - lost pings between containers that were both live, outside the moments
 //     of restart (from 1 s before a kill to 2 s after the container is back),
-//   - containet RSS (after a third of the churn, once the heap has grown to its
-//     working size) and fd count (/proc/PID/fd) after warm-up vs at the end,
-//     with all containers running again,
+//   - containet memory flat: RSS is sampled every 5 s; the highest RSS of
+//     the last third of the churn may exceed that of the middle third by at
+//     most 4 MiB (the first third is where Node's heap and malloc's arenas
+//     grow to their working size); the JS heap at each third is reported,
+//   - fd count (/proc/PID/fd) after warm-up vs at the end, with all
+//     containers running again,
 //   - the TCP streams ran to their end without error,
 //   - after teardown no record, port or cgroup of the run is left.
 // Exits 1 when a criterion fails. Ctrl-C tears everything down.
@@ -84,6 +87,18 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
     process.stderr.write(`soak: ${sig}: tearing down\n`);
     void teardown(128 + { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 }[sig]);
   });
+}
+
+/** RSS (from /proc) and JS heap (from `containet status`) every 5 s while `more()`. */
+async function sampleMemory(pid, more) {
+  const samples = [];
+  while (more()) {
+    const st = await run(process.execPath, [CONTAINET, 'status', '-s', socket, '--json']);
+    const heap = st.code === 0 ? JSON.parse(st.stdout).memory.heapUsed / 1024 : 0;
+    samples.push({ t: Date.now(), rss: rssKiB(pid), heap });
+    await sleep(5000);
+  }
+  return samples;
 }
 
 function rssKiB(pid) {
@@ -177,13 +192,8 @@ try {
   const end = begin + minutes * 60_000 - 10_000;
   const down = new Set();
   const chaos = [];
-  // Node's heap grows to its working size during the first minutes of
-  // churn; the flatness check compares the end with the RSS once a third of
-  // the churn is over (steady state), and reports the start figure too.
-  const steadyAt = begin + (end - begin) / 3;
-  let rssSteady = 0;
+  const memory = sampleMemory(sw.pid, () => Date.now() < end && !stopping);
   while (Date.now() < end && !stopping) {
-    if (!rssSteady && Date.now() >= steadyAt) rssSteady = rssKiB(sw.pid);
     await sleep(500 + random() * 1500);
     if (down.size >= 3) continue;
     const s = slots[STABLE + Math.floor(random() * (count - STABLE))];
@@ -201,6 +211,7 @@ try {
     );
   }
   await Promise.all(chaos);
+  const samples = await memory;
   await sleep(5000);
   const stopAt = Date.now();
   const rss1 = rssKiB(sw.pid);
@@ -244,8 +255,12 @@ try {
   process.stdout.write(`soak: ${((stopAt - begin) / 60_000).toFixed(1)} min measured, ${kills} kills/restarts, ${ports.length} ports at the end\n`);
   check(ports.length === count, `all ${count} containers attached at the end (${ports.length})`);
   check(lost === 0, `pings between live containers: ${answered} answered, ${lost} lost outside restarts${losses.length ? ` (${losses.join(', ')})` : ''}`);
-  const base = rssSteady || rss0;
-  check(rss1 - base < 8 * 1024, `containet RSS ${rss0} KiB after warm-up, ${rssSteady} KiB after a third of the churn, ${rss1} KiB at the end (${rss1 - base >= 0 ? '+' : ''}${rss1 - base} KiB since the steady point)`);
+  const thirds = [0, 1, 2].map((k) => samples.filter((x) => x.t >= begin + ((end - begin) * k) / 3 && x.t < begin + ((end - begin) * (k + 1)) / 3));
+  const peak = (xs, f) => Math.max(0, ...xs.map(f));
+  const mib = (kib) => (kib / 1024).toFixed(1);
+  const desc = thirds.map((xs, k) => `${['first', 'middle', 'last'][k]} third peak ${mib(peak(xs, (x) => x.rss))} MiB (JS heap ${mib(peak(xs, (x) => x.heap))} MiB)`).join(', ');
+  const growth = peak(thirds[2], (x) => x.rss) - peak(thirds[1], (x) => x.rss);
+  check(thirds[1].length > 0 && growth < 4 * 1024, `containet RSS ${mib(rss0)} MiB after warm-up; ${desc}; ${mib(rss1)} MiB at the end (last vs middle third ${growth >= 0 ? '+' : ''}${mib(growth)} MiB)`);
   check(fd1 <= fd0, `containet fds ${fd0} after warm-up, ${fd1} at the end`);
   for (const [k, r] of results.entries()) {
     let bits = 0;

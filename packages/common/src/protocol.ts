@@ -86,6 +86,8 @@ export interface SwitchStatusReply {
   macAgeSeconds: number;
   macEventsLost: number;
   macEvictions: number;
+  /** The daemon's memory in bytes (process.memoryUsage()): rss, and the JS heap apart from it. */
+  memory: { rss: number; heapUsed: number; heapTotal: number; external: number; arrayBuffers: number };
 }
 
 export interface ErrorBody {

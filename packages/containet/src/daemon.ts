@@ -293,7 +293,7 @@ export class Daemon {
       case 'macs':
         return { macs: this.switch.macs() };
       case 'status': {
-        const reply: SwitchStatusReply = { version: PROTOCOL_VERSION, socket: this.server.path, ...this.switch.status() };
+        const reply: SwitchStatusReply = { version: PROTOCOL_VERSION, socket: this.server.path, ...this.switch.status(), memory: memoryFigures() };
         const captures = [...this.#captures].map(([id, c]) => ({ capture: id, port: c.port, ...this.switch.datapath.captureStats(id) }));
         return { status: { ...reply, captures, vxlan: this.switch.vxlanShow() } };
       }
@@ -384,7 +384,7 @@ export class Daemon {
 
   /** The state a new observer starts from. */
   snapshot(): Record<string, unknown> {
-    const status: SwitchStatusReply = { version: PROTOCOL_VERSION, socket: this.server.path, ...this.switch.status() };
+    const status: SwitchStatusReply = { version: PROTOCOL_VERSION, socket: this.server.path, ...this.switch.status(), memory: memoryFigures() };
     return { ports: this.switch.ports(), macs: this.switch.macs(), status };
   }
 
@@ -412,4 +412,10 @@ export class Daemon {
       this.#broadcast({ event: 'counters', time: Date.now(), ports: this.portsWithRates(), macCount: this.switch.status().macs }, (s) => s.counters);
     }
   }
+}
+
+/** The process's memory for `status`: resident set and the JS heap within it. */
+function memoryFigures(): SwitchStatusReply['memory'] {
+  const { rss, heapUsed, heapTotal, external, arrayBuffers } = process.memoryUsage();
+  return { rss, heapUsed, heapTotal, external, arrayBuffers };
 }

@@ -8,6 +8,10 @@ export const commandNames = ['status'];
 
 export const help = 'Show whether containet is running on the socket, its pid, uptime, port and MAC counts and settings.';
 
+function mib(bytes: number): string {
+  return (bytes / 1048576).toFixed(1);
+}
+
 export async function handler(opts: ClientOptions): Promise<string> {
   const { status } = await withClient(opts, (c) => c.request<{ status: SwitchStatusReply & { vxlan?: VxlanShow | null } }>({ op: 'status' }));
   if (opts.json) return JSON.stringify(status, null, 2) + '\n';
@@ -15,6 +19,7 @@ export async function handler(opts: ClientOptions): Promise<string> {
     `containet running on ${status.socket} (pid ${status.pid}, up ${status.uptime} s, protocol ${status.version})`,
     `ports: ${status.ports}`,
     `MAC table: ${status.macs}/${status.macTableSize} entries, aging ${status.macAgeSeconds} s, ${status.macEvictions} evicted`,
+    `memory: ${mib(status.memory.rss)} MiB resident, JS heap ${mib(status.memory.heapUsed)} MiB used of ${mib(status.memory.heapTotal)} MiB`,
     '',
   ].join('\n') + (status.vxlan ? formatVxlan(status.vxlan) : '');
 }
