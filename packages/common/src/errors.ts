@@ -1,4 +1,5 @@
 import { getSystemErrorName } from 'node:util';
+import { constants as osConstants } from 'node:os';
 
 export interface ErrorDetails {
   /** What the user can do about it, printed under the message. */
@@ -52,10 +53,15 @@ export class SystemCallError extends ContainetError {
 }
 
 function errnoName(errno: number): string {
+  const n = Math.abs(errno);
+  // libuv names only the errnos it maps (not ENOEXEC, for one); the
+  // platform's table has them all.
+  const name = Object.entries(osConstants.errno).find(([, v]) => v === n)?.[0];
+  if (name) return name;
   try {
-    return getSystemErrorName(-Math.abs(errno));
+    return getSystemErrorName(-n);
   } catch {
-    return `ERRNO_${Math.abs(errno)}`;
+    return `ERRNO_${n}`;
   }
 }
 
@@ -82,6 +88,11 @@ const ERRNO_TEXT: Record<string, string> = {
   ENODEV: 'No such device',
   ENOSPC: 'No space left on device',
   EMFILE: 'Too many open files',
+  ENOEXEC: 'Exec format error',
+  E2BIG: 'Argument list too long',
+  ETXTBSY: 'Text file busy',
+  ENOMEM: 'Cannot allocate memory',
+  ELOOP: 'Too many levels of symbolic links',
 };
 
 export function errnoText(errno: number): string {

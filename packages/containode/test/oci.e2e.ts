@@ -107,6 +107,33 @@ testIf(test, noRoot, 'create leaves only the init waiting; start runs the progra
   }
 });
 
+testIf(test, noRoot, 'a program that cannot be executed after start (execve fails) is reported by start, and the container reads as stopped', async () => {
+  const cleanup = new Cleanup();
+  try {
+    const b = await makeBundle(cleanup, baseConfig(['/bin/not-a-program']));
+    // Executable bits (the lookup before create returns accepts it) but no
+    // format the kernel knows: execve fails with ENOEXEC only after start.
+    writeFileSync(join(b.rootfs, 'bin/not-a-program'), 'neither ELF nor #!\n', { mode: 0o755 });
+    const id = uniqueName('noexec');
+    deleteLater(cleanup, b, id);
+    const c = await oci(b, ['create', '--bundle', b.dir, id]);
+    assert.is(c.code, 0, c.stderr);
+    const init = (await ociState(b, id))['pid'] as number;
+
+    const st = await oci(b, ['start', id]);
+    assert.is(st.code, 1, st.stderr);
+    assert.match(st.stderr, `container ${id}: its program did not start: exec(/bin/not-a-program): `);
+    assert.match(st.stderr, 'Exec format error');
+    assert.not.match(st.stderr, /\n\s+at /);
+    await gone(init);
+    assert.is((await ociState(b, id))['status'], 'stopped');
+    const d = await oci(b, ['delete', id]);
+    assert.is(d.code, 0, d.stderr);
+  } finally {
+    await cleanup.run();
+  }
+});
+
 testIf(test, noRoot, 'refused transitions: start twice, start when stopped, kill when stopped, delete while running, unknown id, duplicate id', async () => {
   const cleanup = new Cleanup();
   try {

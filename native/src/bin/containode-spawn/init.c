@@ -129,7 +129,7 @@ static void set_user(const struct spec *s, const struct init_fds *fds)
 void init_run(const struct spec *s, const struct init_fds *fds)
 {
 	char prog[PATH_MAX], c, buf[32];
-	int hostdev = -1, r, i;
+	int hostdev = -1, fifo = -1, r, i;
 	const char *step;
 
 	reset_signals();
@@ -206,25 +206,36 @@ void init_run(const struct spec *s, const struct init_fds *fds)
 	report_send(fds->rep, "ready", -1);
 	if (fds->exec_fifo >= 0) {
 		/* The fifo's path is the caller's, gone after pivot_root: reopen
-		 * the O_PATH fd the spawner took, through this proc. */
-		int fd;
-
+		 * the O_PATH fd the spawner took, through this proc. The write
+		 * end stays open, close-on-exec, until execve: `start` reads
+		 * end of file when the program runs, an error line when not
+		 * (detached, the spawner is gone and nobody else would hear). */
 		snprintf(buf, sizeof(buf), "/proc/self/fd/%d", fds->exec_fifo);
-		fd = open(buf, O_WRONLY | O_CLOEXEC);
+		fifo = open(buf, O_WRONLY | O_CLOEXEC);
 
-		if (fd < 0 || write(fd, "0", 1) != 1)
+		if (fifo < 0 || write(fifo, "0", 1) != 1)
 			die(fds, errno, "open(exec fifo)", s->exec_fifo);
-		close(fd);
 		close(fds->exec_fifo);
 	}
-	if (s->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-		die(fds, errno, "prctl(PR_SET_NO_NEW_PRIVS)", "");
-	execve(prog, s->args, s->env);
-	r = errno;
-	report_fail(fds->rep, r, "exec", prog);
-	/* Detached, nobody may be listening any more: the program's stderr
-	 * is where a person will look. */
+	if (s->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+		r = errno;
+		step = "prctl(PR_SET_NO_NEW_PRIVS)";
+	} else {
+		execve(prog, s->args, s->env);
+		r = errno;
+		step = "exec";
+	}
+	report_fail(fds->rep, r, step, prog);
+	if (fifo >= 0) {
+		char msg[700];
+		int n = fmt_error(msg, sizeof(msg), r, step, prog);
+
+		if (write(fifo, msg, n) == n)
+			_exit(r == ENOENT ? 127 : 126);
+	}
+	/* Detached with nobody to tell: the program's stderr is where a
+	 * person will look. */
 	if (s->detached)
-		dprintf(2, "containode: exec(%s): %s\n", prog, strerror(r));
+		dprintf(2, "containode: %s(%s): %s\n", step, prog, strerror(r));
 	_exit(r == ENOENT ? 127 : 126);
 }

@@ -4,7 +4,7 @@
  * needs one, so each costs little more than Node's own start-up.
  */
 import { closeSync, constants as fsConstants, openSync, readdirSync, readlinkSync, readSync, unlinkSync, writeSync } from 'node:fs';
-import { ContainetError } from '@containet/common';
+import { ContainetError, errnoText } from '@containet/common';
 import { removeCgroup, cgroupPids } from './cgroup.js';
 import type { Globals } from './create.js';
 import type { HookStage } from './hooks.js';
@@ -33,36 +33,53 @@ async function warnHooks(g: Globals, stage: HookStage, rec: ContainerRecord, dir
 }
 
 /**
- * Release the init from exec.fifo. The fifo is opened non-blocking, so a
- * dead init (no writer ever coming) cannot hang us: the byte comes, or the
- * init is seen gone.
+ * Release the init from exec.fifo and see its program start. The init
+ * writes one byte, then holds the write end (close-on-exec) until execve:
+ * end of file after the byte means the program runs; an `error` line means
+ * it could not start (SPAWN.md). The fifo is read non-blocking, so a dead
+ * init (no writer ever coming) cannot hang us.
  */
 function releaseFifo(dirs: StateDir, rec: ContainerRecord): void {
   const fifo = dirs.fifo(rec.id);
   const fd = openSync(fifo, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
+  let released = false;
+  let said = '';
   try {
-    const buf = Buffer.alloc(1);
+    const buf = Buffer.alloc(1024);
     const deadline = Date.now() + 10_000;
     for (;;) {
-      let n = 0;
+      let n = -1;
       try {
-        n = readSync(fd, buf, 0, 1, null);
+        n = readSync(fd, buf, 0, released ? buf.length : 1, null);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
       }
-      if (n === 1) break;
-      if (!alive(rec.pid, rec.pidStartTime)) {
+      if (n > 0 && !released) {
+        released = true;
+        unlinkSync(fifo);
+        continue;
+      }
+      if (n > 0) said += buf.toString('utf8', 0, n);
+      // End of file once released: the init's write end closed at execve (or at its death).
+      if (n === 0 && released) break;
+      if (!released && !alive(rec.pid, rec.pidStartTime)) {
         throw new ContainetError('CN_OCI_START', `container ${rec.id}: its init (pid ${rec.pid}) died before the program could start`, {
           hint: `delete it with containode-oci delete ${rec.id}`,
         });
       }
-      if (Date.now() > deadline) throw new ContainetError('CN_OCI_START', `container ${rec.id}: the init did not take the start signal within 10 s`);
+      if (Date.now() > deadline) throw new ContainetError('CN_OCI_START', `container ${rec.id}: the init did not ${released ? 'exec its program' : 'take the start signal'} within 10 s`);
       sleepSync(1);
     }
   } finally {
     closeSync(fd);
   }
-  unlinkSync(fifo);
+  const failure = /^error\t(\d+)\t([^\t]*)\t([^\n]*)/.exec(said);
+  if (failure) {
+    const [, errno, step, detail] = failure;
+    throw new ContainetError('CN_OCI_START', `container ${rec.id}: its program did not start: ${step}(${detail}): ${errnoText(Number(errno))}`, {
+      hint: `check process.args in ${rec.bundle}/config.json; delete the container with containode-oci delete ${rec.id}`,
+    });
+  }
 }
 
 export async function startContainer(g: Globals, id: string): Promise<void> {
