@@ -30,6 +30,7 @@
 #include "containode-spawn/report.h"
 #include "containode-spawn/spec.h"
 #include "containode-spawn/userns.h"
+#include "containode-spawn/rmtree.h"
 
 static struct spec spec;
 static struct linebuf ctl_lines;
@@ -56,8 +57,12 @@ static void cleanup_paths(int orphaned)
 	for (i = 0; i < spec.n_cleanup; i++) {
 		if (spec.cleanup_orphan[i] && !orphaned)
 			continue;
-		if (!spec.cleanup_is_dir[i]) {
+		if (spec.cleanup_kind[i] == CLEANUP_UNLINK) {
 			unlink(spec.cleanup[i]);
+			continue;
+		}
+		if (spec.cleanup_kind[i] == CLEANUP_RMTREE) {
+			rmtree(spec.cleanup[i]);
 			continue;
 		}
 		for (tries = 0; rmdir(spec.cleanup[i]) < 0 && errno == EBUSY && tries < 100; tries++)

@@ -1,13 +1,13 @@
 /**
  * Container death (issue 11): containode SIGKILLed while its container runs
- * on a switch, from a root filesystem, with a cgroup limit. Its spawner sees
+ * on a switch, from a root filesystem with --rm, with a cgroup limit. Its spawner sees
  * the control socket hit end of file and takes the container down; within a
  * couple of seconds nothing of it may remain on the host, and the switch
  * drops its port within a second.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Cleanup, killAndWait, run, start, testIf, uniqueName, waitFor, whyMissing, whyNoRoot } from '@containet/common/testing';
@@ -61,9 +61,16 @@ testIf(test, noRoot ?? noContainet ?? noMemory ?? whyMissing('busybox'), 'contai
     const linksBefore = links();
     const netnsBefore = (await run('ip', ['netns', 'list'])).stdout;
 
+    // --rm: TOP (what the container wrote) goes too. The container plants
+    // a symlink to a host directory in it, which the removal must not follow.
+    const sentinel = join(dir, 'sentinel');
+    mkdirSync(sentinel);
+    writeFileSync(join(sentinel, 'keep'), 'host file');
     const id = uniqueName('die');
-    const c = startContainode(cleanup, ['-i', id, '-s', sock, '-4', '10.69.0.1/24', '-r', root, '-t', top, '--memory', '64m', 'sleep', '60']);
+    const script = `mkdir -p /a/b && echo x > /a/b/f && ln -s ${sentinel} /a/escape && touch /ready && exec sleep 60`;
+    const c = startContainode(cleanup, ['-i', id, '-s', sock, '-4', '10.69.0.1/24', '-r', root, '-t', top, '--rm', '--memory', '64m', 'sh', '-c', script]);
     await waitFor(() => readRecord(id)?.status === 'running', 'the container to run', 10_000);
+    await waitFor(() => existsSync(join(top, 'upper/ready')), 'the container to write its files', 5000);
     await waitFor(async () => (await ports(sock)).includes(id), 'its port on the switch', 5000);
     const rec = readRecord(id)!;
     const init = rec.pid;
@@ -84,6 +91,8 @@ testIf(test, noRoot ?? noContainet ?? noMemory ?? whyMissing('busybox'), 'contai
     const gone = Date.now() - killed;
     assert.equal(cgroupDirs(id), [], 'no cgroup directory left');
     assert.not.ok(recordIds().includes(id), 'no state record left');
+    await waitFor(() => !existsSync(top), 'the --rm top directory to be removed', 2000, 20);
+    assert.is(readFileSync(join(sentinel, 'keep'), 'utf8'), 'host file', 'the symlink planted in TOP was not followed');
     assert.equal(hostMountsUnder(top), [], 'no mount left on the host');
     assert.equal(hostMountsUnder(root), [], 'no mount of the root left on the host');
     // Nobody holds the container's network namespace any more: no process

@@ -366,12 +366,15 @@ static int spec_line(struct spec *s, char **f, int n)
 			return -1;
 		s->exec_fifo = f[1];
 	} else if (!strcmp(k, "cleanup_rmdir") || !strcmp(k, "cleanup_unlink") ||
-		   !strcmp(k, "orphan_rmdir")) {
+		   !strcmp(k, "orphan_rmdir") || !strcmp(k, "orphan_rmtree")) {
 		NEED(2);
-		if (s->n_cleanup >= MAX_CLEANUP || f[1][0] != '/')
+		/* A tree is removed with everything in it: never `/`. */
+		if (s->n_cleanup >= MAX_CLEANUP || f[1][0] != '/' ||
+		    (!strcmp(k, "orphan_rmtree") && !f[1][strspn(f[1], "/")]))
 			return -1;
 		s->cleanup_orphan[s->n_cleanup] = k[0] == 'o';
-		s->cleanup_is_dir[s->n_cleanup] = k[0] == 'o' || k[8] == 'r';
+		s->cleanup_kind[s->n_cleanup] = !strcmp(k, "cleanup_unlink") ? CLEANUP_UNLINK :
+						!strcmp(k, "orphan_rmtree") ? CLEANUP_RMTREE : CLEANUP_RMDIR;
 		s->cleanup[s->n_cleanup++] = f[1];
 	} else {
 		return -1;

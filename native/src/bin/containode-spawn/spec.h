@@ -99,7 +99,7 @@ struct spec {
 	int n_args;
 	const char *exec_fifo;
 	const char *cleanup[MAX_CLEANUP];
-	int cleanup_is_dir[MAX_CLEANUP];
+	enum { CLEANUP_UNLINK, CLEANUP_RMDIR, CLEANUP_RMTREE } cleanup_kind[MAX_CLEANUP];
 	int cleanup_orphan[MAX_CLEANUP];	/* only when the caller is gone */
 	int n_cleanup;
 };

@@ -33,7 +33,8 @@ export function buildSpec(opts: RunOptions, mac: string): ContainerSpec {
     defaultMounts: true,
     defaultDevices: true,
     process: { args: opts.args, env: opts.env, cwd: opts.workdir },
-    cleanup: { unlink: [recordPath(opts.id)] },
+    // --rm: a containode killed before it could remove TOP leaves that to the spawner.
+    cleanup: { unlink: [recordPath(opts.id)], ...(opts.rm && opts.top ? { orphanRmtree: [opts.top] } : {}) },
   };
   if (opts.resolvedUser) spec.process.user = { ...opts.resolvedUser };
   if (opts.newIpc) spec.namespaces.ipc = true;

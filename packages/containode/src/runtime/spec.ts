@@ -111,9 +111,10 @@ export interface ContainerSpec {
   /**
    * Removed by the spawner after the init exited (attached), in order;
    * `orphanRmdir` only when the caller died first (its control socket hit
-   * end of file), e.g. a cgroup whose counters a live caller reads itself.
+   * end of file), e.g. a cgroup whose counters a live caller reads itself;
+   * `orphanRmtree` likewise, with everything under it (a `--rm` top dir).
    */
-  cleanup?: { rmdir?: string[]; unlink?: string[]; orphanRmdir?: string[] };
+  cleanup?: { rmdir?: string[]; unlink?: string[]; orphanRmdir?: string[]; orphanRmtree?: string[] };
 }
 
 function field(value: string | number): string {
@@ -186,6 +187,7 @@ export function serializeSpec(spec: ContainerSpec): string {
   for (const p of spec.cleanup?.unlink ?? []) out.push(line('cleanup_unlink', p));
   for (const p of spec.cleanup?.rmdir ?? []) out.push(line('cleanup_rmdir', p));
   for (const p of spec.cleanup?.orphanRmdir ?? []) out.push(line('orphan_rmdir', p));
+  for (const p of spec.cleanup?.orphanRmtree ?? []) out.push(line('orphan_rmtree', p));
   out.push('end\n');
   return out.join('');
 }
