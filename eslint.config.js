@@ -29,4 +29,10 @@ export default tseslint.config(
     files: ['examples/**', 'bench/**', 'scripts/**', 'packages/*/test/**', 'packages/*/bench/**'],
     rules: { 'n/no-process-exit': 'off', '@typescript-eslint/no-explicit-any': 'off' },
   },
+  {
+    // The CommonJS launchers of the short-lived CLIs (packages/common/src/launcher.cts says why).
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', __dirname: 'readonly', module: 'writable' } },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
 );

@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { makeBusyboxRoot } from '@containet/common/testing';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const OCI = join(root, 'packages/containode/bin/containode-oci.js');
+const OCI = join(root, 'packages/containode/bin/containode-oci.cjs');
 const OCI_UNBUNDLED = join(root, 'packages/containode/dist/src/oci/main.js');
 const argRounds = process.argv.indexOf('--rounds');
 const ROUNDS = argRounds > 0 ? Number(process.argv[argRounds + 1]) : 20;
@@ -52,8 +52,8 @@ function median(xs) {
 const work = mkdtempSync(join(tmpdir(), 'bench-oci-'));
 errFile = join(work, 'stderr');
 try {
-  // The single-file entry the CLI prefers (see packages/containode/src/oci/bin.ts).
-  const b = spawnSync(process.execPath, [join(root, 'scripts/bundle-oci.mjs')], { stdio: 'inherit' });
+  // The single-file entry the CLI prefers (see packages/common/src/launcher.cts).
+  const b = spawnSync(process.execPath, [join(root, 'scripts/bundle.mjs'), 'containode-oci'], { stdio: 'inherit' });
   if (b.status !== 0) throw new Error('bundling containode-oci failed');
 
   const bundle = join(work, 'bundle');

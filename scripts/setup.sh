@@ -51,8 +51,8 @@ pnpm install --frozen-lockfile --prefer-offline
 pnpm run build
 
 # The commands on PATH point at the launchers in this checkout.
-for bin in packages/*/bin/*.js; do
-  name=$(basename "$bin" .js)
+for bin in packages/*/bin/*.js packages/*/bin/*.cjs; do
+  name=$(basename "$(basename "$bin" .cjs)" .js)
   ln -sfn "$PWD/$bin" "/usr/local/bin/$name"
 done
 echo "setup: done (containet, containode, containode-oci, mocker are on PATH)"

@@ -15,7 +15,7 @@ import { containode, recordIds, startContainode, tempDir } from './helpers.js';
 
 type Fixtures = typeof import('../../mocker/test/fixtures.js');
 
-const MOCKER = fileURLToPath(new URL('../../../mocker/bin/mocker.js', import.meta.url));
+const MOCKER = fileURLToPath(new URL('../../../mocker/bin/mocker.cjs', import.meta.url));
 const reason = whyNoRoot() ?? whyMissing('docker-registry', 'busybox');
 const BUSYBOX = '/bin/busybox';
 

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makeBusyboxRoot, type Cleanup, type ExecResult } from '@containet/common/testing';
 
-export const OCI = fileURLToPath(new URL('../../bin/containode-oci.js', import.meta.url));
+export const OCI = fileURLToPath(new URL('../../bin/containode-oci.cjs', import.meta.url));
 export const CONTAINET = fileURLToPath(new URL('../../../containet/bin/containet.js', import.meta.url));
 
 export interface Bundle {

@@ -13,8 +13,8 @@ import { fileURLToPath } from 'node:url';
 import { run, testIf, whyNoRoot } from '@containet/common/testing';
 import { CONTAINET, CONTAINODE } from './helpers.js';
 
-const OCI = fileURLToPath(new URL('../../bin/containode-oci.js', import.meta.url));
-const MOCKER = fileURLToPath(new URL('../../../mocker/bin/mocker.js', import.meta.url));
+const OCI = fileURLToPath(new URL('../../bin/containode-oci.cjs', import.meta.url));
+const MOCKER = fileURLToPath(new URL('../../../mocker/bin/mocker.cjs', import.meta.url));
 const work = mkdtempSync(join(tmpdir(), 'cnode-cli-'));
 const state = join(work, 'state');
 const sock = join(work, 'sw.sock');

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { startRegistry, pushImage } from '../dist/test/fixtures.js';
 
-const MOCKER = fileURLToPath(new URL('../bin/mocker.js', import.meta.url));
+const MOCKER = fileURLToPath(new URL('../bin/mocker.cjs', import.meta.url));
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const FILES = Number(process.env.BENCH_FILES ?? 2000);
 const BLOB_MB = Number(process.env.BENCH_BLOB_MB ?? 8);

@@ -16,7 +16,7 @@ import { Cleanup, whyMissing, testIf } from '@containet/common/testing';
 import { pull, ImageStore, resolveImage, ensureUnpacked, hostPlatform } from '@containet/mocker';
 import { startRegistry, startFront, pushImage, pushIndex, tempDir, snapshot, sha, forward, type Registry, type LayerEntry } from './fixtures.js';
 
-const MOCKER = fileURLToPath(new URL('../../bin/mocker.js', import.meta.url));
+const MOCKER = fileURLToPath(new URL('../../bin/mocker.cjs', import.meta.url));
 const noRegistry = whyMissing('docker-registry', 'htpasswd', 'zstd');
 const here = hostPlatform();
 const other = here.architecture === 'arm64' ? { os: 'linux', architecture: 'amd64' } : { os: 'linux', architecture: 'arm64' };

@@ -14,7 +14,7 @@ import { run } from '@containet/common/testing';
 import { ImageStore, MEDIA } from '@containet/mocker';
 import { compress, makeTar, tempDir } from './fixtures.js';
 
-const MOCKER = fileURLToPath(new URL('../../bin/mocker.js', import.meta.url));
+const MOCKER = fileURLToPath(new URL('../../bin/mocker.cjs', import.meta.url));
 const sha = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
 /** A store holding one image `local/app:v1` of one gzip layer; returns its digests. */

@@ -1,3 +1,4 @@
+/** mocker's command line, run by bin.ts (from the bundle when current). */
 import { runMain } from '@containet/common';
 import { main } from './cli.js';
 
