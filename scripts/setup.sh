@@ -22,6 +22,7 @@ DEBS=(
   zstd                   # mocker tests compress zstd layers with it
   chromium               # headless page test of the dashboard
   ethtool                # containet VXLAN tests: software checksums on a kernel vxlan peer
+  openssl                # a test CA and registry certificate for mocker's HTTPS test
 )
 
 if [ "$(id -u)" != 0 ]; then

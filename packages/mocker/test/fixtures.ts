@@ -7,6 +7,7 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync, rmSync, readdirSync, readFileSync, statSync, lstatSync, readlinkSync } from 'node:fs';
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { createServer as netServer, type AddressInfo } from 'node:net';
 import { createHash, randomBytes } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
@@ -37,7 +38,13 @@ export interface Registry {
 }
 
 /** Debian's docker-registry on 127.0.0.1; `htpasswd` turns on Basic auth. */
-export async function startRegistry(opts: { htpasswd?: { user: string; password: string } } = {}): Promise<Registry> {
+/**
+ * docker-registry on 127.0.0.1. `storage`: serve another registry's data
+ * directory (push to a plain one, pull from a TLS one); `tls`: serve HTTPS
+ * with this PEM certificate and key, checked against `tls.ca` while waiting
+ * for it to come up.
+ */
+export async function startRegistry(opts: { htpasswd?: { user: string; password: string }; storage?: string; tls?: { cert: string; key: string; ca: string } } = {}): Promise<Registry> {
   const dir = tempDir('registry');
   const port = await freePort();
   let auth = '';
@@ -46,7 +53,9 @@ export async function startRegistry(opts: { htpasswd?: { user: string; password:
     writeFileSync(join(dir, 'htpasswd'), line);
     auth = `auth:\n  htpasswd:\n    realm: test-realm\n    path: ${join(dir, 'htpasswd')}\n`;
   }
-  writeFileSync(join(dir, 'config.yml'), `version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: ${join(dir, 'data')}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:${port}\n${auth}`);
+  const tls = opts.tls ? `  tls:\n    certificate: ${opts.tls.cert}\n    key: ${opts.tls.key}\n` : '';
+  const data = opts.storage ?? join(dir, 'data');
+  writeFileSync(join(dir, 'config.yml'), `version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: ${data}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:${port}\n${tls}${auth}`);
   const child: ChildProcess = spawn('docker-registry', ['serve', join(dir, 'config.yml')], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += d));
@@ -54,11 +63,26 @@ export async function startRegistry(opts: { htpasswd?: { user: string; password:
     await killAndWait(child);
     rmSync(dir, { recursive: true, force: true });
   };
-  const url = `http://127.0.0.1:${port}`;
+  const url = `${opts.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
+  const answers = async (): Promise<boolean> => {
+    if (!opts.tls) {
+      const res = await fetch(`${url}/v2/`);
+      return res.status === 200 || res.status === 401;
+    }
+    const ca = readFileSync(opts.tls.ca);
+    return new Promise<boolean>((resolve) => {
+      // The certificate names the registry by DNS name, not by 127.0.0.1.
+      const req = httpsRequest(`${url}/v2/`, { ca, servername: 'registry.test', checkServerIdentity: () => undefined }, (res) => {
+        res.resume();
+        resolve(res.statusCode === 200 || res.statusCode === 401);
+      });
+      req.on('error', () => resolve(false));
+      req.end();
+    });
+  };
   for (let i = 0; ; i++) {
     try {
-      const res = await fetch(`${url}/v2/`);
-      if (res.status === 200 || res.status === 401) break;
+      if (await answers()) break;
     } catch {}
     if (i > 100 || child.exitCode !== null) {
       await stop();
@@ -67,6 +91,20 @@ export async function startRegistry(opts: { htpasswd?: { user: string; password:
     await new Promise((r) => setTimeout(r, 50));
   }
   return { host: `127.0.0.1:${port}`, url, dir, stop };
+}
+
+/**
+ * A test CA and a certificate it signed for `names` (DNS), made with
+ * openssl in `dir`: ca.pem, server.pem, server.key.
+ */
+export function makeCertificates(dir: string, names: string[]): { ca: string; cert: string; key: string } {
+  const f = (n: string) => join(dir, n);
+  const openssl = (...args: string[]) => execFileSync('openssl', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', f('ca.key'), '-out', f('ca.pem'), '-days', '2', '-subj', '/CN=containet test CA');
+  openssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', f('server.key'), '-out', f('server.csr'), '-subj', `/CN=${names[0]}`);
+  writeFileSync(f('ext.cnf'), `subjectAltName=${names.map((n) => `DNS:${n}`).join(',')}\n`);
+  openssl('x509', '-req', '-in', f('server.csr'), '-CA', f('ca.pem'), '-CAkey', f('ca.key'), '-CAcreateserial', '-out', f('server.pem'), '-days', '2', '-extfile', f('ext.cnf'));
+  return { ca: f('ca.pem'), cert: f('server.pem'), key: f('server.key') };
 }
 
 export type LayerEntry =

@@ -119,6 +119,17 @@ function plainRateLimit(h: IncomingHttpHeaders, host: string): string {
   return s;
 }
 
+// Node's codes for a certificate that does not verify (OpenSSL's X509 errors, and the name check).
+const CERT_CODES = /^(UNABLE_TO_|SELF_SIGNED_CERT|DEPTH_ZERO_SELF_SIGNED|CERT_|ERR_TLS_CERT_ALTNAME)/;
+
+function networkHint(e: NodeJS.ErrnoException, secure: boolean, host: string, domain: string): string {
+  if (secure && CERT_CODES.test(e.code ?? '')) {
+    return `the certificate of ${host} does not verify; if your own CA signed it, point NODE_EXTRA_CA_CERTS at that CA's PEM file`;
+  }
+  if (secure && /EPROTO|SSL|wrong version/i.test(String(e.message))) return `if ${host} speaks plain HTTP, pass --insecure ${domain}`;
+  return 'check the registry address and your network';
+}
+
 export class RegistryClient {
   readonly domain: string;
   readonly base: string;
@@ -258,7 +269,8 @@ export class RegistryClient {
     const secure = url.protocol === 'https:';
     if (secure && !this.#https) {
       const mod = await import('node:https');
-      this.#https = { mod, agent: new mod.Agent({ keepAlive: true, maxSockets: 16 }) };
+      const { certificateAuthorities } = await import('./trust.js');
+      this.#https = { mod, agent: new mod.Agent({ keepAlive: true, maxSockets: 16, ca: certificateAuthorities() }) };
     }
     return new Promise((resolve, reject) => {
       const req = secure ? this.#https!.mod.request(url, { method, headers, agent: this.#https!.agent, signal: this.#opts.signal }) : http.request(url, { method, headers, agent: this.#httpAgent, signal: this.#opts.signal });
@@ -283,7 +295,7 @@ export class RegistryClient {
       exitCode: EXIT.network,
       cause: err,
       exchange,
-      hint: this.base.startsWith('https:') && /EPROTO|SSL|certificate|wrong version/i.test(String(e.message)) ? `if ${host} speaks plain HTTP, pass --insecure ${this.domain}` : 'check the registry address and your network',
+      hint: networkHint(e, this.base.startsWith('https:'), host, this.domain),
     });
   }
 

@@ -1,0 +1,98 @@
+/**
+ * Pulling over HTTPS from a real registry (docker-registry with a
+ * certificate from a CA the test makes, for the name registry.test).
+ * Registries on loopback addresses are always spoken to in plain HTTP, so
+ * each mocker runs in its own mount namespace (`unshare -m`) where a private
+ * /etc/hosts names registry.test 127.0.0.1; the host's file is untouched.
+ * The same image is pushed to a plain registry sharing the storage.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Cleanup, testIf, whyMissing, whyNoRoot } from '@containet/common/testing';
+import { makeCertificates, pushImage, sha, startRegistry, tempDir, type PushedImage, type Registry } from './fixtures.js';
+
+const MOCKER = fileURLToPath(new URL('../../bin/mocker.cjs', import.meta.url));
+const skip = whyNoRoot() ?? whyMissing('docker-registry', 'openssl', 'unshare');
+
+interface Setup {
+  tls: Registry;
+  image: PushedImage;
+  ca: string;
+  hosts: string;
+  port: string;
+}
+
+async function setUp(c: Cleanup): Promise<Setup> {
+  const dir = tempDir('tls');
+  c.add('certificates', () => rmSync(dir, { recursive: true, force: true }));
+  const certs = makeCertificates(dir, ['registry.test']);
+  const plain = await startRegistry();
+  c.add('plain registry', () => plain.stop());
+  const image = await pushImage(plain.url, 'team/secure', 'v1', { layers: [{ entries: [{ name: 'etc/', type: 'directory' }, { name: 'etc/motd', data: 'over TLS\n' }] }] });
+  const tls = await startRegistry({ storage: join(plain.dir, 'data'), tls: { cert: certs.cert, key: certs.key, ca: certs.ca } });
+  c.add('TLS registry', () => tls.stop());
+  const hosts = join(dir, 'hosts');
+  writeFileSync(hosts, '127.0.0.1 localhost\n127.0.0.1 registry.test\n');
+  return { tls, image, ca: certs.ca, hosts, port: tls.host.split(':')[1]! };
+}
+
+/**
+ * `mocker ARGS` in a private mount namespace with `hosts` as /etc/hosts;
+ * `direct`: through its launcher (the shebang line, as a user runs it),
+ * else as `node mocker.cjs`.
+ */
+async function mockerWithHosts(hosts: string, args: string[], env: Record<string, string | undefined>, direct: boolean): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  const cmd = direct ? [MOCKER, ...args] : [process.execPath, MOCKER, ...args];
+  const childEnv: Record<string, string> = {};
+  for (const [k, v] of Object.entries({ ...process.env, ...env })) if (v !== undefined) childEnv[k] = v;
+  const child = spawn('unshare', ['-m', 'sh', '-c', 'mount --bind "$0" /etc/hosts && exec "$@"', hosts, ...cmd], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+  const status = await new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+  clearTimeout(timer);
+  return { status, stdout, stderr };
+}
+
+function storedLayers(store: string): string[] {
+  const dir = join(store, 'blobs/sha256');
+  return existsSync(dir) ? readdirSync(dir).map((n) => `sha256:${n}`) : [];
+}
+
+testIf(test, skip, 'HTTPS pull: the CA in NODE_EXTRA_CA_CERTS is trusted, through the launcher and through node; without it the certificate is refused and nothing is stored', async () => {
+  const c = new Cleanup();
+  try {
+    const s = await setUp(c);
+    const ref = `registry.test:${s.port}/team/secure:v1`;
+    for (const direct of [true, false]) {
+      const store = tempDir('store');
+      c.add('store', () => rmSync(store, { recursive: true, force: true }));
+      const r = await mockerWithHosts(s.hosts, ['--store', store, 'pull', '-q', ref], { NODE_EXTRA_CA_CERTS: s.ca }, direct);
+      assert.is(r.status, 0, `${direct ? 'launcher' : 'node'}: ${r.stderr}`);
+      assert.is(r.stdout.trim(), ref);
+      const layer = s.image.layerBlobs[0]!;
+      assert.ok(storedLayers(store).includes(sha(layer)), 'the layer is in the store');
+      assert.equal(readFileSync(join(store, 'blobs/sha256', sha(layer).slice(7))), layer);
+    }
+
+    // No CA for it: Node's roots do not know the test CA.
+    const store = tempDir('store');
+    c.add('store', () => rmSync(store, { recursive: true, force: true }));
+    const bad = await mockerWithHosts(s.hosts, ['--store', store, 'pull', ref], { NODE_EXTRA_CA_CERTS: undefined }, true);
+    assert.is(bad.status, 6, bad.stderr);
+    assert.match(bad.stderr, `mocker: cannot reach registry.test:${s.port}`);
+    assert.match(bad.stderr, 'NODE_EXTRA_CA_CERTS');
+    assert.not.match(bad.stderr, /\n\s+at /);
+    assert.equal(storedLayers(store), [], 'nothing stored');
+  } finally {
+    await c.run();
+  }
+});
+
+test.run();
