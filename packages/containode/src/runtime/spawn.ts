@@ -319,7 +319,14 @@ export async function spawnContainer(spec: ContainerSpec, opts: SpawnOptions = {
     async release() {
       channel.send('go\n');
       await ready.promise;
-      if (spec.detached) await childExit;
+      if (spec.detached) {
+        // The spawner exits right after `ready` and the init lives on alone
+        // (SPAWN.md). Its exit takes the kernel a few milliseconds that a
+        // caller need not wait for: let go of it now (the host's init or
+        // our own exit reaps it).
+        channel.close();
+        child.unref();
+      }
     },
     started: started.promise,
     exited: exited.promise,
