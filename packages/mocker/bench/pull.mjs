@@ -65,11 +65,11 @@ try {
     const oci = join(work, `oci${run}`);
     const order = run % 2 === 0 ? ['m', 's'] : ['s', 'm'];
     for (const o of order) {
-      if (o === 'm') t.mockerPull.push(time(process.execPath, [MOCKER, '--store', store, 'pull', '-q', ref]));
+      if (o === 'm') t.mockerPull.push(time(MOCKER, ['--store', store, 'pull', '-q', ref]));
       else t.skopeoPull.push(time('skopeo', ['copy', '-q', '--src-tls-verify=false', `docker://${ref}`, `oci:${oci}:v1`]));
     }
     for (const o of order) {
-      if (o === 'm') t.mockerUnpack.push(time(process.execPath, [MOCKER, '--store', store, 'unpack', '-q', ref, join(work, `m-root${run}`)]));
+      if (o === 'm') t.mockerUnpack.push(time(MOCKER, ['--store', store, 'unpack', '-q', ref, join(work, `m-root${run}`)]));
       else t.umociUnpack.push(time('umoci', ['unpack', '--image', `${oci}:v1`, join(work, `u-bundle${run}`)]));
     }
     for (const d of [store, oci, join(work, `m-root${run}`), join(work, `u-bundle${run}`)]) rmSync(d, { recursive: true, force: true });
@@ -79,7 +79,9 @@ try {
     const b = median(theirs);
     console.log(`${what.padEnd(8)} mocker ${a.toFixed(0).padStart(6)} ms   ${ref2.padEnd(6)} ${b.toFixed(0).padStart(6)} ms   ratio ${(b / a).toFixed(2)}x ${b >= a ? '(mocker faster)' : '(mocker slower)'}`);
   };
-  console.log(`median of ${RUNS} runs (each a fresh process and directory):`);
+  // mocker runs as installed: its launcher (bin/mocker.cjs), whose shebang
+  // defers NODE_EXTRA_CA_CERTS to the first HTTPS request.
+  console.log(`median of ${RUNS} runs (each a fresh process and directory)${process.env.NODE_EXTRA_CA_CERTS ? '; NODE_EXTRA_CA_CERTS is set here' : ''}:`);
   row('pull', t.mockerPull, t.skopeoPull, 'skopeo');
   row('unpack', t.mockerUnpack, t.umociUnpack, 'umoci');
 } finally {

@@ -56,30 +56,42 @@ export async function fetchBlob(client: RegistryClient, store: ImageStore, repoP
         const progressEvery = Math.max(1 << 16, Math.floor(desc.size / 200));
         let lastReport = 0;
         // Socket reads arrive in 16-64 KiB pieces; gather them and write
-        // with one writev(2) per MiB. `got` counts bytes on disk only, so
-        // a resume always starts right after what was written.
+        // with one writev(2) per MiB, hashing on this thread while the write
+        // runs on libuv's pool. One write may still be on its way while the
+        // next MiB arrives (reading does not stop for the disk); `got`
+        // counts bytes on disk only, so a resume always starts right after
+        // what was written.
         let pending: Buffer[] = [];
         let pendingBytes = 0;
+        let queued = 0;
+        let inflight: Promise<void> = Promise.resolve();
         const flush = async (): Promise<void> => {
           if (pendingBytes === 0) return;
           const bufs = pending;
           const n = pendingBytes;
           pending = [];
           pendingBytes = 0;
-          // Hash on this thread while the write runs on libuv's pool.
-          const writing = fh.writev(bufs, got);
+          const writing = fh.writev(bufs, got + queued);
+          queued += n;
           for (const b of bufs) hash.update(b);
-          const { bytesWritten } = await writing;
-          if (bytesWritten !== n) throw new ContainetError('MOCKER_STORE', `short write to ${tmp} (${bytesWritten} of ${n} bytes): is the disk full?`);
-          got += n;
-          if (got - lastReport >= progressEvery) {
-            lastReport = got;
-            opts.onProgress?.({ state: 'downloading', got, total: desc.size });
-          }
+          const before = inflight;
+          inflight = (async () => {
+            await before;
+            const { bytesWritten } = await writing;
+            if (bytesWritten !== n) throw new ContainetError('MOCKER_STORE', `short write to ${tmp} (${bytesWritten} of ${n} bytes): is the disk full?`);
+            got += n;
+            queued -= n;
+            if (got - lastReport >= progressEvery) {
+              lastReport = got;
+              opts.onProgress?.({ state: 'downloading', got, total: desc.size });
+            }
+          })();
+          // At most one write behind the one just started.
+          await before;
         };
         try {
           for await (const chunk of res.body as AsyncIterable<Buffer>) {
-            if (got + pendingBytes + chunk.length > desc.size) {
+            if (got + queued + pendingBytes + chunk.length > desc.size) {
               res.body.destroy();
               throw new ContainetError('MOCKER_SIZE_MISMATCH', `blob ${desc.digest} of ${what} is larger than the ${desc.size} bytes its manifest says`, { exitCode: EXIT.verify });
             }
@@ -90,6 +102,7 @@ export async function fetchBlob(client: RegistryClient, store: ImageStore, repoP
         } finally {
           // Keep what arrived before a cut: the resume asks for the rest.
           await flush();
+          await inflight;
         }
         if (got < desc.size) throw shortBody(got, desc.size);
         break;
