@@ -22,8 +22,9 @@ export const REPO = fileURLToPath(new URL('../..', import.meta.url));
  * commands into /usr/local/bin.
  */
 export function suiteCommand(name, args = []) {
-  const launcher = join(REPO, 'packages', name, 'bin', `${name}.js`);
-  if (!existsSync(launcher)) throw new Error(`${launcher} is missing: run this from a containet checkout`);
+  // The short-lived CLIs (mocker, containode-oci) have CommonJS launchers.
+  const launcher = [`${name}.js`, `${name}.cjs`].map((f) => join(REPO, 'packages', name, 'bin', f)).find((f) => existsSync(f));
+  if (!launcher) throw new Error(`packages/${name}/bin/${name}.js is missing: run this from a containet checkout`);
   if (!existsSync(join(REPO, 'packages', name, 'dist', 'src'))) {
     throw new Error(`${name} is not built: run \`pnpm build\` (or \`bash scripts/setup.sh\`) first`);
   }
