@@ -5,6 +5,7 @@
  */
 import { open, rm } from 'node:fs/promises';
 import { createHash, type Hash } from 'node:crypto';
+import { finished, type Readable } from 'node:stream';
 import { ContainetError } from '@containet/common';
 import { EXIT } from '../errors.js';
 import type { Descriptor } from '../manifest.js';
@@ -90,15 +91,32 @@ export async function fetchBlob(client: RegistryClient, store: ImageStore, repoP
           await before;
         };
         try {
-          for await (const chunk of res.body as AsyncIterable<Buffer>) {
-            if (got + queued + pendingBytes + chunk.length > desc.size) {
-              res.body.destroy();
-              throw new ContainetError('MOCKER_SIZE_MISMATCH', `blob ${desc.digest} of ${what} is larger than the ${desc.size} bytes its manifest says`, { exitCode: EXIT.verify });
-            }
-            pending.push(chunk);
-            pendingBytes += chunk.length;
-            if (pendingBytes >= 1 << 20) await flush();
-          }
+          // 'data' events rather than an async iterator: no promise per
+          // 64 KiB piece; the stream pauses while a MiB is handed over.
+          const body = res.body as Readable;
+          await new Promise<void>((resolve, reject) => {
+            let failed = false;
+            const fail = (err: unknown): void => {
+              if (failed) return;
+              failed = true;
+              body.destroy();
+              reject(err);
+            };
+            body.on('data', (chunk: Buffer) => {
+              if (failed) return;
+              if (got + queued + pendingBytes + chunk.length > desc.size) {
+                fail(new ContainetError('MOCKER_SIZE_MISMATCH', `blob ${desc.digest} of ${what} is larger than the ${desc.size} bytes its manifest says`, { exitCode: EXIT.verify }));
+                return;
+              }
+              pending.push(chunk);
+              pendingBytes += chunk.length;
+              if (pendingBytes >= 1 << 20) {
+                body.pause();
+                flush().then(() => body.resume(), fail);
+              }
+            });
+            finished(body, (err) => (err ? fail(err) : !failed && resolve()));
+          });
         } finally {
           // Keep what arrived before a cut: the resume asks for the rest.
           await flush();
