@@ -63,6 +63,14 @@ int cn_tap_open(const char *name, int flags, char *name_out);
  */
 int cn_tap_info(int fd, char *name_out, int *flags_out);
 
+/* ---- pty.c: a container's terminal ---- */
+
+/* cn_pty_set_size() - set the window size of terminal @fd (a pty master)
+ * to @rows x @cols (TIOCSWINSZ); the kernel signals SIGWINCH to the
+ * terminal's foreground process group.  Return: 0 or -errno.
+ */
+int cn_pty_set_size(int fd, int rows, int cols);
+
 /* ---- poll.c: wait for readable fds off the JavaScript thread ---- */
 
 /* cn_poll_create() - an epoll set plus an internal eventfd that

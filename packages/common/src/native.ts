@@ -93,6 +93,7 @@ const PROTOTYPES = {
   cn_peer_cred: 'int cn_peer_cred(int sock, _Out_ int *pid, _Out_ int *uid, _Out_ int *gid)',
   cn_tap_open: 'int cn_tap_open(const char *name, int flags, _Out_ uint8_t *name_out)',
   cn_tap_info: 'int cn_tap_info(int fd, _Out_ uint8_t *name_out, _Out_ int *flags_out)',
+  cn_pty_set_size: 'int cn_pty_set_size(int fd, int rows, int cols)',
   cn_poll_create: 'int cn_poll_create(void)',
   cn_poll_add: 'int cn_poll_add(int poller, int fd)',
   cn_poll_del: 'int cn_poll_del(int poller, int fd)',

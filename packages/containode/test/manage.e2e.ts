@@ -92,14 +92,16 @@ testIf(test, noRoot ?? noContainet, 'exec runs inside: the container\'s hostname
   }
 });
 
-testIf(test, noRoot ?? whyMissing('script'), 'exec -t gives the program a terminal of the container', async () => {
+testIf(test, noRoot ?? whyMissing('script', 'stty'), 'exec -t gives the program a terminal of the container, with the size of ours', async () => {
   const cleanup = new Cleanup();
   try {
     const id = uniqueName('tty');
     startContainode(cleanup, ['-i', id, 'sleep', '30']);
     await running(id);
-    const r = await run('script', ['-qec', `${process.execPath} ${CONTAINODE} exec -t ${id} sh -c 'tty; exit 3'`, '/dev/null'], { timeoutMs: 15_000 });
+    // script(1) gives exec a terminal of its own; stty sets that one's size.
+    const r = await run('script', ['-qec', `stty rows 33 cols 101; ${process.execPath} ${CONTAINODE} exec -t ${id} sh -c 'tty; echo size $(stty size); exit 3'`, '/dev/null'], { timeoutMs: 15_000 });
     assert.match(r.stdout, /\/dev\/pts\/\d+/);
+    assert.match(r.stdout, 'size 33 101');
     assert.is(r.code, 3);
   } finally {
     await cleanup.run();

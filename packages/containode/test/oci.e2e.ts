@@ -14,7 +14,7 @@ import { createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { ReadStream } from 'node:tty';
 import { recvWithFd, socketFd } from '@containet/common';
-import { Cleanup, makeNetns, run, sh, start, testIf, uniqueName, waitFor, whyNoRoot, killAndWait } from '@containet/common/testing';
+import { Cleanup, makeNetns, run, sh, start, testIf, uniqueName, waitFor, whyMissing, whyNoRoot, killAndWait } from '@containet/common/testing';
 import { CONTAINET, OCI, baseConfig, deleteLater, makeBundle, oci, ociState, tempDir, writeConfig, type Bundle } from './oci-fixtures.js';
 
 const noRoot = whyNoRoot();
@@ -310,11 +310,12 @@ testIf(test, noRoot, 'terminal:false: the stdio given to create reach the progra
   }
 });
 
-testIf(test, noRoot, 'a console socket receives a working pty master', async () => {
+testIf(test, noRoot, 'a console socket receives a working pty master, of process.consoleSize', async () => {
   const cleanup = new Cleanup();
   try {
     const cfg = baseConfig(['sh']);
     cfg['process'].terminal = true;
+    cfg['process'].consoleSize = { height: 20, width: 70 };
     cfg['process'].env.push('PS1=$ ');
     const b = await makeBundle(cleanup, cfg);
     const id = uniqueName('pty');
@@ -351,8 +352,8 @@ testIf(test, noRoot, 'a console socket receives a working pty master', async () 
     cleanup.add('close pty', () => tty.destroy());
     assert.is((await oci(b, ['start', id])).code, 0);
     const { writeSync } = await import('node:fs');
-    writeSync(m.fd, 'echo $((6*7)) on $(tty); exit 5\n');
-    await waitFor(() => /42 on \/dev\/pts\/\d+/.test(seen), 'the shell to answer on the pty', 10_000);
+    writeSync(m.fd, 'echo $((6*7)) on $(tty) size $(stty size); exit 5\n');
+    await waitFor(() => /42 on \/dev\/pts\/\d+ size 20 70/.test(seen), 'the shell to answer on the pty', 10_000);
     const pid = (await ociState(b, id))['pid'] as number;
     await gone(pid);
     assert.is((await ociState(b, id))['status'], 'stopped');
@@ -371,6 +372,21 @@ testIf(test, noRoot, 'run with terminal:true and no console socket relays the pt
     assert.is(r.code, 3, r.stderr);
     assert.match(r.stdout, /42 on \/dev\/pts\/\d+/);
     assert.equal(readdirSync(b.state), []);
+  } finally {
+    await cleanup.run();
+  }
+});
+
+testIf(test, noRoot ?? whyMissing('script', 'stty'), 'run with terminal:true from a terminal: the pty takes our terminal\'s size', async () => {
+  const cleanup = new Cleanup();
+  try {
+    const cfg = baseConfig(['sh', '-c', 'echo size $(stty size)']);
+    cfg['process'].terminal = true;
+    const b = await makeBundle(cleanup, cfg);
+    const id = uniqueName('rsize');
+    const r = await run('script', ['-qec', `stty rows 27 cols 93; ${process.execPath} ${OCI} --root ${b.state} run --bundle ${b.dir} ${id}`, '/dev/null'], { timeoutMs: 20_000 });
+    assert.is(r.code, 0, r.stdout);
+    assert.match(r.stdout, 'size 27 93');
   } finally {
     await cleanup.run();
   }

@@ -61,7 +61,6 @@ int console_setup(const struct spec *s, int rep, int console_sock)
 	struct stat st;
 	int master, slave, n, unlock = 0, r;
 
-	(void)s;
 	master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (master < 0)
 		return fail(rep, errno, "open", "/dev/ptmx");
@@ -78,6 +77,14 @@ int console_setup(const struct spec *s, int rep, int console_sock)
 	if (stat("/dev/console", &st) == 0 && S_ISREG(st.st_mode) &&
 	    mount(slave_path, "/dev/console", NULL, MS_BIND, NULL) < 0)
 		return fail(rep, errno, "mount(bind console)", slave_path);
+	/* Sized before the program can ask (the caller keeps it in step
+	 * with its own terminal from then on). */
+	if (s->console_rows) {
+		struct winsize ws = { .ws_row = s->console_rows, .ws_col = s->console_cols };
+
+		if (ioctl(master, TIOCSWINSZ, &ws) < 0)
+			return fail(rep, errno, "ioctl(TIOCSWINSZ)", slave_path);
+	}
 	if (setsid() < 0)
 		return fail(rep, errno, "setsid", "");
 	if (ioctl(slave, TIOCSCTTY, 0) < 0)

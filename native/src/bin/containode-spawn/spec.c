@@ -295,6 +295,15 @@ static int spec_line(struct spec *s, char **f, int n)
 	} else if (!strcmp(k, "console_socket")) {
 		NEED(2);
 		s->console_socket = f[1];
+	} else if (!strcmp(k, "console_size")) {
+		unsigned long rows, cols;
+
+		NEED(3);
+		if (parse_ulong(f[1], &rows, 10) || parse_ulong(f[2], &cols, 10) ||
+		    !rows || !cols || rows > 0xffff || cols > 0xffff)
+			return -1;
+		s->console_rows = (unsigned short)rows;
+		s->console_cols = (unsigned short)cols;
 	} else if (!strcmp(k, "oom_score_adj")) {
 		NEED(2);
 		if (parse_int(f[1], &l) || l < -1000 || l > 1000)
@@ -404,6 +413,8 @@ static const char *spec_check(const struct spec *s)
 		return "uidmap/gidmap need 'ns user new'";
 	if (s->console_socket && !s->terminal)
 		return "console_socket needs terminal";
+	if (s->console_rows && !s->terminal)
+		return "console_size needs terminal";
 	if (s->terminal && !mnt && !s->ns_path[NS_MOUNT])
 		return "terminal needs a mount namespace with its own devpts";
 	return NULL;

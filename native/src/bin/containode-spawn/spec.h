@@ -80,6 +80,7 @@ struct spec {
 	int n_routes;
 	int terminal;
 	const char *console_socket;
+	unsigned short console_rows, console_cols;	/* 0: the kernel's default */
 	int has_oom_score_adj, oom_score_adj;
 	struct rlimit_ent rlimits[MAX_RLIMITS];
 	int n_rlimits;

@@ -8,6 +8,7 @@ import { readFileSync, readlinkSync } from 'node:fs';
 import { ContainetError } from '@containet/common';
 import { NAMESPACE_TYPES, type Capabilities, type ContainerSpec, type NamespaceType } from '../runtime/spec.js';
 import { recordAlive, type ContainerRecord } from './records.js';
+import { ourTerminalSize } from './terminal.js';
 
 const NS_FILE: Record<NamespaceType, string> = { user: 'user', pid: 'pid', mount: 'mnt', uts: 'uts', ipc: 'ipc', net: 'net', cgroup: 'cgroup' };
 
@@ -104,6 +105,7 @@ export function execSpec(rec: ContainerRecord, args: string[], opts: ExecOptions
       env: [...env.values()],
       cwd: opts.workdir ?? '/',
       terminal: opts.tty,
+      consoleSize: opts.tty ? ourTerminalSize() : undefined,
       capabilities,
       noNewPrivileges,
     },

@@ -35,6 +35,7 @@ export interface OciUser {
 
 export interface OciProcess {
   terminal?: boolean;
+  consoleSize?: { height: number; width: number };
   cwd: string;
   env?: string[];
   args?: string[];
@@ -124,7 +125,7 @@ const KNOWN: Known = {
   mounts: { destination: true, type: true, source: true, options: true, uidMappings: 'idmapped mounts are not supported', gidMappings: 'idmapped mounts are not supported' },
   process: {
     terminal: true,
-    consoleSize: 'the console keeps the size its receiver sets (TIOCSWINSZ on the master)',
+    consoleSize: { height: true, width: true },
     cwd: true,
     env: true,
     args: true,
@@ -394,6 +395,8 @@ export interface SpecOptions {
   consoleSocket?: string;
   /** `run` in the foreground: the pty master comes back to the caller. */
   callerConsole?: boolean;
+  /** With callerConsole: the caller's terminal size, the pty's size unless process.consoleSize says otherwise. */
+  callerSize?: { rows: number; cols: number };
   noPivot?: boolean;
   cgroupProcs?: string[];
   network?: ContainerSpec['network'];
@@ -416,6 +419,18 @@ function ambientRaisable(caps: Capabilities, warn: (msg: string) => void): Capab
   return { ...caps, ambient: ok };
 }
 
+
+/** process.consoleSize as rows x cols; a size no terminal can have is a config error. */
+function consoleSize(size: OciProcess['consoleSize']): { rows: number; cols: number } | undefined {
+  if (size === undefined) return undefined;
+  const ok = (n: unknown) => Number.isInteger(n) && (n as number) >= 1 && (n as number) <= 65535;
+  if (!ok(size.height) || !ok(size.width)) {
+    throw new ContainetError('CN_OCI_CONFIG', `config.json: process.consoleSize ${JSON.stringify(size)} is not a terminal size`, {
+      hint: 'give height and width as whole numbers of rows and columns, 1-65535',
+    });
+  }
+  return { rows: size.height, cols: size.width };
+}
 /** The spawner's spec for a checked bundle. */
 export function toContainerSpec(b: Bundle, opts: SpecOptions): ContainerSpec {
   const cfg = b.config;
@@ -495,6 +510,10 @@ export function toContainerSpec(b: Bundle, opts: SpecOptions): ContainerSpec {
   if (proc.capabilities) spec.process.capabilities = ambientRaisable(proc.capabilities, opts.warn);
   if (proc.oomScoreAdj !== undefined) spec.process.oomScoreAdj = proc.oomScoreAdj;
   if (opts.consoleSocket) spec.process.consoleSocket = opts.consoleSocket;
+  if (proc.terminal) {
+    const size = consoleSize(proc.consoleSize) ?? (opts.callerConsole ? opts.callerSize : undefined);
+    if (size) spec.process.consoleSize = size;
+  }
   if (linux.uidMappings) spec.uidMappings = linux.uidMappings;
   if (linux.gidMappings) spec.gidMappings = linux.gidMappings;
   if (cfg.hostname !== undefined) spec.hostname = cfg.hostname;

@@ -132,6 +132,7 @@ async function build(g: Globals, o: CreateOptions, dirs: StateDir, rec: Containe
       execFifo: dirs.fifo(o.id),
       consoleSocket: o.consoleSocket === undefined ? undefined : resolve(o.consoleSocket),
       callerConsole: o.attached === true,
+      callerSize: o.attached && cfg.process?.terminal ? (await import('../container/terminal.js')).ourTerminalSize() : undefined,
       noPivot: o.noPivot === true,
       cgroupProcs: rec.cgroupProcs,
       network: plan?.network,

@@ -4,8 +4,6 @@
  * container, its exit status becomes ours, and the container is deleted
  * when it ends (unless --keep). With --detach it is create + start.
  */
-import { writeSync } from 'node:fs';
-import { ReadStream } from 'node:tty';
 import { createContainer, type CreateOptions, type Globals } from './create.js';
 import { deleteContainer, startContainer } from './lifecycle.js';
 
@@ -30,51 +28,26 @@ export async function runContainer(g: Globals, o: RunOptions): Promise<number> {
   const { record, spawned } = await createContainer(g, { ...o, attached: true });
   const forward = (sig: NodeJS.Signals) => spawned.kill(sig);
   for (const s of FORWARDED) process.on(s, forward);
-  let closeConsole = () => {};
+  let tty: import('../container/terminal.js').AttachedTerminal | undefined;
   try {
     try {
-      if (record.process?.terminal && !o.consoleSocket) closeConsole = relayConsole(await spawned.console);
+      // As `runc run` does: the pty is driven from our terminal (terminal.ts).
+      if (record.process?.terminal && !o.consoleSocket) {
+        const { attachTerminal } = await import('../container/terminal.js');
+        tty = attachTerminal(await spawned.console);
+      }
       await startContainer(g, o.id);
     } catch (err) {
       await spawned.abort();
       throw err;
     }
-    return await spawned.exited;
+    const status = await spawned.exited;
+    // The program's last output may still be in the pty: copy it out first.
+    if (tty) await Promise.race([tty.drained, new Promise((r) => setTimeout(r, 1000).unref())]);
+    return status;
   } finally {
-    closeConsole();
+    tty?.restore();
     for (const s of FORWARDED) process.off(s, forward);
     if (!o.keep) await deleteContainer(g, o.id, true);
   }
-}
-
-/**
- * `run` with terminal: true and no --console-socket, as `runc run` does:
- * our stdin goes to the pty master (raw when it is a terminal, so keys such
- * as ^C reach the container's line discipline), the master's output to our
- * stdout. The pty keeps its default size: setting it (TIOCSWINSZ) needs an
- * ioctl Node does not offer on a bare fd.
- */
-function relayConsole(master: number): () => void {
-  const pty = new ReadStream(master);
-  pty.on('data', (d: Buffer) => process.stdout.write(d));
-  // EIO once the last slave fd closes (pty(7)): the container has ended.
-  pty.on('error', () => {});
-  const stdin = process.stdin;
-  const raw = stdin.isTTY === true;
-  if (raw) stdin.setRawMode(true);
-  const toPty = (d: Buffer) => {
-    try {
-      writeSync(master, d);
-    } catch {
-      // The container closed its terminal; what is typed now goes nowhere.
-    }
-  };
-  stdin.on('data', toPty);
-  return () => {
-    stdin.off('data', toPty);
-    if (raw) stdin.setRawMode(false);
-    stdin.pause();
-    stdin.unref?.();
-    pty.destroy();
-  };
 }

@@ -60,6 +60,8 @@ export interface ProcessSpec {
   umask?: number;
   terminal?: boolean;
   consoleSocket?: string;
+  /** With terminal: the pty's window size before the program runs. */
+  consoleSize?: { rows: number; cols: number };
   /** When given, every set is exactly as listed (missing = empty). */
   capabilities?: Capabilities;
   noNewPrivileges?: boolean;
@@ -169,6 +171,7 @@ export function serializeSpec(spec: ContainerSpec): string {
   const proc = spec.process;
   if (proc.terminal) out.push(line('terminal'));
   if (proc.consoleSocket) out.push(line('console_socket', proc.consoleSocket));
+  if (proc.terminal && proc.consoleSize) out.push(line('console_size', proc.consoleSize.rows, proc.consoleSize.cols));
   if (proc.oomScoreAdj !== undefined) out.push(line('oom_score_adj', proc.oomScoreAdj));
   for (const r of proc.rlimits ?? []) out.push(line('rlimit', r.type, r.soft, r.hard));
   if (proc.capabilities) {
