@@ -10,7 +10,9 @@ import { join } from 'node:path';
 import { GLOBAL_OPTIONS, parseOptions } from '../src/oci/args.js';
 import { loadBundle, toContainerSpec } from '../src/oci/config.js';
 import { parseSignal } from '../src/oci/signals.js';
-import { checkId, procStat, alive } from '../src/oci/state.js';
+import { features } from '../src/oci/features.js';
+import { CAPABILITY_NAMES } from '../src/limits/capabilities.js';
+import { checkId, procStat, alive, OCI_VERSION } from '../src/oci/state.js';
 
 test('global options in the forms urfave/cli accepts, stopping at the command', () => {
   const p = parseOptions(['--root=/r', '-log', '/l', '--log-format', 'json', '--debug', 'kill', '--all', 'id'], GLOBAL_OPTIONS, 'containode-oci');
@@ -124,6 +126,19 @@ test('ambient capabilities that cannot be raised are dropped with a warning', ()
   } finally {
     rmSync(dir, { recursive: true });
   }
+});
+
+test('features: the versions this runtime reads, its hooks, namespaces, capabilities; what it lacks says false', () => {
+  const f = features() as Record<string, any>;
+  const num = (v: string) => v.split('.').map(Number).reduce((a, b) => a * 1000 + b, 0);
+  assert.ok(num(f['ociVersionMin']) <= num(OCI_VERSION) && num(OCI_VERSION) <= num(f['ociVersionMax']), 'the version `spec` writes is within the range');
+  assert.equal(f['hooks'], ['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop']);
+  assert.equal(f['linux'].namespaces, ['cgroup', 'ipc', 'mount', 'network', 'pid', 'user', 'uts']);
+  assert.equal(f['linux'].capabilities, CAPABILITY_NAMES);
+  assert.ok(f['mountOptions'].includes('rbind') && f['mountOptions'].includes('ro'));
+  assert.is(f['linux'].seccomp.enabled, false);
+  assert.is(f['linux'].cgroup.systemd, false);
+  assert.is(f['linux'].mountExtensions.idmap.enabled, false);
 });
 
 test('inconsistent configs are refused before anything is made', () => {

@@ -28,6 +28,7 @@ Commands:
   exec [-t] [--console-socket S] [--cwd D] [-e K=V] [-u UID[:GID]] [-d]
        [--process FILE] ID [COMMAND ARGS...]
   spec [--bundle DIR]    write a default config.json
+  features               print what this runtime implements (JSON)
 
 Global options:
   --root DIR             state directory (default /run/containode-oci)
@@ -211,6 +212,12 @@ async function main(argv: string[], setLogger: (l: Logger) => void): Promise<num
       }
       return 0;
     }
+    case 'features': {
+      args.operands(args.parseOptions(rest, [], command, false), [], command);
+      const { features } = await import('./features.js');
+      writeSync(1, `${JSON.stringify(features(), null, 2)}\n`);
+      return 0;
+    }
     case 'ps':
     case 'pause':
     case 'resume':
@@ -218,8 +225,7 @@ async function main(argv: string[], setLogger: (l: Logger) => void): Promise<num
     case 'update':
     case 'checkpoint':
     case 'restore':
-    case 'features':
-      throw new ContainetError('CN_OCI_UNSUPPORTED', `${command} is not supported by ${PROG}`, { hint: 'supported: create start state kill delete run list exec spec' });
+      throw new ContainetError('CN_OCI_UNSUPPORTED', `${command} is not supported by ${PROG}`, { hint: 'supported: create start state kill delete run list exec spec features' });
     default:
       throw new UsageError(`unknown command ${command}`, `see \`${PROG} --help\``);
   }
