@@ -13,7 +13,7 @@
 // bundle behaves as the modules do. koffi stays a runtime require.
 //
 // Usage: node scripts/bundle.mjs [NAME...]   (run by pnpm build; also pnpm bundle)
-import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -106,6 +106,13 @@ async function bundle(name) {
     }),
   );
   await writeFile(`${outDir}/${name}.inputs.json`, JSON.stringify(inputs));
+  // The launcher runs bundles from V8's code cache, where import() fails on
+  // Node 20 (packages/common/src/launcher.cts): refuse a bundle with one.
+  const text = await readFile(`${outDir}/${name}.cjs`, 'utf8');
+  const dynamic = text.match(/[^\w.$]import\(\s*["'`][^"'`]*/);
+  if (dynamic) throw new Error(`bundle ${name} contains a dynamic import (${dynamic[0].trim()}...): use require() for Node built-ins`);
+  // Code caches of earlier builds of this bundle.
+  for (const f of await readdir(outDir)) if (f.startsWith(`${name}.cjs.`) && f.endsWith('.v8cache')) await rm(`${outDir}/${f}`, { force: true });
   const out = Object.values(result.metafile.outputs)[0];
   console.log(`bundled ${name}: ${Object.keys(result.metafile.inputs).length} modules, ${(out.bytes / 1024).toFixed(0)} KiB -> packages/${t.pkg}/dist/bundle/${name}.cjs`);
 }

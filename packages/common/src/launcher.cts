@@ -13,7 +13,10 @@
  *
  * CommonJS and Node built-ins only: this runs before anything else.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
+import { Script } from 'node:vm';
 
 function isCurrent(inputs: string): boolean {
   try {
@@ -24,11 +27,43 @@ function isCurrent(inputs: string): boolean {
   }
 }
 
+/**
+ * Run a CommonJS file as require() would, with V8's code cache for it kept
+ * beside it: once the bundle is one file, compiling it is much of what is
+ * left of start-up (`mocker images`: 78 -> 70 ms). The cache is written at
+ * the exit of a run that had none, with the functions that run compiled.
+ * Its name carries the bundle's mtime and size, since V8 checks a cache
+ * against the source's length only (scripts/bundle.mjs removes old ones).
+ * Failing to write it (a read-only install) costs only the speed-up.
+ * import() does not work in code from the cache on Node 20, so the bundles
+ * contain none (scripts/bundle.mjs refuses one).
+ */
+function runCached(file: string): void {
+  const st = statSync(file);
+  const cacheFile = `${file}.${Math.trunc(st.mtimeMs)}-${st.size}.v8cache`;
+  let cachedData: Buffer | undefined;
+  try {
+    cachedData = readFileSync(cacheFile);
+  } catch {}
+  const wrapped = `(function (exports, require, module, __filename, __dirname) {${readFileSync(file, 'utf8')}\n})`;
+  const script = new Script(wrapped, { filename: file, cachedData });
+  if (!cachedData || script.cachedDataRejected) {
+    process.once('exit', () => {
+      try {
+        const tmp = `${cacheFile}.${process.pid}.tmp`;
+        writeFileSync(tmp, script.createCachedData());
+        renameSync(tmp, cacheFile);
+      } catch {}
+    });
+  }
+  const module = { exports: {}, filename: file, id: file };
+  (script.runInThisContext() as (...a: unknown[]) => void).call(module.exports, module.exports, createRequire(file), module, file, dirname(file));
+}
+
 /** Run `bundleDir/NAME.cjs` if it is current, else `modules()`. */
 export function launch(bundleDir: string, name: string, modules: () => Promise<unknown>): void {
   if (isCurrent(`${bundleDir}/${name}.inputs.json`)) {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the bundle is CommonJS by design
-    require(`${bundleDir}/${name}.cjs`);
+    runCached(`${bundleDir}/${name}.cjs`);
     return;
   }
   modules().catch((err: unknown) => {

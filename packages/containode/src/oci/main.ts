@@ -5,7 +5,8 @@
  * module is imported when it runs, and only named imports are taken from
  * @containet/common so that the bundle (bin.ts) leaves the rest out.
  */
-import { writeSync } from 'node:fs';
+import { writeFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
 import { ContainetError, UsageError, reportError } from '@containet/common';
 
 const PROG = 'containode-oci';
@@ -199,8 +200,6 @@ async function main(argv: string[], setLogger: (l: Logger) => void): Promise<num
       if (args.flag(p.options, 'rootless')) {
         throw new ContainetError('CN_OCI_UNSUPPORTED', 'spec --rootless is not supported', { hint: 'write the user namespace mappings into config.json yourself' });
       }
-      const { join } = await import('node:path');
-      const { writeFileSync } = await import('node:fs');
       const { defaultConfig } = await import('./default-spec.js');
       const path = join(args.str(p.options, 'bundle') ?? '.', 'config.json');
       try {

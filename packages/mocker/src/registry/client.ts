@@ -6,6 +6,7 @@
  * another host, and retries transient failures with backoff.
  */
 import * as http from 'node:http';
+import { createRequire } from 'node:module';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { ContainetError } from '@containet/common';
 import { EXIT, RegistryError, redactHeaders, redactUrl, type HttpExchange } from '../errors.js';
@@ -268,7 +269,8 @@ export class RegistryClient {
   async #send(url: URL, method: string, headers: Record<string, string>): Promise<IncomingMessage> {
     const secure = url.protocol === 'https:';
     if (secure && !this.#https) {
-      const mod = await import('node:https');
+      // require(), not import(): the bundle runs from V8's code cache, where import() is not available (launcher.cts).
+      const mod = createRequire(import.meta.url)('node:https') as typeof import('node:https');
       const { certificateAuthorities } = await import('./trust.js');
       this.#https = { mod, agent: new mod.Agent({ keepAlive: true, maxSockets: 16, ca: certificateAuthorities() }) };
     }
