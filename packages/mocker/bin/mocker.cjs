@@ -1,11 +1,11 @@
 #!/bin/sh
-// 2>/dev/null; exec env -u NODE_EXTRA_CA_CERTS CONTAINET_EXTRA_CA_CERTS="${NODE_EXTRA_CA_CERTS-}" node "$0" "$@"
-// ^ Read by sh, line 2 starts Node on this file without NODE_EXTRA_CA_CERTS,
-// which Node would parse at every start (85 ms for Debian's CA bundle);
-// mocker gets the file under another name and reads it on its first HTTPS
-// request (src/registry/trust.ts). Read by Node, both lines are comments.
-// A plain `env -S` shebang would do the same, but npm's and pnpm's bin
-// shims cannot parse one.
+true //; export CONTAINET_EXTRA_CA_CERTS="${NODE_EXTRA_CA_CERTS-}"; unset NODE_EXTRA_CA_CERTS; exec node "$0" "$@"
+// ^ Read by sh (builtins only, nothing forked), line 2 starts Node on this
+// file without NODE_EXTRA_CA_CERTS, which Node would parse at every start
+// (85 ms for Debian's CA bundle); mocker gets the file under another name
+// and reads it on its first HTTPS request (src/registry/trust.ts). Read by
+// Node, line 2 is `true` and a comment. An `env -S` shebang would do the
+// same, but npm's and pnpm's bin shims cannot parse one.
 //
 // Then: mocker's single-file bundle when it is current, else the ES modules
 // it was made from (see packages/common/src/launcher.cts).
