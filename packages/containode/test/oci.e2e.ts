@@ -134,6 +134,41 @@ testIf(test, noRoot, 'a program that cannot be executed after start (execve fail
   }
 });
 
+testIf(test, noRoot ?? whyMissing('ps'), 'ps lists the container\'s processes (JSON pids, or ps -ef lines) and only them; a stopped container is refused', async () => {
+  const cleanup = new Cleanup();
+  try {
+    const b = await makeBundle(cleanup, baseConfig(['sh', '-c', 'sleep 61 & sleep 62 & wait']));
+    const id = uniqueName('ps');
+    deleteLater(cleanup, b, id);
+    assert.is((await oci(b, ['create', '--bundle', b.dir, id])).code, 0);
+    assert.is((await oci(b, ['start', id])).code, 0);
+    const init = (await ociState(b, id))['pid'] as number;
+    await waitFor(async () => JSON.parse((await oci(b, ['ps', '--format', 'json', id])).stdout).length === 3, 'the two sleeps to start', 5000);
+    const pids = JSON.parse((await oci(b, ['ps', '--format', 'json', id])).stdout) as number[];
+    assert.ok(pids.includes(init), 'the init is listed');
+    assert.equal(pids.map((p) => commOf(p)).sort(), ['sh', 'sleep', 'sleep']);
+    assert.not.ok(pids.includes(process.pid), 'nothing outside the container');
+
+    const table = await oci(b, ['ps', id]);
+    assert.is(table.code, 0, table.stderr);
+    const [header, ...lines] = table.stdout.trim().split('\n');
+    assert.match(header!, /UID +PID +PPID/);
+    assert.equal(lines.map((l) => Number(l.trim().split(/\s+/)[1])).sort(), [...pids].sort());
+    assert.ok(lines.some((l) => l.includes('sleep 62')));
+    const custom = await oci(b, ['ps', id, '-o', 'pid,comm']);
+    assert.is(custom.code, 0, custom.stderr);
+    assert.is(custom.stdout.trim().split('\n').length, 4);
+
+    assert.is((await oci(b, ['kill', '--all', id, 'KILL'])).code, 0);
+    await gone(init);
+    const stopped = await oci(b, ['ps', id]);
+    assert.is(stopped.code, 1);
+    assert.match(stopped.stderr, `cannot ps container ${id}: it is stopped`);
+  } finally {
+    await cleanup.run();
+  }
+});
+
 testIf(test, noRoot, 'refused transitions: start twice, start when stopped, kill when stopped, delete while running, unknown id, duplicate id', async () => {
   const cleanup = new Cleanup();
   try {

@@ -10,7 +10,7 @@ import type { Globals } from './create.js';
 import type { HookStage } from './hooks.js';
 import { StateDir, alive, type ContainerRecord, type Status } from './state.js';
 
-function conflict(id: string, action: string, status: Status, hint?: string): ContainetError {
+export function conflict(id: string, action: string, status: Status, hint?: string): ContainetError {
   return new ContainetError('CN_OCI_STATE', `cannot ${action} container ${id}: it is ${status}`, { hint });
 }
 
@@ -132,7 +132,7 @@ function nsId(pid: number, ns: string): string | null {
  * processes in it (the namespace dies with its init anyway); else those in
  * its cgroup; the init in any case.
  */
-function containerPids(rec: ContainerRecord): number[] {
+export function containerPids(rec: ContainerRecord): number[] {
   const pids = new Set<number>([rec.pid]);
   if (rec.namespaces['pid'] === true) {
     const target = nsId(rec.pid, 'pid');

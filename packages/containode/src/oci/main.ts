@@ -29,6 +29,8 @@ Commands:
   exec [-t] [--console-socket S] [--cwd D] [-e K=V] [-u UID[:GID]] [-d]
        [--process FILE] ID [COMMAND ARGS...]
   spec [--bundle DIR]    write a default config.json
+  ps [--format table|json] ID [PS_OPTIONS]
+                         the container's processes (ps -ef lines, or pids)
   features               print what this runtime implements (JSON)
 
 Global options:
@@ -217,14 +219,23 @@ async function main(argv: string[], setLogger: (l: Logger) => void): Promise<num
       writeSync(1, `${JSON.stringify(features(), null, 2)}\n`);
       return 0;
     }
-    case 'ps':
+    case 'ps': {
+      const p = args.parseOptions(rest, [{ name: 'format', short: 'f', value: true }], command);
+      const [id, ...psArgs] = args.operands(p, ['container-id'], command, Infinity);
+      const fmt = args.str(p.options, 'format') ?? 'table';
+      if (fmt !== 'table' && fmt !== 'json') throw new UsageError(`ps: invalid --format ${fmt}`, 'use table or json');
+      const { psContainer } = await import('./ps.js');
+      const { writeOut } = await import('./lifecycle.js');
+      writeOut(psContainer(globals, id!, fmt, psArgs));
+      return 0;
+    }
     case 'pause':
     case 'resume':
     case 'events':
     case 'update':
     case 'checkpoint':
     case 'restore':
-      throw new ContainetError('CN_OCI_UNSUPPORTED', `${command} is not supported by ${PROG}`, { hint: 'supported: create start state kill delete run list exec spec features' });
+      throw new ContainetError('CN_OCI_UNSUPPORTED', `${command} is not supported by ${PROG}`, { hint: 'supported: create start state kill delete run list ps exec spec features' });
     default:
       throw new UsageError(`unknown command ${command}`, `see \`${PROG} --help\``);
   }
