@@ -634,6 +634,72 @@ testIf(test, noRoot, 'a new user namespace with uid/gid mappings: root inside ow
   }
 });
 
+const noFreezer = existsSync('/sys/fs/cgroup/cgroup.controllers') || existsSync('/sys/fs/cgroup/freezer/cgroup.procs') ? null : 'needs a cgroup freezer';
+
+testIf(test, noRoot ?? noFreezer, 'pause freezes every process (no progress, status paused), resume lets them go on; refused transitions; a paused container is killed and deleted by delete --force', async () => {
+  const cleanup = new Cleanup();
+  try {
+    const cfg = baseConfig(['sh', '-c', 'i=0; while :; do i=$((i+1)); echo $i > /tmp/count; sleep 0.02; done']);
+    cfg['linux'].cgroupsPath = `/${uniqueName('ocifz')}`;
+    cfg['root'].readonly = false;
+    const b = await makeBundle(cleanup, cfg);
+    const id = uniqueName('fz');
+    deleteLater(cleanup, b, id);
+    const count = () => Number(readFileSync(join(b.rootfs, 'tmp/count'), 'utf8').trim() || 0);
+    assert.is((await oci(b, ['create', '--bundle', b.dir, id])).code, 0);
+    const early = await oci(b, ['pause', id]);
+    assert.is(early.code, 1);
+    assert.match(early.stderr, `cannot pause container ${id}: it is created`);
+    assert.is((await oci(b, ['start', id])).code, 0);
+    await waitFor(() => existsSync(join(b.rootfs, 'tmp/count')) && count() > 3, 'the loop to count');
+
+    const p = await oci(b, ['pause', id]);
+    assert.is(p.code, 0, p.stderr);
+    assert.is((await ociState(b, id))['status'], 'paused');
+    const frozenAt = count();
+    await new Promise((r) => setTimeout(r, 400));
+    assert.is(count(), frozenAt, 'no progress while paused');
+    const again = await oci(b, ['pause', id]);
+    assert.match(again.stderr, `cannot pause container ${id}: it is paused`);
+    const ex = await oci(b, ['exec', id, 'true']);
+    assert.is.not(ex.code, 0);
+    assert.match(ex.stderr, 'it is paused');
+
+    const r = await oci(b, ['resume', id]);
+    assert.is(r.code, 0, r.stderr);
+    assert.is((await ociState(b, id))['status'], 'running');
+    await waitFor(() => count() > frozenAt + 3, 'the loop to count again');
+    assert.match((await oci(b, ['resume', id])).stderr, `cannot resume container ${id}: it is running`);
+
+    assert.is((await oci(b, ['pause', id])).code, 0);
+    const init = (await ociState(b, id))['pid'] as number;
+    const d = await oci(b, ['delete', '--force', id]);
+    assert.is(d.code, 0, d.stderr);
+    await gone(init);
+    assert.is.not((await oci(b, ['state', id])).code, 0);
+    assert.not.ok(existsSync(`/sys/fs/cgroup/freezer${cfg['linux'].cgroupsPath}`), 'the freezer cgroup is removed');
+  } finally {
+    await cleanup.run();
+  }
+});
+
+testIf(test, noRoot, 'pause of a container without a cgroup is refused with a hint', async () => {
+  const cleanup = new Cleanup();
+  try {
+    const b = await makeBundle(cleanup, baseConfig(['sleep', '60']));
+    const id = uniqueName('nofz');
+    deleteLater(cleanup, b, id);
+    assert.is((await oci(b, ['run', '--detach', '--bundle', b.dir, id])).code, 0);
+    const r = await oci(b, ['pause', id]);
+    assert.is(r.code, 1);
+    assert.match(r.stderr, `cannot pause container ${id}: it has no cgroup to freeze`);
+    assert.match(r.stderr, 'linux.cgroupsPath');
+    assert.is((await ociState(b, id))['status'], 'running');
+  } finally {
+    await cleanup.run();
+  }
+});
+
 testIf(test, noRoot, 'linux.resources: memory and pids limits land in the container\'s cgroup, removed by delete', async () => {
   const cleanup = new Cleanup();
   try {

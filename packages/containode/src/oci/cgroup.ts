@@ -8,7 +8,7 @@
  * running unlimited instead would be a silent change.
  */
 import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { ContainetError } from '@containet/common';
 import type { OciResources } from './config.js';
 
@@ -19,6 +19,8 @@ export interface CgroupSetup {
   dirs: string[];
   /** cgroup.procs files the init joins. */
   procs: string[];
+  /** The file that freezes the cgroup for pause/resume: v1 freezer.state or v2 cgroup.freeze. */
+  freezer?: string;
 }
 
 function isV2(): boolean {
@@ -83,6 +85,13 @@ export function createCgroup(id: string, cgroupsPath: string | undefined, r: Oci
 function applyV1(rel: string, r: OciResources, setup: CgroupSetup): void {
   const controllers = ['memory', 'cpu', 'pids'];
   if (r.cpu?.cpus || r.cpu?.mems) controllers.push('cpuset');
+  // The freezer (pause/resume) wherever the hierarchy is mounted, as runc does.
+  if (existsSync(join(CGROOT, 'freezer', 'cgroup.procs'))) {
+    const dir = join(CGROOT, 'freezer', rel);
+    setup.dirs.push(...mkdirs(dir));
+    setup.procs.push(join(dir, 'cgroup.procs'));
+    setup.freezer = join(dir, 'freezer.state');
+  }
   for (const c of controllers) {
     if (!existsSync(join(CGROOT, c))) {
       if (c === 'memory' && !r.memory) continue;
@@ -153,6 +162,43 @@ function applyV2(rel: string, r: OciResources, setup: CgroupSetup): void {
   if (cpu?.mems) cgWrite(dir, 'cpuset.mems', cpu.mems, 'linux.resources.cpu.mems');
   if (r.pids?.limit !== undefined) cgWrite(dir, 'pids.max', r.pids.limit > 0 ? String(r.pids.limit) : 'max', 'linux.resources.pids.limit');
   setup.procs.push(join(dir, 'cgroup.procs'));
+  if (existsSync(join(dir, 'cgroup.freeze'))) setup.freezer = join(dir, 'cgroup.freeze');
+}
+
+/** Whether the freezer file says frozen (v1 FROZEN; v2 1). Unreadable: not frozen. */
+export function isFrozen(freezer: string): boolean {
+  try {
+    const v = readFileSync(freezer, 'utf8').trim();
+    return freezer.endsWith('cgroup.freeze') ? v === '1' : v === 'FROZEN';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Freeze or thaw the container's cgroup and wait until the kernel says it
+ * is done (v1 passes through FREEZING; v2 reports `frozen` in cgroup.events).
+ */
+export function setFrozen(freezer: string, frozen: boolean, what: string): void {
+  const v2 = freezer.endsWith('cgroup.freeze');
+  try {
+    writeFileSync(freezer, v2 ? (frozen ? '1' : '0') : frozen ? 'FROZEN' : 'THAWED');
+  } catch (err) {
+    throw new ContainetError('CN_OCI_CGROUP', `cannot ${frozen ? 'freeze' : 'thaw'} ${what}: ${freezer}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  const done = (): boolean => {
+    if (!v2) return isFrozen(freezer) === frozen;
+    try {
+      return /^frozen (\d)$/m.exec(readFileSync(join(dirname(freezer), 'cgroup.events'), 'utf8'))?.[1] === (frozen ? '1' : '0');
+    } catch {
+      return true;
+    }
+  };
+  const deadline = Date.now() + 5000;
+  while (!done()) {
+    if (Date.now() > deadline) throw new ContainetError('CN_OCI_CGROUP', `${what} did not ${frozen ? 'freeze' : 'thaw'} within 5 s (${freezer})`);
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2);
+  }
 }
 
 /** Remove cgroup directories (deepest first); the processes must be gone. */

@@ -125,6 +125,7 @@ async function build(g: Globals, o: CreateOptions, dirs: StateDir, rec: Containe
       const cg = createCgroup(o.id, linux.cgroupsPath, linux.resources);
       rec.cgroups = cg.dirs;
       rec.cgroupProcs = cg.procs;
+      if (cg.freezer) rec.freezer = cg.freezer;
       dirs.write(rec);
     }
     const spec = toContainerSpec(bundle, {

@@ -5,7 +5,7 @@
  */
 import { closeSync, constants as fsConstants, openSync, readdirSync, readlinkSync, readSync, unlinkSync, writeSync } from 'node:fs';
 import { ContainetError, errnoText } from '@containet/common';
-import { removeCgroup, cgroupPids } from './cgroup.js';
+import { removeCgroup, cgroupPids, setFrozen } from './cgroup.js';
 import type { Globals } from './create.js';
 import type { HookStage } from './hooks.js';
 import { StateDir, alive, type ContainerRecord, type Status } from './state.js';
@@ -153,7 +153,7 @@ export async function killContainer(g: Globals, id: string, signal: number, all:
   await dirs.locked(id, () => {
     const rec = dirs.read(id);
     const status = dirs.status(rec);
-    if (status !== 'created' && status !== 'running') throw conflict(id, 'kill', status, 'only a created or running container takes signals');
+    if (status !== 'created' && status !== 'running' && status !== 'paused') throw conflict(id, 'kill', status, 'only a created, running or paused container takes signals');
     for (const pid of all ? containerPids(rec) : [rec.pid]) {
       try {
         process.kill(pid, signal);
@@ -161,6 +161,8 @@ export async function killContainer(g: Globals, id: string, signal: number, all:
         if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
       }
     }
+    // A frozen task acts on SIGKILL only once thawed (cgroup v1): let it die.
+    if (status === 'paused' && signal === 9 && rec.freezer) setFrozen(rec.freezer, false, `container ${id}`);
     g.log.debug(`container ${id}: sent signal ${signal} to ${all ? 'all its processes' : `pid ${rec.pid}`}`);
   });
 }
@@ -173,6 +175,29 @@ function waitGone(rec: ContainerRecord, ms: number): boolean {
     sleepSync(2);
   }
   return true;
+}
+
+/**
+ * `pause`/`resume` (runc's): freeze or thaw every process of the container
+ * through its cgroup's freezer. A container without a cgroup (no
+ * linux.cgroupsPath nor resources in its config) cannot be paused.
+ */
+export async function pauseContainer(g: Globals, id: string, pause: boolean): Promise<void> {
+  const dirs = new StateDir(g.root);
+  const action = pause ? 'pause' : 'resume';
+  await dirs.locked(id, () => {
+    const rec = dirs.read(id);
+    const status = dirs.status(rec);
+    const want = pause ? 'running' : 'paused';
+    if (status !== want) throw conflict(id, action, status, `only a ${want} container can be ${pause ? 'paused' : 'resumed'}`);
+    if (!rec.freezer) {
+      throw new ContainetError('CN_OCI_UNSUPPORTED', `cannot ${action} container ${id}: it has no cgroup to freeze`, {
+        hint: 'give it one with linux.cgroupsPath in config.json',
+      });
+    }
+    setFrozen(rec.freezer, pause, `container ${id}`);
+    g.log.debug(`container ${id}: ${pause ? 'frozen' : 'thawed'}`);
+  });
 }
 
 export async function deleteContainer(g: Globals, id: string, force: boolean): Promise<void> {
@@ -195,6 +220,7 @@ export async function deleteContainer(g: Globals, id: string, force: boolean): P
           process.kill(pid, 'SIGKILL');
         } catch {}
       }
+      if (status === 'paused' && rec.freezer) setFrozen(rec.freezer, false, `container ${id}`);
       if (!waitGone(rec, 10_000)) throw new ContainetError('CN_OCI_DELETE', `container ${id}: pid ${rec.pid} survived SIGKILL for 10 s`);
     }
     if (rec.switch) {

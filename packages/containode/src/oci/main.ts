@@ -31,6 +31,7 @@ Commands:
   spec [--bundle DIR]    write a default config.json
   ps [--format table|json] ID [PS_OPTIONS]
                          the container's processes (ps -ef lines, or pids)
+  pause ID ; resume ID   freeze or thaw all its processes (needs a cgroup)
   features               print what this runtime implements (JSON)
 
 Global options:
@@ -230,12 +231,17 @@ async function main(argv: string[], setLogger: (l: Logger) => void): Promise<num
       return 0;
     }
     case 'pause':
-    case 'resume':
+    case 'resume': {
+      const [id] = args.operands(args.parseOptions(rest, [], command), ['container-id'], command);
+      const { pauseContainer } = await import('./lifecycle.js');
+      await pauseContainer(globals, id!, command === 'pause');
+      return 0;
+    }
     case 'events':
     case 'update':
     case 'checkpoint':
     case 'restore':
-      throw new ContainetError('CN_OCI_UNSUPPORTED', `${command} is not supported by ${PROG}`, { hint: 'supported: create start state kill delete run list ps exec spec features' });
+      throw new ContainetError('CN_OCI_UNSUPPORTED', `${command} is not supported by ${PROG}`, { hint: 'supported: create start state kill delete run list ps pause resume exec spec features' });
     default:
       throw new UsageError(`unknown command ${command}`, `see \`${PROG} --help\``);
   }

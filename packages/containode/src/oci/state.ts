@@ -11,11 +11,12 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, 
 import { join } from 'node:path';
 import { ContainetError, UsageError } from '@containet/common';
 import type { OciHooks, OciProcess } from './config.js';
+import { isFrozen } from './cgroup.js';
 
 export const DEFAULT_ROOT = '/run/containode-oci';
 export const OCI_VERSION = '1.0.2';
 
-export type Status = 'creating' | 'created' | 'running' | 'stopped';
+export type Status = 'creating' | 'created' | 'running' | 'paused' | 'stopped';
 
 /** The OCI state (runtime-spec runtime.md "State"), as `state` prints it. */
 export interface OciState {
@@ -45,6 +46,8 @@ export interface ContainerRecord extends OciState {
   cgroups: string[];
   /** The cgroup.procs files its init joined. */
   cgroupProcs: string[];
+  /** The freezer file of its cgroup (pause/resume), when it has one. */
+  freezer?: string;
   /** containet port, detached by delete. */
   switch?: { socket: string; node: string; port: number };
 }
@@ -166,6 +169,8 @@ export class StateDir {
     if (!alive(rec.pid, rec.pidStartTime)) return 'stopped';
     // runc's rule: created while the init still waits on the exec fifo.
     if (rec.status === 'created' && existsSync(this.fifo(rec.id))) return 'created';
+    // runc's `paused`: the cgroup is frozen (the runtime spec leaves room for more states).
+    if (rec.freezer && isFrozen(rec.freezer)) return 'paused';
     return 'running';
   }
 
