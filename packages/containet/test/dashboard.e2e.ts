@@ -153,7 +153,8 @@ testIf(test, root ?? whyMissing('chromium'), 'the page in headless Chromium show
     const b = await node(cleanup, d.socket, '10.91.0.2/24');
     pingForever(cleanup, a.ns, b.ip);
     const profile = mkdtempSync(join(tmpdir(), 'cnchrome-'));
-    cleanup.add('chromium profile', () => rmSync(profile, { recursive: true, force: true }));
+    // Retried: a helper process of Chromium may still be writing in it.
+    cleanup.add('chromium profile', () => rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 }));
     const chrome = spawn(
       'chromium',
       [
@@ -163,9 +164,17 @@ testIf(test, root ?? whyMissing('chromium'), 'the page in headless Chromium show
         '--disable-domain-reliability', '--disable-client-side-phishing-detection',
         `--user-data-dir=${profile}`, '--remote-debugging-port=0', '--window-size=1280,800', 'about:blank',
       ],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
+      // Its own process group: the renderer and other helpers go with it.
+      { stdio: ['ignore', 'ignore', 'pipe'], detached: true },
     );
-    cleanup.add('chromium', () => killAndWait(chrome));
+    cleanup.add('chromium', async () => {
+      await killAndWait(chrome);
+      try {
+        process.kill(-chrome.pid!, 'SIGKILL');
+      } catch {
+        // the group is already gone
+      }
+    });
     let err = '';
     chrome.stderr!.on('data', (x) => (err += String(x)));
     const devtools = (await waitFor(() => err.match(/DevTools listening on (ws:\/\/\S+)/)?.[1], 'chromium DevTools', 20_000))!;
