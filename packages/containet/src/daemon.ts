@@ -293,7 +293,7 @@ export class Daemon {
       case 'macs':
         return { macs: this.switch.macs() };
       case 'status': {
-        const reply: SwitchStatusReply = { version: PROTOCOL_VERSION, socket: this.server.path, ...this.switch.status(), memory: memoryFigures() };
+        const reply = this.#statusReply();
         const captures = [...this.#captures].map(([id, c]) => ({ capture: id, port: c.port, ...this.switch.datapath.captureStats(id) }));
         return { status: { ...reply, captures, vxlan: this.switch.vxlanShow() } };
       }
@@ -384,8 +384,12 @@ export class Daemon {
 
   /** The state a new observer starts from. */
   snapshot(): Record<string, unknown> {
-    const status: SwitchStatusReply = { version: PROTOCOL_VERSION, socket: this.server.path, ...this.switch.status(), memory: memoryFigures() };
-    return { ports: this.switch.ports(), macs: this.switch.macs(), status };
+    return { ports: this.switch.ports(), macs: this.switch.macs(), status: this.#statusReply() };
+  }
+
+  /** The switch's figures with the daemon's own: the body of `status`, and a new observer's first. */
+  #statusReply(): SwitchStatusReply {
+    return { version: PROTOCOL_VERSION, socket: this.server.path, ...this.switch.status(), memory: memoryFigures() };
   }
 
   #connectionClosed(conn: Connection): void {

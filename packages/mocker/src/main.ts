@@ -1,4 +1,4 @@
-/** mocker's command line, run by bin.ts (from the bundle when current). */
+/** mocker's command line, run by bin/mocker.cjs (from the bundle when current). */
 import { runMain } from '@containet/common';
 import { main } from './cli.js';
 

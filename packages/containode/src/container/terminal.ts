@@ -3,9 +3,9 @@
  * the master, the master's output to our stdout, and the pty's window size
  * follows our terminal's (it starts with ourTerminalSize() through the
  * spec, then follows every resize: the kernel signals SIGWINCH to the
- * program). Returns a function that restores
- * everything. Used by `containode exec -t` and `containode-oci run` with
- * terminal: true and no console socket.
+ * program). Returns a function that restores everything. Used by
+ * `containode exec -t` and `containode-oci run` with terminal: true and no
+ * console socket.
  */
 import { closeSync, writeSync } from 'node:fs';
 import { ReadStream } from 'node:tty';
@@ -29,7 +29,8 @@ function followSize(master: number): () => void {
   if (!out.isTTY) return () => {};
   // The spawner gave the pty our size before the program ran (console_size); this follows changes.
   const apply = () => {
-    if (out.rows > 0 && out.columns > 0) native().cn_pty_set_size(master, out.rows, out.columns);
+    const size = ourTerminalSize();
+    if (size) native().cn_pty_set_size(master, size.rows, size.cols);
   };
   out.on('resize', apply);
   return () => out.off('resize', apply);

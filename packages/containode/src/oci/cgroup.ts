@@ -11,6 +11,7 @@ import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'n
 import { dirname, join } from 'node:path';
 import { ContainetError } from '@containet/common';
 import type { OciResources } from './config.js';
+import { sleepSync } from './sleep.js';
 
 const CGROOT = '/sys/fs/cgroup';
 
@@ -197,7 +198,7 @@ export function setFrozen(freezer: string, frozen: boolean, what: string): void 
   const deadline = Date.now() + 5000;
   while (!done()) {
     if (Date.now() > deadline) throw new ContainetError('CN_OCI_CGROUP', `${what} did not ${frozen ? 'freeze' : 'thaw'} within 5 s (${freezer})`);
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2);
+    sleepSync(2);
   }
 }
 
@@ -213,7 +214,7 @@ export function removeCgroup(dirs: readonly string[]): void {
         if (code === 'ENOENT') break;
         // EBUSY until the kernel has finished tearing down the last task.
         if (code !== 'EBUSY' || i >= 100) break;
-        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+        sleepSync(10);
       }
     }
   }

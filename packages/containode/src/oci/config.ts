@@ -419,7 +419,6 @@ function ambientRaisable(caps: Capabilities, warn: (msg: string) => void): Capab
   return { ...caps, ambient: ok };
 }
 
-
 /** process.consoleSize as rows x cols; a size no terminal can have is a config error. */
 function consoleSize(size: OciProcess['consoleSize']): { rows: number; cols: number } | undefined {
   if (size === undefined) return undefined;
@@ -431,6 +430,7 @@ function consoleSize(size: OciProcess['consoleSize']): { rows: number; cols: num
   }
   return { rows: size.height, cols: size.width };
 }
+
 /** The spawner's spec for a checked bundle. */
 export function toContainerSpec(b: Bundle, opts: SpecOptions): ContainerSpec {
   const cfg = b.config;

@@ -5,8 +5,7 @@
  * namespace listed here may still be missing from a given kernel.
  */
 import { CAPABILITY_NAMES } from '../limits/capabilities.js';
-
-export const RUNTIME_VERSION = '0.1.0';
+import { RUNTIME_VERSION } from './state.js';
 
 /** The options the spawner's mount table recognises (native/src/bin/containode-spawn/mounts.c). */
 const MOUNT_OPTIONS = [

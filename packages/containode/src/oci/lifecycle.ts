@@ -9,13 +9,10 @@ import { removeCgroup, cgroupPids, setFrozen } from './cgroup.js';
 import type { Globals } from './create.js';
 import type { HookStage } from './hooks.js';
 import { StateDir, alive, type ContainerRecord, type Status } from './state.js';
+import { sleepSync } from './sleep.js';
 
 export function conflict(id: string, action: string, status: Status, hint?: string): ContainetError {
   return new ContainetError('CN_OCI_STATE', `cannot ${action} container ${id}: it is ${status}`, { hint });
-}
-
-function sleepSync(ms: number): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
 /** Run the hooks of a stage that only warn on failure (poststart, poststop). */

@@ -3,7 +3,7 @@
  * conmon, conformance suites) run one short command at a time, so start-up
  * time is most of the cost: nothing happens at load time, each command's
  * module is imported when it runs, and only named imports are taken from
- * @containet/common so that the bundle (bin.ts) leaves the rest out.
+ * @containet/common so that the bundle (scripts/bundle.mjs) leaves the rest out.
  */
 import { writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
@@ -58,7 +58,8 @@ async function main(argv: string[], setLogger: (l: Logger) => void): Promise<num
   const g = global.options;
   const [command, ...rest] = global.operands;
   if (args.flag(g, 'version')) {
-    writeSync(1, `${PROG} version 0.1.0\nspec: 1.0.2\n`);
+    const { OCI_VERSION, RUNTIME_VERSION } = await import('./state.js');
+    writeSync(1, `${PROG} version ${RUNTIME_VERSION}\nspec: ${OCI_VERSION}\n`);
     return 0;
   }
   if (!command || args.flag(g, 'help') || command === 'help') {
@@ -226,8 +227,7 @@ async function main(argv: string[], setLogger: (l: Logger) => void): Promise<num
       const fmt = args.str(p.options, 'format') ?? 'table';
       if (fmt !== 'table' && fmt !== 'json') throw new UsageError(`ps: invalid --format ${fmt}`, 'use table or json');
       const { psContainer } = await import('./ps.js');
-      const { writeOut } = await import('./lifecycle.js');
-      writeOut(psContainer(globals, id!, fmt, psArgs));
+      writeSync(1, psContainer(globals, id!, fmt, psArgs));
       return 0;
     }
     case 'pause':

@@ -12,9 +12,12 @@ import { join } from 'node:path';
 import { ContainetError, UsageError } from '@containet/common';
 import type { OciHooks, OciProcess } from './config.js';
 import { isFrozen } from './cgroup.js';
+import { sleepSync } from './sleep.js';
 
 export const DEFAULT_ROOT = '/run/containode-oci';
 export const OCI_VERSION = '1.0.2';
+/** containode-oci's own version (`--version`, `features`). */
+export const RUNTIME_VERSION = '0.1.0';
 
 export type Status = 'creating' | 'created' | 'running' | 'paused' | 'stopped';
 
@@ -80,10 +83,6 @@ export function alive(pid: number, startTime: string): boolean {
   if (pid <= 0) return false;
   const st = procStat(pid);
   return st !== null && st.startTime === startTime && st.state !== 'Z' && st.state !== 'X';
-}
-
-function sleepSync(ms: number): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
 export class StateDir {
