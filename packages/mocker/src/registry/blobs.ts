@@ -87,6 +87,10 @@ export async function fetchBlob(client: RegistryClient, store: ImageStore, repoP
               opts.onProgress?.({ state: 'downloading', got, total: desc.size });
             }
           })();
+          // A failed write is awaited only by the next flush or the end of
+          // the body; until then it must not count as an unhandled rejection
+          // (which ends the process instead of reporting the error).
+          inflight.catch(() => {});
           // At most one write behind the one just started.
           await before;
         };
