@@ -53,7 +53,7 @@ export function clientFor(ref: ImageReference, opts: PullOptions): RegistryClien
 
 async function getManifest(client: RegistryClient, ref: ImageReference, reference: string, what: string): Promise<{ bytes: Buffer; contentType: string | undefined; headerDigest: string | undefined }> {
   const res = await client.request(`/v2/${ref.path}/manifests/${reference}`, { headers: { accept: MANIFEST_ACCEPT }, scope: `repository:${ref.path}:pull`, what });
-  const bytes = await readBody(res.body, 4 << 20);
+  const bytes = await readBody(res, 4 << 20);
   const hd = res.headers['docker-content-digest'];
   return { bytes, contentType: res.headers['content-type'], headerDigest: typeof hd === 'string' ? hd : undefined };
 }

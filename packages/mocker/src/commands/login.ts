@@ -40,7 +40,7 @@ export async function handler(opts: LoginOptions, args: string[]): Promise<numbe
   const client = new RegistryClient(domain, { credentials: creds, insecure: opts.insecure?.includes(domain) ?? false });
   try {
     const res = await client.request('/v2/', { scope: '', what: `login to ${domain}` });
-    res.body.resume();
+    res.body.discard();
   } catch (err) {
     if (err instanceof ContainetError && err.code === 'MOCKER_UNAUTHORIZED') {
       throw new ContainetError('MOCKER_LOGIN_FAILED', `login to ${domain} failed: wrong username or password`, { exitCode: EXIT.auth });

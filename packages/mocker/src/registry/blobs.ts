@@ -5,12 +5,13 @@
  */
 import { open, rm } from 'node:fs/promises';
 import { createHash, type Hash } from 'node:crypto';
-import { finished, type Readable } from 'node:stream';
 import { ContainetError } from '@containet/common';
 import { EXIT } from '../errors.js';
 import type { Descriptor } from '../manifest.js';
 import type { ImageStore } from '../store/image-store.js';
 import { isTransientError, sleep, type RegistryClient } from './client.js';
+
+const STAGE = 1 << 20;
 
 export interface BlobProgress {
   (event: { state: 'downloading' | 'verifying' | 'retrying'; got: number; total: number; reason?: string }): void;
@@ -37,6 +38,7 @@ export async function fetchBlob(client: RegistryClient, store: ImageStore, repoP
   let closed = false;
   try {
     let hash: Hash = createHash('sha256');
+    const free: Buffer[] = [];
     let got = 0;
     let failures = 0;
     const limit = opts.resumes ?? 8;
@@ -56,75 +58,65 @@ export async function fetchBlob(client: RegistryClient, store: ImageStore, repoP
         }
         const progressEvery = Math.max(1 << 16, Math.floor(desc.size / 200));
         let lastReport = 0;
-        // Socket reads arrive in 16-64 KiB pieces; gather them and write
-        // with one writev(2) per MiB, hashing on this thread while the write
-        // runs on libuv's pool. One write may still be on its way while the
-        // next MiB arrives (reading does not stop for the disk); `got`
-        // counts bytes on disk only, so a resume always starts right after
-        // what was written.
-        let pending: Buffer[] = [];
-        let pendingBytes = 0;
+        // Pieces of the body (views of the connection's read area) are
+        // hashed and copied into a 1 MiB staging area; a full area is
+        // written with one pwrite(2) on libuv's pool while the next fills.
+        // Reading pauses while an older write is still running, so at most
+        // three areas exist. `got` counts bytes on disk only: a resume
+        // always starts right after what was written.
+        let area = free.pop() ?? Buffer.allocUnsafe(STAGE);
+        let fill = 0;
         let queued = 0;
-        let inflight: Promise<void> = Promise.resolve();
-        const flush = async (): Promise<void> => {
-          if (pendingBytes === 0) return;
-          const bufs = pending;
-          const n = pendingBytes;
-          pending = [];
-          pendingBytes = 0;
-          const writing = fh.writev(bufs, got + queued);
+        let writing = 0;
+        let chain: Promise<void> = Promise.resolve();
+        const writeArea = (): void => {
+          const buf = area;
+          const n = fill;
+          const at = got + queued;
           queued += n;
-          for (const b of bufs) hash.update(b);
-          const before = inflight;
-          inflight = (async () => {
-            await before;
-            const { bytesWritten } = await writing;
+          writing++;
+          area = free.pop() ?? Buffer.allocUnsafe(STAGE);
+          fill = 0;
+          const before = chain;
+          chain = before.then(async () => {
+            const { bytesWritten } = await fh.write(buf, 0, n, at);
             if (bytesWritten !== n) throw new ContainetError('MOCKER_STORE', `short write to ${tmp} (${bytesWritten} of ${n} bytes): is the disk full?`);
             got += n;
             queued -= n;
+            writing--;
+            free.push(buf);
             if (got - lastReport >= progressEvery) {
               lastReport = got;
               opts.onProgress?.({ state: 'downloading', got, total: desc.size });
             }
-          })();
-          // A failed write is awaited only by the next flush or the end of
-          // the body; until then it must not count as an unhandled rejection
-          // (which ends the process instead of reporting the error).
-          inflight.catch(() => {});
-          // At most one write behind the one just started.
-          await before;
+          });
+          // A failed write ends the transfer at once (and is not retried: it is not the network's).
+          chain.catch((err: Error) => res.body.destroy(err));
+          if (writing > 1) {
+            res.body.pause();
+            before.then(
+              () => res.body.resume(),
+              () => {},
+            );
+          }
         };
         try {
-          // 'data' events rather than an async iterator: no promise per
-          // 64 KiB piece; the stream pauses while a MiB is handed over.
-          const body = res.body as Readable;
-          await new Promise<void>((resolve, reject) => {
-            let failed = false;
-            const fail = (err: unknown): void => {
-              if (failed) return;
-              failed = true;
-              body.destroy();
-              reject(err);
-            };
-            body.on('data', (chunk: Buffer) => {
-              if (failed) return;
-              if (got + queued + pendingBytes + chunk.length > desc.size) {
-                fail(new ContainetError('MOCKER_SIZE_MISMATCH', `blob ${desc.digest} of ${what} is larger than the ${desc.size} bytes its manifest says`, { exitCode: EXIT.verify }));
-                return;
-              }
-              pending.push(chunk);
-              pendingBytes += chunk.length;
-              if (pendingBytes >= 1 << 20) {
-                body.pause();
-                flush().then(() => body.resume(), fail);
-              }
-            });
-            finished(body, (err) => (err ? fail(err) : !failed && resolve()));
+          await res.body.consume((view) => {
+            if (got + queued + fill + view.length > desc.size) {
+              throw new ContainetError('MOCKER_SIZE_MISMATCH', `blob ${desc.digest} of ${what} is larger than the ${desc.size} bytes its manifest says`, { exitCode: EXIT.verify });
+            }
+            hash.update(view);
+            for (let off = 0; off < view.length; ) {
+              const n = view.copy(area, fill, off);
+              fill += n;
+              off += n;
+              if (fill === STAGE) writeArea();
+            }
           });
         } finally {
           // Keep what arrived before a cut: the resume asks for the rest.
-          await flush();
-          await inflight;
+          if (fill > 0) writeArea();
+          await chain;
         }
         if (got < desc.size) throw shortBody(got, desc.size);
         break;

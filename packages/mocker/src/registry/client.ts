@@ -5,13 +5,12 @@
  * credentials, follows redirects itself so Authorization never reaches
  * another host, and retries transient failures with backoff.
  */
-import * as http from 'node:http';
-import { createRequire } from 'node:module';
-import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { ContainetError } from '@containet/common';
 import { EXIT, RegistryError, redactHeaders, redactUrl, type HttpExchange } from '../errors.js';
 import { apiHost, isLoopbackHost } from '../reference.js';
 import type { Credentials } from './credentials.js';
+import { Http1Client, type HttpHeaders, type HttpResponse } from './http1.js';
+import { certificateAuthorities } from './trust.js';
 
 export interface ClientOptions {
   /** Plain HTTP to this registry (loopback registries get it anyway). */
@@ -26,10 +25,14 @@ export interface ClientOptions {
   signal?: AbortSignal;
 }
 
+export type ResponseBody = Pick<HttpResponse, 'consume' | 'read' | 'discard' | 'pause' | 'resume' | 'destroy'>;
+
 export interface RegistryResponse {
   status: number;
-  headers: IncomingHttpHeaders;
-  body: IncomingMessage;
+  statusMessage: string;
+  headers: HttpHeaders;
+  /** Read it exactly once: consume(), read() (or readBody()) or discard(). */
+  body: ResponseBody;
   url: string;
 }
 
@@ -69,23 +72,8 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
-export async function readBody(res: IncomingMessage, limit = 4 << 20): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let n = 0;
-  for await (const c of res as AsyncIterable<Buffer>) {
-    n += c.length;
-    if (n > limit) {
-      res.destroy();
-      throw new ContainetError('MOCKER_TOO_BIG', `response from ${redactUrl(res.url ?? '')} is larger than ${limit} bytes`, { exitCode: EXIT.verify });
-    }
-    chunks.push(c);
-  }
-  return Buffer.concat(chunks);
-}
-
-function drain(res: IncomingMessage): void {
-  res.resume();
-  res.on('error', () => {});
+export function readBody(res: RegistryResponse, limit = 4 << 20): Promise<Buffer> {
+  return res.body.read(limit, () => new ContainetError('MOCKER_TOO_BIG', `response from ${redactUrl(res.url)} is larger than ${limit} bytes`, { exitCode: EXIT.verify }));
 }
 
 function parseChallenges(header: string | undefined): Challenge | null {
@@ -101,7 +89,7 @@ function parseChallenges(header: string | undefined): Challenge | null {
   return { scheme: 'bearer', realm: params['realm'], service: params['service'], scope: params['scope'] };
 }
 
-function plainRateLimit(h: IncomingHttpHeaders, host: string): string {
+function plainRateLimit(h: HttpHeaders, host: string): string {
   // Docker Hub: `ratelimit-limit: 100;w=21600`, `ratelimit-remaining: 0;w=21600`.
   const parse = (v: string | string[] | undefined): { n: string; w?: number } | null => {
     const s = Array.isArray(v) ? v[0] : v;
@@ -135,9 +123,7 @@ export class RegistryClient {
   readonly domain: string;
   readonly base: string;
   #opts: Required<Omit<ClientOptions, 'signal' | 'credentials'>> & { signal: AbortSignal | undefined; credentials: Credentials | null };
-  #httpAgent = new http.Agent({ keepAlive: true, maxSockets: 16 });
-  // node:https (TLS) loads on first use: local registries never need it.
-  #https: { mod: typeof import('node:https'); agent: import('node:https').Agent } | undefined;
+  #http: Http1Client;
   #challenge: Challenge | null = null;
   #tokens = new Map<string, { token: string; expires: number }>();
   #closed = false;
@@ -155,13 +141,13 @@ export class RegistryClient {
       signal: opts.signal,
       credentials: opts.credentials ?? null,
     };
+    this.#http = new Http1Client({ timeoutMs: this.#opts.timeoutMs, signal: opts.signal, certificateAuthorities });
   }
 
   /** Idle connections are closed; safe to call twice; requests after it fail. */
   close(): void {
     this.#closed = true;
-    this.#httpAgent.destroy();
-    this.#https?.agent.destroy();
+    this.#http.close();
   }
 
   /**
@@ -189,7 +175,7 @@ export class RegistryClient {
       if (res.status === 401 && authTries === 0) {
         const ch = parseChallenges(res.headers['www-authenticate'] as string | undefined);
         if (ch && (ch.scheme === 'bearer' || this.#opts.credentials)) {
-          drain(res.body);
+          res.body.discard();
           authTries++;
           this.#challenge = ch;
           if (ch.scheme === 'bearer') this.#tokens.delete(opts.scope);
@@ -198,7 +184,7 @@ export class RegistryClient {
         }
       }
       if (TRANSIENT_STATUS.has(res.status) && attempt < this.#opts.attempts) {
-        drain(res.body);
+        res.body.discard();
         await sleep(this.#opts.backoffMs * 2 ** (attempt - 1), this.#opts.signal);
         continue;
       }
@@ -228,7 +214,7 @@ export class RegistryClient {
       throw this.#networkError(err, 'GET', url.toString(), headers, `a token for ${what}`);
     }
     if (res.status !== 200) throw await this.#statusError(res, 'GET', headers, what);
-    const text = (await readBody(res.body, 1 << 20)).toString('utf8');
+    const text = (await readBody(res, 1 << 20)).toString('utf8');
     let body: { token?: string; access_token?: string; expires_in?: number; issued_at?: string };
     try {
       body = JSON.parse(text) as typeof body;
@@ -250,10 +236,10 @@ export class RegistryClient {
     let url = first;
     let h = { ...headers };
     for (let hop = 0; hop <= 10; hop++) {
-      const body = await this.#send(url, method, h);
-      const location = body.headers.location;
-      if (!REDIRECTS.has(body.statusCode ?? 0) || !location) return { status: body.statusCode ?? 0, headers: body.headers, body, url: url.toString() };
-      drain(body);
+      const res = await this.#http.request({ url, method, headers: h });
+      const location = res.headers['location'];
+      if (!REDIRECTS.has(res.status) || !location) return { status: res.status, statusMessage: res.statusMessage, headers: res.headers, body: res, url: url.toString() };
+      res.discard();
       const next = new URL(location, url);
       if (next.protocol !== 'https:' && next.protocol !== 'http:') throw new RegistryError('MOCKER_REDIRECT', `registry redirected to ${redactUrl(next.toString())}`, { exitCode: EXIT.failure });
       if (next.protocol === 'http:' && url.protocol === 'https:' && !isLoopbackHost(next.host)) {
@@ -264,27 +250,6 @@ export class RegistryClient {
       url = next;
     }
     throw new RegistryError('MOCKER_REDIRECT', `more than 10 redirects from ${redactUrl(first.toString())}`, { exitCode: EXIT.failure });
-  }
-
-  async #send(url: URL, method: string, headers: Record<string, string>): Promise<IncomingMessage> {
-    const secure = url.protocol === 'https:';
-    if (secure && !this.#https) {
-      // require(), not import(): the bundle runs from V8's code cache, where import() is not available (launcher.cts).
-      const mod = createRequire(import.meta.url)('node:https') as typeof import('node:https');
-      const { certificateAuthorities } = await import('./trust.js');
-      this.#https = { mod, agent: new mod.Agent({ keepAlive: true, maxSockets: 16, ca: certificateAuthorities() }) };
-    }
-    return new Promise((resolve, reject) => {
-      const req = secure ? this.#https!.mod.request(url, { method, headers, agent: this.#https!.agent, signal: this.#opts.signal }) : http.request(url, { method, headers, agent: this.#httpAgent, signal: this.#opts.signal });
-      req.setTimeout(this.#opts.timeoutMs, () => {
-        const e = new Error(`no data from ${url.host} for ${this.#opts.timeoutMs / 1000} s`) as NodeJS.ErrnoException;
-        e.code = 'MOCKER_TIMEOUT';
-        req.destroy(e);
-      });
-      req.on('response', resolve);
-      req.on('error', reject);
-      req.end();
-    });
   }
 
   #networkError(err: unknown, method: string, url: string, headers: Record<string, string>, what: string): ContainetError {
@@ -304,7 +269,7 @@ export class RegistryClient {
   async #statusError(res: RegistryResponse, method: string, headers: Record<string, string>, what: string): Promise<RegistryError> {
     let text = '';
     try {
-      text = (await readBody(res.body, 64 << 10)).toString('utf8');
+      text = (await readBody(res, 64 << 10)).toString('utf8');
     } catch {}
     const exchange: HttpExchange = {
       request: { method, url: redactUrl(res.url), headers: redactHeaders(headers) },
@@ -328,7 +293,7 @@ export class RegistryClient {
       const code = regCode || (/\/manifests\//.test(res.url) ? 'MANIFEST_UNKNOWN' : /\/blobs\//.test(res.url) ? 'BLOB_UNKNOWN' : 'NOT_FOUND');
       return new RegistryError(`MOCKER_${code}`, `${words(code)}: ${what}`, { exitCode: EXIT.notFound, exchange, hint: code === 'MANIFEST_UNKNOWN' ? 'check the tag or digest (OCI registries list tags at /v2/NAME/tags/list)' : undefined });
     }
-    if (res.status >= 500) return new RegistryError('MOCKER_REGISTRY_DOWN', `${host} answered ${res.status} ${res.body.statusMessage ?? ''} for ${what}`.replace(/ +for/, ' for'), { exitCode: EXIT.network, exchange, hint: 'the registry is failing; try again later' });
+    if (res.status >= 500) return new RegistryError('MOCKER_REGISTRY_DOWN', `${host} answered ${res.status} ${res.statusMessage} for ${what}`.replace(/ +for/, ' for'), { exitCode: EXIT.network, exchange, hint: 'the registry is failing; try again later' });
     return new RegistryError('MOCKER_REGISTRY', `${host} answered ${res.status}${regCode ? ` ${words(regCode)}` : ''} for ${what}${regMessage ? `: ${regMessage}` : ''}`, { exitCode: EXIT.failure, exchange });
   }
 }

@@ -10,7 +10,7 @@
  * file itself and this adds nothing.
  */
 import { readFileSync } from 'node:fs';
-import { rootCertificates } from 'node:tls';
+import { createRequire } from 'node:module';
 
 let cached: string[] | undefined | null = null;
 
@@ -21,6 +21,8 @@ export function certificateAuthorities(): string[] | undefined {
   cached = undefined;
   if (!file) return cached;
   try {
+    // node:tls on demand, as the TLS connection that asks for this loads it.
+    const { rootCertificates } = createRequire(import.meta.url)('node:tls') as typeof import('node:tls');
     cached = [...rootCertificates, readFileSync(file, 'utf8')];
   } catch (err) {
     // Node's own behaviour for an unreadable NODE_EXTRA_CA_CERTS: warn, go on with the built-in roots.
