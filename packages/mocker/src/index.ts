@@ -16,6 +16,7 @@ export { applyLayer, type ApplyOptions, type ApplyStats } from './unpack/apply.j
 export { unpackImage, rootfsPath, type UnpackOptions } from './unpack/rootfs.js';
 export { RegistryError, EXIT } from './errors.js';
 export { RegistryClient, type ClientOptions } from './registry/client.js';
+export { proxyFromEnvironment, type ProxyChoice } from './registry/proxy.js';
 export { MEDIA, type RunConfig, type ImageConfig, type ImageManifest, type ImageIndex, type Descriptor } from './manifest.js';
 export { LineProgress, TtyProgress, QuietProgress, type PullProgress } from './progress.js';
 

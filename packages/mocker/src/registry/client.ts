@@ -11,6 +11,7 @@ import { apiHost, isLoopbackHost } from '../reference.js';
 import type { Credentials } from './credentials.js';
 import { Http1Client, type HttpHeaders, type HttpResponse } from './http1.js';
 import { certificateAuthorities } from './trust.js';
+import { proxyFromEnvironment } from './proxy.js';
 
 export interface ClientOptions {
   /** Plain HTTP to this registry (loopback registries get it anyway). */
@@ -141,7 +142,7 @@ export class RegistryClient {
       signal: opts.signal,
       credentials: opts.credentials ?? null,
     };
-    this.#http = new Http1Client({ timeoutMs: this.#opts.timeoutMs, signal: opts.signal, certificateAuthorities });
+    this.#http = new Http1Client({ timeoutMs: this.#opts.timeoutMs, signal: opts.signal, certificateAuthorities, proxyFor: proxyFromEnvironment() });
   }
 
   /** Idle connections are closed; safe to call twice; requests after it fail. */

@@ -13,10 +13,12 @@
  * net with 'data' events 125-155 ms, net with `onread` 70-90 ms.
  * TLS sockets cannot read into a given area, so HTTPS uses 'data' events.
  */
-import { connect as netConnect, type Socket } from 'node:net';
+import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { createRequire } from 'node:module';
 import type { TLSSocket } from 'node:tls';
 import { ContainetError } from '@containet/common';
+import { EXIT } from '../errors.js';
+import { proxyAuthorization, type ProxyChoice } from './proxy.js';
 
 /** Response header fields by lower-case name; repeated fields joined with ", " (RFC 9110 §5.3). */
 export type HttpHeaders = Record<string, string>;
@@ -33,6 +35,8 @@ export interface Http1Options {
   signal?: AbortSignal | undefined;
   /** Certificate authorities for HTTPS, asked for at the first TLS connection; undefined: Node's. */
   certificateAuthorities?: () => string[] | undefined;
+  /** The proxy for a URL (proxy.ts); none when absent. */
+  proxyFor?: ProxyChoice;
 }
 
 const READ_AREA = 1 << 20;
@@ -48,13 +52,18 @@ function httpError(message: string, code: string): NodeJS.ErrnoException {
   return e;
 }
 
+const abortError = (): Error => Object.assign(new Error('the operation was aborted'), { name: 'AbortError', code: 'ABORT_ERR' });
+
 const hasToken = (value: string | undefined, token: string): boolean => value !== undefined && value.split(',').some((t) => t.trim().toLowerCase() === token);
 
 type Framing = { kind: 'none' } | { kind: 'length'; left: number } | { kind: 'chunked'; state: 'size' | 'data' | 'data-end' | 'trailer'; left: number } | { kind: 'close' };
 
 /** The request line and header fields, checked: a line break in a value would smuggle a field in. */
-function formatRequest({ method, url, headers }: HttpRequest): string {
-  let text = `${method} ${url.pathname}${url.search} HTTP/1.1\r\nhost: ${url.host}\r\n`;
+function formatRequest({ method, url, headers }: HttpRequest, proxy: URL | null): string {
+  const target = proxy ? `${url.origin}${url.pathname}${url.search}` : `${url.pathname}${url.search}`;
+  let text = `${method} ${target} HTTP/1.1\r\nhost: ${url.host}\r\n`;
+  const auth = proxy && proxyAuthorization(proxy);
+  if (auth) text += `proxy-authorization: ${auth}\r\n`;
   for (const [name, value] of Object.entries(headers)) {
     if (!TOKEN.test(name) || /[\r\n\0]/.test(value)) throw new ContainetError('MOCKER_BAD_HEADER', `refusing to send header field ${JSON.stringify(name)} to ${url.host}: its name or value is not valid HTTP`);
     text += `${name}: ${value}\r\n`;
@@ -159,39 +168,17 @@ class Connection {
   #failure: Error | null = null;
   #timeoutMs: number;
 
-  constructor(pool: Http1Client, readonly origin: string, url: URL, opts: Http1Options) {
+  /** `open` makes the socket, handing it the function its bytes go to. */
+  constructor(pool: Http1Client, readonly origin: string, timeoutMs: number, open: (onBytes: (view: Buffer) => void) => Socket | TLSSocket) {
     this.#pool = pool;
-    this.#timeoutMs = opts.timeoutMs;
-    // URL keeps an IPv6 literal in brackets; connect() wants it bare.
-    const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
-    if (url.protocol === 'https:') {
-      const tls = createRequire(import.meta.url)('node:tls') as typeof import('node:tls');
-      const isName = !/^[\d.]+$/.test(host) && !host.includes(':');
-      this.socket = tls.connect({ host, port: Number(url.port || 443), servername: isName ? host : undefined, ca: opts.certificateAuthorities?.(), ALPNProtocols: ['http/1.1'] });
-      this.socket.on('data', (chunk: Buffer) => this.#onBytes(chunk));
-    } else {
-      this.socket = netConnect({
-        host,
-        port: Number(url.port || 80),
-        onread: {
-          buffer: Buffer.allocUnsafe(READ_AREA),
-          callback: (n: number, area: Uint8Array) => {
-            this.#onBytes((area as Buffer).subarray(0, n));
-            return true;
-          },
-        },
-      });
-    }
+    this.#timeoutMs = timeoutMs;
+    this.socket = open((view) => this.#onBytes(view));
     this.socket.setNoDelay(true);
-    this.socket.on('timeout', () => this.destroy(httpError(`no data from ${url.host} for ${this.#timeoutMs / 1000} s`, 'MOCKER_TIMEOUT')));
+    this.socket.on('timeout', () => this.destroy(httpError(`no data from ${origin.replace(/^\w+:\/\//, '')} for ${this.#timeoutMs / 1000} s`, 'MOCKER_TIMEOUT')));
     this.socket.on('error', (err) => {
       this.#failure ??= err;
     });
     this.socket.on('close', () => this.#onClose());
-  }
-
-  get busy(): boolean {
-    return this.#ex !== null;
   }
 
   get closed(): boolean {
@@ -200,6 +187,10 @@ class Connection {
 
   /** Write the request `head` (formatRequest's) for `ex`. */
   send(ex: Exchange, head: string): void {
+    if (this.socket.destroyed) {
+      this.#settle(ex, this.#failure ?? httpError(`connection to ${this.origin} closed before a request`, 'ECONNRESET'));
+      return;
+    }
     this.#ex = ex;
     this.#phase = 'head';
     this.socket.ref();
@@ -394,13 +385,65 @@ class Connection {
   }
 }
 
+/**
+ * A connection to `host:port` through an HTTP proxy's CONNECT (RFC 9110
+ * §9.3.6), for TLS to run over: what HTTPS_PROXY means to docker and skopeo.
+ */
+function openTunnel(proxy: URL, host: string, port: number, timeoutMs: number, signal: AbortSignal | undefined): Promise<Socket> {
+  const target = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const where = `proxy ${proxy.host}`;
+  const auth = proxyAuthorization(proxy);
+  return new Promise((resolve, reject) => {
+    const socket = netConnect({ host: proxy.hostname.replace(/^\[(.*)\]$/, '$1'), port: Number(proxy.port || 80) });
+    let head = EMPTY;
+    let settled = false;
+    const done = (err: Error | null): void => {
+      if (settled) return;
+      settled = true;
+      // Paused before its listener goes: nothing may be read past the proxy's answer until TLS takes the socket.
+      socket.pause();
+      socket.off('data', onData).off('error', onError).off('close', onClose).off('timeout', onTimeout);
+      signal?.removeEventListener('abort', onAbort);
+      socket.setTimeout(0);
+      if (err) {
+        socket.destroy();
+        reject(err);
+      } else resolve(socket);
+    };
+    const onData = (chunk: Buffer): void => {
+      head = Buffer.concat([head, chunk]);
+      const end = head.indexOf('\r\n\r\n');
+      if (end < 0) {
+        if (head.length > MAX_HEAD) done(httpError(`${where} answered CONNECT with a head larger than ${MAX_HEAD} bytes`, 'MOCKER_BAD_RESPONSE'));
+        return;
+      }
+      const m = /^HTTP\/1\.[01] (\d{3})(?: ([^\r\n]*))?/.exec(head.toString('latin1', 0, end));
+      const status = Number(m?.[1] ?? 0);
+      if (!m) done(httpError(`${where} did not answer CONNECT in HTTP/1.1`, 'MOCKER_BAD_RESPONSE'));
+      else if (status < 200 || status > 299) {
+        const hint = status === 407 ? "give the proxy's credentials in its URL: HTTPS_PROXY=http://USER:PASSWORD@HOST:PORT" : 'check HTTPS_PROXY and NO_PROXY';
+        done(new ContainetError('MOCKER_PROXY', `${where} refused a tunnel to ${target}: ${status}${m[2] ? ` ${m[2]}` : ''}`, { exitCode: EXIT.network, hint }));
+      } else if (end + 4 !== head.length) done(httpError(`${where} sent data into the tunnel before TLS began`, 'MOCKER_BAD_RESPONSE'));
+      else done(null);
+    };
+    const onError = (err: NodeJS.ErrnoException): void => done(Object.assign(new Error(`${where}: ${err.message}`), { code: err.code }));
+    const onClose = (): void => done(httpError(`${where} closed the connection before answering CONNECT`, 'ECONNRESET'));
+    const onTimeout = (): void => done(httpError(`no answer from ${where} for ${timeoutMs / 1000} s`, 'MOCKER_TIMEOUT'));
+    const onAbort = (): void => done(abortError());
+    socket.on('data', onData).on('error', onError).on('close', onClose).on('timeout', onTimeout);
+    socket.setTimeout(timeoutMs);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    socket.write(`CONNECT ${target} HTTP/1.1\r\nhost: ${target}\r\n${auth ? `proxy-authorization: ${auth}\r\n` : ''}\r\n`, 'latin1');
+  });
+}
+
 /** Connections to any number of origins; close() ends them all. */
 export class Http1Client {
   #opts: Http1Options;
   #idle = new Map<string, Connection[]>();
   #all = new Set<Connection>();
   #closed = false;
-  #onAbort = (): void => this.#destroyAll(Object.assign(new Error('the operation was aborted'), { name: 'AbortError', code: 'ABORT_ERR' }));
+  #onAbort = (): void => this.#destroyAll(abortError());
 
   constructor(opts: Http1Options) {
     this.#opts = opts;
@@ -408,26 +451,52 @@ export class Http1Client {
   }
 
   /** Resolves with the response head; its body is then the caller's to read. */
-  request(req: HttpRequest): Promise<HttpResponse> {
-    if (this.#closed) return Promise.reject(httpError('HTTP client is closed', 'MOCKER_CLOSED'));
-    if (this.#opts.signal?.aborted) return Promise.reject(Object.assign(new Error('the operation was aborted'), { name: 'AbortError', code: 'ABORT_ERR' }));
+  async request(req: HttpRequest): Promise<HttpResponse> {
+    if (this.#closed) throw httpError('HTTP client is closed', 'MOCKER_CLOSED');
+    if (this.#opts.signal?.aborted) throw abortError();
+    const proxy = this.#opts.proxyFor?.(req.url) ?? null;
+    // Plain HTTP through a proxy names the whole URL (RFC 9112 §3.2.2); HTTPS goes through a tunnel.
+    const head = formatRequest(req, req.url.protocol === 'http:' ? proxy : null);
     const origin = `${req.url.protocol}//${req.url.host}`;
-    let head: string;
-    try {
-      head = formatRequest(req);
-    } catch (err) {
-      return Promise.reject(err as Error);
+    const idle = this.#idle.get(origin);
+    let conn = idle?.pop();
+    while (conn?.closed) conn = idle?.pop();
+    conn ??= await this.#open(req.url, origin, proxy);
+    const ready = conn;
+    return new Promise((resolve, reject) => ready.send(new Exchange(req, { resolve, reject }), head));
+  }
+
+  async #open(url: URL, origin: string, proxy: URL | null): Promise<Connection> {
+    const { timeoutMs, signal } = this.#opts;
+    // URL keeps an IPv6 literal in brackets; connect() wants it bare.
+    const bare = (u: URL): string => u.hostname.replace(/^\[(.*)\]$/, '$1');
+    let open: (onBytes: (view: Buffer) => void) => Socket | TLSSocket;
+    if (url.protocol === 'https:') {
+      const tls = createRequire(import.meta.url)('node:tls') as typeof import('node:tls');
+      const host = bare(url);
+      const port = Number(url.port || 443);
+      const socket = proxy ? await openTunnel(proxy, host, port, timeoutMs, signal) : undefined;
+      const servername = isIP(host) === 0 ? host : undefined;
+      open = (onBytes) => tls.connect({ socket, host, port, servername, ca: this.#opts.certificateAuthorities?.(), ALPNProtocols: ['http/1.1'] }).on('data', onBytes);
+    } else {
+      const to = proxy ?? url;
+      open = (onBytes) =>
+        netConnect({
+          host: bare(to),
+          port: Number(to.port || 80),
+          onread: {
+            buffer: Buffer.allocUnsafe(READ_AREA),
+            callback: (n: number, area: Uint8Array) => {
+              onBytes((area as Buffer).subarray(0, n));
+              return true;
+            },
+          },
+        });
     }
-    return new Promise((resolve, reject) => {
-      const idle = this.#idle.get(origin);
-      let conn = idle?.pop();
-      while (conn?.closed) conn = idle?.pop();
-      if (!conn) {
-        conn = new Connection(this, origin, req.url, this.#opts);
-        this.#all.add(conn);
-      }
-      conn.send(new Exchange(req, { resolve, reject }), head);
-    });
+    const conn = new Connection(this, origin, timeoutMs, open);
+    this.#all.add(conn);
+    if (this.#closed) conn.destroy(httpError('HTTP client closed', 'MOCKER_CLOSED'));
+    return conn;
   }
 
   /** Called by a connection whose exchange ended. */
