@@ -16,7 +16,6 @@
  * while we build it, so these checks are not raced.
  */
 import { lstatSync, mkdirSync, readlinkSync, rmSync, unlinkSync, openSync, writeSync, closeSync, fchownSync, fchmodSync, futimesSync, symlinkSync, linkSync, lchownSync, lutimesSync, chmodSync, chownSync, readdirSync, constants, type Stats } from 'node:fs';
-import * as fsp from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -25,6 +24,7 @@ import { finished } from 'node:stream/promises';
 import { extract, type Header as TarHeaders } from 'tar-stream';
 import { ContainetError } from '@containet/common';
 import { EXIT } from '../errors.js';
+import { smallFileWriter } from './file-writer.js';
 
 export interface ApplyOptions {
   /** Set owners and make device nodes (needs root); default: when uid is 0. */
@@ -48,7 +48,10 @@ const OPAQUE = '.wh..wh..opq';
 const MAX_LINKS = 40; // path_resolution(7): Linux follows at most 40 symlinks
 /** Files up to this size are buffered and written asynchronously. */
 const SMALL_FILE = 1 << 20;
-const MAX_INFLIGHT = 64;
+// Small files handed to the writer and not yet on disk: enough for both
+// threads to have batches queued, with a bound on the memory they hold.
+const MAX_INFLIGHT = 512;
+const MAX_PENDING_BYTES = 32 << 20;
 
 function lstatOrNull(p: string): Stats | null {
   try {
@@ -155,31 +158,19 @@ export async function applyLayer(root: string, tar: Readable, opts: ApplyOptions
   const markWritten = (dir: string): void => {
     for (let d = dir; d.length > root.length && !written.has(d); d = dirname(d)) written.add(d);
   };
-  // Small files are written on libuv's thread pool while the tar stream
-  // moves on (creating files is the slow part of unpacking). Their parent
-  // is a real directory inside the root; anything that could remove such a
-  // directory or put a symlink in its place (removing a directory or link,
-  // a whiteout) first waits for every write in flight, and so does any
-  // entry naming a path still being written.
+  // Small files are written by worker threads (file-writer.ts) while the
+  // tar stream moves on (creating files is the slow part of unpacking).
+  // Their parent is a real directory inside the root; anything that could
+  // remove such a directory or put a symlink in its place (removing a
+  // directory or link, a whiteout) first waits for every write in flight,
+  // and so does any entry naming a path still being written.
+  const writer = smallFileWriter();
   const inflight = new Map<string, Promise<void>>();
   let asyncError: unknown;
   const settle = async (): Promise<void> => {
+    writer.flush();
     while (inflight.size) await Promise.all(inflight.values());
     if (asyncError !== undefined) throw asyncError;
-  };
-  const writeSmallFile = async (target: string, data: Buffer[], size: number, mode: number, uid: number, gid: number, mtime: Date): Promise<void> => {
-    const fh = await fsp.open(target, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
-    try {
-      if (size > 0) {
-        const { bytesWritten } = await fh.writev(data);
-        if (bytesWritten !== size) throw new Error(`short write to ${target}`);
-      }
-      if (privileged) await fh.chown(uid, gid);
-      await fh.chmod(mode); // after chown, which clears set-id bits
-      await fh.utimes(mtime, mtime);
-    } finally {
-      await fh.close();
-    }
   };
 
   const removeExisting = async (p: string, st: Stats): Promise<void> => {
@@ -287,7 +278,7 @@ export async function applyLayer(root: string, tar: Readable, opts: ApplyOptions
               size += chunk.length;
             }
             stats.bytes += size;
-            const op = writeSmallFile(target, data, size, mode, uid, gid, mtime).then(
+            const op = writer.write({ target, data, size, mode, chown: privileged, uid, gid, mtime }).then(
               () => void inflight.delete(target),
               (err: unknown) => {
                 asyncError ??= err;
@@ -295,7 +286,10 @@ export async function applyLayer(root: string, tar: Readable, opts: ApplyOptions
               },
             );
             inflight.set(target, op);
-            if (inflight.size >= MAX_INFLIGHT) await Promise.race(inflight.values());
+            if (inflight.size >= MAX_INFLIGHT || writer.pendingBytes >= MAX_PENDING_BYTES) {
+              writer.flush();
+              await Promise.race(inflight.values());
+            }
             break;
           }
           const fd = openSync(target, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
@@ -361,6 +355,7 @@ export async function applyLayer(root: string, tar: Readable, opts: ApplyOptions
     tar.destroy();
     hasher.destroy();
     // Let writes in flight end before the caller cleans up the tree.
+    writer.flush();
     await Promise.allSettled([...inflight.values()]);
     if (err instanceof ContainetError) throw err;
     const e = err as NodeJS.ErrnoException;
