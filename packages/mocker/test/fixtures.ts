@@ -5,7 +5,7 @@
  * server that can demand bearer tokens, redirect, cut or corrupt blobs.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync, rmSync, readdirSync, readFileSync, statSync, lstatSync, readlinkSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync, rmSync, readdirSync, readFileSync, statSync, lstatSync, readlinkSync } from 'node:fs';
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { createServer as netServer, type AddressInfo } from 'node:net';
@@ -321,4 +321,42 @@ export function forward(upstream: string, req: IncomingMessage, res: ServerRespo
   });
   up.on('error', () => res.destroy());
   req.pipe(up);
+}
+
+export interface CommandResult {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Run `argv` without blocking the event loop (servers in the test process
+ * must answer it), killed after 60 s. `env` is added to the test's
+ * environment (undefined removes a name); the machine's proxy variables
+ * are left out, so a test names its proxies itself.
+ */
+export async function runCommand(argv: string[], env: Record<string, string | undefined> = {}, input = ''): Promise<CommandResult> {
+  const childEnv: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !/_proxy$/i.test(k)) childEnv[k] = v;
+  for (const [k, v] of Object.entries(env)) {
+    if (v === undefined) delete childEnv[k];
+    else childEnv[k] = v;
+  }
+  const child = spawn(argv[0]!, argv.slice(1), { env: childEnv, stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  child.stdin.on('error', () => {});
+  child.stdin.end(input);
+  const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+  const status = await new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+  clearTimeout(timer);
+  return { status, stdout, stderr };
+}
+
+/** The digests of the blobs in a store (or OCI layout). */
+export function storedBlobs(store: string): string[] {
+  const dir = join(store, 'blobs/sha256');
+  return existsSync(dir) ? readdirSync(dir).map((n) => `sha256:${n}`) : [];
 }

@@ -7,15 +7,14 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Cleanup, testIf, whyMissing } from '@containet/common/testing';
 import { proxyFromEnvironment } from '@containet/mocker';
-import { forward, makeCertificates, pushImage, sha, startRegistry, tempDir } from './fixtures.js';
+import { forward, makeCertificates, pushImage, runCommand, sha, startRegistry, storedBlobs, tempDir, type CommandResult } from './fixtures.js';
 
 const MOCKER = fileURLToPath(new URL('../../bin/mocker.cjs', import.meta.url));
 const skip = whyMissing('docker-registry', 'openssl');
@@ -63,21 +62,7 @@ async function startProxy(password?: string): Promise<Proxy> {
   };
 }
 
-async function mocker(args: string[], env: Record<string, string>): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  const clean: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !/_proxy$/i.test(k)) clean[k] = v;
-  const child = spawn(MOCKER, args, { env: { ...clean, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => (stderr += d));
-  const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-  const status = await new Promise<number | null>((r) => child.on('close', (code) => r(code)));
-  clearTimeout(timer);
-  return { status, stdout, stderr };
-}
-
-const blobs = (store: string): string[] => (existsSync(join(store, 'blobs/sha256')) ? readdirSync(join(store, 'blobs/sha256')).map((n) => `sha256:${n}`) : []);
+const mocker = (args: string[], env: Record<string, string>): Promise<CommandResult> => runCommand([MOCKER, ...args], env);
 
 testIf(test, skip, 'HTTPS_PROXY: a CONNECT tunnel with the proxy credentials from the URL, TLS end to end; a 407 is one line naming the proxy, nothing stored', async () => {
   const c = new Cleanup();
@@ -98,7 +83,7 @@ testIf(test, skip, 'HTTPS_PROXY: a CONNECT tunnel with the proxy credentials fro
     c.add('store', () => rmSync(store, { recursive: true, force: true }));
     const ok = await mocker(['--store', store, 'pull', '-q', ref], { HTTPS_PROXY: proxy.url.replace('//', '//proxy:s3cret@'), NODE_EXTRA_CA_CERTS: certs.ca });
     assert.is(ok.status, 0, ok.stderr);
-    assert.ok(blobs(store).includes(sha(image.layerBlobs[0]!)), 'the layer is stored');
+    assert.ok(storedBlobs(store).includes(sha(image.layerBlobs[0]!)), 'the layer is stored');
     assert.ok(proxy.seen.length > 0);
     for (const s of proxy.seen) {
       assert.is(s.line, `CONNECT ${ref.split('/')[0]}`, 'only tunnels: the proxy never sees a registry request');
@@ -112,7 +97,7 @@ testIf(test, skip, 'HTTPS_PROXY: a CONNECT tunnel with the proxy credentials fro
     assert.match(r.stderr, new RegExp(`^mocker: proxy 127\\.0\\.0\\.1:\\d+ refused a tunnel to ${ref.split('/')[0]}: 407 Proxy Authentication Required\\n`));
     assert.match(r.stderr, /HTTPS_PROXY=http:\/\/USER:PASSWORD@HOST:PORT/);
     assert.not.match(r.stderr, /\n\s+at /, 'no stack trace');
-    assert.equal(blobs(denied), []);
+    assert.equal(storedBlobs(denied), []);
   } finally {
     await c.run();
   }
@@ -132,7 +117,7 @@ testIf(test, skip, 'HTTP_PROXY: plain HTTP (--insecure) asks the proxy for the w
 
     const r = await mocker(['--store', store, 'pull', '-q', '--insecure', `registry.test:${port}`, `registry.test:${port}/team/plain:v1`], { HTTP_PROXY: proxy.url });
     assert.is(r.status, 0, r.stderr);
-    assert.ok(blobs(store).includes(sha(image.layerBlobs[0]!)));
+    assert.ok(storedBlobs(store).includes(sha(image.layerBlobs[0]!)));
     assert.ok(proxy.seen.some((s) => s.line === `GET http://registry.test:${port}/v2/team/plain/manifests/v1`), JSON.stringify(proxy.seen));
     assert.ok(proxy.seen.every((s) => s.line.startsWith(`GET http://registry.test:${port}/v2/`)));
 

@@ -14,7 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { Cleanup, whyMissing, testIf } from '@containet/common/testing';
 import { pull, ImageStore, resolveImage, ensureUnpacked, hostPlatform } from '@containet/mocker';
-import { startRegistry, startFront, pushImage, pushIndex, tempDir, snapshot, sha, forward, type Registry, type LayerEntry } from './fixtures.js';
+import { startRegistry, startFront, pushImage, pushIndex, tempDir, snapshot, sha, forward, runCommand, type CommandResult, type Registry, type LayerEntry } from './fixtures.js';
 
 const MOCKER = fileURLToPath(new URL('../../bin/mocker.cjs', import.meta.url));
 const noRegistry = whyMissing('docker-registry', 'htpasswd', 'zstd');
@@ -22,18 +22,9 @@ const here = hostPlatform();
 const other = here.architecture === 'arm64' ? { os: 'linux', architecture: 'amd64' } : { os: 'linux', architecture: 'arm64' };
 const fast = { attempts: 3, backoffMs: 20 };
 
-/** Run the CLI without blocking the event loop: the servers in this process must answer it. */
-async function mocker(store: string, args: string[], env: Record<string, string> = {}, input?: string): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [MOCKER, '--store', store, ...args], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => (stderr += d));
-  child.stdin.end(input ?? '');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-  const status = await new Promise<number | null>((r) => child.on('close', (code) => r(code)));
-  clearTimeout(timer);
-  return { status, stdout, stderr };
+/** mocker's CLI through node, with its own store. */
+function mocker(store: string, args: string[], env: Record<string, string> = {}, input?: string): Promise<CommandResult> {
+  return runCommand([process.execPath, MOCKER, '--store', store, ...args], env, input);
 }
 
 /** Every blob in the store hashes to its name, nothing is in ingest/. */

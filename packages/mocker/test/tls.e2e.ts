@@ -8,12 +8,11 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Cleanup, testIf, whyMissing, whyNoRoot } from '@containet/common/testing';
-import { makeCertificates, pushImage, sha, startRegistry, tempDir, type PushedImage, type Registry } from './fixtures.js';
+import { makeCertificates, pushImage, runCommand, sha, startRegistry, storedBlobs, tempDir, type CommandResult, type PushedImage, type Registry } from './fixtures.js';
 
 const MOCKER = fileURLToPath(new URL('../../bin/mocker.cjs', import.meta.url));
 const skip = whyNoRoot() ?? whyMissing('docker-registry', 'openssl', 'unshare');
@@ -45,25 +44,9 @@ async function setUp(c: Cleanup): Promise<Setup> {
  * `direct`: through its launcher (the shebang line, as a user runs it),
  * else as `node mocker.cjs`.
  */
-async function mockerWithHosts(hosts: string, args: string[], env: Record<string, string | undefined>, direct: boolean): Promise<{ status: number | null; stdout: string; stderr: string }> {
+function mockerWithHosts(hosts: string, args: string[], env: Record<string, string | undefined>, direct: boolean): Promise<CommandResult> {
   const cmd = direct ? [MOCKER, ...args] : [process.execPath, MOCKER, ...args];
-  const childEnv: Record<string, string> = {};
-  // Proxy variables of the machine running the tests would send registry.test to its proxy.
-  for (const [k, v] of Object.entries({ ...process.env, ...env })) if (v !== undefined && !/_proxy$/i.test(k)) childEnv[k] = v;
-  const child = spawn('unshare', ['-m', 'sh', '-c', 'mount --bind "$0" /etc/hosts && exec "$@"', hosts, ...cmd], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => (stderr += d));
-  const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-  const status = await new Promise<number | null>((r) => child.on('close', (code) => r(code)));
-  clearTimeout(timer);
-  return { status, stdout, stderr };
-}
-
-function storedLayers(store: string): string[] {
-  const dir = join(store, 'blobs/sha256');
-  return existsSync(dir) ? readdirSync(dir).map((n) => `sha256:${n}`) : [];
+  return runCommand(['unshare', '-m', 'sh', '-c', 'mount --bind "$0" /etc/hosts && exec "$@"', hosts, ...cmd], env);
 }
 
 testIf(test, skip, 'HTTPS pull: the CA in NODE_EXTRA_CA_CERTS is trusted, through the launcher and through node; without it the certificate is refused and nothing is stored', async () => {
@@ -78,7 +61,7 @@ testIf(test, skip, 'HTTPS pull: the CA in NODE_EXTRA_CA_CERTS is trusted, throug
       assert.is(r.status, 0, `${direct ? 'launcher' : 'node'}: ${r.stderr}`);
       assert.is(r.stdout.trim(), ref);
       const layer = s.image.layerBlobs[0]!;
-      assert.ok(storedLayers(store).includes(sha(layer)), 'the layer is in the store');
+      assert.ok(storedBlobs(store).includes(sha(layer)), 'the layer is in the store');
       assert.equal(readFileSync(join(store, 'blobs/sha256', sha(layer).slice(7))), layer);
     }
 
@@ -90,7 +73,7 @@ testIf(test, skip, 'HTTPS pull: the CA in NODE_EXTRA_CA_CERTS is trusted, throug
     assert.match(bad.stderr, `mocker: cannot reach registry.test:${s.port}`);
     assert.match(bad.stderr, 'NODE_EXTRA_CA_CERTS');
     assert.not.match(bad.stderr, /\n\s+at /);
-    assert.equal(storedLayers(store), [], 'nothing stored');
+    assert.equal(storedBlobs(store), [], 'nothing stored');
   } finally {
     await c.run();
   }
