@@ -10,7 +10,7 @@ import { EXIT, RegistryError, redactHeaders, redactUrl, type HttpExchange } from
 import { apiHost, isLoopbackHost } from '../reference.js';
 import type { Credentials } from './credentials.js';
 import { Http1Client, type HttpHeaders, type HttpResponse } from './http1.js';
-import { certificateAuthorities } from './trust.js';
+import { secureContext } from './trust.js';
 import { proxyFromEnvironment } from './proxy.js';
 
 export interface ClientOptions {
@@ -142,7 +142,7 @@ export class RegistryClient {
       signal: opts.signal,
       credentials: opts.credentials ?? null,
     };
-    this.#http = new Http1Client({ timeoutMs: this.#opts.timeoutMs, signal: opts.signal, certificateAuthorities, proxyFor: proxyFromEnvironment() });
+    this.#http = new Http1Client({ timeoutMs: this.#opts.timeoutMs, signal: opts.signal, secureContext, proxyFor: proxyFromEnvironment() });
   }
 
   /** Idle connections are closed; safe to call twice; requests after it fail. */

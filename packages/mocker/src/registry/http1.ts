@@ -15,7 +15,7 @@
  */
 import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { createRequire } from 'node:module';
-import type { TLSSocket } from 'node:tls';
+import type { SecureContext, TLSSocket } from 'node:tls';
 import { ContainetError } from '@containet/common';
 import { EXIT } from '../errors.js';
 import { proxyAuthorization, type ProxyChoice } from './proxy.js';
@@ -33,8 +33,8 @@ export interface Http1Options {
   /** A connection with no traffic for this long fails its request. */
   timeoutMs: number;
   signal?: AbortSignal | undefined;
-  /** Certificate authorities for HTTPS, asked for at the first TLS connection; undefined: Node's. */
-  certificateAuthorities?: () => string[] | undefined;
+  /** The TLS context for HTTPS, asked for at each TLS connection; undefined: Node's. */
+  secureContext?: () => SecureContext | undefined;
   /** The proxy for a URL (proxy.ts); none when absent. */
   proxyFor?: ProxyChoice;
 }
@@ -477,7 +477,7 @@ export class Http1Client {
       const port = Number(url.port || 443);
       const socket = proxy ? await openTunnel(proxy, host, port, timeoutMs, signal) : undefined;
       const servername = isIP(host) === 0 ? host : undefined;
-      open = (onBytes) => tls.connect({ socket, host, port, servername, ca: this.#opts.certificateAuthorities?.(), ALPNProtocols: ['http/1.1'] }).on('data', onBytes);
+      open = (onBytes) => tls.connect({ socket, host, port, servername, secureContext: this.#opts.secureContext?.(), ALPNProtocols: ['http/1.1'] }).on('data', onBytes);
     } else {
       const to = proxy ?? url;
       open = (onBytes) =>
