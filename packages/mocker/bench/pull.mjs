@@ -6,12 +6,12 @@
 // Env: BENCH_RUNS (default 3), BENCH_FILES (small files per layer, default 2000),
 // BENCH_BLOB_MB (one incompressible file per layer, MiB, default 8).
 import { spawnSync } from 'node:child_process';
-import { existsSync, rmSync, mkdtempSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
-import { startRegistry, pushImage } from '../dist/test/fixtures.js';
+import { makeCertificates, pushImage, startRegistry } from '../dist/test/fixtures.js';
 
 const MOCKER = fileURLToPath(new URL('../bin/mocker.cjs', import.meta.url));
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -51,6 +51,43 @@ function time(cmd, args) {
   const ms = Number(process.hrtime.bigint() - t) / 1e6;
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
   return ms;
+}
+
+/**
+ * The same image from a second docker-registry serving the same storage
+ * over TLS (a test CA's certificate for registry.test), as Docker Hub is
+ * reached. Loopback registries are plain HTTP to both tools, so each run
+ * happens in a private mount namespace whose /etc/hosts names registry.test
+ * 127.0.0.1. Needs root, unshare and openssl; otherwise skipped.
+ */
+let tlsReg;
+async function pullOverHttps() {
+  const missing = ['unshare', 'openssl'].find((tool) => spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0);
+  if (process.getuid() !== 0 || missing) {
+    console.log(`pull over HTTPS skipped: ${missing ? `${missing} is missing` : 'needs root (unshare -m)'}`);
+    return null;
+  }
+  const certs = makeCertificates(work, ['registry.test']);
+  tlsReg = await startRegistry({ storage: join(reg.dir, 'data'), tls: certs });
+  const certDir = join(work, 'skopeo-certs');
+  mkdirSync(certDir);
+  copyFileSync(certs.ca, join(certDir, 'ca.crt'));
+  writeFileSync(join(work, 'hosts'), '127.0.0.1 localhost\n127.0.0.1 registry.test\n');
+  const ref = `registry.test:${tlsReg.host.split(':')[1]}/bench/app:v1`;
+  const script = [
+    'mount --bind "$1/hosts" /etc/hosts',
+    'ms() { echo $(( $(date +%s%N) / 1000000 )); }',
+    `for run in $(seq ${RUNS}); do`,
+    '  rm -rf "$1/https-m" "$1/https-s"; sync',
+    `  a=$(ms); NODE_EXTRA_CA_CERTS=${certs.ca} ${MOCKER} --store "$1/https-m" pull -q ${ref} >/dev/null || exit 1; echo m $(( $(ms) - a ))`,
+    '  sync',
+    `  a=$(ms); skopeo copy -q --src-cert-dir ${certDir} docker://${ref} "oci:$1/https-s:v1" || exit 1; echo s $(( $(ms) - a ))`,
+    'done',
+  ].join('\n');
+  const r = spawnSync('unshare', ['-m', 'sh', '-c', script, 'sh', work], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`pull over HTTPS failed: ${r.stderr}`);
+  const times = (k) => r.stdout.split('\n').filter((l) => l.startsWith(`${k} `)).map((l) => Number(l.slice(2)));
+  return { m: times('m'), s: times('s') };
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -97,7 +134,10 @@ try {
   row('pull', t.mockerPull, t.skopeoPull, 'skopeo');
   row('unpack', t.mockerUnpack, t.umociUnpack, 'umoci');
   if (shm) row('unpack to tmpfs', t.mockerShm, t.umociShm, 'umoci');
+  const https = await pullOverHttps();
+  if (https) row('pull over HTTPS', https.m, https.s, 'skopeo');
 } finally {
+  await tlsReg?.stop();
   await reg.stop();
   rmSync(work, { recursive: true, force: true });
   if (shm) rmSync(shm, { recursive: true, force: true });
