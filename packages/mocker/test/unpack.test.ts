@@ -376,4 +376,27 @@ testIf(test, whyMissing('zstd'), 'gzip, zstd and uncompressed layers are recogni
   }
 });
 
+test('small files are written by helper threads, which end once idle: bytes, modes and mtimes as in the layer', async () => {
+  const box = sandbox();
+  const threads = (): number => readdirSync('/proc/self/task').length;
+  try {
+    const entries: LayerEntry[] = [{ name: 'many/', type: 'directory' }];
+    for (let i = 0; i < 300; i++) entries.push({ name: `many/f${i}`, data: `file ${i}\n`.repeat(i), mode: i % 2 ? 0o600 : 0o755, mtime: new Date(1_000_000_000_000 + i * 1000) });
+    await apply(box.root, entries);
+    const during = threads();
+    for (const i of [0, 1, 150, 299]) {
+      const p = join(box.root, `many/f${i}`);
+      assert.is(readFileSync(p, 'utf8'), `file ${i}\n`.repeat(i));
+      assert.is(statSync(p).mode & 0o777, i % 2 ? 0o600 : 0o755);
+      assert.is(statSync(p).mtimeMs, 1_000_000_000_000 + i * 1000);
+    }
+    const deadline = Date.now() + 5000;
+    while (threads() >= during && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    assert.ok(threads() < during, 'idle writer threads end (IDLE_MS 2 s)');
+    box.checkOutside();
+  } finally {
+    box.done();
+  }
+});
+
 test.run();

@@ -52,6 +52,7 @@ interface Batch {
 const WORKERS = 2;
 const BATCH_FILES = 64;
 const BATCH_BYTES = 1 << 20;
+const IDLE_MS = 2000;
 
 // CommonJS run with `eval`, so the single-file bundle needs no second file.
 const WORKER_CODE = `
@@ -84,6 +85,7 @@ class FileWorker {
   /** Batches sent, answered in order. */
   readonly queue: Batch[] = [];
   dead = false;
+  #idleTimer: NodeJS.Timeout | undefined;
 
   constructor() {
     this.#worker = new Worker(WORKER_CODE, { eval: true });
@@ -95,7 +97,10 @@ class FileWorker {
     });
     this.#worker.on('message', (failures: Failure[]) => {
       const batch = this.queue.shift()!;
-      if (this.queue.length === 0) this.#worker.unref();
+      if (this.queue.length === 0) {
+        this.#worker.unref();
+        this.#idleSince();
+      }
       batch.settle.forEach((s, i) => {
         const f = failures[i];
         if (!f) return s.resolve();
@@ -110,7 +115,21 @@ class FileWorker {
     this.#worker.on('exit', (code) => die(new Error(`file writer thread exited (${code})`)));
   }
 
+  /**
+   * A thread idle for IDLE_MS ends: a process that unpacked an image and
+   * goes on running (containode supervising its container) does not keep
+   * two JavaScript heaps for nothing. The next batch starts a new one.
+   */
+  #idleSince(): void {
+    clearTimeout(this.#idleTimer);
+    this.#idleTimer = setTimeout(() => {
+      this.dead = true;
+      void this.#worker.terminate();
+    }, IDLE_MS).unref();
+  }
+
   send(batch: Batch): void {
+    clearTimeout(this.#idleTimer);
     this.queue.push(batch);
     // Referenced while it has work: a pending write must keep the process alive.
     this.#worker.ref();
