@@ -75,10 +75,9 @@ export type ControlRequest =
   | { op: string; id: number; [k: string]: unknown };
 
 /** Reply to status. */
-export interface SwitchStatusReply {
-  version: number;
+/** What a switch reports of itself (containet's Switch.status()). */
+export interface SwitchStatus {
   pid: number;
-  socket: string;
   uptime: number;
   ports: number;
   macs: number;
@@ -86,6 +85,12 @@ export interface SwitchStatusReply {
   macAgeSeconds: number;
   macEventsLost: number;
   macEvictions: number;
+}
+
+/** The daemon's `status` reply: the switch's status, and the daemon's own. */
+export interface SwitchStatusReply extends SwitchStatus {
+  version: number;
+  socket: string;
   /** The daemon's memory in bytes (process.memoryUsage()): rss, and the JS heap apart from it. */
   memory: { rss: number; heapUsed: number; heapTotal: number; external: number; arrayBuffers: number };
 }

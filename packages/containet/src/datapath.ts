@@ -4,7 +4,7 @@
  * removes and inspects ports here; no frame ever crosses into it. Struct
  * layouts follow native/include/containet.h.
  */
-import { check, ContainetError, formatMac, native, type FdPoller } from '@containet/common';
+import { check, ContainetError, formatMac, native, type FdPoller, type PortCounters } from '@containet/common';
 
 /** struct cn_port_stats: eight uint64 fields. */
 const PORT_STATS_SIZE = 64;
@@ -25,13 +25,7 @@ const VXLAN_REMOTE_SIZE = 56;
 /** CN_VXLAN_REMOTES_MAX */
 export const VXLAN_REMOTES_MAX = 64;
 
-export interface PortStats {
-  rxPackets: number;
-  rxBytes: number;
-  txPackets: number;
-  txBytes: number;
-  drops: number;
-  errors: number;
+export interface PortStats extends PortCounters {
   /** The tap carries a virtio_net_hdr (IFF_VNET_HDR). */
   vnetHdr: boolean;
   /** TUNSETOFFLOAD accepted: the container may send GSO frames. */

@@ -14,6 +14,7 @@ import {
   type FdPoller,
   type MacEntry,
   type PortInfo,
+  type SwitchStatus,
 } from '@containet/common';
 import { Datapath, type DatapathEvent } from './datapath.js';
 import { VXLAN_OVERHEAD, formatVtep, vxlanError, type Vtep, type VxlanShow } from './vxlan.js';
@@ -41,17 +42,6 @@ interface PortRecord extends AttachSpec {
   tap: string;
   vnetHdr: boolean;
   attachedAt: number;
-}
-
-export interface SwitchStatus {
-  pid: number;
-  uptime: number;
-  ports: number;
-  macs: number;
-  macTableSize: number;
-  macAgeSeconds: number;
-  macEventsLost: number;
-  macEvictions: number;
 }
 
 /** Events: 'attached' (PortInfo), 'detached' ({port, node, reason}), 'mac' (DatapathEvent). */

@@ -3,7 +3,7 @@
  * VNIs and VTEP addresses, and the error codes the daemon replies with.
  * Encapsulation itself happens in the datapath (native/src/lib/vxlan.c).
  */
-import { ContainetError, UsageError, parseIpv4 } from '@containet/common';
+import { ContainetError, UsageError, parseIpv4, type PortCounters } from '@containet/common';
 import type { VxlanRemote, VxlanStats } from './datapath.js';
 
 /** The IANA-assigned VXLAN port (RFC 7348 section 5). */
@@ -24,17 +24,11 @@ export interface VxlanSettings {
   mtu: number;
 }
 
-export interface VxlanShow extends VxlanStats {
+export interface VxlanShow extends VxlanStats, PortCounters {
   /** The uplink's switch port. */
   port: number;
   /** Largest inner IP packet (the containers' MTU for unsegmented traffic). */
   innerMtu: number;
-  rxPackets: number;
-  rxBytes: number;
-  txPackets: number;
-  txBytes: number;
-  drops: number;
-  errors: number;
   remotes: VxlanRemote[];
 }
 

@@ -420,6 +420,18 @@ function ambientRaisable(caps: Capabilities, warn: (msg: string) => void): Capab
 }
 
 /** process.consoleSize as rows x cols; a size no terminal can have is a config error. */
+/** What the spawner runs, from an OCI process: by create and run (with rlimits added) and by exec. */
+export function spawnerProcess(proc: OciProcess): ContainerSpec['process'] {
+  return {
+    args: proc.args!,
+    env: proc.env ?? [],
+    cwd: proc.cwd,
+    user: { uid: proc.user.uid, gid: proc.user.gid, additionalGids: proc.user.additionalGids ?? [] },
+    terminal: proc.terminal === true,
+    noNewPrivileges: proc.noNewPrivileges === true,
+  };
+}
+
 function consoleSize(size: OciProcess['consoleSize']): { rows: number; cols: number } | undefined {
   if (size === undefined) return undefined;
   const ok = (n: unknown) => Number.isInteger(n) && (n as number) >= 1 && (n as number) <= 65535;
@@ -496,15 +508,7 @@ export function toContainerSpec(b: Bundle, opts: SpecOptions): ContainerSpec {
     maskedPaths: linux.maskedPaths ?? [],
     readonlyPaths: linux.readonlyPaths ?? [],
     sysctl: linux.sysctl ?? {},
-    process: {
-      args: proc.args!,
-      env: proc.env ?? [],
-      cwd: proc.cwd,
-      user: { uid: proc.user.uid, gid: proc.user.gid, additionalGids: proc.user.additionalGids ?? [] },
-      terminal: proc.terminal === true,
-      noNewPrivileges: proc.noNewPrivileges === true,
-      rlimits,
-    },
+    process: { ...spawnerProcess(proc), rlimits },
   };
   if (proc.user.umask !== undefined) spec.process.umask = proc.user.umask;
   if (proc.capabilities) spec.process.capabilities = ambientRaisable(proc.capabilities, opts.warn);

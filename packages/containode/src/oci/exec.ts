@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { ContainetError, UsageError } from '@containet/common';
 import type { Capabilities, ContainerSpec } from '../runtime/spec.js';
-import type { OciProcess } from './config.js';
+import { spawnerProcess, type OciProcess } from './config.js';
 import type { Globals } from './create.js';
 import { writeAtomic } from './create.js';
 import { StateDir } from './state.js';
@@ -83,14 +83,7 @@ export async function execInContainer(g: Globals, o: ExecOptions): Promise<numbe
     detached: o.detach,
     namespaces,
     cgroupProcs: rec.cgroupProcs,
-    process: {
-      args: proc.args!,
-      env: proc.env ?? [],
-      cwd: proc.cwd,
-      user: { uid: proc.user.uid, gid: proc.user.gid, additionalGids: proc.user.additionalGids ?? [] },
-      terminal: proc.terminal === true,
-      noNewPrivileges: proc.noNewPrivileges === true,
-    },
+    process: spawnerProcess(proc),
   };
   if (proc.capabilities) spec.process.capabilities = proc.capabilities;
   if (proc.user.umask !== undefined) spec.process.umask = proc.user.umask;

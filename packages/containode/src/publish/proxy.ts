@@ -28,6 +28,33 @@ function listenError(spec: PublishSpec, err: NodeJS.ErrnoException): ContainetEr
   });
 }
 
+/**
+ * The proxy once `listen` has bound its port (a bind error becomes
+ * CN_PUBLISH_BIND); its close() ends what it relays (`endAll`) and then the
+ * listener, once however often it is called.
+ */
+async function listening(
+  spec: PublishSpec,
+  listener: { once(event: 'error', fn: (err: NodeJS.ErrnoException) => void): unknown },
+  listen: (ready: () => void) => void,
+  endAll: () => void,
+  closeListener: (closed: () => void) => void,
+): Promise<PortProxy> {
+  await new Promise<void>((resolve, reject) => {
+    listener.once('error', (err) => reject(listenError(spec, err)));
+    listen(resolve);
+  });
+  let closing: Promise<void> | undefined;
+  return {
+    spec,
+    close: () =>
+      (closing ??= new Promise<void>((resolve) => {
+        endAll();
+        closeListener(resolve);
+      })),
+  };
+}
+
 async function startTcp(spec: PublishSpec, targetIp: string): Promise<PortProxy> {
   const open = new Set<Socket>();
   const server: Server = createServer((client) => {
@@ -44,20 +71,15 @@ async function startTcp(spec: PublishSpec, targetIp: string): Promise<PortProxy>
     client.pipe(upstream);
     upstream.pipe(client);
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (err) => reject(listenError(spec, err)));
-    server.listen(spec.hostPort, spec.hostIp, () => resolve());
-  });
-  let closed = false;
-  return {
+  return listening(
     spec,
-    close: async () => {
-      if (closed) return;
-      closed = true;
-      for (const s of open) s.destroy();
-      await new Promise<void>((r) => server.close(() => r()));
+    server,
+    (ready) => server.listen(spec.hostPort, spec.hostIp, ready),
+    () => {
+      for (const sock of open) sock.destroy();
     },
-  };
+    (closed) => server.close(() => closed()),
+  );
 }
 
 async function startUdp(spec: PublishSpec, targetIp: string): Promise<PortProxy> {
@@ -87,18 +109,13 @@ async function startUdp(spec: PublishSpec, targetIp: string): Promise<PortProxy>
     flow.timer.refresh();
     flow.sock.send(msg, spec.containerPort, targetIp);
   });
-  await new Promise<void>((resolve, reject) => {
-    front.once('error', (err) => reject(listenError(spec, err)));
-    front.bind(spec.hostPort, spec.hostIp, () => resolve());
-  });
-  let closed = false;
-  return {
+  return listening(
     spec,
-    close: async () => {
-      if (closed) return;
-      closed = true;
+    front,
+    (ready) => front.bind(spec.hostPort, spec.hostIp, ready),
+    () => {
       for (const key of [...flows.keys()]) endFlow(key);
-      await new Promise<void>((r) => front.close(() => r()));
     },
-  };
+    (closed) => front.close(() => closed()),
+  );
 }
