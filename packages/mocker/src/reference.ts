@@ -93,6 +93,11 @@ export function apiHost(domain: string): string {
   return domain === DOCKER_HUB ? DOCKER_HUB_API : domain;
 }
 
+/** Where a URL connects: its host as connect() takes it (an IPv6 literal without brackets) and its port, the scheme's default when none is written. */
+export function endpointOf(url: URL): { host: string; port: number } {
+  return { host: url.hostname.replace(/^\[(.*)\]$/, '$1'), port: Number(url.port || (url.protocol === 'https:' ? 443 : 80)) };
+}
+
 /** Registries Docker reaches over plain HTTP without being told: loopback. */
 export function isLoopbackHost(hostport: string): boolean {
   let host = hostport;

@@ -18,6 +18,7 @@ import { createRequire } from 'node:module';
 import type { SecureContext, TLSSocket } from 'node:tls';
 import { ContainetError } from '@containet/common';
 import { EXIT } from '../errors.js';
+import { endpointOf } from '../reference.js';
 import { proxyAuthorization, type ProxyChoice } from './proxy.js';
 
 /** Response header fields by lower-case name; repeated fields joined with ", " (RFC 9110 §5.3). */
@@ -394,7 +395,7 @@ function openTunnel(proxy: URL, host: string, port: number, timeoutMs: number, s
   const where = `proxy ${proxy.host}`;
   const auth = proxyAuthorization(proxy);
   return new Promise((resolve, reject) => {
-    const socket = netConnect({ host: proxy.hostname.replace(/^\[(.*)\]$/, '$1'), port: Number(proxy.port || 80) });
+    const socket = netConnect(endpointOf(proxy));
     let head = EMPTY;
     let settled = false;
     const done = (err: Error | null): void => {
@@ -468,22 +469,19 @@ export class Http1Client {
 
   async #open(url: URL, origin: string, proxy: URL | null): Promise<Connection> {
     const { timeoutMs, signal } = this.#opts;
-    // URL keeps an IPv6 literal in brackets; connect() wants it bare.
-    const bare = (u: URL): string => u.hostname.replace(/^\[(.*)\]$/, '$1');
     let open: (onBytes: (view: Buffer) => void) => Socket | TLSSocket;
     if (url.protocol === 'https:') {
       const tls = createRequire(import.meta.url)('node:tls') as typeof import('node:tls');
-      const host = bare(url);
-      const port = Number(url.port || 443);
+      const { host, port } = endpointOf(url);
       const socket = proxy ? await openTunnel(proxy, host, port, timeoutMs, signal) : undefined;
       const servername = isIP(host) === 0 ? host : undefined;
       open = (onBytes) => tls.connect({ socket, host, port, servername, secureContext: this.#opts.secureContext?.(), ALPNProtocols: ['http/1.1'] }).on('data', onBytes);
     } else {
-      const to = proxy ?? url;
+      const { host, port } = endpointOf(proxy ?? url);
       open = (onBytes) =>
         netConnect({
-          host: bare(to),
-          port: Number(to.port || 80),
+          host,
+          port,
           onread: {
             buffer: Buffer.allocUnsafe(READ_AREA),
             callback: (n: number, area: Uint8Array) => {

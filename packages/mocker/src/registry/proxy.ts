@@ -9,7 +9,7 @@
 import { BlockList, isIP } from 'node:net';
 import { ContainetError } from '@containet/common';
 import { EXIT } from '../errors.js';
-import { isLoopbackHost } from '../reference.js';
+import { endpointOf, isLoopbackHost } from '../reference.js';
 
 /** The proxy for a URL, or null to connect directly. */
 export type ProxyChoice = (url: URL) => URL | null;
@@ -73,8 +73,9 @@ function parseNoProxy(list: string): Exemption[] | 'all' {
 }
 
 function exempt(rules: Exemption[], url: URL): boolean {
-  const host = url.hostname.replace(/^\[(.*)\]$/, '$1').toLowerCase();
-  const port = url.port || (url.protocol === 'https:' ? '443' : '80');
+  const end = endpointOf(url);
+  const host = end.host.toLowerCase();
+  const port = String(end.port);
   return rules.some((r) => {
     if (r.port !== undefined && r.port !== port) return false;
     if (r.ips) return isIP(host) !== 0 && r.ips.check(host, isIP(host) === 6 ? 'ipv6' : 'ipv4');
