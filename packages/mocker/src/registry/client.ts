@@ -50,12 +50,13 @@ type Challenge = { scheme: 'basic' } | { scheme: 'bearer'; realm: string; servic
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 const TRANSIENT_STATUS = new Set([500, 502, 503, 504]);
-const TRANSIENT_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ECONNABORTED', 'ENETUNREACH', 'EHOSTUNREACH', 'ERR_STREAM_PREMATURE_CLOSE', 'MOCKER_TIMEOUT', 'MOCKER_SHORT_BODY']);
+// Socket errnos, and http1.ts's codes for silence and for a connection closed mid-response.
+const TRANSIENT_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ECONNABORTED', 'ENETUNREACH', 'EHOSTUNREACH', 'MOCKER_TIMEOUT', 'MOCKER_SHORT_BODY']);
 
 /** A connection-level failure worth another attempt. */
 export function isTransientError(err: unknown): boolean {
-  const e = err as { code?: string; message?: string };
-  return (e.code !== undefined && TRANSIENT_CODES.has(e.code)) || e.message === 'aborted' || e.message === 'socket hang up';
+  const code = (err as { code?: string }).code;
+  return code !== undefined && TRANSIENT_CODES.has(code);
 }
 
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
