@@ -71,26 +71,42 @@ int cn_tap_info(int fd, char *name_out, int *flags_out);
  */
 int cn_pty_set_size(int fd, int rows, int cols);
 
-/* ---- poll.c: wait for readable fds off the JavaScript thread ---- */
-
-/* cn_poll_create() - an epoll set plus an internal eventfd that
- * cn_poll_wake() uses to interrupt a waiter.  Return: handle (>= 0) or -errno.
+/* ---- poll.c: readiness of fds libuv must not read, off the JS thread ----
+ *
+ * A poller is an epoll set and a thread of its own (signals blocked) that
+ * waits on it. When watched fds are ready the thread writes one byte to a
+ * pipe, then waits for cn_poll_arm(). The caller reads the pipe through its
+ * event loop (libuv polls pipes itself), collects the ready fds with
+ * cn_poll_wait(timeout 0), handles them and re-arms; fds still ready then
+ * (level-triggered) notify again at once. Nothing ever blocks a libuv
+ * worker. Calls on one poller come from one thread at a time.
  */
-int cn_poll_create(void);
-/* cn_poll_add()/cn_poll_del() - watch @fd for input (level-triggered)
- * or stop watching it.  Return: 0 or -errno.
+
+/* cn_poll_create() - an epoll set, its thread (armed) and its notification
+ * pipe, whose read end (close-on-exec, non-blocking) is stored in
+ * *@notify_fd and belongs to the caller from then on.
+ * Return: handle (>= 0), -EMFILE when 64 pollers exist, or -errno.
+ */
+int cn_poll_create(int *notify_fd);
+/* cn_poll_add()/cn_poll_del() - watch @fd for input or hang-up (level-
+ * triggered) or stop watching it.  Return: 0 or -errno.
  */
 int cn_poll_add(int poller, int fd);
 int cn_poll_del(int poller, int fd);
-/* cn_poll_wait() - block up to @timeout_ms (-1: forever) until fds are
- * readable or hung up; store up to @max of them in @fds. Called through
- * koffi's async path so it blocks a worker thread, never the event loop.
- * Return: number of fds stored (0 on timeout or wake), or -errno.
+/* cn_poll_wait() - store up to @max (at most 64) fds that are readable or
+ * hung up in @fds, waiting up to @timeout_ms (0: do not wait, as the
+ * JavaScript side calls it; -1: forever).
+ * Return: number of fds stored (0 on timeout), or -errno.
  */
 int cn_poll_wait(int poller, int *fds, int max, int timeout_ms);
-/* cn_poll_wake() - make a current or the next cn_poll_wait() return 0. */
-int cn_poll_wake(int poller);
-/* cn_poll_destroy() - close the set.  Return: 0 or -errno. */
+/* cn_poll_arm() - let the thread wait again after a notification; it
+ * writes the next byte as soon as a watched fd is ready.  Return: 0 or -EBADF.
+ */
+int cn_poll_arm(int poller);
+/* cn_poll_destroy() - stop and join the thread, close the set and the
+ * pipe's write end (the reader then sees end of file). Watched fds stay
+ * open.  Return: 0 or -EBADF.
+ */
 int cn_poll_destroy(int poller);
 
 /* ---- switch.c: the L2 switch datapath (one thread per switch) ----

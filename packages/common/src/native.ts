@@ -94,11 +94,11 @@ const PROTOTYPES = {
   cn_tap_open: 'int cn_tap_open(const char *name, int flags, _Out_ uint8_t *name_out)',
   cn_tap_info: 'int cn_tap_info(int fd, _Out_ uint8_t *name_out, _Out_ int *flags_out)',
   cn_pty_set_size: 'int cn_pty_set_size(int fd, int rows, int cols)',
-  cn_poll_create: 'int cn_poll_create(void)',
+  cn_poll_create: 'int cn_poll_create(_Out_ int *notify_fd)',
   cn_poll_add: 'int cn_poll_add(int poller, int fd)',
   cn_poll_del: 'int cn_poll_del(int poller, int fd)',
   cn_poll_wait: 'int cn_poll_wait(int poller, _Out_ int *fds, int max, int timeout_ms)',
-  cn_poll_wake: 'int cn_poll_wake(int poller)',
+  cn_poll_arm: 'int cn_poll_arm(int poller)',
   cn_poll_destroy: 'int cn_poll_destroy(int poller)',
   ...SWITCH_PROTOTYPES,
 } as const;

@@ -1,22 +1,42 @@
 /**
- * Readiness of raw fds without letting libuv read them. A worker thread
- * blocks in epoll_wait (native cn_poll_wait, called through koffi's async
- * path); callbacks run on the event loop. Used for sockets whose reads need
- * recvmsg() with SCM_RIGHTS.
+ * Readiness of raw fds without letting libuv read them, for sockets whose
+ * reads need recvmsg() with SCM_RIGHTS and for eventfds. A thread owned by
+ * the native library (poll.c) waits in epoll_wait and writes a byte to a
+ * pipe that libuv watches here as a net.Socket; the callbacks then run on
+ * the event loop. No wait ever holds one of libuv's worker threads, which
+ * fs, dns and crypto need, and a process can exit at any moment.
  */
+import { Socket } from 'node:net';
 import { check, ContainetError } from './errors.js';
 import { native } from './native.js';
 
 export type ReadableHandler = (fd: number) => void;
 
+/** cn_poll_wait() reports at most this many fds per call. */
+const BATCH = 64;
+
 export class FdPoller {
   #handle: number;
   #handlers = new Map<number, ReadableHandler>();
-  #waiting = false;
+  /** Read end of the thread's notification pipe. */
+  #notify: Socket;
+  #ready = new Int32Array(BATCH);
   #closed = false;
 
   constructor() {
-    this.#handle = check(Number(native().cn_poll_create()), 'epoll_create1');
+    const notifyFd = [-1];
+    this.#handle = check(Number(native().cn_poll_create(notifyFd)), 'cn_poll_create');
+    try {
+      this.#notify = new Socket({ fd: notifyFd[0]!, readable: true, writable: false });
+    } catch (err) {
+      native().cn_poll_destroy(this.#handle);
+      native().cn_fd_close(notifyFd[0]!);
+      throw err;
+    }
+    this.#notify.on('data', () => this.#dispatch());
+    this.#notify.on('error', () => {}); // only after close(): the pipe's writer is gone
+    // Like a net.Server, a poller keeps the process alive only while it watches something.
+    this.#notify.unref();
   }
 
   /** Call `onReadable(fd)` whenever fd has input or hung up (level-triggered). */
@@ -24,49 +44,46 @@ export class FdPoller {
     if (this.#closed) throw new ContainetError('CN_CLOSED', 'poller is closed');
     check(Number(native().cn_poll_add(this.#handle, fd)), 'epoll_ctl(ADD)');
     this.#handlers.set(fd, onReadable);
-    this.#arm();
+    if (this.#handlers.size === 1) this.#notify.ref();
   }
 
   /** Stop watching fd. Call before closing it. Safe for unknown fds. */
   delete(fd: number): void {
     if (!this.#handlers.delete(fd) || this.#closed) return;
     native().cn_poll_del(this.#handle, fd);
+    if (this.#handlers.size === 0) this.#notify.unref();
   }
 
   get size(): number {
     return this.#handlers.size;
   }
 
-  /** Stop waiting; fds are left open (their owners close them). Idempotent. */
+  /** Stop the thread (joined before this returns); fds are left open (their owners close them). Idempotent. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
     this.#handlers.clear();
-    if (this.#waiting) native().cn_poll_wake(this.#handle);
-    else native().cn_poll_destroy(this.#handle);
+    native().cn_poll_destroy(this.#handle);
+    this.#notify.destroy();
   }
 
-  #arm(): void {
-    if (this.#waiting || this.#closed || this.#handlers.size === 0) return;
-    this.#waiting = true;
-    const fds = new Int32Array(64);
-    native().cn_poll_wait.async(this.#handle, fds, 64, -1, (err: unknown, n: number) => {
-      this.#waiting = false;
-      if (this.#closed) {
-        native().cn_poll_destroy(this.#handle);
-        return;
+  /** The thread saw fds ready: collect them without waiting, call back, re-arm. */
+  #dispatch(): void {
+    if (this.#closed) return;
+    const ready = this.#ready;
+    const n = Number(native().cn_poll_wait(this.#handle, ready, BATCH, 0));
+    if (n < 0) {
+      // Only EBADF-like failures land here; nothing sensible is left to poll.
+      this.close();
+      return;
+    }
+    try {
+      for (let i = 0; i < n && !this.#closed; i++) {
+        const fd = ready[i]!;
+        this.#handlers.get(fd)?.(fd);
       }
-      if (err || n < 0) {
-        // Only EBADF-like failures land here; nothing sensible is left to poll.
-        this.close();
-        return;
-      }
-      for (let i = 0; i < n; i++) {
-        const fd = fds[i]!;
-        const handler = this.#handlers.get(fd);
-        if (handler) handler(fd);
-      }
-      this.#arm();
-    });
+    } finally {
+      if (!this.#closed) native().cn_poll_arm(this.#handle);
+    }
   }
 }
