@@ -31,6 +31,7 @@
 #include "containode-spawn/spec.h"
 #include "containode-spawn/userns.h"
 #include "containode-spawn/rmtree.h"
+#include "containode-spawn/seccomp.h"
 
 static struct spec spec;
 static struct linebuf ctl_lines;
@@ -122,6 +123,28 @@ static void __attribute__((noreturn)) fail(struct spawner *sp, int err, const ch
 {
 	send_error(sp, err, step, detail);
 	finish(sp, 1);
+}
+
+/* The system-call filter is compiled here, before anything exists, so a
+ * rule libseccomp refuses leaves nothing behind; the init inherits the
+ * program and installs it just before execve. Names libseccomp does not
+ * know on this architecture are skipped and reported once, as a warning
+ * for the caller to show (runc skips them the same way). */
+static void build_seccomp(struct spawner *sp)
+{
+	char unknown[700];
+	const char *step, *what;
+	int r;
+
+	if (!spec.seccomp.enabled)
+		return;
+	r = seccomp_build(&spec.seccomp, unknown, sizeof(unknown), &step, &what);
+	if (r)
+		fail(sp, r, step, what);
+	if (unknown[0] && !spec.seccomp.quiet_unknown &&
+	    ctl_sendf(sp->ctl, -1, "warning\tseccomp: system calls unknown to libseccomp "
+		      "on this architecture were skipped: %s\n", unknown))
+		finish(sp, 2);
 }
 
 /* One message from the init: ready, console + fd, or error. */
@@ -299,6 +322,7 @@ int main(int argc, char **argv)
 	r = spec_read(&spec, &ctl_lines, sp.ctl, errmsg, sizeof(errmsg));
 	if (r)
 		fail(&sp, r, "spec", errmsg);
+	build_seccomp(&sp);
 
 	/* Everything named by a host path, before any setns. */
 	for (i = 0; i < spec.n_cgroups; i++) {

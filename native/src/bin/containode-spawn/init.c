@@ -31,6 +31,7 @@
 #include "mounts.h"
 #include "procfs.h"
 #include "report.h"
+#include "seccomp.h"
 #include "spec.h"
 
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -181,6 +182,14 @@ void init_run(const struct spec *s, const struct init_fds *fds)
 			die(fds, errno, "setrlimit", buf);
 		}
 	}
+	/* Without no_new_privs, installing a filter needs CAP_SYS_ADMIN
+	 * (seccomp(2)): do it before capabilities and the uid change take it
+	 * away, as runc does; with it, as late as possible (below). */
+	if (s->seccomp.enabled && !s->no_new_privs) {
+		r = seccomp_install(&s->seccomp);
+		if (r)
+			die(fds, -r, "seccomp", "");
+	}
 	if (s->has_caps) {
 		r = caps_drop_bounding(s->caps[CAPS_BOUNDING], fds->last_cap);
 		if (r)
@@ -220,6 +229,11 @@ void init_run(const struct spec *s, const struct init_fds *fds)
 	if (s->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
 		r = errno;
 		step = "prctl(PR_SET_NO_NEW_PRIVS)";
+	} else if (s->seccomp.enabled && s->no_new_privs &&
+		   (r = -seccomp_install(&s->seccomp)) != 0) {
+		/* The last step before execve: the init's own calls up to
+		 * here are not subject to the container's filter. */
+		step = "seccomp";
 	} else {
 		execve(prog, s->args, s->env);
 		r = errno;

@@ -374,6 +374,8 @@ static int spec_line(struct spec *s, char **f, int n)
 		if (f[1][0] != '/')
 			return -1;
 		s->exec_fifo = f[1];
+	} else if (!strncmp(k, "seccomp_", 8)) {
+		return seccomp_spec_line(&s->seccomp, f, n);
 	} else if (!strcmp(k, "cleanup_rmdir") || !strcmp(k, "cleanup_unlink") ||
 		   !strcmp(k, "orphan_rmdir") || !strcmp(k, "orphan_rmtree")) {
 		NEED(2);
@@ -417,6 +419,8 @@ static const char *spec_check(const struct spec *s)
 		return "console_size needs terminal";
 	if (s->terminal && !mnt && !s->ns_path[NS_MOUNT])
 		return "terminal needs a mount namespace with its own devpts";
+	if (seccomp_spec_check(&s->seccomp))
+		return seccomp_spec_check(&s->seccomp);
 	return NULL;
 }
 

@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include "report.h"
+#include "seccomp.h"
 
 enum ns_type { NS_USER, NS_PID, NS_MOUNT, NS_UTS, NS_IPC, NS_NET, NS_CGROUP, NS_COUNT };
 
@@ -103,6 +104,7 @@ struct spec {
 	enum { CLEANUP_UNLINK, CLEANUP_RMDIR, CLEANUP_RMTREE } cleanup_kind[MAX_CLEANUP];
 	int cleanup_orphan[MAX_CLEANUP];	/* only when the caller is gone */
 	int n_cleanup;
+	struct seccomp_spec seccomp;	/* seccomp_* lines, see seccomp.h */
 };
 
 extern const char *const ns_names[NS_COUNT];

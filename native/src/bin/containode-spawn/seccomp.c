@@ -1,0 +1,353 @@
+/* seccomp.c - see seccomp.h. The filter is compiled by libseccomp into
+ * classic BPF in the spawner and installed by the init with seccomp(2),
+ * the way runc's libcontainer/seccomp orders it: rules whose action is the
+ * default are dropped (libseccomp refuses them), names libseccomp does not
+ * know on this architecture are skipped (a newer profile on an older
+ * library), and conditions that test one argument twice become one rule
+ * each (libseccomp cannot AND two tests of the same argument, so runc and
+ * Docker's profiles rely on this OR).
+ */
+#include <errno.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <seccomp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "seccomp.h"
+
+static const struct { const char *name; uint32_t action; int takes_errno; } actions[] = {
+	{ "kill", SCMP_ACT_KILL_THREAD, 0 },
+	{ "kill_thread", SCMP_ACT_KILL_THREAD, 0 },
+	{ "kill_process", SCMP_ACT_KILL_PROCESS, 0 },
+	{ "trap", SCMP_ACT_TRAP, 0 },
+	{ "errno", SCMP_ACT_ERRNO(0), 1 },
+	{ "trace", SCMP_ACT_TRACE(0), 1 },
+	{ "allow", SCMP_ACT_ALLOW, 0 },
+	{ "log", SCMP_ACT_LOG, 0 },
+	/* No `notify`: there is no listener to hand the notification fd to. */
+};
+
+static const struct { const char *name; int op; } ops[] = {
+	{ "ne", SCMP_CMP_NE }, { "lt", SCMP_CMP_LT }, { "le", SCMP_CMP_LE },
+	{ "eq", SCMP_CMP_EQ }, { "ge", SCMP_CMP_GE }, { "gt", SCMP_CMP_GT },
+	{ "masked_eq", SCMP_CMP_MASKED_EQ },
+};
+
+/* seccomp(2) flags by their OCI names (config-linux.md, "flags"). */
+static const struct { const char *name; unsigned int flag; } flags[] = {
+	{ "tsync", SECCOMP_FILTER_FLAG_TSYNC },
+	{ "log", SECCOMP_FILTER_FLAG_LOG },
+	{ "spec_allow", SECCOMP_FILTER_FLAG_SPEC_ALLOW },
+};
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+static int parse_u64(const char *s, uint64_t *out)
+{
+	unsigned long long v;
+	char *end;
+
+	if (!*s || *s == '-' || *s == '+')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || *end)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* ACTION and its ERRNO field ("-" or absent: EPERM, as OCI's errnoRet
+ * default). Return: 0, or -1 for an unknown action or a bad number. */
+static int parse_action(const char *name, const char *errno_field, uint32_t *out)
+{
+	uint64_t v = EPERM;
+	size_t i;
+
+	for (i = 0; i < N(actions); i++)
+		if (!strcmp(name, actions[i].name))
+			break;
+	if (i == N(actions))
+		return -1;
+	if (errno_field && strcmp(errno_field, "-")) {
+		/* The kernel keeps 16 bits of data (SECCOMP_RET_DATA); an
+		 * errno above MAX_ERRNO (4095) would not read as an error. */
+		if (parse_u64(errno_field, &v) || v > (actions[i].action == SCMP_ACT_ERRNO(0) ? 4095 : 0xffff))
+			return -1;
+	}
+	*out = actions[i].takes_errno ? (actions[i].action | (uint32_t)v) : actions[i].action;
+	return 0;
+}
+
+/* "INDEX:OP:VALUE[:VALUE2]". Return: 0 or -1. */
+static int parse_cond(char *text, struct seccomp_cond *c)
+{
+	char *parts[4], *p = text;
+	uint64_t idx;
+	int n = 0;
+	size_t i;
+
+	while (n < 4) {
+		parts[n++] = p;
+		p = strchr(p, ':');
+		if (!p)
+			break;
+		*p++ = '\0';
+	}
+	if (p || n < 3 || parse_u64(parts[0], &idx) || idx >= SECCOMP_MAX_ARGS)
+		return -1;
+	for (i = 0; i < N(ops); i++)
+		if (!strcmp(parts[1], ops[i].name))
+			break;
+	if (i == N(ops) || parse_u64(parts[2], &c->value))
+		return -1;
+	c->value_two = 0;
+	if (n == 4 && parse_u64(parts[3], &c->value_two))
+		return -1;
+	c->index = (unsigned int)idx;
+	c->op = ops[i].op;
+	return 0;
+}
+
+static int add_rule(struct seccomp_spec *sc, char **f, int n)
+{
+	struct seccomp_rule *r;
+	int i;
+
+	if (n < 4 || !*f[3] || n - 4 > SECCOMP_MAX_ARGS || sc->n_rules >= SECCOMP_MAX_RULES)
+		return -1;
+	if (sc->n_rules == sc->cap_rules) {
+		int cap = sc->cap_rules ? sc->cap_rules * 2 : 512;
+		void *more = realloc(sc->rules, sizeof(*sc->rules) * (size_t)cap);
+
+		if (!more)
+			return -1;
+		sc->rules = more;
+		sc->cap_rules = cap;
+	}
+	r = &sc->rules[sc->n_rules];
+	if (parse_action(f[1], f[2], &r->action))
+		return -1;
+	r->name = f[3];
+	r->n_conds = n - 4;
+	for (i = 0; i < r->n_conds; i++)
+		if (parse_cond(f[4 + i], &r->conds[i]))
+			return -1;
+	sc->n_rules++;
+	return 0;
+}
+
+/* seccomp_spec_line() - one `seccomp_*` spec line, fields split.
+ * Return: 0, or -1 when the line is malformed or names something unknown.
+ */
+int seccomp_spec_line(struct seccomp_spec *sc, char **f, int n)
+{
+	const char *k = f[0] + strlen("seccomp_");
+	size_t i;
+
+	if (!strcmp(k, "default")) {
+		if ((n != 2 && n != 3) || sc->enabled)
+			return -1;
+		if (parse_action(f[1], n == 3 ? f[2] : NULL, &sc->default_action))
+			return -1;
+		sc->enabled = 1;
+		return 0;
+	}
+	if (!strcmp(k, "arch")) {
+		uint32_t token;
+
+		if (n != 2 || sc->n_arches >= SECCOMP_MAX_ARCHES)
+			return -1;
+		token = seccomp_arch_resolve_name(f[1]);
+		if (!token)
+			return -1;
+		sc->arches[sc->n_arches++] = token;
+		return 0;
+	}
+	if (!strcmp(k, "flag")) {
+		if (n != 2)
+			return -1;
+		for (i = 0; i < N(flags); i++) {
+			if (!strcmp(f[1], flags[i].name)) {
+				sc->flags |= flags[i].flag;
+				return 0;
+			}
+		}
+		return -1;
+	}
+	if (!strcmp(k, "unknown")) {
+		if (n != 2)
+			return -1;
+		if (!strcmp(f[1], "quiet"))
+			sc->quiet_unknown = 1;
+		else if (strcmp(f[1], "warn"))
+			return -1;
+		return 0;
+	}
+	if (!strcmp(k, "rule"))
+		return add_rule(sc, f, n);
+	return -1;
+}
+
+/* seccomp_spec_check() - cross-line rules.
+ * Return: NULL, or why the seccomp lines do not make a filter.
+ */
+const char *seccomp_spec_check(const struct seccomp_spec *sc)
+{
+	if (!sc->enabled && (sc->n_rules || sc->n_arches || sc->flags || sc->quiet_unknown))
+		return "seccomp_rule, seccomp_arch, seccomp_flag and seccomp_unknown need a seccomp_default line";
+	return NULL;
+}
+
+/* Add @name to the comma-separated @list once (profiles repeat names). */
+static void note_unknown(char *list, size_t cap, const char *name)
+{
+	size_t len = strlen(list), n = strlen(name);
+	const char *p;
+
+	for (p = list; (p = strstr(p, name)); p += n)
+		if ((p == list || (p - list >= 2 && p[-2] == ',' && p[-1] == ' ')) &&
+		    (p[n] == ',' || !p[n]))
+			return;
+	if (len + n + 6 >= cap) {
+		if (len + 4 < cap && (len < 3 || strcmp(list + len - 3, "...")))
+			strcpy(list + len, len ? ", ..." : "...");
+		return;
+	}
+	snprintf(list + len, cap - len, "%s%s", len ? ", " : "", name);
+}
+
+/* One rule; tests of the same argument twice are OR'ed as runc does. */
+static int rule_add(scmp_filter_ctx ctx, const struct seccomp_rule *r, int nr)
+{
+	struct scmp_arg_cmp cmp[SECCOMP_MAX_ARGS];
+	unsigned int seen = 0;
+	int i, twice = 0, rc;
+
+	for (i = 0; i < r->n_conds; i++) {
+		cmp[i].arg = r->conds[i].index;
+		cmp[i].op = (enum scmp_compare)r->conds[i].op;
+		cmp[i].datum_a = r->conds[i].value;
+		cmp[i].datum_b = r->conds[i].value_two;
+		if (seen & (1U << r->conds[i].index))
+			twice = 1;
+		seen |= 1U << r->conds[i].index;
+	}
+	if (!twice)
+		return seccomp_rule_add_array(ctx, r->action, nr, (unsigned int)r->n_conds, cmp);
+	for (i = 0; i < r->n_conds; i++) {
+		rc = seccomp_rule_add_array(ctx, r->action, nr, 1, &cmp[i]);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* Classic BPF as libseccomp generates it, read back from a memfd. */
+static int export_bpf(scmp_filter_ctx ctx, struct seccomp_prog *prog)
+{
+	int fd = memfd_create("seccomp-bpf", MFD_CLOEXEC), rc;
+	off_t size;
+	void *buf;
+
+	if (fd < 0)
+		return -errno;
+	rc = seccomp_export_bpf(ctx, fd);
+	if (rc)
+		goto out;
+	size = lseek(fd, 0, SEEK_END);
+	if (size <= 0 || size % (off_t)sizeof(struct sock_filter) ||
+	    size / (off_t)sizeof(struct sock_filter) > BPF_MAXINSNS) {
+		rc = size < 0 ? -errno : -E2BIG;
+		goto out;
+	}
+	buf = malloc((size_t)size);
+	if (!buf) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	if (pread(fd, buf, (size_t)size, 0) != size) {
+		free(buf);
+		rc = -EIO;
+		goto out;
+	}
+	prog->filter = buf;
+	prog->len = (unsigned short)(size / (off_t)sizeof(struct sock_filter));
+out:
+	close(fd);
+	return rc;
+}
+
+/* seccomp_build() - compile @sc into @sc->prog. System calls libseccomp does
+ * not know are skipped and listed in @unknown (", "-separated, empty when
+ * none). On failure *@step names the call and *@detail its subject.
+ * Return: 0 or -errno.
+ */
+int seccomp_build(struct seccomp_spec *sc, char *unknown, size_t unknown_cap,
+		  const char **step, const char **detail)
+{
+	scmp_filter_ctx ctx;
+	int i, rc = 0;
+
+	unknown[0] = '\0';
+	*detail = "";
+	*step = "seccomp_init";
+	ctx = seccomp_init(sc->default_action);
+	if (!ctx)
+		return -EINVAL;
+	/* The init sets no_new_privs itself when the spec asks for it. */
+	rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
+	/* A binary tree by syscall number instead of a linear list: fewer
+	 * comparisons per call on long allow-lists. runc enables it above 32
+	 * rules only: libseccomp <= 2.5.4 misbehaves with it and no rules. */
+	if (!rc && sc->n_rules > 32)
+		seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
+	for (i = 0; !rc && i < sc->n_arches; i++) {
+		*step = "seccomp_arch_add";
+		rc = seccomp_arch_add(ctx, sc->arches[i]);
+		if (rc == -EEXIST)
+			rc = 0;
+	}
+	for (i = 0; !rc && i < sc->n_rules; i++) {
+		const struct seccomp_rule *r = &sc->rules[i];
+		int nr;
+
+		if (r->action == sc->default_action)
+			continue;
+		nr = seccomp_syscall_resolve_name(r->name);
+		if (nr == __NR_SCMP_ERROR) {
+			note_unknown(unknown, unknown_cap, r->name);
+			continue;
+		}
+		*step = "seccomp_rule_add";
+		*detail = r->name;
+		rc = rule_add(ctx, r, nr);
+	}
+	if (!rc) {
+		*step = "seccomp_export_bpf";
+		*detail = "";
+		rc = export_bpf(ctx, &sc->prog);
+	}
+	seccomp_release(ctx);
+	return rc;
+}
+
+/* seccomp_install() - load @sc->prog for this process (the init, just before
+ * execve). Without no_new_privs the kernel wants CAP_SYS_ADMIN in the
+ * caller's user namespace (seccomp(2)), so the caller orders this before
+ * capabilities are dropped in that case.
+ * Return: 0 or -errno.
+ */
+int seccomp_install(const struct seccomp_spec *sc)
+{
+	struct sock_fprog fp = { .len = sc->prog.len, .filter = sc->prog.filter };
+
+	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, sc->flags, &fp) < 0)
+		return -errno;
+	return 0;
+}
