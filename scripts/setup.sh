@@ -23,6 +23,7 @@ DEBS=(
   chromium               # headless page test of the dashboard
   ethtool                # containet VXLAN tests: software checksums on a kernel vxlan peer
   openssl                # a test CA and registry certificate for mocker's HTTPS test
+  attr                   # getfattr: mocker's unpack test compares extended attributes with umoci's
 )
 
 if [ "$(id -u)" != 0 ]; then

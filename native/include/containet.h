@@ -74,35 +74,41 @@ int cn_pty_set_size(int fd, int rows, int cols);
 /* ---- poll.c: readiness of fds libuv must not read, off the JS thread ----
  *
  * A poller is an epoll set and a thread of its own (signals blocked) that
- * waits on it. When watched fds are ready the thread writes one byte to a
- * pipe, then waits for cn_poll_arm(). The caller reads the pipe through its
- * event loop (libuv polls pipes itself), collects the ready fds with
- * cn_poll_wait(timeout 0), handles them and re-arms; fds still ready then
- * (level-triggered) notify again at once. Nothing ever blocks a libuv
- * worker. Calls on one poller come from one thread at a time.
+ * waits on it. Watched fds are one-shot: when one has input or hung up the
+ * thread queues it and it stays quiet until cn_poll_rearm(). When the queue
+ * stops being empty the thread writes one byte to a pipe; the caller reads
+ * that pipe through its event loop (libuv polls pipes itself), takes the
+ * queue with cn_poll_take(), handles the fds and re-arms them; an fd re-armed
+ * with input left unread fires again at once (level-triggered for the
+ * caller). Nothing ever blocks a libuv worker. Calls on one poller come from
+ * one thread at a time.
  */
 
-/* cn_poll_create() - an epoll set, its thread (armed) and its notification
- * pipe, whose read end (close-on-exec, non-blocking) is stored in
- * *@notify_fd and belongs to the caller from then on.
+/* cn_poll_create() - an epoll set, its thread and its notification pipe,
+ * whose read end (close-on-exec, non-blocking) is stored in *@notify_fd and
+ * belongs to the caller from then on.
  * Return: handle (>= 0), -EMFILE when 64 pollers exist, or -errno.
  */
 int cn_poll_create(int *notify_fd);
-/* cn_poll_add()/cn_poll_del() - watch @fd for input or hang-up (level-
- * triggered) or stop watching it.  Return: 0 or -errno.
+/* cn_poll_add() - watch @fd for input or hang-up, armed.
+ * Return: 0 or -errno (-EEXIST when already watched).
  */
 int cn_poll_add(int poller, int fd);
+/* cn_poll_del() - stop watching @fd and forget it if queued. Call before
+ * closing it.  Return: 0 or -errno.
+ */
 int cn_poll_del(int poller, int fd);
-/* cn_poll_wait() - store up to @max (at most 64) fds that are readable or
- * hung up in @fds, waiting up to @timeout_ms (0: do not wait, as the
- * JavaScript side calls it; -1: forever).
- * Return: number of fds stored (0 on timeout), or -errno.
+/* cn_poll_take() - move up to @max queued fds, oldest first, to @fds.
+ * Never waits. An fd may come with nothing to read (it was deleted and
+ * re-added meanwhile); callers read non-blocking.
+ * Return: number of fds (0: none queued), or the -errno that ended the
+ * thread once the queue is empty.
  */
-int cn_poll_wait(int poller, int *fds, int max, int timeout_ms);
-/* cn_poll_arm() - let the thread wait again after a notification; it
- * writes the next byte as soon as a watched fd is ready.  Return: 0 or -EBADF.
+int cn_poll_take(int poller, int *fds, int max);
+/* cn_poll_rearm() - arm the @n fds in @fds again after handling them; fds
+ * no longer watched are skipped.  Return: number re-armed, or -EBADF.
  */
-int cn_poll_arm(int poller);
+int cn_poll_rearm(int poller, const int *fds, int n);
 /* cn_poll_destroy() - stop and join the thread, close the set and the
  * pipe's write end (the reader then sees end of file). Watched fds stay
  * open.  Return: 0 or -EBADF.

@@ -1,13 +1,16 @@
 /* poll.c - readiness of fds that libuv must not read itself (control
  * connections that carry SCM_RIGHTS, the switch's event eventfd).
  *
- * Each poller is an epoll set and a thread of its own that waits on it. When
- * fds are ready the thread writes one byte to a pipe whose read end the
- * caller hands to libuv (a net.Socket), then waits until cn_poll_arm(): the
- * JavaScript side collects the ready fds with a non-blocking cn_poll_wait(),
- * runs their callbacks and re-arms. So no wait ever holds one of libuv's
- * worker threads, level-triggered fds left unread wake the thread again at
- * once after the re-arm, and a notification is never more than one byte.
+ * Each poller is an epoll set and a thread of its own that waits on it. The
+ * fds are registered EPOLLONESHOT (epoll_ctl(2)): one that fires is queued
+ * and stays quiet until the caller re-arms it with cn_poll_rearm() after
+ * handling it, so the thread never spins on input nobody has read yet and
+ * never stops waiting for the other fds. When the queue goes from empty to
+ * non-empty the thread writes one byte to a pipe whose read end the caller
+ * hands to libuv (a net.Socket): the JavaScript side then takes the queue
+ * with cn_poll_take(), runs the callbacks and re-arms. No wait ever holds one
+ * of libuv's worker threads, and an fd re-armed with input left unread fires
+ * again at once, which keeps the callers' level-triggered semantics.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,20 +26,18 @@
 
 #define POLLERS_MAX 64
 #define POLL_STACK (64 * 1024)
+#define POLL_EVENTS (EPOLLIN | EPOLLRDHUP | EPOLLONESHOT)
 
-/* States of a poller's thread, guarded by @lock:
- *   armed && !stopping:  in (or entering) epoll_wait() on @ep
- *   !armed && !stopping: it notified; waits on @cond for cn_poll_arm()
- *   stopping:            leaves its loop; cn_poll_destroy() joins it
- */
 struct poller {
 	int ep;		/* the watched fds, plus @wake */
 	int wake;	/* eventfd: interrupts epoll_wait() when stopping */
-	int notify;	/* pipe write end: one byte per round of readiness */
+	int notify;	/* pipe write end: a byte when @queue stops being empty */
 	pthread_t thread;
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	int armed, stopping;
+	pthread_mutex_t lock;	/* guards the fields below */
+	int *queue;	/* fired fds not yet taken, oldest first */
+	int queued, cap;
+	int error;	/* -errno of a failed epoll_wait(): the thread has ended */
+	int stopping;
 };
 
 /* The handle is the index into this bounded table. */
@@ -57,43 +58,64 @@ static struct poller *poller_get(int h)
 	return p;
 }
 
-/* poll_thread() - wait while armed; on readiness disarm and notify once.
+/* queue_push() - append @fd to @p's queue, growing it; called locked.
+ * Each armed fd fires once, so the queue holds about as many entries as
+ * there are watched fds (plus, rarely, one of an fd deleted meanwhile).
+ * Return: 0, or -ENOMEM.
+ */
+static int queue_push(struct poller *p, int fd)
+{
+	if (p->queued == p->cap) {
+		int cap = p->cap ? p->cap * 2 : 64;
+		int *q = realloc(p->queue, (size_t)cap * sizeof(*q));
+
+		if (!q)
+			return -ENOMEM;
+		p->queue = q;
+		p->cap = cap;
+	}
+	p->queue[p->queued++] = fd;
+	return 0;
+}
+
+/* poll_thread() - queue fired fds; notify when the queue was empty.
  * Return: NULL.
  */
 static void *poll_thread(void *arg)
 {
 	struct poller *p = arg;
-	struct epoll_event evs[8];
+	struct epoll_event evs[64];
 	const char byte = 1;
-	int n, i, ready;
+	int n, i, was_empty, stop = 0;
 
-	for (;;) {
+	while (!stop) {
+		n = epoll_wait(p->ep, evs, 64, -1);
+		if (n < 0 && errno == EINTR)
+			continue;
 		pthread_mutex_lock(&p->lock);
-		while (!p->armed && !p->stopping)
-			pthread_cond_wait(&p->cond, &p->lock);
 		if (p->stopping) {
 			pthread_mutex_unlock(&p->lock);
 			break;
 		}
-		pthread_mutex_unlock(&p->lock);
-
-		n = epoll_wait(p->ep, evs, 8, -1);
-		if (n < 0 && errno != EINTR)
-			n = 1, evs[0].data.fd = -1; /* let the caller's cn_poll_wait() report it */
-		for (i = 0, ready = 0; i < n; i++)
-			if (evs[i].data.fd != p->wake)
-				ready = 1;
-		if (!ready)
-			continue; /* woken to stop, or EINTR */
-
-		pthread_mutex_lock(&p->lock);
-		p->armed = 0;
-		pthread_mutex_unlock(&p->lock);
-		if (write(p->notify, &byte, 1) < 0) {
-			/* At most one byte is unread per round, so the pipe never
-			 * fills; EPIPE (reader gone; SIGPIPE is blocked in this
-			 * thread) only comes before a destroy. */
+		was_empty = p->queued == 0;
+		if (n < 0) {
+			p->error = -errno;
+			stop = 1;
 		}
+		for (i = 0; i < n; i++) {
+			if (evs[i].data.fd == p->wake)
+				continue;
+			if (queue_push(p, evs[i].data.fd) < 0) {
+				p->error = -ENOMEM;
+				stop = 1;
+			}
+		}
+		if (was_empty && (p->queued || p->error) && write(p->notify, &byte, 1) < 0) {
+			/* A byte is pending at most once per empty queue, so the
+			 * pipe never fills; EPIPE (reader gone; SIGPIPE is blocked in
+			 * this thread) only comes before a destroy. */
+		}
+		pthread_mutex_unlock(&p->lock);
 	}
 	return NULL;
 }
@@ -107,8 +129,8 @@ static void poller_free(struct poller *p)
 		close(p->wake);
 	if (p->notify >= 0)
 		close(p->notify);
-	pthread_cond_destroy(&p->cond);
 	pthread_mutex_destroy(&p->lock);
+	free(p->queue);
 	free(p);
 }
 
@@ -124,9 +146,7 @@ int cn_poll_create(int *notify_fd)
 	if (!p)
 		return -ENOMEM;
 	p->ep = p->wake = p->notify = -1;
-	p->armed = 1;
 	pthread_mutex_init(&p->lock, NULL);
-	pthread_cond_init(&p->cond, NULL);
 	p->ep = epoll_create1(EPOLL_CLOEXEC);
 	p->wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (p->ep < 0 || p->wake < 0)
@@ -179,7 +199,7 @@ fail_pipe:
 
 int cn_poll_add(int h, int fd)
 {
-	struct epoll_event e = { .events = EPOLLIN | EPOLLRDHUP };
+	struct epoll_event e = { .events = POLL_EVENTS };
 	struct poller *p = poller_get(h);
 
 	if (!p)
@@ -191,44 +211,57 @@ int cn_poll_add(int h, int fd)
 int cn_poll_del(int h, int fd)
 {
 	struct poller *p = poller_get(h);
+	int i, j, ret;
 
 	if (!p)
 		return -EBADF;
-	return epoll_ctl(p->ep, EPOLL_CTL_DEL, fd, NULL) ? -errno : 0;
-}
-
-int cn_poll_wait(int h, int *fds, int max, int timeout_ms)
-{
-	struct epoll_event evs[64];
-	struct poller *p = poller_get(h);
-	int n, i, out = 0;
-
-	if (!p)
-		return -EBADF;
-	if (max > 64)
-		max = 64;
-	if (max < 1)
-		return -EINVAL;
-	n = epoll_wait(p->ep, evs, max, timeout_ms);
-	if (n < 0)
-		return errno == EINTR ? 0 : -errno;
-	for (i = 0; i < n; i++)
-		if (evs[i].data.fd != p->wake)
-			fds[out++] = evs[i].data.fd;
-	return out;
-}
-
-int cn_poll_arm(int h)
-{
-	struct poller *p = poller_get(h);
-
-	if (!p)
-		return -EBADF;
+	ret = epoll_ctl(p->ep, EPOLL_CTL_DEL, fd, NULL) ? -errno : 0;
+	/* A queued entry would outlive the fd and could name its successor. */
 	pthread_mutex_lock(&p->lock);
-	p->armed = 1;
-	pthread_cond_signal(&p->cond);
+	for (i = j = 0; i < p->queued; i++)
+		if (p->queue[i] != fd)
+			p->queue[j++] = p->queue[i];
+	p->queued = j;
 	pthread_mutex_unlock(&p->lock);
-	return 0;
+	return ret;
+}
+
+int cn_poll_take(int h, int *fds, int max)
+{
+	struct poller *p = poller_get(h);
+	int n, i;
+
+	if (!p)
+		return -EBADF;
+	if (max < 0)
+		return -EINVAL;
+	pthread_mutex_lock(&p->lock);
+	n = p->queued < max ? p->queued : max;
+	for (i = 0; i < n; i++)
+		fds[i] = p->queue[i];
+	for (i = n; i < p->queued; i++)
+		p->queue[i - n] = p->queue[i];
+	p->queued -= n;
+	if (!n && p->error)
+		n = p->error;
+	pthread_mutex_unlock(&p->lock);
+	return n;
+}
+
+int cn_poll_rearm(int h, const int *fds, int n)
+{
+	struct epoll_event e = { .events = POLL_EVENTS };
+	struct poller *p = poller_get(h);
+	int i, armed = 0;
+
+	if (!p)
+		return -EBADF;
+	for (i = 0; i < n; i++) {
+		e.data.fd = fds[i];
+		if (epoll_ctl(p->ep, EPOLL_CTL_MOD, fds[i], &e) == 0)
+			armed++;
+	}
+	return armed;
 }
 
 int cn_poll_destroy(int h)
@@ -246,7 +279,6 @@ int cn_poll_destroy(int h)
 		return -EBADF;
 	pthread_mutex_lock(&p->lock);
 	p->stopping = 1;
-	pthread_cond_signal(&p->cond);
 	pthread_mutex_unlock(&p->lock);
 	if (write(p->wake, &one, sizeof(one)) < 0) {
 		/* a saturated counter wakes the thread anyway */

@@ -97,8 +97,8 @@ const PROTOTYPES = {
   cn_poll_create: 'int cn_poll_create(_Out_ int *notify_fd)',
   cn_poll_add: 'int cn_poll_add(int poller, int fd)',
   cn_poll_del: 'int cn_poll_del(int poller, int fd)',
-  cn_poll_wait: 'int cn_poll_wait(int poller, _Out_ int *fds, int max, int timeout_ms)',
-  cn_poll_arm: 'int cn_poll_arm(int poller)',
+  cn_poll_take: 'int cn_poll_take(int poller, _Out_ int *fds, int max)',
+  cn_poll_rearm: 'int cn_poll_rearm(int poller, const int *fds, int n)',
   cn_poll_destroy: 'int cn_poll_destroy(int poller)',
   ...SWITCH_PROTOTYPES,
 } as const;

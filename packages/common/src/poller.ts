@@ -1,10 +1,11 @@
 /**
  * Readiness of raw fds without letting libuv read them, for sockets whose
  * reads need recvmsg() with SCM_RIGHTS and for eventfds. A thread owned by
- * the native library (poll.c) waits in epoll_wait and writes a byte to a
- * pipe that libuv watches here as a net.Socket; the callbacks then run on
- * the event loop. No wait ever holds one of libuv's worker threads, which
- * fs, dns and crypto need, and a process can exit at any moment.
+ * the native library (poll.c) waits in epoll_wait, queues the fds that fired
+ * (one-shot) and writes a byte to a pipe that libuv watches here as a
+ * net.Socket; the callbacks then run on the event loop and the fds are
+ * re-armed. No wait ever holds one of libuv's worker threads, which fs, dns
+ * and crypto need, and the process can exit at any moment.
  */
 import { Socket } from 'node:net';
 import { check, ContainetError } from './errors.js';
@@ -12,7 +13,7 @@ import { native } from './native.js';
 
 export type ReadableHandler = (fd: number) => void;
 
-/** cn_poll_wait() reports at most this many fds per call. */
+/** Fds taken from the native queue per round; more wait for the next turn of the loop. */
 const BATCH = 64;
 
 export class FdPoller {
@@ -67,23 +68,29 @@ export class FdPoller {
     this.#notify.destroy();
   }
 
-  /** The thread saw fds ready: collect them without waiting, call back, re-arm. */
+  /** Take the fds that fired, call back, re-arm the ones still watched. */
   #dispatch(): void {
     if (this.#closed) return;
     const ready = this.#ready;
-    const n = Number(native().cn_poll_wait(this.#handle, ready, BATCH, 0));
+    const n = Number(native().cn_poll_take(this.#handle, ready, BATCH));
     if (n < 0) {
-      // Only EBADF-like failures land here; nothing sensible is left to poll.
+      // The thread's epoll_wait failed (EBADF-like): nothing sensible is left to poll.
       this.close();
       return;
     }
+    let i = 0;
     try {
-      for (let i = 0; i < n && !this.#closed; i++) {
+      for (; i < n && !this.#closed; i++) {
         const fd = ready[i]!;
         this.#handlers.get(fd)?.(fd);
       }
     } finally {
-      if (!this.#closed) native().cn_poll_arm(this.#handle);
+      if (!this.#closed) {
+        // A handler that throws still re-arms its batch (the error goes on to the caller).
+        native().cn_poll_rearm(this.#handle, ready, n);
+        // The thread notifies only when its queue was empty: take the rest on the next turn.
+        if (n === BATCH) setImmediate(() => this.#dispatch());
+      }
     }
   }
 }
