@@ -211,6 +211,23 @@ export async function pushImage(base: string, repo: string, tag: string | null, 
   return { digest, manifest, mediaType, layerDigests: layers.map((l) => l.digest), layerBlobs: blobs, size: manifest.length };
 }
 
+/** An image of ready-made tar layers (gzipped here), e.g. made by GNU tar from a directory. */
+export async function pushTarImage(base: string, repo: string, tag: string, tars: Buffer[], headers: Record<string, string> = {}): Promise<PushedImage> {
+  const layers = [];
+  const blobs: Buffer[] = [];
+  for (const tar of tars) {
+    const blob = gzipSync(tar);
+    blobs.push(blob);
+    layers.push({ mediaType: OCI.layer.gzip, digest: await pushBlob(base, repo, blob, headers), size: blob.length });
+  }
+  const platform = { os: 'linux', architecture: process.arch === 'x64' ? 'amd64' : process.arch };
+  const config = Buffer.from(JSON.stringify({ ...platform, created: '2024-01-02T03:04:05Z', config: { Cmd: ['/bin/sh'] }, rootfs: { type: 'layers', diff_ids: tars.map(sha) } }));
+  const configDesc = { mediaType: OCI.config, digest: await pushBlob(base, repo, config, headers), size: config.length };
+  const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI.manifest, config: configDesc, layers }));
+  const digest = await pushManifest(base, repo, tag, manifest, OCI.manifest, headers);
+  return { digest, manifest, mediaType: OCI.manifest, layerDigests: layers.map((l) => l.digest), layerBlobs: blobs, size: manifest.length };
+}
+
 export async function pushIndex(base: string, repo: string, tag: string, entries: Array<{ image: PushedImage; platform: { os: string; architecture: string; variant?: string }; annotations?: Record<string, string> }>, oci = true): Promise<{ digest: string; bytes: Buffer }> {
   const mediaType = oci ? OCI.index : DOCKER.list;
   const bytes = Buffer.from(JSON.stringify({

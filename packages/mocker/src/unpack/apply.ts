@@ -14,8 +14,17 @@
  * links and nodes are made in place of whatever was there), and hard link
  * targets and whiteouts are resolved the same way. The tree is ours alone
  * while we build it, so these checks are not raced.
+ *
+ * Metadata is restored as umoci restores it (oci/layer/tar_extract.go):
+ * owner, then mode (chown(2) clears set-id bits), times to the nanosecond
+ * of PAX `mtime`/`atime` records, and every `SCHILY.xattr.*` record with
+ * lsetxattr(2) after the data is written (a write clears
+ * security.capability); hard links take their target's. A directory's
+ * times are set once everything in it is written, and a directory this
+ * layer changes without naming it (a file added, a whiteout) gets back the
+ * times it had before the layer.
  */
-import { lstatSync, mkdirSync, readlinkSync, rmSync, unlinkSync, openSync, writeSync, closeSync, fchownSync, fchmodSync, futimesSync, symlinkSync, linkSync, lchownSync, lutimesSync, chmodSync, chownSync, readdirSync, constants, type Stats } from 'node:fs';
+import { lstatSync, mkdirSync, readlinkSync, rmSync, unlinkSync, openSync, writeSync, closeSync, fchownSync, fchmodSync, futimesSync, symlinkSync, linkSync, lchownSync, chmodSync, chownSync, readdirSync, constants, type Stats } from 'node:fs';
 import { dirname } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -25,6 +34,8 @@ import { extract, type Header as TarHeaders } from 'tar-stream';
 import { ContainetError } from '@containet/common';
 import { EXIT } from '../errors.js';
 import { smallFileWriter } from './file-writer.js';
+import { PaxRecordReader } from './pax-records.js';
+import { fsetxattr, lsetxattr, llistxattr, lremovexattr, lutimens, type ExactTime } from './xattr.js';
 
 export interface ApplyOptions {
   /** Set owners and make device nodes (needs root); default: when uid is 0. */
@@ -146,17 +157,40 @@ function mknod(path: string, type: 'c' | 'b' | 'p', mode: number, major: number,
   if (r.status !== 0) throw new Error(`mknod ${path}: ${(r.stderr || r.error?.message || 'failed').trim()}`);
 }
 
+/** The times to restore on a directory, and which directory (a later entry may replace it). */
+interface DirTimes {
+  ino: bigint;
+  atime: ExactTime;
+  mtime: ExactTime;
+}
+
+const nsTime = (ns: bigint): ExactTime => ({ sec: Number(ns / 1_000_000_000n), nsec: Number(ns % 1_000_000_000n) });
+
 export async function applyLayer(root: string, tar: Readable, opts: ApplyOptions = {}): Promise<ApplyStats> {
   const privileged = opts.privileged ?? process.getuid?.() === 0;
   const layerNo = opts.layer ?? 1;
   const resolver = new RootResolver(root);
   const written = new Set<string>([root]);
-  const dirTimes: Array<[string, Date]> = [];
+  // Directories named by this layer, and directories it changed without naming them.
+  const dirTimes = new Map<string, DirTimes>();
+  const keptTimes = new Map<string, DirTimes>();
   const stats: ApplyStats = { entries: 0, bytes: 0, skippedNodes: 0 };
   const bad = (name: string, why: string): ContainetError => new ContainetError('MOCKER_BAD_LAYER', `layer ${layerNo}: ${JSON.stringify(name)}: ${why}; refused`, { exitCode: EXIT.verify });
+  const warned = new Set<string>();
+  const warnOnce = (key: string, message: string): void => {
+    if (warned.has(key)) return;
+    warned.add(key);
+    opts.warn?.(message);
+  };
 
   const markWritten = (dir: string): void => {
     for (let d = dir; d.length > root.length && !written.has(d); d = dirname(d)) written.add(d);
+  };
+  /** Remember a directory's times before this layer first changes what is in it. */
+  const keepTimes = (dir: string): void => {
+    if (keptTimes.has(dir) || dirTimes.has(dir)) return;
+    const st = lstatSync(dir, { bigint: true });
+    keptTimes.set(dir, { ino: st.ino, atime: nsTime(st.atimeNs), mtime: nsTime(st.mtimeNs) });
   };
   // Small files are written by worker threads (file-writer.ts) while the
   // tar stream moves on (creating files is the slow part of unpacking).
@@ -185,15 +219,71 @@ export async function applyLayer(root: string, tar: Readable, opts: ApplyOptions
       const p = `${dir}/${name}`;
       if (written.has(p)) {
         if (lstatSync(p).isDirectory()) prune(p);
-      } else rmSync(p, { recursive: true, force: true });
+      } else {
+        keepTimes(dir);
+        rmSync(p, { recursive: true, force: true });
+      }
     }
     resolver.invalidate();
   };
 
+  /**
+   * The entry's extended attributes, as umoci sets them: after owner and
+   * mode. `security.selinux` is skipped (a label of the machine that built
+   * the image means nothing here; umoci refuses it). The kernel allows
+   * `user.*` on regular files and directories only (xattr(7)): on symlinks
+   * and nodes it is skipped with a warning, where umoci stops with EPERM.
+   * A filesystem without xattrs (ENOTSUP) is warned about, as umoci does.
+   */
+  const setXattrs = (name: string, target: string, xattrs: ReadonlyArray<[string, Buffer]>, kind: 'file' | 'dir' | 'other', fd?: number): void => {
+    for (const [key, value] of xattrs) {
+      if (key === 'security.selinux') {
+        warnOnce(key, `layer ${layerNo}: security.selinux labels are not restored (first: ${name})`);
+        continue;
+      }
+      if (kind === 'other' && key.startsWith('user.')) {
+        warnOnce(`user-${name}`, `layer ${layerNo}: ${name}: ${key} not set: user.* attributes exist only on files and directories`);
+        continue;
+      }
+      try {
+        if (fd !== undefined) fsetxattr(fd, target, key, value);
+        else lsetxattr(target, key, value);
+      } catch (err) {
+        const code = (err as { code?: string }).code;
+        if (code === 'ENOTSUP' || code === 'EOPNOTSUPP') {
+          warnOnce(`notsup-${key.split('.')[0]}`, `layer ${layerNo}: ${name}: ${key} not set: the filesystem of ${root} does not support it`);
+          continue;
+        }
+        if (!privileged && (code === 'EPERM' || code === 'EACCES')) {
+          warnOnce(`perm-${key.split('.')[0]}`, `layer ${layerNo}: ${name}: ${key} not set (needs root)`);
+          continue;
+        }
+        throw new ContainetError('MOCKER_UNPACK', `layer ${layerNo}: ${name}: ${(err as Error).message}`, { cause: err, exitCode: EXIT.failure });
+      }
+    }
+  };
+  /** A directory kept from a lower layer takes this layer's attributes only (umoci clears them first). */
+  const clearXattrs = (target: string): void => {
+    for (const key of llistxattr(target)) {
+      if (key === 'security.selinux') continue;
+      try {
+        lremovexattr(target, key);
+      } catch (err) {
+        if ((err as { code?: string }).code !== 'EPERM') throw err;
+      }
+    }
+  };
+
   const hash = createHash('sha256');
+  const records = new PaxRecordReader();
   const hasher = new Transform({
     transform(chunk: Buffer, _enc, cb) {
       hash.update(chunk);
+      try {
+        records.push(chunk);
+      } catch (err) {
+        return cb(err as Error);
+      }
       cb(null, chunk);
     },
   });
@@ -206,10 +296,28 @@ export async function applyLayer(root: string, tar: Readable, opts: ApplyOptions
     for await (const entry of ex) {
       const h: TarHeaders = entry.header;
       stats.entries++;
+      const rec = records.shift();
+      if (rec === undefined || rec.name !== h.name) throw bad(h.name, 'its tar headers could not be read consistently');
       const parts = cleanName(h.name);
       if (parts === null) throw bad(h.name, 'its name leads out of the root with ".."');
+      const mode = (h.mode ?? 0o644) & 0o7777;
+      const uid = h.uid ?? 0;
+      const gid = h.gid ?? 0;
+      const mtime: ExactTime = rec.mtime ?? { sec: Math.floor((h.mtime?.getTime() ?? 0) / 1000), nsec: 0 };
+      // umoci (and Go's archive/tar) use the mtime when there is no atime record.
+      const atime: ExactTime = rec.atime ?? mtime;
+      const wholeSeconds = mtime.nsec === 0 && atime.nsec === 0;
       if (parts.length === 0) {
+        // `./`: the root itself, whose metadata umoci applies too.
         entry.resume();
+        if (h.type === 'directory') {
+          await settle();
+          if (privileged) chownSync(root, uid, gid);
+          chmodSync(root, mode);
+          clearXattrs(root);
+          setXattrs(h.name, root, rec.xattrs, 'dir');
+          dirTimes.set(root, { ino: lstatSync(root, { bigint: true }).ino, atime, mtime });
+        }
         continue;
       }
       const base = parts[parts.length - 1]!;
@@ -237,29 +345,32 @@ export async function applyLayer(root: string, tar: Readable, opts: ApplyOptions
           if (st.isDirectory()) prune(victim);
           continue;
         }
+        keepTimes(parent);
         await removeExisting(victim, st);
         continue;
       }
 
       const parent = resolver.dir(parentParts, true, what)!;
       markWritten(parent);
+      keepTimes(parent);
       const target = `${parent}/${base}`;
       if (inflight.has(target) || h.type === 'link') await settle();
       const existing = lstatOrNull(target);
-      const mode = (h.mode ?? 0o644) & 0o7777;
-      const uid = h.uid ?? 0;
-      const gid = h.gid ?? 0;
-      const mtime = h.mtime ?? new Date(0);
 
       if (h.type === 'directory') {
         entry.resume();
         if (!existing?.isDirectory()) {
           if (existing) await removeExisting(target, existing);
           mkdirSync(target, 0o700);
+        } else {
+          await settle(); // files of this layer may be landing in it
+          clearXattrs(target);
         }
         if (privileged) chownSync(target, uid, gid);
         chmodSync(target, mode);
-        dirTimes.push([target, mtime]);
+        setXattrs(h.name, target, rec.xattrs, 'dir');
+        keptTimes.delete(target);
+        dirTimes.set(target, { ino: lstatSync(target, { bigint: true }).ino, atime, mtime });
         written.add(target);
         continue;
       }
@@ -270,7 +381,7 @@ export async function applyLayer(root: string, tar: Readable, opts: ApplyOptions
         case 'contiguous-file':
         case null:
         case undefined: {
-          if ((h.size ?? 0) <= SMALL_FILE) {
+          if ((h.size ?? 0) <= SMALL_FILE && rec.xattrs.length === 0 && wholeSeconds) {
             const data: Buffer[] = [];
             let size = 0;
             for await (const chunk of entry as AsyncIterable<Buffer>) {
@@ -278,7 +389,7 @@ export async function applyLayer(root: string, tar: Readable, opts: ApplyOptions
               size += chunk.length;
             }
             stats.bytes += size;
-            const op = writer.write({ target, data, size, mode, chown: privileged, uid, gid, mtime }).then(
+            const op = writer.write({ target, data, size, mode, chown: privileged, uid, gid, atime: atime.sec, mtime: mtime.sec }).then(
               () => void inflight.delete(target),
               (err: unknown) => {
                 asyncError ??= err;
@@ -301,7 +412,10 @@ export async function applyLayer(root: string, tar: Readable, opts: ApplyOptions
             }
             if (privileged) fchownSync(fd, uid, gid);
             fchmodSync(fd, mode); // after chown, which clears set-id bits
-            futimesSync(fd, mtime, mtime);
+            // After the data and the owner: either clears security.capability.
+            setXattrs(h.name, target, rec.xattrs, 'file', fd);
+            if (wholeSeconds) futimesSync(fd, atime.sec, mtime.sec);
+            else lutimens(target, atime, mtime);
           } finally {
             closeSync(fd);
           }
@@ -312,7 +426,8 @@ export async function applyLayer(root: string, tar: Readable, opts: ApplyOptions
           if (!h.linkname) throw bad(h.name, 'a symlink without a target');
           symlinkSync(h.linkname, target); // kept verbatim, absolute or not
           if (privileged) lchownSync(target, uid, gid);
-          lutimesSync(target, mtime, mtime);
+          setXattrs(h.name, target, rec.xattrs, 'other');
+          lutimens(target, atime, mtime);
           break;
         case 'link': {
           entry.resume();
@@ -339,7 +454,8 @@ export async function applyLayer(root: string, tar: Readable, opts: ApplyOptions
           mknod(target, t, mode, h.devmajor ?? 0, h.devminor ?? 0);
           if (privileged) lchownSync(target, uid, gid);
           chmodSync(target, mode);
-          lutimesSync(target, mtime, mtime);
+          setXattrs(h.name, target, rec.xattrs, 'other');
+          lutimens(target, atime, mtime);
           break;
         }
         default:
@@ -361,12 +477,14 @@ export async function applyLayer(root: string, tar: Readable, opts: ApplyOptions
     const e = err as NodeJS.ErrnoException;
     throw new ContainetError('MOCKER_UNPACK', `layer ${layerNo}: ${e.message}`, { cause: err, exitCode: /zstd|gzip|header|invalid|unexpected end|incorrect/i.test(e.message) ? EXIT.verify : EXIT.failure });
   }
-  for (const [dir, t] of dirTimes.reverse()) {
-    // A later entry may have put a symlink where this directory was:
-    // lutimes never follows it out of the root.
-    try {
-      lutimesSync(dir, t, t);
-    } catch {} // removed later in the layer
+  // Everything in them is written now. Setting a directory's times does not
+  // change its parent's, so the order does not matter. A directory removed
+  // or replaced (by a symlink, say) later in the layer is left alone: its
+  // inode tells.
+  for (const [dir, t] of [...keptTimes, ...dirTimes]) {
+    const st = lstatOrNull(dir);
+    if (st === null || !st.isDirectory() || BigInt(st.ino) !== t.ino) continue;
+    lutimens(dir, t.atime, t.mtime);
   }
   if (opts.diffId !== undefined) {
     const got = `sha256:${hash.digest('hex')}`;

@@ -25,7 +25,9 @@ export interface SmallFile {
   chown: boolean;
   uid: number;
   gid: number;
-  mtime: Date;
+  /** Whole seconds (PAX nanoseconds are set on the main thread, xattr.ts). */
+  atime: number;
+  mtime: number;
 }
 
 interface Job {
@@ -37,6 +39,7 @@ interface Job {
   uid: number;
   gid: number;
   /** Seconds, as futimesSync takes them. */
+  atime: number;
   mtime: number;
 }
 
@@ -68,7 +71,7 @@ parentPort.on('message', ({ jobs, buf }) => {
       for (let o = 0; o < f.len; ) o += fs.writeSync(fd, data, f.off + o, f.len - o);
       if (f.chown) fs.fchownSync(fd, f.uid, f.gid);
       fs.fchmodSync(fd, f.mode); // after chown, which clears set-id bits
-      fs.futimesSync(fd, f.mtime, f.mtime);
+      fs.futimesSync(fd, f.atime, f.mtime);
       return null;
     } catch (err) {
       return { message: err.message, code: err.code };
@@ -155,7 +158,7 @@ export class SmallFileWriter {
     const batch = (this.#batch ??= { jobs: [], buf: Buffer.allocUnsafeSlow(Math.max(BATCH_BYTES, file.size)), used: 0, settle: [] });
     const off = batch.used;
     for (const chunk of file.data) batch.used += chunk.copy(batch.buf, batch.used);
-    batch.jobs.push({ target: file.target, off, len: batch.used - off, mode: file.mode, chown: file.chown, uid: file.uid, gid: file.gid, mtime: file.mtime.getTime() / 1000 });
+    batch.jobs.push({ target: file.target, off, len: batch.used - off, mode: file.mode, chown: file.chown, uid: file.uid, gid: file.gid, atime: file.atime, mtime: file.mtime });
     this.#pendingBytes += file.size;
     const size = file.size;
     const done = new Promise<void>((resolve, reject) => batch.settle.push({ resolve, reject })).finally(() => {
