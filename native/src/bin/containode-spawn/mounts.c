@@ -8,20 +8,16 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "cgroupfs.h"
 #include "devices.h"
 #include "inroot.h"
 #include "mounts.h"
 #include "report.h"
 #include "spec.h"
-
-#ifndef CGROUP2_SUPER_MAGIC
-#define CGROUP2_SUPER_MAGIC 0x63677270
-#endif
 
 struct mount_opt {
 	const char *name;
@@ -194,13 +190,20 @@ static int fail(int rep, int err, const char *step, const char *detail)
 	return -1;
 }
 
+/* Whether the init has a cgroup namespace of its own (created, or joined
+ * by path), so a fresh cgroup mount is rooted at the container's cgroup. */
+static int cgroup_own_ns(const struct spec *s)
+{
+	return s->ns_new[NS_CGROUP] || s->ns_path[NS_CGROUP];
+}
+
 #define BIND_FLAGS (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | \
 		    MS_NODIRATIME | MS_RELATIME | MS_STRICTATIME)
 
 /* One mount of @src on @dest, a path inside @root ("" = the host's /),
  * resolved with inroot_open() so no symlink in the root can redirect it. */
-static int mount_at(int rep, const char *root, const char *src, const char *dest,
-		    const char *type, const char *options)
+static int mount_at(const struct spec *s, int rep, const char *root, const char *src,
+		    const char *dest, const char *type, const char *options)
 {
 	struct parsed_opts p;
 	struct stat st;
@@ -218,20 +221,9 @@ static int mount_at(int rep, const char *root, const char *src, const char *dest
 	snprintf(dst, sizeof(dst), "/proc/self/fd/%d", fd);
 
 	if (!strcmp(type, "cgroup")) {
-		struct statfs sf;
-
-		/* Pure v2 hosts get a cgroup2 mount (its root is the cgroup
-		 * namespace root); v1 and hybrid hosts get the host hierarchy
-		 * bound, read-only when asked. */
-		if (statfs("/sys/fs/cgroup", &sf) == 0 && sf.f_type == CGROUP2_SUPER_MAGIC) {
-			if (mount("cgroup2", dst, "cgroup2", p.flags & ~MS_BIND, NULL) < 0)
-				goto err_mount;
-			close(fd);
-			return 0;
-		}
-		is_bind = 1;
-		src = "/sys/fs/cgroup";
-		p.flags |= MS_BIND | MS_REC;
+		/* The container's own cgroups, never the host's tree. */
+		close(fd);
+		return cgroupfs_mount(rep, root, dest, p.flags, cgroup_own_ns(s));
 	}
 
 	if (is_bind) {
@@ -277,37 +269,77 @@ err_mount:
 		int err = errno;
 
 		close(fd);
-		return fail(rep, err, is_bind ? "mount(bind)" : "mount(cgroup2)", dest);
+		return fail(rep, err, "mount(bind)", dest);
 	}
+}
+
+/* readonly_tree() - the mount at @path and every mount under it
+ * read-only, as one change: mount_setattr(2) with AT_RECURSIVE (Linux
+ * 5.12). A bind remount changes one mount only, which would leave the
+ * host's /sys/fs/cgroup writable under a read-only bind of /sys; kernels
+ * without mount_setattr get that (the top mount) and no more.
+ * Return: 0 or -errno.
+ */
+static int readonly_tree(const char *path)
+{
+	struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
+
+	if (mount_setattr(AT_FDCWD, path, AT_RECURSIVE, &attr, sizeof(attr)) == 0)
+		return 0;
+	if (errno != ENOSYS)
+		return -errno;
+	if (mount(NULL, path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | locked_flags(path), NULL) < 0)
+		return -errno;
+	return 0;
+}
+
+/* /sys, with or without a rootfs: sysfs shows the network namespace of
+ * its mounter (sysfs_mount() takes it), so a fresh one only with a new
+ * network namespace; otherwise the host's bound. Read-only, every mount
+ * under it too, unless `sysfs rw` (privileged). */
+static int default_sysfs(const struct spec *s, int rep, const char *root)
+{
+	char dst[32];
+	int fd, r;
+
+	if (s->ns_new[NS_NET]) {
+		if (mount_at(s, rep, root, "sysfs", "/sys", "sysfs",
+			     s->sysfs_rw ? "nosuid,nodev,noexec" : "nosuid,nodev,noexec,ro"))
+			return -1;
+		return 0;
+	}
+	if (mount_at(s, rep, root, "/sys", "/sys", "bind", "rbind,nosuid,nodev,noexec"))
+		return -1;
+	if (s->sysfs_rw)
+		return 0;
+	fd = inroot_open(root, "/sys", 0);
+	if (fd < 0)
+		return fail(rep, -fd, "open(mount point)", "/sys");
+	snprintf(dst, sizeof(dst), "/proc/self/fd/%d", fd);
+	r = readonly_tree(dst);
+	close(fd);
+	if (r)
+		return fail(rep, -r, "mount_setattr(readonly)", "/sys");
+	return 0;
 }
 
 static int default_mounts(const struct spec *s, int rep, const char *root)
 {
-	if (mount_at(rep, root, "proc", "/proc", "proc", "nosuid,nodev,noexec"))
+	if (mount_at(s, rep, root, "proc", "/proc", "proc", "nosuid,nodev,noexec"))
 		return -1;
-	if (mount_at(rep, root, "tmpfs", "/dev", "tmpfs", "nosuid,strictatime,mode=755,size=65536k"))
+	if (mount_at(s, rep, root, "tmpfs", "/dev", "tmpfs", "nosuid,strictatime,mode=755,size=65536k"))
 		return -1;
 	/* newinstance: a private devpts (devpts docs, Linux >= 4.7 always);
 	 * ptmxmode makes its own ptmx usable through the /dev/ptmx link. */
-	if (mount_at(rep, root, "devpts", "/dev/pts", "devpts",
+	if (mount_at(s, rep, root, "devpts", "/dev/pts", "devpts",
 		     "nosuid,noexec,newinstance,ptmxmode=0666,mode=0620"))
 		return -1;
-	if (mount_at(rep, root, "shm", "/dev/shm", "tmpfs", "nosuid,nodev,noexec,mode=1777,size=65536k"))
+	if (mount_at(s, rep, root, "shm", "/dev/shm", "tmpfs", "nosuid,nodev,noexec,mode=1777,size=65536k"))
 		return -1;
 	if (s->ns_new[NS_IPC] &&
-	    mount_at(rep, root, "mqueue", "/dev/mqueue", "mqueue", "nosuid,nodev,noexec"))
+	    mount_at(s, rep, root, "mqueue", "/dev/mqueue", "mqueue", "nosuid,nodev,noexec"))
 		return -1;
-	if (s->rootfs) {
-		/* sysfs shows the mounter's network namespace, so a fresh
-		 * sysfs only with a new one; otherwise the host's, read-only. */
-		if (s->ns_new[NS_NET]) {
-			if (mount_at(rep, root, "sysfs", "/sys", "sysfs", "nosuid,nodev,noexec,ro"))
-				return -1;
-		} else if (mount_at(rep, root, "/sys", "/sys", "bind", "rbind,nosuid,nodev,noexec,ro")) {
-			return -1;
-		}
-	}
-	return 0;
+	return default_sysfs(s, rep, root);
 }
 
 /* mounts_prepare() - propagation, rootfs, default mounts, the mount list
@@ -325,6 +357,10 @@ int mounts_prepare(const struct spec *s, int rep, int *hostdev)
 	*hostdev = open("/dev", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (*hostdev < 0)
 		return fail(rep, errno, "open", "/dev");
+	/* The host's cgroup layout, before a /sys or /proc mount covers it. */
+	for (i = 0; i < s->n_mounts; i++)
+		if (!strcmp(s->mounts[i].type, "cgroup") && cgroupfs_scan(rep, cgroup_own_ns(s)))
+			return -1;
 
 	if (s->rootfs && s->ov_lower) {
 		char data[3 * PATH_MAX + 64];
@@ -346,7 +382,7 @@ int mounts_prepare(const struct spec *s, int rep, int *hostdev)
 	for (i = 0; i < s->n_mounts; i++) {
 		const struct mount_ent *m = &s->mounts[i];
 
-		if (mount_at(rep, root, m->source, m->dest, m->type, m->options))
+		if (mount_at(s, rep, root, m->source, m->dest, m->type, m->options))
 			return -1;
 	}
 	if (s->default_devices && devices_default(s, rep, root, *hostdev))
@@ -394,7 +430,7 @@ int mounts_pivot(const struct spec *s, int rep)
 int mounts_finish(const struct spec *s, int rep)
 {
 	struct stat st;
-	int i;
+	int i, r;
 
 	for (i = 0; i < s->n_masked; i++) {
 		const char *p = s->masked[i];
@@ -421,8 +457,9 @@ int mounts_finish(const struct spec *s, int rep)
 		}
 		if (mount(p, p, NULL, MS_BIND | MS_REC, NULL) < 0)
 			return fail(rep, errno, "mount(bind readonly)", p);
-		if (mount(NULL, p, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | locked_flags(p), NULL) < 0)
-			return fail(rep, errno, "mount(remount readonly)", p);
+		r = readonly_tree(p);
+		if (r)
+			return fail(rep, -r, "mount_setattr(readonly)", p);
 	}
 	if (s->rootfs_readonly &&
 	    mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | locked_flags("/"), NULL) < 0)

@@ -218,6 +218,12 @@ static int spec_line(struct spec *s, char **f, int n)
 	} else if (!strcmp(k, "default_devices")) {
 		NEED(1);
 		s->default_devices = 1;
+	} else if (!strcmp(k, "sysfs")) {
+		NEED(2);
+		if (!strcmp(f[1], "rw"))
+			s->sysfs_rw = 1;
+		else if (strcmp(f[1], "ro"))
+			return -1;
 	} else if (!strcmp(k, "mount")) {
 		struct mount_ent *m;
 

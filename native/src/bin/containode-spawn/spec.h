@@ -61,6 +61,7 @@ struct spec {
 	unsigned long propagation;
 	int no_pivot;
 	int default_mounts, default_devices;
+	int sysfs_rw;		/* `sysfs rw`: default /sys writable (privileged) */
 	struct mount_ent mounts[MAX_MOUNTS];
 	int n_mounts;
 	struct device_ent devices[MAX_DEVICES];

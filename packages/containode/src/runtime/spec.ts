@@ -99,6 +99,11 @@ export interface ContainerSpec {
   noPivot?: boolean;
   defaultMounts?: boolean;
   defaultDevices?: boolean;
+  /**
+   * The default /sys stays writable (`sysfs rw`): --privileged only. Without
+   * it /sys is read-only, every mount under it too.
+   */
+  sysfsWritable?: boolean;
   mounts?: MountSpec[];
   devices?: DeviceSpec[];
   maskedPaths?: string[];
@@ -151,6 +156,7 @@ export function serializeSpec(spec: ContainerSpec): string {
   if (spec.noPivot) out.push(line('no_pivot'));
   if (spec.defaultMounts) out.push(line('default_mounts'));
   if (spec.defaultDevices) out.push(line('default_devices'));
+  if (spec.sysfsWritable) out.push(line('sysfs', 'rw'));
   for (const m of spec.mounts ?? []) {
     const opts = (m.options ?? []).join(',');
     out.push(line('mount', m.source || '-', m.destination, m.type || '-', opts || '-'));

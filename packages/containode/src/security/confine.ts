@@ -1,0 +1,86 @@
+/**
+ * What keeps a container from changing the host, as Docker's default does,
+ * added to a ContainerSpec in one place for both commands: masked and
+ * read-only paths, a read-only /sys, the container's own cgroups at
+ * /sys/fs/cgroup, the namespaced --sysctl settings, and the system-call
+ * filter. --privileged lifts each, as `docker run --privileged` does (no
+ * masks, /sys and /proc/sys writable, no filter; all capabilities and
+ * devices are the limits module's part).
+ */
+import type { ContainerSpec, MountSpec } from '../runtime/spec.js';
+import { CGROUP_VIEW_PATH, DOCKER_MASKED_PATHS, DOCKER_READONLY_PATHS } from './paths.js';
+import { checkSysctls } from './sysctl.js';
+
+/** The system-call filter's type, as runtime/spec.ts declares `seccomp` (unknown until it does). */
+export type SeccompFilter = ContainerSpec extends { seccomp?: infer F } ? F : never;
+
+export interface ConfinePolicy {
+  /** --privileged: none of the protections below (sysctls still apply). */
+  privileged: boolean;
+  /** --sysctl settings; checked here against the container's namespaces. */
+  sysctls?: Readonly<Record<string, string>>;
+  /** The container has its own network namespace (default: spec.namespaces.net is a new one). */
+  newNet?: boolean;
+  /** Its own IPC namespace (default: spec.namespaces.ipc is a new one). */
+  newIpc?: boolean;
+  /**
+   * Mount the container's own cgroups at /sys/fs/cgroup (default true, only
+   * with spec.defaultMounts: an OCI config lists its own `cgroup` mount).
+   */
+  cgroupView?: boolean;
+  /** The filter to install unless privileged (built by security/seccomp*). */
+  seccomp?: SeccompFilter;
+}
+
+function union(have: readonly string[] | undefined, add: readonly string[]): string[] {
+  return [...new Set([...(have ?? []), ...add])];
+}
+
+/**
+ * The cgroup view as a `cgroup` mount (native/SPAWN.md): each hierarchy's
+ * own cgroup, read-only unless privileged, as runc mounts it.
+ */
+export function cgroupViewMount(privileged: boolean): MountSpec {
+  return {
+    source: 'cgroup',
+    destination: CGROUP_VIEW_PATH,
+    type: 'cgroup',
+    options: privileged ? ['nosuid', 'noexec', 'nodev'] : ['ro', 'nosuid', 'noexec', 'nodev'],
+  };
+}
+
+/**
+ * Add the policy to `spec` (changed in place, and returned). Throws
+ * CN_SYSCTL (exit status 2) for a setting the container may not make, before
+ * anything exists.
+ */
+export function confine(spec: ContainerSpec, policy: ConfinePolicy): ContainerSpec {
+  const newNet = policy.newNet ?? spec.namespaces.net === true;
+  const newIpc = policy.newIpc ?? spec.namespaces.ipc === true;
+  if (policy.sysctls && Object.keys(policy.sysctls).length) {
+    // The spawner writes them before the read-only paths go on (SPAWN.md,
+    // order of work), so /proc/sys being read-only does not stop them.
+    spec.sysctl = { ...spec.sysctl, ...checkSysctls(policy.sysctls, { newNet, newIpc }) };
+  }
+  const mountNs = spec.namespaces.mount === true;
+  if (mountNs && spec.defaultMounts && policy.cgroupView !== false) {
+    const mounts = spec.mounts ?? [];
+    if (!mounts.some((m) => m.destination === CGROUP_VIEW_PATH)) {
+      // First of the mounts, right after the default /sys it sits on.
+      spec.mounts = [cgroupViewMount(policy.privileged), ...mounts];
+    }
+  }
+  if (policy.privileged) {
+    spec.sysfsWritable = true;
+    return spec;
+  }
+  if (mountNs) {
+    spec.maskedPaths = union(spec.maskedPaths, DOCKER_MASKED_PATHS);
+    spec.readonlyPaths = union(spec.readonlyPaths, DOCKER_READONLY_PATHS);
+  }
+  if (policy.seccomp !== undefined) {
+    // The seccomp field of runtime/spec.ts (its own module builds the filter).
+    (spec as { seccomp?: unknown }).seccomp = policy.seccomp;
+  }
+  return spec;
+}
