@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { constants as osConstants, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { ContainetError, SystemCallError, nativeHelper } from '@containet/common';
 import { serializeSpec, type ContainerSpec } from './spec.js';
 
@@ -52,6 +52,18 @@ export class SpawnError extends ContainetError {
 export interface SpawnOptions {
   /** The container's stdin, stdout, stderr: inherited, or these fds. */
   stdio?: 'inherit' | [number | 'inherit' | 'ignore', number | 'inherit' | 'ignore', number | 'inherit' | 'ignore'];
+  /**
+   * A `warning` from the spawner (e.g. system calls of a seccomp profile
+   * that libseccomp does not know, skipped). Default: one line on our
+   * stderr, `PROGRAM: warning: TEXT`; containode-oci passes its --log.
+   */
+  onWarning?: (message: string) => void;
+}
+
+/** `containode: warning: ...`, named after the running command. */
+function warnOnStderr(message: string): void {
+  const prog = basename(process.argv[1] ?? 'containode').replace(/\.[cm]?js$/, '');
+  process.stderr.write(`${prog}: warning: ${message}\n`);
 }
 
 export interface TapHandle {
@@ -108,6 +120,11 @@ function deferred<T>(): Deferred<T> {
   // Rejections nobody waits for must not crash the process.
   d.promise.catch(() => {});
   return d;
+}
+
+/** Undo the wire escapes of SPAWN.md (backslash, tab, newline) in a field. */
+function unescapeField(s: string): string {
+  return s.replace(/\\(.)/g, (_, c: string) => (c === 't' ? '\t' : c === 'n' ? '\n' : c));
 }
 
 function listen(server: Server, address: string): Promise<void> {
@@ -274,15 +291,16 @@ export async function spawnContainer(spec: ContainerSpec, opts: SpawnOptions = {
         case 'started':
           started.resolve();
           break;
+        case 'warning':
+          (opts.onWarning ?? warnOnStderr)(unescapeField(f.slice(1).join('\t')));
+          break;
         case 'exit':
           started.resolve();
           exited.resolve(Number(f[1]));
           break;
-        case 'error': {
-          const unesc = (s: string) => s.replace(/\\(.)/g, (_, c: string) => (c === 't' ? '\t' : c === 'n' ? '\n' : c));
-          failAll(new SpawnError(Number(f[1]), f[2] ?? 'spawn', unesc(f.slice(3).join('\t'))));
+        case 'error':
+          failAll(new SpawnError(Number(f[1]), f[2] ?? 'spawn', unescapeField(f.slice(3).join('\t'))));
           break;
-        }
         default:
           break;
       }

@@ -78,6 +78,48 @@ export interface NetworkSpec {
   gateways?: string[];
 }
 
+/**
+ * A system-call filter (seccomp(2)) as containode-spawn takes it: OCI's
+ * SCMP_ACT_* and SCMP_CMP_* names lower-cased without their prefix, and
+ * libseccomp's architecture names. src/security/ builds it from Docker
+ * profiles and OCI linux.seccomp.
+ */
+export type SeccompAction = 'kill_thread' | 'kill_process' | 'trap' | 'errno' | 'trace' | 'allow' | 'log';
+
+export interface SeccompCondition {
+  /** The system call's argument, 0-5. */
+  index: number;
+  op: 'ne' | 'lt' | 'le' | 'eq' | 'ge' | 'gt' | 'masked_eq';
+  /** The datum; for masked_eq the mask. Unsigned 64-bit. */
+  value: number | bigint;
+  /** masked_eq: what the masked argument must equal. */
+  valueTwo?: number | bigint;
+}
+
+export interface SeccompRule {
+  names: string[];
+  action: SeccompAction;
+  /** errno for `errno` (default EPERM), message for `trace`. */
+  errno?: number;
+  /** All must hold (tests of one argument twice are OR'ed, as runc does). */
+  args?: SeccompCondition[];
+}
+
+export interface SeccompFilter {
+  defaultAction: SeccompAction;
+  defaultErrno?: number;
+  /** libseccomp names (x86_64, x86, x32, aarch64, ...); the native one is always in. */
+  architectures?: string[];
+  flags?: ('tsync' | 'log' | 'spec_allow')[];
+  rules: SeccompRule[];
+  /**
+   * System calls libseccomp does not know are skipped; the spawner reports
+   * them in one `warning` unless this is set (the built-in default profile
+   * names calls newer than the library on purpose).
+   */
+  quietUnknown?: boolean;
+}
+
 export interface ContainerSpec {
   /** Detached (OCI create): the spawner exits at `ready`, the init waits on execFifo. */
   detached?: boolean;
@@ -122,6 +164,8 @@ export interface ContainerSpec {
    * `orphanRmtree` likewise, with everything under it (a `--rm` top dir).
    */
   cleanup?: { rmdir?: string[]; unlink?: string[]; orphanRmdir?: string[]; orphanRmtree?: string[] };
+  /** The system-call filter installed just before execve; none: unfiltered. */
+  seccomp?: SeccompFilter;
 }
 
 function field(value: string | number): string {
@@ -130,6 +174,22 @@ function field(value: string | number): string {
 
 function line(...fields: (string | number)[]): string {
   return `${fields.map(field).join('\t')}\n`;
+}
+
+/** The `seccomp_*` lines (SPAWN.md): one `seccomp_rule` per system call name. */
+function seccompLines(f: SeccompFilter): string[] {
+  const out = [f.defaultErrno === undefined ? line('seccomp_default', f.defaultAction) : line('seccomp_default', f.defaultAction, f.defaultErrno)];
+  for (const a of f.architectures ?? []) out.push(line('seccomp_arch', a));
+  for (const flag of f.flags ?? []) out.push(line('seccomp_flag', flag));
+  if (f.quietUnknown) out.push(line('seccomp_unknown', 'quiet'));
+  for (const r of f.rules) {
+    const conds = (r.args ?? []).map((c) => {
+      const two = c.valueTwo !== undefined || c.op === 'masked_eq' ? `:${BigInt(c.valueTwo ?? 0)}` : '';
+      return `${c.index}:${c.op}:${BigInt(c.value)}${two}`;
+    });
+    for (const name of r.names) out.push(line('seccomp_rule', r.action, r.errno ?? '-', name, ...conds));
+  }
+  return out;
 }
 
 /** The spec in the line format of native/SPAWN.md, ending with `end`. */
@@ -197,6 +257,7 @@ export function serializeSpec(spec: ContainerSpec): string {
   for (const p of spec.cleanup?.rmdir ?? []) out.push(line('cleanup_rmdir', p));
   for (const p of spec.cleanup?.orphanRmdir ?? []) out.push(line('orphan_rmdir', p));
   for (const p of spec.cleanup?.orphanRmtree ?? []) out.push(line('orphan_rmtree', p));
+  if (spec.seccomp) out.push(...seccompLines(spec.seccomp));
   out.push('end\n');
   return out.join('');
 }
