@@ -10,14 +10,16 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Cleanup, testIf, uniqueName, whyNoRoot } from '@containet/common/testing';
 import type { ContainerSpec } from '@containet/containode';
 import { ContainerCgroup, detectCgroupLayout } from '../src/cgroup/index.js';
 import { DEFAULT_CAPABILITIES } from '../src/limits/index.js';
 import { confine } from '../src/security/confine.js';
+import { DOCKER_MASKED_PATHS, DOCKER_READONLY_PATHS } from '../src/security/paths.js';
 import { baseSpec, busyboxRoot, runSpec, tempDir } from './helpers.js';
+import { baseConfig, makeBundle, oci } from './oci-fixtures.js';
 
 const noRoot = whyNoRoot();
 const layout = detectCgroupLayout();
@@ -265,6 +267,48 @@ grep -E ' /proc/(kcore|keys|timer_list|acpi|sys)(/| )| /sys(/firmware)? ' /proc/
   } finally {
     await cleanup.run();
     assert.is(read('/proc/sys/net/ipv4/ip_forward'), hostBefore, 'the host\'s ip_forward is unchanged');
+  }
+});
+
+testIf(test, noRoot, 'containode-oci: a config with Docker\'s masked and read-only paths and a cgroup mount refuses the same writes', async () => {
+  const cleanup = new Cleanup();
+  const before = { ratelimit: read(PRINTK_RATELIMIT), core: read(CORE_PATTERN), time: read(PRINTK_TIME) };
+  // A cgroup the container would create on the host if /sys/fs/cgroup were writable.
+  const probe = uniqueName('cnconfp');
+  const v1 = layout.controllers.memory?.version === 1 ? '/sys/fs/cgroup/memory' : '/sys/fs/cgroup';
+  try {
+    const script = `${TRY}
+try ${PRINTK_RATELIMIT} ${Number(before.ratelimit) + 1}
+try ${CORE_PATTERN} '|/bin/false containode-confine-test'
+try ${PRINTK_TIME} ${before.time.trim() === 'Y' ? 'N' : 'Y'}
+size /proc/keys; size /proc/timer_list
+entries /sys/firmware
+e=$(mkdir ${v1}/${probe} 2>&1) && printf 'mkdir cgroup\\tok\\n' || printf 'mkdir cgroup\\t%s\\n' "$e"
+`;
+    const cfg = baseConfig(['sh', '-c', script]);
+    cfg['mounts'].push({ destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'relatime', 'ro'] });
+    cfg['linux'].maskedPaths = [...DOCKER_MASKED_PATHS];
+    cfg['linux'].readonlyPaths = [...DOCKER_READONLY_PATHS];
+    cfg['linux'].namespaces.push({ type: 'cgroup' });
+    const b = await makeBundle(cleanup, cfg);
+    const r = await oci(b, ['run', '--bundle', b.dir, uniqueName('confine')]);
+    assert.is(r.code, 0, r.stderr);
+    const f = fields(r.stdout);
+    for (const path of [PRINTK_RATELIMIT, CORE_PATTERN, PRINTK_TIME]) assert.match(f.get(`write ${path}`) ?? '', /Read-only file system/, path);
+    assert.is(f.get('size /proc/keys'), '0');
+    assert.is(f.get('size /proc/timer_list'), '0');
+    assert.is(f.get('entries /sys/firmware'), '0');
+    assert.match(f.get('mkdir cgroup') ?? '', /Read-only file system/);
+  } finally {
+    const after = { ratelimit: read(PRINTK_RATELIMIT), core: read(CORE_PATTERN), time: read(PRINTK_TIME) };
+    if (after.ratelimit !== before.ratelimit) writeFileSync(PRINTK_RATELIMIT, before.ratelimit);
+    if (after.core !== before.core) writeFileSync(CORE_PATTERN, before.core);
+    if (after.time !== before.time) writeFileSync(PRINTK_TIME, before.time);
+    const leaked = existsSync(join(v1, probe));
+    if (leaked) rmdirSync(join(v1, probe));
+    await cleanup.run();
+    assert.equal(after, before, 'the host\'s settings are unchanged');
+    assert.not.ok(leaked, 'no cgroup was created on the host');
   }
 });
 

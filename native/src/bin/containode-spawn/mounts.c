@@ -190,6 +190,26 @@ static int fail(int rep, int err, const char *step, const char *detail)
 	return -1;
 }
 
+/* readonly_tree() - the mount at @path and every mount under it
+ * read-only, as one change: mount_setattr(2) with AT_RECURSIVE (Linux
+ * 5.12). A bind remount changes one mount only, which would leave the
+ * host's /sys/fs/cgroup writable under a read-only bind of /sys; kernels
+ * without mount_setattr get that (the top mount) and no more.
+ * Return: 0 or -errno.
+ */
+static int readonly_tree(const char *path)
+{
+	struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
+
+	if (mount_setattr(AT_FDCWD, path, AT_RECURSIVE, &attr, sizeof(attr)) == 0)
+		return 0;
+	if (errno != ENOSYS)
+		return -errno;
+	if (mount(NULL, path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | locked_flags(path), NULL) < 0)
+		return -errno;
+	return 0;
+}
+
 /* Whether the init has a cgroup namespace of its own (created, or joined
  * by path), so a fresh cgroup mount is rooted at the container's cgroup. */
 static int cgroup_own_ns(const struct spec *s)
@@ -254,6 +274,17 @@ static int mount_at(const struct spec *s, int rep, const char *root, const char 
 			close(fd);
 			return fail(rep, err, "mount(remount bind)", dest);
 		}
+		/* `rbind,ro`: what came along read-only too, or a read-only
+		 * bind of the host's /sys/fs/cgroup would leave every
+		 * hierarchy under it writable (Docker 25 does the same). */
+		if ((p.flags & MS_REC) && (p.flags & MS_RDONLY)) {
+			int r = readonly_tree(dst);
+
+			if (r) {
+				close(fd);
+				return fail(rep, -r, "mount_setattr(readonly)", dest);
+			}
+		}
 	}
 	if (p.prop && mount(NULL, dst, NULL, p.prop, NULL) < 0) {
 		int err = errno;
@@ -273,54 +304,17 @@ err_mount:
 	}
 }
 
-/* readonly_tree() - the mount at @path and every mount under it
- * read-only, as one change: mount_setattr(2) with AT_RECURSIVE (Linux
- * 5.12). A bind remount changes one mount only, which would leave the
- * host's /sys/fs/cgroup writable under a read-only bind of /sys; kernels
- * without mount_setattr get that (the top mount) and no more.
- * Return: 0 or -errno.
- */
-static int readonly_tree(const char *path)
-{
-	struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
-
-	if (mount_setattr(AT_FDCWD, path, AT_RECURSIVE, &attr, sizeof(attr)) == 0)
-		return 0;
-	if (errno != ENOSYS)
-		return -errno;
-	if (mount(NULL, path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | locked_flags(path), NULL) < 0)
-		return -errno;
-	return 0;
-}
-
 /* /sys, with or without a rootfs: sysfs shows the network namespace of
  * its mounter (sysfs_mount() takes it), so a fresh one only with a new
  * network namespace; otherwise the host's bound. Read-only, every mount
- * under it too, unless `sysfs rw` (privileged). */
+ * under it too (see mount_at()), unless `sysfs rw` (privileged). */
 static int default_sysfs(const struct spec *s, int rep, const char *root)
 {
-	char dst[32];
-	int fd, r;
-
-	if (s->ns_new[NS_NET]) {
-		if (mount_at(s, rep, root, "sysfs", "/sys", "sysfs",
-			     s->sysfs_rw ? "nosuid,nodev,noexec" : "nosuid,nodev,noexec,ro"))
-			return -1;
-		return 0;
-	}
-	if (mount_at(s, rep, root, "/sys", "/sys", "bind", "rbind,nosuid,nodev,noexec"))
-		return -1;
-	if (s->sysfs_rw)
-		return 0;
-	fd = inroot_open(root, "/sys", 0);
-	if (fd < 0)
-		return fail(rep, -fd, "open(mount point)", "/sys");
-	snprintf(dst, sizeof(dst), "/proc/self/fd/%d", fd);
-	r = readonly_tree(dst);
-	close(fd);
-	if (r)
-		return fail(rep, -r, "mount_setattr(readonly)", "/sys");
-	return 0;
+	if (s->ns_new[NS_NET])
+		return mount_at(s, rep, root, "sysfs", "/sys", "sysfs",
+				s->sysfs_rw ? "nosuid,nodev,noexec" : "nosuid,nodev,noexec,ro");
+	return mount_at(s, rep, root, "/sys", "/sys", "bind",
+			s->sysfs_rw ? "rbind,nosuid,nodev,noexec" : "rbind,nosuid,nodev,noexec,ro");
 }
 
 static int default_mounts(const struct spec *s, int rep, const char *root)
