@@ -12,7 +12,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Cleanup, testIf, uniqueName, whyNoRoot } from '@containet/common/testing';
+import { Cleanup, sh, testIf, uniqueName, whyNoRoot } from '@containet/common/testing';
 import type { ContainerSpec } from '@containet/containode';
 import { ContainerCgroup, detectCgroupLayout } from '../src/cgroup/index.js';
 import { DEFAULT_CAPABILITIES } from '../src/limits/index.js';
@@ -219,23 +219,28 @@ printf 'hierarchies\\t%s\\n' "$(ls /sys/fs/cgroup | tr '\\n' ' ')"
   });
 }
 
-testIf(test, noRoot, '--sysctl net.ipv4.ip_forward: set in the container\'s network namespace, the host\'s stays', async () => {
+testIf(test, noRoot, '--sysctl net.ipv4.ip_forward and kernel.msgmax: set in the container\'s own namespaces, the host\'s stay', async () => {
   const cleanup = new Cleanup();
-  const hostBefore = read('/proc/sys/net/ipv4/ip_forward');
+  const FWD = '/proc/sys/net/ipv4/ip_forward';
+  const MSGMAX = '/proc/sys/kernel/msgmax';
+  const hostBefore = { fwd: read(FWD), msgmax: read(MSGMAX) };
   try {
-    const probe = 'printf "fwd\\t%s\\n" "$(cat /proc/sys/net/ipv4/ip_forward)"';
-    // What a fresh namespace has (it may inherit the host's, see
-    // net.core.devconf_inherit_init_net): the setting must change it.
-    const fresh = fields((await runSpec(cleanup, confine(await kindSpec(cleanup, KINDS[0]!, probe), { privileged: false }))).out).get('fwd');
-    const wanted = fresh === '1' ? '0' : '1';
+    const probe = `printf "fwd\\t%s\\nmsgmax\\t%s\\n" "$(cat ${FWD})" "$(cat ${MSGMAX})"`;
+    // What fresh namespaces have (a new network namespace may inherit the
+    // host's settings, net.core.devconf_inherit_init_net): the settings must change it.
+    const fresh = fields((await runSpec(cleanup, confine(await kindSpec(cleanup, KINDS[0]!, probe), { privileged: false }))).out);
+    const wanted = { fwd: fresh.get('fwd') === '1' ? '0' : '1', msgmax: String(Number(fresh.get('msgmax')) + 1000) };
     for (const kind of [KINDS[0]!, KINDS[2]!]) {
-      const r = await runSpec(cleanup, confine(await kindSpec(cleanup, kind, probe), { privileged: false, sysctls: { 'net.ipv4.ip_forward': wanted } }));
+      const sysctls = { 'net.ipv4.ip_forward': wanted.fwd, 'kernel.msgmax': wanted.msgmax };
+      const r = await runSpec(cleanup, confine(await kindSpec(cleanup, kind, probe), { privileged: false, sysctls }));
       assert.is(r.status, 0, r.err);
-      assert.is(fields(r.out).get('fwd'), wanted, kind.name);
+      const f = fields(r.out);
+      assert.is(f.get('fwd'), wanted.fwd, kind.name);
+      assert.is(f.get('msgmax'), wanted.msgmax, kind.name);
     }
   } finally {
     await cleanup.run();
-    assert.is(read('/proc/sys/net/ipv4/ip_forward'), hostBefore, 'the host\'s ip_forward is unchanged');
+    assert.equal({ fwd: read(FWD), msgmax: read(MSGMAX) }, hostBefore, 'the host\'s settings are unchanged');
   }
 });
 
@@ -267,6 +272,57 @@ grep -E ' /proc/(kcore|keys|timer_list|acpi|sys)(/| )| /sys(/firmware)? ' /proc/
   } finally {
     await cleanup.run();
     assert.is(read('/proc/sys/net/ipv4/ip_forward'), hostBefore, 'the host\'s ip_forward is unchanged');
+  }
+});
+
+testIf(test, whyNoLimits, 'a user namespace (containode -U) with a rootfs: the same writes refused, masks, and its own limits under /sys/fs/cgroup', async () => {
+  const cleanup = new Cleanup();
+  const id = uniqueName('cnconfu');
+  const before = { ratelimit: read(PRINTK_RATELIMIT), core: read(CORE_PATTERN), time: read(PRINTK_TIME) };
+  const cg = await ContainerCgroup.create(id, { memory: MEMORY, pidsLimit: PIDS }, layout);
+  cleanup.add(`cgroup ${id}`, () => cg.remove());
+  try {
+    const script = `${TRY}
+try ${PRINTK_RATELIMIT} ${Number(before.ratelimit) + 1}
+try ${CORE_PATTERN} '|/bin/false containode-confine-test'
+try ${PRINTK_TIME} ${before.time.trim() === 'Y' ? 'N' : 'Y'}
+size /proc/keys; size /proc/timer_list
+entries /sys/firmware
+printf 'memory\\t%s\\n' "$(cat ${memoryLimitFile()!})"
+printf 'pids\\t%s\\n' "$(cat ${pidsMaxFile()!})"
+try ${pidsMaxFile()!} 1000
+`;
+    const spec = await kindSpec(cleanup, KINDS[0]!, script, {
+      cgroupProcs: cg.procsFiles,
+      uidMappings: [{ containerID: 0, hostID: 100000, size: 65536 }],
+      gidMappings: [{ containerID: 0, hostID: 100000, size: 65536 }],
+    });
+    spec.namespaces.user = true;
+    spec.namespaces.cgroup = true;
+    spec.process.user = { uid: 0, gid: 0 };
+    // The overlay's upper and work belong to the container's root (as limits/apply.ts makes them).
+    const ov = spec.rootfs!.overlay!;
+    await sh('chown', '-R', '100000:100000', join(ov.upper, '..'));
+    const r = await runSpec(cleanup, confine(spec, { privileged: false }));
+    assert.is(r.status, 0, r.err);
+    const f = fields(r.out);
+    // Refused by the read-only mount or, for the host-owned kernel.* files, by their owner.
+    for (const path of [PRINTK_RATELIMIT, CORE_PATTERN, PRINTK_TIME]) {
+      assert.match(f.get(`write ${path}`) ?? '', /Read-only file system|Permission denied/, `${path}: ${f.get(`write ${path}`)}`);
+    }
+    assert.is(f.get('size /proc/keys'), '0');
+    assert.is(f.get('size /proc/timer_list'), '0');
+    assert.is(f.get('entries /sys/firmware'), '0');
+    assert.is(f.get('memory'), String(MEMORY));
+    assert.is(f.get('pids'), String(PIDS));
+    assert.match(f.get(`write ${pidsMaxFile()!}`) ?? '', /Read-only file system|Permission denied/);
+  } finally {
+    const after = { ratelimit: read(PRINTK_RATELIMIT), core: read(CORE_PATTERN), time: read(PRINTK_TIME) };
+    if (after.ratelimit !== before.ratelimit) writeFileSync(PRINTK_RATELIMIT, before.ratelimit);
+    if (after.core !== before.core) writeFileSync(CORE_PATTERN, before.core);
+    if (after.time !== before.time) writeFileSync(PRINTK_TIME, before.time);
+    await cleanup.run();
+    assert.equal(after, before, 'the host\'s settings are unchanged');
   }
 });
 
