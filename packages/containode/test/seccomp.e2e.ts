@@ -10,13 +10,14 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Cleanup, testIf, whyMissing, whyNoRoot } from '@containet/common/testing';
+import { Cleanup, testIf, uniqueName, whyMissing, whyNoRoot } from '@containet/common/testing';
 import { spawnContainer, type ContainerSpec } from '@containet/containode';
 import { defaultSeccompFilter, seccompFromOci } from '../src/security/seccomp.js';
 import { baseSpec, busyboxRoot, runSpec, tempDir } from './helpers.js';
+import { baseConfig, makeBundle, oci, writeConfig } from './oci-fixtures.js';
 
 const PROBE_SRC = fileURLToPath(new URL('../../test/fixtures/seccomp-probe.c', import.meta.url));
 const noRoot = whyNoRoot() ?? whyMissing('gcc');
@@ -205,6 +206,87 @@ testIf(test, noRoot, 'names libseccomp does not know are skipped with one warnin
     assert.equal(quiet, []);
   } finally {
     closeSync(out);
+    await cleanup.run();
+  }
+});
+
+testIf(test, noRoot, 'containode-oci spec writes Docker\'s default profile into linux.seccomp; a container from it is confined (Seccomp 2, unshare -Ur and mount refused)', async () => {
+  const cleanup = new Cleanup();
+  try {
+    const b = await makeBundle(cleanup, {});
+    rmSync(join(b.dir, 'config.json'));
+    const s = await oci(b, ['spec', '--bundle', b.dir]);
+    assert.is(s.code, 0, s.stderr);
+    const cfg = JSON.parse(readFileSync(join(b.dir, 'config.json'), 'utf8'));
+    assert.is(cfg.linux.seccomp.defaultAction, 'SCMP_ACT_ERRNO');
+    assert.is(cfg.linux.seccomp.defaultErrnoRet, 1);
+    assert.ok(cfg.linux.seccomp.syscalls.some((c: { names: string[] }) => c.names.includes('read')));
+    // Evaluated for runc's spec capabilities: no CAP_SYS_ADMIN, so no mount.
+    assert.not.ok(cfg.linux.seccomp.syscalls.some((c: { names: string[]; action: string }) => c.names.includes('mount') && c.action === 'SCMP_ACT_ALLOW'));
+    cfg.process.terminal = false;
+    cfg.process.args = ['sh', '-c', "grep '^Seccomp:' /proc/self/status; unshare -Ur id; echo \"unshare=$?\"; mount -t tmpfs none /tmp; echo \"mount=$?\""];
+    writeConfig(b, cfg);
+    const r = await oci(b, ['run', '--bundle', b.dir, uniqueName('scspec')]);
+    assert.is(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^Seccomp:\s+2$/m);
+    assert.match(r.stdout, /^unshare=1$/m);
+    assert.match(r.stdout, /^mount=(1|255)$/m);
+    assert.match(r.stderr, /Operation not permitted/);
+  } finally {
+    await cleanup.run();
+  }
+});
+
+testIf(test, noRoot, 'containode-oci: linux.seccomp denying mkdir with errnoRet 28 makes mkdir fail with ENOSPC; without linux.seccomp the program is unfiltered', async () => {
+  const cleanup = new Cleanup();
+  try {
+    const cfg = baseConfig(['sh', '-c', "grep '^Seccomp:' /proc/self/status; mkdir /tmp/made; echo \"mkdir=$?\""]);
+    const b = await makeBundle(cleanup, cfg);
+    const open = await oci(b, ['run', '--bundle', b.dir, uniqueName('scopen')]);
+    assert.is(open.code, 0, open.stderr);
+    assert.match(open.stdout, /^Seccomp:\s+0$/m);
+    assert.match(open.stdout, /^mkdir=0$/m);
+    cfg.linux.seccomp = {
+      defaultAction: 'SCMP_ACT_ALLOW',
+      architectures: ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32'],
+      flags: ['SECCOMP_FILTER_FLAG_SPEC_ALLOW'],
+      syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO', errnoRet: 28 }],
+    };
+    cfg.process.args = ['sh', '-c', "grep '^Seccomp:' /proc/self/status; mkdir /tmp/again; echo \"mkdir=$?\""];
+    writeConfig(b, cfg);
+    const r = await oci(b, ['run', '--bundle', b.dir, uniqueName('scdeny')]);
+    assert.is(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^Seccomp:\s+2$/m);
+    assert.match(r.stdout, /^mkdir=1$/m);
+    assert.match(r.stderr, /No space left on device/);
+  } finally {
+    await cleanup.run();
+  }
+});
+
+testIf(test, noRoot, 'containode-oci: a linux.seccomp with an unknown action, architecture, operator, SCMP_ACT_NOTIFY or listenerPath: exit 2, one line naming the field, nothing created', async () => {
+  const cleanup = new Cleanup();
+  try {
+    const cases: [Record<string, unknown>, RegExp][] = [
+      [{ defaultAction: 'SCMP_ACT_NOPE' }, /^containode-oci: config\.json: linux\.seccomp\.defaultAction: unknown action "SCMP_ACT_NOPE"$/m],
+      [{ defaultAction: 'SCMP_ACT_ALLOW', architectures: ['SCMP_ARCH_VAX'] }, /^containode-oci: config\.json: linux\.seccomp\.architectures\[0\]: unknown architecture "SCMP_ARCH_VAX"$/m],
+      [{ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['read'], action: 'SCMP_ACT_ERRNO', args: [{ index: 0, value: 1, op: 'SCMP_CMP_ABOUT' }] }] }, /^containode-oci: config\.json: linux\.seccomp\.syscalls\[0\]\.args\[0\]\.op: unknown operator "SCMP_CMP_ABOUT"$/m],
+      [{ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['read'], action: 'SCMP_ACT_NOTIFY' }] }, /^containode-oci: config\.json: linux\.seccomp\.syscalls\[0\]\.action: SCMP_ACT_NOTIFY needs a seccomp agent/m],
+      [{ defaultAction: 'SCMP_ACT_ALLOW', listenerPath: '/run/agent.sock' }, /^containode-oci: config\.json: linux\.seccomp\.listenerPath: a seccomp agent/m],
+    ];
+    const cfg = baseConfig(['true']);
+    const b = await makeBundle(cleanup, cfg);
+    for (const [seccomp, message] of cases) {
+      const id = uniqueName('scbad');
+      writeConfig(b, { ...cfg, linux: { ...cfg.linux, cgroupsPath: `/containode-oci/${id}`, resources: { pids: { limit: 10 } }, seccomp } });
+      const r = await oci(b, ['create', '--bundle', b.dir, id]);
+      assert.is(r.code, 2, `${JSON.stringify(seccomp)}: ${r.stderr}`);
+      assert.match(r.stderr, message);
+      assert.is(r.stderr.split('\n').filter((l) => l && !l.includes(': hint: ')).length, 1, r.stderr);
+      assert.equal(readdirSync(b.state).filter((n) => !n.startsWith('.')), [], 'no container record');
+      for (const cg of [`/sys/fs/cgroup/containode-oci/${id}`, `/sys/fs/cgroup/pids/containode-oci/${id}`]) assert.not.ok(existsSync(cg), `${cg} was made`);
+    }
+  } finally {
     await cleanup.run();
   }
 });

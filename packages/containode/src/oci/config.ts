@@ -8,7 +8,8 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { ContainetError } from '@containet/common';
-import type { Capabilities, ContainerSpec, DeviceSpec, IdMapping, MountSpec, NamespaceType, Rlimit } from '../runtime/spec.js';
+import type { Capabilities, ContainerSpec, DeviceSpec, IdMapping, MountSpec, NamespaceType, Rlimit, SeccompFilter } from '../runtime/spec.js';
+import { seccompFromOci, type OciSeccomp } from '../security/seccomp-oci.js';
 
 export interface OciHook {
   path: string;
@@ -75,6 +76,7 @@ export interface OciLinux {
   rootfsPropagation?: string;
   maskedPaths?: string[];
   readonlyPaths?: string[];
+  seccomp?: OciSeccomp;
 }
 
 export interface OciConfig {
@@ -95,6 +97,8 @@ export interface Bundle {
   rootfs: string;
   config: OciConfig;
   warnings: string[];
+  /** linux.seccomp as the spawner's filter; none: the program runs unfiltered (as runc). */
+  seccomp?: SeccompFilter | undefined;
 }
 
 function bad(field: string, what: string, hint?: string): ContainetError {
@@ -175,7 +179,8 @@ const KNOWN: Known = {
     },
     intelRdt: 'Intel RDT is not supported',
     sysctl: true,
-    seccomp: 'seccomp is not supported: the container runs without a system call filter',
+    // Every field is checked by seccompFromOci (security/seccomp-oci.ts).
+    seccomp: true,
     rootfsPropagation: true,
     maskedPaths: true,
     readonlyPaths: true,
@@ -381,7 +386,9 @@ export function loadBundle(bundleDir: string): Bundle {
     checkStrings(linux['readonlyPaths'], 'linux.readonlyPaths');
     if (linux['cgroupsPath'] !== undefined) checkString(linux['cgroupsPath'], 'linux.cgroupsPath');
   }
-  return { dir, rootfs, config: raw as unknown as OciConfig, warnings };
+  // Checked now, before anything is created; the spawner compiles it.
+  const seccomp = isObj(linux) && linux['seccomp'] != null ? seccompFromOci(linux['seccomp']) : undefined;
+  return { dir, rootfs, config: raw as unknown as OciConfig, warnings, seccomp };
 }
 
 /** 2^64-1 (and JSON's rounding of it) means no limit in OCI rlimits. */
@@ -527,5 +534,6 @@ export function toContainerSpec(b: Bundle, opts: SpecOptions): ContainerSpec {
   if (opts.execFifo) spec.execFifo = opts.execFifo;
   if (opts.cgroupProcs?.length) spec.cgroupProcs = opts.cgroupProcs;
   if (opts.network) spec.network = opts.network;
+  if (b.seccomp) spec.seccomp = b.seccomp;
   return spec;
 }

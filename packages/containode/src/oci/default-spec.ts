@@ -1,8 +1,12 @@
 /**
  * The config.json that `spec` writes: the same defaults as `runc spec`
  * (a busybox-style rootfs at ./rootfs, sh on a terminal, a few
- * capabilities), minus the device-cgroup rule this runtime cannot apply.
+ * capabilities), minus the device-cgroup rule this runtime cannot apply,
+ * plus Docker's default seccomp profile in linux.seccomp (runc writes no
+ * filter; a container made from this file is confined as under Docker),
+ * evaluated for these capabilities and this host's architecture.
  */
+import { defaultOciSeccomp } from '../security/seccomp.js';
 import type { OciConfig } from './config.js';
 
 const CAPS = ['CAP_AUDIT_WRITE', 'CAP_KILL', 'CAP_NET_BIND_SERVICE'];
@@ -34,6 +38,7 @@ export function defaultConfig(): OciConfig {
       namespaces: [{ type: 'pid' }, { type: 'network' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }],
       maskedPaths: ['/proc/acpi', '/proc/asound', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list', '/proc/timer_stats', '/proc/sched_debug', '/sys/firmware', '/proc/scsi'],
       readonlyPaths: ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'],
+      seccomp: defaultOciSeccomp(CAPS),
     },
   };
 }
