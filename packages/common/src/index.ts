@@ -10,3 +10,4 @@ export * from './identity.js';
 export * from './settings.js';
 export * from './cli.js';
 export * from './control-client.js';
+export * from './host-gateway.js';

@@ -12,7 +12,9 @@ import { createServer } from 'node:net';
 import { FrameDecoder, encodeFrame } from '@containet/common';
 import { join } from 'node:path';
 import { Cleanup, killAndWait, run, start, testIf, uniqueName, waitFor, whyMissing, whyNoRoot } from '@containet/common/testing';
-import { readRecord } from '@containet/containode';
+import { containodeStore } from '@containet/containode';
+
+const readRecord = (id: string) => containodeStore().read(id);
 import { CONTAINET, CONTAINODE, busyboxRoot, containode, hostMountsUnder, recordIds, startContainode, tempDir } from './helpers.js';
 
 const noRoot = whyNoRoot();
@@ -336,13 +338,13 @@ testIf(test, noRoot, 'bad input gets a clear message and leaves nothing behind',
 
 testIf(test, noRoot, 'a stale record (dead pid) does not block its identity', async () => {
   const id = uniqueName('stale');
-  const { claimRecord, recordPath } = await import('@containet/containode');
+  const store = containodeStore();
   // pid 2^22+1 is beyond pid_max defaults: never alive.
-  claimRecord({ id, runtime: 'containode', pid: 4194305, command: ['x'], addresses: [], created: new Date().toISOString(), status: 'running' });
-  assert.ok(existsSync(recordPath(id)));
+  assert.is(store.claim({ id, runtime: 'containode', pid: 4194305, pidStart: 1, command: ['x'], addresses: [], created: new Date().toISOString(), status: 'running' }, { replaceStale: true }), undefined);
+  assert.ok(existsSync(store.file(id)));
   const r = await containode(['-i', id, 'true']);
   assert.is(r.code, 0, r.stderr);
-  assert.not.ok(existsSync(recordPath(id)));
+  assert.not.ok(existsSync(store.dir(id)), 'the record and its directory went with the container');
 });
 
 test.run();

@@ -72,9 +72,7 @@ export function hostMountsUnder(part: string): string[] {
 /** Container records present in the state directory. */
 export function recordIds(): string[] {
   try {
-    return readdirSync(containerStateDir())
-      .filter((n) => n.endsWith('.json'))
-      .map((n) => n.slice(0, -5));
+    return readdirSync(containerStateDir()).filter((n) => existsSync(join(containerStateDir(), n, 'state.json')));
   } catch {
     return [];
   }

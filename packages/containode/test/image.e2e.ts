@@ -123,7 +123,7 @@ function lowerdirOf(pid: number): string {
 }
 
 function recordOf(id: string): { pid: number; status: string; image?: string; imageDigest?: string } {
-  return JSON.parse(readFileSync(join(containerStateDir(), `${id}.json`), 'utf8'));
+  return JSON.parse(readFileSync(join(containerStateDir(), id, 'state.json'), 'utf8'));
 }
 
 /** Every path under `dir` with its type and size, for "unchanged". */

@@ -8,7 +8,9 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Cleanup, killAndWait, run, start, testIf, uniqueName, waitFor, whyMissing, whyNoRoot } from '@containet/common/testing';
-import { readRecord } from '@containet/containode';
+import { containodeStore } from '@containet/containode';
+
+const readRecord = (id: string) => containodeStore().read(id);
 import { CONTAINET, CONTAINODE, containode, startContainode, tempDir } from './helpers.js';
 
 const noRoot = whyNoRoot();

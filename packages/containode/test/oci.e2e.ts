@@ -19,10 +19,10 @@ import { CONTAINET, OCI, baseConfig, deleteLater, makeBundle, oci, ociState, tem
 
 const noRoot = whyNoRoot();
 
-function procStart(pid: number): string | null {
+function procStart(pid: number): number | null {
   try {
     const t = readFileSync(`/proc/${pid}/stat`, 'latin1');
-    return t.slice(t.lastIndexOf(')') + 2).split(' ')[19] ?? null;
+    return Number(t.slice(t.lastIndexOf(')') + 2).split(' ')[19]);
   } catch {
     return null;
   }
@@ -302,9 +302,9 @@ testIf(test, noRoot, 'kill takes 15, TERM and SIGTERM (and --all); a dead init r
     // start time) is stopped; the same pid with its start time is not.
     const recFile = join(b.state, id, 'state.json');
     const rec = JSON.parse(readFileSync(recFile, 'utf8'));
-    writeFileSync(recFile, JSON.stringify({ ...rec, pid: process.pid, pidStartTime: '1', status: 'running' }));
+    writeFileSync(recFile, JSON.stringify({ ...rec, pid: process.pid, pidStart: 1, status: 'running' }));
     assert.is((await ociState(b, id))['status'], 'stopped');
-    writeFileSync(recFile, JSON.stringify({ ...rec, pid: process.pid, pidStartTime: procStart(process.pid), status: 'running' }));
+    writeFileSync(recFile, JSON.stringify({ ...rec, pid: process.pid, pidStart: procStart(process.pid), status: 'running' }));
     assert.is((await ociState(b, id))['status'], 'running');
     writeFileSync(recFile, JSON.stringify(rec));
     assert.is((await oci(b, ['delete', id])).code, 0);

@@ -12,7 +12,8 @@ import { loadBundle, toContainerSpec } from '../src/oci/config.js';
 import { parseSignal } from '../src/oci/signals.js';
 import { features } from '../src/oci/features.js';
 import { CAPABILITY_NAMES } from '../src/limits/capabilities.js';
-import { checkId, procStat, alive, OCI_VERSION } from '../src/oci/state.js';
+import { checkId } from '../src/oci/store.js';
+import { procStat, processAlive, OCI_VERSION } from '../src/container/state.js';
 
 test('global options in the forms urfave/cli accepts, stopping at the command', () => {
   const p = parseOptions(['--root=/r', '-log', '/l', '--log-format', 'json', '--debug', 'kill', '--all', 'id'], GLOBAL_OPTIONS, 'containode-oci');
@@ -40,10 +41,11 @@ test('container ids: runc-like names accepted, paths refused', () => {
 
 test('proc start time tells a live process from a reused pid', () => {
   const st = procStat(process.pid);
-  assert.ok(st && /^\d+$/.test(st.startTime));
-  assert.ok(alive(process.pid, st!.startTime));
-  assert.not.ok(alive(process.pid, '1'));
-  assert.not.ok(alive(0, st!.startTime));
+  assert.ok(st && Number.isInteger(st.start) && st.start > 0);
+  assert.ok(processAlive(process.pid, st!.start));
+  assert.not.ok(processAlive(process.pid, 1));
+  assert.not.ok(processAlive(0, st!.start));
+  assert.not.ok(processAlive(process.pid, undefined), 'without a start time a pid proves nothing');
 });
 
 function bundleWith(config: unknown): string {

@@ -28,10 +28,12 @@ const state = mkdtempSync(join(tmpdir(), 'cnode-state-'));
 process.env['CONTAINET_STATE'] = state;
 test.after(() => rmSync(state, { recursive: true, force: true }));
 
+const recordFile = (id: string) => join(containerStateDir(), id, 'state.json');
+
 function writeRecord(rec: Partial<ContainerRecord> & { id: string }): void {
-  mkdirSync(containerStateDir(), { recursive: true });
+  mkdirSync(join(containerStateDir(), rec.id), { recursive: true });
   const full: ContainerRecord = { runtime: 'containode', pid: 0, command: ['sleep', '1'], addresses: [], created: new Date().toISOString(), status: 'running', ...rec };
-  writeFileSync(join(containerStateDir(), `${rec.id}.json`), JSON.stringify(full));
+  writeFileSync(recordFile(rec.id), JSON.stringify(full));
 }
 
 /** A pid that existed and is gone now. */
@@ -121,22 +123,22 @@ testIf(test, noRoot ?? noCgroup, 'cleanup removes dead records, empty cgroups, t
     assert.equal(would['sockets'], [staleSock]);
     assert.equal(would['mounts'], [join(deadTop, 'upper')]);
     assert.equal(would['gateways']!.map((g) => g.split(' ')[0]), ['0123abcd']);
-    assert.ok(existsSync(join(containerStateDir(), `${deadId}.json`)) && existsSync(emptyCg) && existsSync(staleSock) && existsSync(deadGw), '--dry-run removed nothing');
+    assert.ok(existsSync(recordFile(deadId)) && existsSync(emptyCg) && existsSync(staleSock) && existsSync(deadGw), '--dry-run removed nothing');
     assert.is(hostMountsUnder(deadTop).length, 1, '--dry-run unmounted nothing');
 
     const r = await containode(args);
     assert.is(r.code, 0, r.stderr);
     assert.match(r.stdout, `removed record ${deadId}`);
     assert.match(r.stdout, `removed socket ${staleSock}`);
-    assert.not.ok(existsSync(join(containerStateDir(), `${deadId}.json`)), 'the dead record is gone');
-    assert.not.ok(existsSync(join(containerStateDir(), `${reusedId}.json`)), 'the record of a reused pid is gone');
+    assert.not.ok(existsSync(recordFile(deadId)), 'the dead record is gone');
+    assert.not.ok(existsSync(recordFile(reusedId)), 'the record of a reused pid is gone');
     assert.not.ok(existsSync(emptyCg), 'the empty cgroup is gone');
     assert.not.ok(existsSync(staleSock), 'the stale socket is gone');
     assert.not.ok(existsSync(deadGw), 'the dead gateway record is gone');
     await waitFor(() => hostMountsUnder(deadTop).length === 0, 'the dead container mount to go', 2000);
 
-    assert.ok(existsSync(join(containerStateDir(), `${liveId}.json`)), 'the live record is kept');
-    assert.ok(existsSync(join(containerStateDir(), `${ociId}.json`)), 'a stopped containode-oci record (awaiting delete) is kept');
+    assert.ok(existsSync(recordFile(liveId)), 'the live record is kept');
+    assert.ok(existsSync(recordFile(ociId)), 'a stopped containode-oci record (awaiting delete) is kept');
     assert.ok(existsSync(liveCg), 'the live container cgroup is kept');
     assert.ok(existsSync(busyCg), 'a cgroup with a task is kept');
     assert.ok(existsSync(freshCg), 'a cgroup younger than --min-age is kept');

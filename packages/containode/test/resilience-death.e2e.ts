@@ -11,7 +11,9 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Cleanup, killAndWait, run, start, testIf, uniqueName, waitFor, whyMissing, whyNoRoot } from '@containet/common/testing';
-import { readRecord } from '@containet/containode';
+import { containodeStore } from '@containet/containode';
+
+const readRecord = (id: string) => containodeStore().read(id);
 import { detectCgroupLayout } from '../src/cgroup/index.js';
 import { busyboxRoot, CONTAINET, hostMountsUnder, recordIds, startContainode, tempDir } from './helpers.js';
 

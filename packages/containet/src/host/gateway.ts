@@ -4,15 +4,29 @@
  * address, attached like any port, with optional masquerading (--nat).
  * close() removes the address, the device, the rules and restores
  * ip_forward; a record in the state directory lets the next start undo
- * what a crash left.
+ * what a crash left. The record and that recovery live in
+ * @containet/common (host-gateway.ts): `containode cleanup` uses them too.
  */
-import { createHash } from 'node:crypto';
 import { execFile } from 'node:child_process';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { closeFd, ContainetError, ipv4Network, openTap, parseIpv4Cidr, stateDir, type Ipv4Cidr } from '@containet/common';
-import { installNat, removeNat, forwardPolicyDrops, detectFirewallTool, type FirewallTool } from './firewall.js';
-import { enableIpForward, disableIpForward } from './ipforward.js';
+import {
+  closeFd,
+  ContainetError,
+  disableIpForward,
+  gatewayTag,
+  ipv4Network,
+  openTap,
+  parseIpv4Cidr,
+  recoverGateway,
+  removeGatewayRecord,
+  removeTaggedNat,
+  writeGatewayRecord,
+  type GatewayRecord,
+  type Ipv4Cidr,
+} from '@containet/common';
+import { installNat, forwardPolicyDrops, detectFirewallTool } from './firewall.js';
+import { enableIpForward } from './ipforward.js';
+
+export { gatewayTag, type GatewayRecord };
 
 export interface GatewayOptions {
   /** ADDR/PREFIX of the host on the switch's subnet. */
@@ -24,20 +38,6 @@ export interface GatewayOptions {
   ifname?: string;
 }
 
-export interface GatewayRecord {
-  tag: string;
-  ifname: string;
-  cidr: string;
-  nat: boolean;
-  tool?: FirewallTool;
-  ipForwardWasOff: boolean;
-}
-
-/** Short stable tag for a socket path: names rules, record and default interface. */
-export function gatewayTag(socketPath: string): string {
-  return createHash('sha256').update(socketPath).digest('hex').slice(0, 8);
-}
-
 function ip(args: string[]): Promise<void> {
   return new Promise((resolve, reject) => {
     execFile('ip', args, { timeout: 10_000 }, (err, _out, stderr) => {
@@ -46,8 +46,6 @@ function ip(args: string[]): Promise<void> {
     });
   });
 }
-
-const recordPath = (tag: string) => join(stateDir(), `gateway-${tag}.json`);
 
 export class HostGateway {
   readonly record: GatewayRecord;
@@ -99,22 +97,12 @@ export class HostGateway {
   }
 
   /** Undo what a previous daemon with this tag left (after a crash). */
-  static async recover(tag: string): Promise<boolean> {
-    let rec: GatewayRecord;
-    try {
-      rec = JSON.parse(await readFile(recordPath(tag), 'utf8')) as GatewayRecord;
-    } catch {
-      return false;
-    }
-    if (rec.nat) await removeNat(tag, rec.tool).catch(() => 0);
-    if (rec.ipForwardWasOff) await disableIpForward().catch(() => {});
-    await rm(recordPath(tag), { force: true });
-    return true;
+  static recover(tag: string): Promise<boolean> {
+    return recoverGateway(tag);
   }
 
   async #save(): Promise<void> {
-    await mkdir(stateDir(), { recursive: true });
-    await writeFile(recordPath(this.record.tag), JSON.stringify(this.record, null, 2));
+    await writeGatewayRecord(this.record);
   }
 
   /**
@@ -125,9 +113,9 @@ export class HostGateway {
   async close(closeTap = false): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    if (this.record.nat) await removeNat(this.record.tag, this.record.tool).catch(() => 0);
+    if (this.record.nat) await removeTaggedNat(this.record.tag, this.record.tool).catch(() => 0);
     if (this.record.ipForwardWasOff) await disableIpForward();
-    await rm(recordPath(this.record.tag), { force: true });
+    await removeGatewayRecord(this.record.tag);
     if (closeTap) closeFd(this.fd);
   }
 }

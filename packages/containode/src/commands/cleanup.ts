@@ -10,16 +10,17 @@
  *  - a socket file: connect(2) is refused (ECONNREFUSED: nobody listens);
  *  - a containet host-gateway record: its tap device is gone. The tap is not
  *    persistent (TUNSETPERSIST is never set), so it exists exactly as long as
- *    its daemon holds the fd; then HostGateway.recover removes its NAT rules
- *    and restores ip_forward.
+ *    its daemon holds the fd; then recoverGateway (@containet/common) removes
+ *    its NAT rules and restores ip_forward.
  */
 import { execFile } from 'node:child_process';
 import { existsSync, lstatSync, readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join, resolve } from 'node:path';
-import { DEFAULT_SOCKET, stateDir, UsageError } from '@containet/common';
+import { DEFAULT_SOCKET, listGatewayTags, readGatewayRecord, recoverGateway, removeGatewayRecord, UsageError } from '@containet/common';
 import { CGROUP_PARENT, cgroupPids, detectCgroupLayout, removeStaleCgroups } from '../cgroup/index.js';
-import { listRecords, recordAlive, removeRecord, type ContainerRecord } from '../container/records.js';
+import { containodeStore } from '../container/containode-store.js';
+import { recordAlive, type ContainerRecord } from '../container/state.js';
 
 export const help = 'Remove leftovers of crashed containers and switches: dead container records, their empty cgroups and host mounts, stale containet sockets (SOCKET arguments, default /tmp/containet.sock) and host-gateway NAT rules of dead switches.';
 
@@ -82,7 +83,8 @@ export async function cleanup(sockets: string[], opts: CleanupOptions = {}): Pro
   const minAgeMs = opts.minAgeMs ?? 60_000;
   const report: CleanupReport = { records: [], cgroups: [], mounts: [], sockets: [], gateways: [] };
 
-  const all = listRecords({ keepStale: true });
+  const store = containodeStore();
+  const all = store.list({ keepStale: true });
   const live = new Map(all.filter((r) => recordAlive(r)).map((r) => [r.id, r]));
   // containode-oci keeps the records of stopped containers until `delete`
   // (runtime-spec lifecycle): those are its state, not leftovers.
@@ -98,7 +100,7 @@ export async function cleanup(sockets: string[], opts: CleanupOptions = {}): Pro
   }
 
   for (const r of dead) {
-    if (!dry) removeRecord(r.id);
+    if (!dry) store.remove(r.id);
     report.records.push(r.id);
   }
 
@@ -137,30 +139,13 @@ export async function cleanup(sockets: string[], opts: CleanupOptions = {}): Pro
     report.sockets.push(path);
   }
 
-  let gatewayRecords: string[] = [];
-  try {
-    gatewayRecords = readdirSync(stateDir()).filter((n) => /^gateway-[0-9a-f]+\.json$/.test(n));
-  } catch {
-    // no state directory: nothing recorded
-  }
-  for (const name of gatewayRecords) {
-    let ifname: string | undefined;
-    try {
-      ifname = (JSON.parse(readFileSync(join(stateDir(), name), 'utf8')) as { ifname?: string }).ifname;
-    } catch {
-      // unreadable record: its daemon died while writing it
-    }
+  for (const tag of await listGatewayTags()) {
+    const ifname = (await readGatewayRecord(tag))?.ifname;
     if (ifname && linkExists(ifname)) continue;
-    const tag = name.slice('gateway-'.length, -'.json'.length);
     if (!dry) {
-      const { HostGateway } = await import('@containet/containet');
-      await HostGateway.recover(tag);
-      // recover() leaves a record it can't parse; it is of no use to anyone.
-      try {
-        unlinkSync(join(stateDir(), name));
-      } catch {
-        // removed by recover()
-      }
+      await recoverGateway(tag);
+      // recoverGateway() leaves a record it can't parse; it is of no use to anyone.
+      await removeGatewayRecord(tag);
     }
     report.gateways.push(`${tag}${ifname ? ` (${ifname})` : ''}`);
   }

@@ -1,12 +1,14 @@
 /** What the management commands share: finding a container by identity. */
 import { ContainetError } from '@containet/common';
-import { listRecords, readRecord, recordAlive, type ContainerRecord } from '../container/records.js';
+import { containodeStore } from '../container/containode-store.js';
+import { recordAlive, type ContainerRecord } from '../container/state.js';
 
 /** The record of a running container; a unique prefix of its identity will do. */
 export function findRunning(id: string): ContainerRecord {
-  let rec = readRecord(id);
+  const store = containodeStore();
+  let rec = store.read(id);
   if (!rec) {
-    const matches = listRecords().filter((r) => r.id.startsWith(id));
+    const matches = store.list().filter((r) => r.id.startsWith(id) && r.status !== 'stopped');
     if (matches.length > 1) {
       throw new ContainetError('CN_AMBIGUOUS', `${id} matches several containers: ${matches.map((r) => r.id).join(', ')}`);
     }

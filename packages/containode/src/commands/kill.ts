@@ -1,7 +1,7 @@
 /** `containode kill ID [SIGNAL]` and `containode stop ID`. */
 import { constants } from 'node:os';
 import { UsageError } from '@containet/common';
-import { processStartTime, recordAlive, type ContainerRecord } from '../container/records.js';
+import { processAlive, recordAlive, type ContainerRecord } from '../container/state.js';
 import { findRunning } from './common.js';
 
 export const help = 'Send SIGNAL (default KILL; a name like TERM/SIGTERM or a number) to the container\'s PID 1.';
@@ -21,7 +21,7 @@ export function parseSignal(text: string): number {
 
 /** Signal the init unless its pid now belongs to someone else. */
 function signalInit(rec: ContainerRecord, sig: number): void {
-  if (rec.pidStart !== undefined && processStartTime(rec.pid) !== rec.pidStart) return;
+  if (!processAlive(rec.pid, rec.pidStart)) return;
   process.kill(rec.pid, sig);
 }
 

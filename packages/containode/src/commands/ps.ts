@@ -1,5 +1,6 @@
 /** `containode ps`: running containers, as a table or JSON. */
-import { listRecords, type ContainerRecord } from '../container/records.js';
+import { containodeStore } from '../container/containode-store.js';
+import type { ContainerRecord } from '../container/state.js';
 
 export const help = 'List running containers (with --all also stopped ones that still have a record).';
 
@@ -22,7 +23,7 @@ function table(rows: string[][]): string {
 }
 
 export function handler(opts: PsOptions): string {
-  const records: ContainerRecord[] = listRecords().filter((r) => opts.all || r.status !== 'stopped');
+  const records: ContainerRecord[] = containodeStore().list().filter((r) => opts.all || r.status !== 'stopped');
   if (opts.json) return JSON.stringify(records, null, 2) + '\n';
   const rows = [['ID', 'PID', 'STATUS', 'CREATED', 'ADDRESSES', 'ROOT', 'COMMAND']];
   for (const r of records) {

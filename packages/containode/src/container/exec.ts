@@ -7,7 +7,7 @@
 import { readFileSync, readlinkSync } from 'node:fs';
 import { ContainetError } from '@containet/common';
 import { NAMESPACE_TYPES, type Capabilities, type ContainerSpec, type NamespaceType } from '../runtime/spec.js';
-import { recordAlive, type ContainerRecord } from './records.js';
+import { recordAlive, type ContainerRecord } from './state.js';
 import { ourTerminalSize } from './terminal.js';
 
 const NS_FILE: Record<NamespaceType, string> = { user: 'user', pid: 'pid', mount: 'mnt', uts: 'uts', ipc: 'ipc', net: 'net', cgroup: 'cgroup' };

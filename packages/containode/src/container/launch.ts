@@ -5,10 +5,11 @@
  * created, and each thing created has its release registered next to it.
  */
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
-import { closeFd, randomMac } from '@containet/common';
 import { spawnContainer, type SpawnedContainer } from '../runtime/spawn.js';
 import type { ContainerSpec } from '../runtime/spec.js';
-import { claimRecord, processStartTime, recordPath, removeRecord, updateRecord, type ContainerRecord } from './records.js';
+import { closeFd, ContainetError, randomMac } from '@containet/common';
+import { containodeStore } from './containode-store.js';
+import { processStartTime, selfRef, type ContainerRecord, type ContainerStore } from './state.js';
 import type { RunOptions } from './options.js';
 import { SwitchLink } from './switch-link.js';
 import type { PortProxy } from '../publish/proxy.js';
@@ -26,7 +27,7 @@ export interface LaunchHooks {
 }
 
 /** The spec containode uses for its options. */
-export function buildSpec(opts: RunOptions, mac: string): ContainerSpec {
+export function buildSpec(opts: RunOptions, mac: string, store: ContainerStore = containodeStore()): ContainerSpec {
   const spec: ContainerSpec = {
     namespaces: { pid: true, mount: true, uts: true },
     hostname: opts.id,
@@ -34,7 +35,8 @@ export function buildSpec(opts: RunOptions, mac: string): ContainerSpec {
     defaultDevices: true,
     process: { args: opts.args, env: opts.env, cwd: opts.workdir },
     // --rm: a containode killed before it could remove TOP leaves that to the spawner.
-    cleanup: { unlink: [recordPath(opts.id)], ...(opts.rm && opts.top ? { orphanRmtree: [opts.top] } : {}) },
+    // The record goes with the container, even when containode was SIGKILLed.
+    cleanup: { unlink: [store.file(opts.id)], rmdir: [store.dir(opts.id)], ...(opts.rm && opts.top ? { orphanRmtree: [opts.top] } : {}) },
   };
   if (opts.resolvedUser) spec.process.user = { ...opts.resolvedUser };
   if (opts.newIpc) spec.namespaces.ipc = true;
@@ -51,6 +53,16 @@ export function buildSpec(opts: RunOptions, mac: string): ContainerSpec {
   return spec;
 }
 
+/** Claim identity `rec.id` (a stopped container's record is replaced); CN_IDENTITY_IN_USE while one runs. */
+export function claimRecord(store: ContainerStore, rec: ContainerRecord): void {
+  const holder = store.claim(rec, { replaceStale: true });
+  if (holder) {
+    throw new ContainetError('CN_IDENTITY_IN_USE', `identity ${rec.id} is already running (pid ${holder.pid || holder.creator?.pid})`, {
+      hint: 'pick another with -i, or stop that container first',
+    });
+  }
+}
+
 /** Run a container in the foreground; resolves with its exit status. */
 export async function launch(opts: RunOptions, hooks: LaunchHooks = {}): Promise<number> {
   // `always` runs at the end whatever happened; `onFailure` only when the
@@ -61,8 +73,7 @@ export async function launch(opts: RunOptions, hooks: LaunchHooks = {}): Promise
     id: opts.id,
     runtime: 'containode',
     pid: 0,
-    ownerPid: process.pid,
-    ownerStart: processStartTime(process.pid) ?? undefined,
+    creator: selfRef(),
     command: opts.args,
     root: opts.root,
     top: opts.top,
@@ -74,14 +85,16 @@ export async function launch(opts: RunOptions, hooks: LaunchHooks = {}): Promise
     hostname: opts.id,
     created: new Date().toISOString(),
     status: 'creating',
+    namespaces: {},
   };
   let container: SpawnedContainer | undefined;
   let started = false;
   const proxies: PortProxy[] = [];
   const forward = new Map<NodeJS.Signals, () => void>();
+  const store = containodeStore();
   try {
-    claimRecord(record);
-    always.push(() => removeRecord(opts.id));
+    claimRecord(store, record);
+    always.push(() => store.remove(opts.id));
 
     let link: SwitchLink | undefined;
     if (opts.socket) {
@@ -107,15 +120,16 @@ export async function launch(opts: RunOptions, hooks: LaunchHooks = {}): Promise
       else if (created) onFailure.push(removeTop);
     }
 
-    const spec = buildSpec(opts, randomMac());
+    const spec = buildSpec(opts, randomMac(), store);
     await hooks.amendSpec?.(spec);
+    record.namespaces = { ...spec.namespaces };
     container = await spawnContainer(spec);
     const c = container;
 
     record.pid = c.pid;
     record.pidStart = processStartTime(c.pid) ?? undefined;
     record.mac = c.tap?.mac;
-    updateRecord(record);
+    store.write(record);
 
     if (link && c.tap) {
       await link.attach({ node: opts.id, ifname: c.tap.ifname, mac: c.tap.mac, addresses: opts.addresses, pid: c.pid }, c.tap.fd);
@@ -133,7 +147,7 @@ export async function launch(opts: RunOptions, hooks: LaunchHooks = {}): Promise
     await c.started;
     started = true;
     record.status = 'running';
-    updateRecord(record);
+    store.write(record);
 
     const status = await c.exited;
     await hooks.afterExit?.(status);

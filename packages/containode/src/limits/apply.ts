@@ -9,7 +9,8 @@ import { ContainetError } from '@containet/common';
 import type { LaunchHooks } from '../container/launch.js';
 import type { ContainerSpec } from '../runtime/spec.js';
 import { CGROUP_PARENT, ContainerCgroup, removeStaleCgroups } from '../cgroup/cgroup.js';
-import { readRecord, recordAlive } from '../container/records.js';
+import { containodeStore } from '../container/containode-store.js';
+import { recordAlive } from '../container/state.js';
 import { detectCgroupLayout, type CgroupLayout } from '../cgroup/layout.js';
 import { blockedDirectory, hostIdOf } from './idmap.js';
 import { runNetHook } from './hook.js';
@@ -138,8 +139,9 @@ export async function withContainerLimits(raw: RawLimitOptions, id: string, run:
   if (hasLimits(limits)) ContainerCgroup.check(limits.cgroup, `${CGROUP_PARENT}/${id}`, layout);
   // Cgroups of containers whose containode was SIGKILLed (its spawner
   // killed the container, but only containode removes the cgroup).
+  const store = containodeStore();
   await removeStaleCgroups((other) => {
-    const rec = readRecord(other);
+    const rec = store.read(other);
     return rec !== null && recordAlive(rec);
   }, layout, { onlyEmpty: true, minAgeMs: STALE_AGE_MS }).catch(() => undefined);
   const session = prepareLimits(limits, id, layout);

@@ -16,6 +16,8 @@ import { sleepSync } from './sleep.js';
 const CGROOT = '/sys/fs/cgroup';
 
 export interface CgroupSetup {
+  /** The path below each hierarchy's root. */
+  name: string;
   /** Directories created, deepest last (delete removes them in reverse). */
   dirs: string[];
   /** cgroup.procs files the init joins. */
@@ -72,7 +74,7 @@ export function wantsCgroup(cgroupsPath: string | undefined, r: OciResources | u
 /** Create the container's cgroup(s) and write its limits. */
 export function createCgroup(id: string, cgroupsPath: string | undefined, r: OciResources = {}): CgroupSetup {
   const rel = normalise(cgroupsPath, id);
-  const setup: CgroupSetup = { dirs: [], procs: [] };
+  const setup: CgroupSetup = { name: rel, dirs: [], procs: [] };
   try {
     if (isV2()) applyV2(rel, r, setup);
     else applyV1(rel, r, setup);
@@ -166,15 +168,7 @@ function applyV2(rel: string, r: OciResources, setup: CgroupSetup): void {
   if (existsSync(join(dir, 'cgroup.freeze'))) setup.freezer = join(dir, 'cgroup.freeze');
 }
 
-/** Whether the freezer file says frozen (v1 FROZEN; v2 1). Unreadable: not frozen. */
-export function isFrozen(freezer: string): boolean {
-  try {
-    const v = readFileSync(freezer, 'utf8').trim();
-    return freezer.endsWith('cgroup.freeze') ? v === '1' : v === 'FROZEN';
-  } catch {
-    return false;
-  }
-}
+import { isFrozen } from '../container/state.js';
 
 /**
  * Freeze or thaw the container's cgroup and wait until the kernel says it

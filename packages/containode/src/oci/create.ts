@@ -17,7 +17,8 @@ import { createCgroup, removeCgroup, wantsCgroup } from './cgroup.js';
 import { runContainerHook, runHostHook } from './hooks.js';
 import type { Logger } from './log.js';
 import { attachTap, connectSwitch, detachPort, planSwitch, type SwitchPlan } from './network.js';
-import { OCI_VERSION, StateDir, alive, procStat, rfc3339Now, type ContainerRecord } from './state.js';
+import { ContainerStore, OCI_VERSION, processAlive, processStartTime, selfRef, type ContainerRecord } from '../container/state.js';
+import { checkId } from './store.js';
 
 export interface Globals {
   root: string;
@@ -86,46 +87,47 @@ export async function createContainer(g: Globals, o: CreateOptions): Promise<Cre
   const namespaces: Record<string, true | string> = {};
   for (const n of cfg.linux?.namespaces ?? []) namespaces[n.type === 'network' ? 'net' : n.type] = n.path ?? true;
   const plan = await planSwitch(cfg.annotations, namespaces['net'] === true);
-  const dirs = new StateDir(g.root);
-  dirs.reserve(o.id);
-
-  const me = procStat(process.pid);
+  checkId(o.id);
+  const dirs = new ContainerStore(g.root);
   const rec: ContainerRecord = {
     ociVersion: OCI_VERSION,
     id: o.id,
+    runtime: 'containode-oci',
     status: 'creating',
     pid: 0,
-    pidStartTime: '',
     bundle: bundle.dir,
     rootfs: bundle.rootfs,
-    created: rfc3339Now(),
+    created: new Date().toISOString(),
     owner: owner(),
-    creator: { pid: process.pid, startTime: me?.startTime ?? '' },
+    creator: selfRef(),
+    command: cfg.process?.args ?? [],
     namespaces,
-    cgroups: [],
-    cgroupProcs: [],
+    addresses: plan?.addresses ?? [],
   };
   if (cfg.annotations) rec.annotations = cfg.annotations;
   if (cfg.hooks) rec.hooks = cfg.hooks;
   if (cfg.process) rec.process = cfg.process;
-
+  if (cfg.hostname) rec.hostname = cfg.hostname;
+  if (dirs.claim(rec, { replaceStale: false })) {
+    throw new ContainetError('CN_OCI_EXISTS', `container ${o.id} already exists`, { hint: `delete it first: containode-oci delete ${o.id}` });
+  }
   return dirs.locked(o.id, () => build(g, o, dirs, rec, bundle, plan));
 }
 
-async function build(g: Globals, o: CreateOptions, dirs: StateDir, rec: ContainerRecord, bundle: Bundle, plan: SwitchPlan | undefined): Promise<Created> {
+async function build(g: Globals, o: CreateOptions, dirs: ContainerStore, rec: ContainerRecord, bundle: Bundle, plan: SwitchPlan | undefined): Promise<Created> {
   const cfg = bundle.config;
-  const namespaces = rec.namespaces;
+  const namespaces = rec.namespaces ?? {};
   let client: ControlClient | undefined;
   let spawned: SpawnedContainer | undefined;
+  let cgroupProcs: string[] = [];
   try {
     dirs.write(rec);
     if (plan) client = await connectSwitch(plan);
     const linux = cfg.linux ?? {};
     if (wantsCgroup(linux.cgroupsPath, linux.resources)) {
       const cg = createCgroup(o.id, linux.cgroupsPath, linux.resources);
-      rec.cgroups = cg.dirs;
-      rec.cgroupProcs = cg.procs;
-      if (cg.freezer) rec.freezer = cg.freezer;
+      cgroupProcs = cg.procs;
+      rec.cgroup = { name: cg.name, dirs: cg.dirs, ...(cg.freezer ? { freezer: cg.freezer } : {}) };
       dirs.write(rec);
     }
     const spec = toContainerSpec(bundle, {
@@ -135,14 +137,14 @@ async function build(g: Globals, o: CreateOptions, dirs: StateDir, rec: Containe
       callerConsole: o.attached === true,
       callerSize: o.attached && cfg.process?.terminal ? (await import('../container/terminal.js')).ourTerminalSize() : undefined,
       noPivot: o.noPivot === true,
-      cgroupProcs: rec.cgroupProcs,
+      cgroupProcs,
       network: plan?.network,
       warn: (m) => g.log.warn(m),
     });
     const { spawnContainer } = await import('../runtime/spawn.js');
     spawned = await spawnContainer(spec, { stdio: 'inherit' });
     rec.pid = spawned.pid;
-    rec.pidStartTime = procStat(spawned.pid)?.startTime ?? '';
+    rec.pidStart = processStartTime(spawned.pid) ?? undefined;
     dirs.write(rec);
     g.log.debug(`container ${o.id}: init is pid ${rec.pid}`);
     if (namespaces['user'] === true) giveFifoToContainer(dirs.fifo(o.id), cfg.process!.user, cfg.linux ?? {});
@@ -151,7 +153,8 @@ async function build(g: Globals, o: CreateOptions, dirs: StateDir, rec: Containe
       const tap = spawned.tap;
       if (!tap) throw new ContainetError('CN_SPAWN', 'the spawner did not hand over the tap');
       const port = await attachTap(client, plan, o.id, rec.pid, tap.fd);
-      rec.switch = { socket: plan.socket, node: o.id, port };
+      rec.switch = { socket: plan.socket, node: o.id, port, persist: true };
+      if (tap.mac) rec.mac = tap.mac;
       dirs.write(rec);
     }
 
@@ -174,13 +177,13 @@ async function build(g: Globals, o: CreateOptions, dirs: StateDir, rec: Containe
   } catch (err) {
     if (spawned) await spawned.abort();
     // Detached, the init outlives the spawner once released.
-    if (rec.pid > 0 && alive(rec.pid, rec.pidStartTime)) {
+    if (rec.pid > 0 && processAlive(rec.pid, rec.pidStart)) {
       try {
         process.kill(rec.pid, 'SIGKILL');
       } catch {}
     }
     if (rec.switch) await detachPort(rec.switch.socket, rec.switch.node).catch(() => {});
-    removeCgroup(rec.cgroups);
+    removeCgroup(rec.cgroup?.dirs ?? []);
     dirs.remove(o.id);
     throw err;
   } finally {

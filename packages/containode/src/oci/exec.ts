@@ -11,7 +11,9 @@ import type { Capabilities, ContainerSpec } from '../runtime/spec.js';
 import { spawnerProcess, type OciProcess } from './config.js';
 import type { Globals } from './create.js';
 import { writeAtomic } from './create.js';
-import { StateDir } from './state.js';
+import { ContainerStore } from '../container/state.js';
+import { cgroupProcsOf } from '../container/exec.js';
+import { readContainer } from './store.js';
 
 export interface ExecOptions {
   id: string;
@@ -39,8 +41,8 @@ function parseUser(text: string): { uid: number; gid: number } {
 }
 
 export async function execInContainer(g: Globals, o: ExecOptions): Promise<number> {
-  const dirs = new StateDir(g.root);
-  const rec = dirs.read(o.id);
+  const dirs = new ContainerStore(g.root);
+  const rec = readContainer(dirs, o.id);
   const status = dirs.status(rec);
   if (status !== 'created' && status !== 'running') {
     throw new ContainetError('CN_OCI_STATE', `cannot exec in container ${o.id}: it is ${status}`);
@@ -55,7 +57,7 @@ export async function execInContainer(g: Globals, o: ExecOptions): Promise<numbe
     if (!Array.isArray(proc.args) || proc.args.length === 0) throw new ContainetError('CN_OCI_CONFIG', `${o.processFile}: args must name the program`);
   } else {
     if (o.args.length === 0) throw new UsageError('exec: missing the command to run', 'usage: containode-oci exec [options] <container-id> <command> [args...]');
-    const base = rec.process;
+    const base = rec.process as OciProcess | undefined;
     proc = {
       args: o.args,
       env: [...(base?.env ?? []), ...o.env],
@@ -78,11 +80,11 @@ export async function execInContainer(g: Globals, o: ExecOptions): Promise<numbe
     throw new ContainetError('CN_OCI_CONSOLE', 'exec with a terminal needs --console-socket', { hint: 'pass --console-socket PATH, or drop -t' });
   }
   const namespaces: ContainerSpec['namespaces'] = {};
-  for (const t of Object.keys(rec.namespaces)) namespaces[t as keyof typeof namespaces] = `/proc/${rec.pid}/ns/${PROC_NS[t] ?? t}`;
+  for (const t of Object.keys(rec.namespaces ?? {})) namespaces[t as keyof typeof namespaces] = `/proc/${rec.pid}/ns/${PROC_NS[t] ?? t}`;
   const spec: ContainerSpec = {
     detached: o.detach,
     namespaces,
-    cgroupProcs: rec.cgroupProcs,
+    cgroupProcs: cgroupProcsOf(rec.pid),
     process: spawnerProcess(proc),
   };
   if (proc.capabilities) spec.process.capabilities = proc.capabilities;

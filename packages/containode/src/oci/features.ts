@@ -5,7 +5,7 @@
  * namespace listed here may still be missing from a given kernel.
  */
 import { CAPABILITY_NAMES } from '../limits/capabilities.js';
-import { RUNTIME_VERSION } from './state.js';
+import { RUNTIME_VERSION } from './store.js';
 
 /** The options the spawner's mount table recognises (native/src/bin/containode-spawn/mounts.c). */
 const MOUNT_OPTIONS = [

@@ -12,7 +12,7 @@ import { closeSync, openSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { ContainetError } from '@containet/common';
 import type { OciHook } from './config.js';
-import type { OciState } from './state.js';
+import type { OciState } from '../container/state.js';
 
 export type HookStage = 'prestart' | 'createRuntime' | 'createContainer' | 'startContainer' | 'poststart' | 'poststop';
 

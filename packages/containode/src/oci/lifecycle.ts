@@ -8,7 +8,8 @@ import { ContainetError, errnoText } from '@containet/common';
 import { removeCgroup, cgroupPids, setFrozen } from './cgroup.js';
 import type { Globals } from './create.js';
 import type { HookStage } from './hooks.js';
-import { StateDir, alive, type ContainerRecord, type Status } from './state.js';
+import { ContainerStore, processAlive, type ContainerRecord, type Status } from '../container/state.js';
+import { readContainer } from './store.js';
 import { sleepSync } from './sleep.js';
 
 export function conflict(id: string, action: string, status: Status, hint?: string): ContainetError {
@@ -16,7 +17,7 @@ export function conflict(id: string, action: string, status: Status, hint?: stri
 }
 
 /** Run the hooks of a stage that only warn on failure (poststart, poststop). */
-async function warnHooks(g: Globals, stage: HookStage, rec: ContainerRecord, dirs: StateDir): Promise<void> {
+async function warnHooks(g: Globals, stage: HookStage, rec: ContainerRecord, dirs: ContainerStore): Promise<void> {
   const list = rec.hooks?.[stage as 'poststart' | 'poststop'] ?? [];
   if (!list.length) return;
   const { runHostHook } = await import('./hooks.js');
@@ -36,7 +37,7 @@ async function warnHooks(g: Globals, stage: HookStage, rec: ContainerRecord, dir
  * it could not start (SPAWN.md). The fifo is read non-blocking, so a dead
  * init (no writer ever coming) cannot hang us.
  */
-function releaseFifo(dirs: StateDir, rec: ContainerRecord): void {
+function releaseFifo(dirs: ContainerStore, rec: ContainerRecord): void {
   const fifo = dirs.fifo(rec.id);
   const fd = openSync(fifo, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
   let released = false;
@@ -59,7 +60,7 @@ function releaseFifo(dirs: StateDir, rec: ContainerRecord): void {
       if (n > 0) said += buf.toString('utf8', 0, n);
       // End of file once released: the init's write end closed at execve (or at its death).
       if (n === 0 && released) break;
-      if (!released && !alive(rec.pid, rec.pidStartTime)) {
+      if (!released && !processAlive(rec.pid, rec.pidStart)) {
         throw new ContainetError('CN_OCI_START', `container ${rec.id}: its init (pid ${rec.pid}) died before the program could start`, {
           hint: `delete it with containode-oci delete ${rec.id}`,
         });
@@ -80,9 +81,9 @@ function releaseFifo(dirs: StateDir, rec: ContainerRecord): void {
 }
 
 export async function startContainer(g: Globals, id: string): Promise<void> {
-  const dirs = new StateDir(g.root);
+  const dirs = new ContainerStore(g.root);
   await dirs.locked(id, async () => {
-    const rec = dirs.read(id);
+    const rec = readContainer(dirs, id);
     const status = dirs.status(rec);
     if (status === 'stopped' && rec.status === 'created') {
       throw new ContainetError('CN_OCI_STATE', `cannot start container ${id}: it is stopped (its init, pid ${rec.pid}, ended before start)`, {
@@ -96,7 +97,7 @@ export async function startContainer(g: Globals, id: string): Promise<void> {
       // before the user program; a failure stops the container.
       const { runContainerHook } = await import('./hooks.js');
       try {
-        for (const h of hooks) await runContainerHook('startContainer', h, dirs.ociState(rec), rec.pid, Object.keys(rec.namespaces), dirs.dir(id));
+        for (const h of hooks) await runContainerHook('startContainer', h, dirs.ociState(rec), rec.pid, Object.keys(rec.namespaces ?? {}), dirs.dir(id));
       } catch (err) {
         try {
           process.kill(rec.pid, 'SIGKILL');
@@ -112,8 +113,8 @@ export async function startContainer(g: Globals, id: string): Promise<void> {
 }
 
 export function stateOf(g: Globals, id: string): string {
-  const dirs = new StateDir(g.root);
-  return `${JSON.stringify(dirs.ociState(dirs.read(id)), null, 2)}\n`;
+  const dirs = new ContainerStore(g.root);
+  return `${JSON.stringify(dirs.ociState(readContainer(dirs, id)), null, 2)}\n`;
 }
 
 function nsId(pid: number, ns: string): string | null {
@@ -131,7 +132,7 @@ function nsId(pid: number, ns: string): string | null {
  */
 export function containerPids(rec: ContainerRecord): number[] {
   const pids = new Set<number>([rec.pid]);
-  if (rec.namespaces['pid'] === true) {
+  if (rec.namespaces?.pid === true) {
     const target = nsId(rec.pid, 'pid');
     if (target) {
       for (const name of readdirSync('/proc')) {
@@ -141,14 +142,14 @@ export function containerPids(rec: ContainerRecord): number[] {
       }
     }
   }
-  for (const pid of cgroupPids(rec.cgroupProcs)) pids.add(pid);
+  for (const pid of cgroupPids((rec.cgroup?.dirs ?? []).map((d) => `${d}/cgroup.procs`))) pids.add(pid);
   return [...pids];
 }
 
 export async function killContainer(g: Globals, id: string, signal: number, all: boolean): Promise<void> {
-  const dirs = new StateDir(g.root);
+  const dirs = new ContainerStore(g.root);
   await dirs.locked(id, () => {
-    const rec = dirs.read(id);
+    const rec = readContainer(dirs, id);
     const status = dirs.status(rec);
     if (status !== 'created' && status !== 'running' && status !== 'paused') throw conflict(id, 'kill', status, 'only a created, running or paused container takes signals');
     for (const pid of all ? containerPids(rec) : [rec.pid]) {
@@ -159,7 +160,7 @@ export async function killContainer(g: Globals, id: string, signal: number, all:
       }
     }
     // A frozen task acts on SIGKILL only once thawed (cgroup v1): let it die.
-    if (status === 'paused' && signal === 9 && rec.freezer) setFrozen(rec.freezer, false, `container ${id}`);
+    if (status === 'paused' && signal === 9 && rec.cgroup?.freezer) setFrozen(rec.cgroup.freezer, false, `container ${id}`);
     g.log.debug(`container ${id}: sent signal ${signal} to ${all ? 'all its processes' : `pid ${rec.pid}`}`);
   });
 }
@@ -167,7 +168,7 @@ export async function killContainer(g: Globals, id: string, signal: number, all:
 /** Wait until the init is gone (a zombie counts as gone: its parent may never reap it). */
 function waitGone(rec: ContainerRecord, ms: number): boolean {
   const deadline = Date.now() + ms;
-  while (alive(rec.pid, rec.pidStartTime)) {
+  while (processAlive(rec.pid, rec.pidStart)) {
     if (Date.now() > deadline) return false;
     sleepSync(2);
   }
@@ -180,35 +181,35 @@ function waitGone(rec: ContainerRecord, ms: number): boolean {
  * linux.cgroupsPath nor resources in its config) cannot be paused.
  */
 export async function pauseContainer(g: Globals, id: string, pause: boolean): Promise<void> {
-  const dirs = new StateDir(g.root);
+  const dirs = new ContainerStore(g.root);
   const action = pause ? 'pause' : 'resume';
   await dirs.locked(id, () => {
-    const rec = dirs.read(id);
+    const rec = readContainer(dirs, id);
     const status = dirs.status(rec);
     const want = pause ? 'running' : 'paused';
     if (status !== want) throw conflict(id, action, status, `only a ${want} container can be ${pause ? 'paused' : 'resumed'}`);
-    if (!rec.freezer) {
+    if (!rec.cgroup?.freezer) {
       throw new ContainetError('CN_OCI_UNSUPPORTED', `cannot ${action} container ${id}: it has no cgroup to freeze`, {
         hint: 'give it one with linux.cgroupsPath in config.json',
       });
     }
-    setFrozen(rec.freezer, pause, `container ${id}`);
+    setFrozen(rec.cgroup.freezer, pause, `container ${id}`);
     g.log.debug(`container ${id}: ${pause ? 'frozen' : 'thawed'}`);
   });
 }
 
 export async function deleteContainer(g: Globals, id: string, force: boolean): Promise<void> {
-  const dirs = new StateDir(g.root);
+  const dirs = new ContainerStore(g.root);
   let rec: ContainerRecord;
   try {
-    rec = dirs.read(id);
+    rec = readContainer(dirs, id);
   } catch (err) {
     // runc: `delete --force` of a container that does not exist succeeds.
     if (force && err instanceof ContainetError && err.code === 'CN_OCI_NOT_FOUND') return;
     throw err;
   }
   await dirs.locked(id, async () => {
-    rec = dirs.read(id);
+    rec = readContainer(dirs, id);
     const status = dirs.status(rec);
     if (status !== 'stopped') {
       if (!force) throw conflict(id, 'delete', status, `stop it first (containode-oci kill ${id} KILL), or use delete --force`);
@@ -217,14 +218,14 @@ export async function deleteContainer(g: Globals, id: string, force: boolean): P
           process.kill(pid, 'SIGKILL');
         } catch {}
       }
-      if (status === 'paused' && rec.freezer) setFrozen(rec.freezer, false, `container ${id}`);
+      if (status === 'paused' && rec.cgroup?.freezer) setFrozen(rec.cgroup.freezer, false, `container ${id}`);
       if (!waitGone(rec, 10_000)) throw new ContainetError('CN_OCI_DELETE', `container ${id}: pid ${rec.pid} survived SIGKILL for 10 s`);
     }
     if (rec.switch) {
       const { detachPort } = await import('./network.js');
       await detachPort(rec.switch.socket, rec.switch.node).catch((err: Error) => g.log.warn(`detach from containet: ${err.message}`));
     }
-    removeCgroup(rec.cgroups);
+    removeCgroup(rec.cgroup?.dirs ?? []);
     rec.status = 'stopped';
     dirs.remove(id);
   });
@@ -234,11 +235,11 @@ export async function deleteContainer(g: Globals, id: string, force: boolean): P
 }
 
 export function listContainers(g: Globals, format: string, quiet: boolean): string {
-  const dirs = new StateDir(g.root);
+  const dirs = new ContainerStore(g.root);
   const states = [];
   for (const id of dirs.ids()) {
     try {
-      states.push(dirs.ociState(dirs.read(id)));
+      states.push(dirs.ociState(readContainer(dirs, id)));
     } catch {
       // A container deleted between readdir and read is simply not listed.
     }

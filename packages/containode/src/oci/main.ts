@@ -58,7 +58,8 @@ async function main(argv: string[], setLogger: (l: Logger) => void): Promise<num
   const g = global.options;
   const [command, ...rest] = global.operands;
   if (args.flag(g, 'version')) {
-    const { OCI_VERSION, RUNTIME_VERSION } = await import('./state.js');
+    const { OCI_VERSION } = await import('../container/state.js');
+    const { RUNTIME_VERSION } = await import('./store.js');
     writeSync(1, `${PROG} version ${RUNTIME_VERSION}\nspec: ${OCI_VERSION}\n`);
     return 0;
   }
@@ -76,7 +77,7 @@ async function main(argv: string[], setLogger: (l: Logger) => void): Promise<num
       hint: 'drop --systemd-cgroup (and give linux.cgroupsPath as a path)',
     });
   }
-  const { DEFAULT_ROOT } = await import('./state.js');
+  const { DEFAULT_ROOT } = await import('./store.js');
   const globals = { root: args.str(g, 'root') ?? DEFAULT_ROOT, log };
   const help = rest.includes('--help') || rest.includes('-h');
   if (help) {

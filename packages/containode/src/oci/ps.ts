@@ -7,7 +7,8 @@ import { existsSync } from 'node:fs';
 import { ContainetError } from '@containet/common';
 import type { Globals } from './create.js';
 import { conflict, containerPids } from './lifecycle.js';
-import { StateDir } from './state.js';
+import { ContainerStore } from '../container/state.js';
+import { readContainer } from './store.js';
 
 /**
  * `ps` (runc's): the container's live processes, as a JSON array of pids,
@@ -15,8 +16,8 @@ import { StateDir } from './state.js';
  * of them, under ps's header.
  */
 export function psContainer(g: Globals, id: string, format: 'table' | 'json', psArgs: string[]): string {
-  const dirs = new StateDir(g.root);
-  const rec = dirs.read(id);
+  const dirs = new ContainerStore(g.root);
+  const rec = readContainer(dirs, id);
   const status = dirs.status(rec);
   if (status !== 'created' && status !== 'running') throw conflict(id, 'ps', status, 'only a created or running container has processes');
   const pids = containerPids(rec)

@@ -32,7 +32,7 @@ export async function runContainer(g: Globals, o: RunOptions): Promise<number> {
   try {
     try {
       // As `runc run` does: the pty is driven from our terminal (terminal.ts).
-      if (record.process?.terminal && !o.consoleSocket) {
+      if ((record.process as { terminal?: boolean } | undefined)?.terminal && !o.consoleSocket) {
         const { attachTerminal } = await import('../container/terminal.js');
         tty = attachTerminal(await spawned.console);
       }
