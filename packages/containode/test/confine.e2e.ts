@@ -12,7 +12,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Cleanup, sh, testIf, uniqueName, whyNoRoot } from '@containet/common/testing';
+import { Cleanup, run, sh, testIf, uniqueName, whyNoRoot } from '@containet/common/testing';
 import type { ContainerSpec } from '@containet/containode';
 import { ContainerCgroup, detectCgroupLayout } from '../src/cgroup/index.js';
 import { DEFAULT_CAPABILITIES } from '../src/limits/index.js';
@@ -213,6 +213,64 @@ printf 'hierarchies\\t%s\\n' "$(ls /sys/fs/cgroup | tr '\\n' ' ')"
       const hostNames = readdirSync('/sys/fs/cgroup').sort().join(' ');
       if (layout.kind !== 'v2') assert.is((f.get('hierarchies') ?? '').trim().split(' ').sort().join(' '), hostNames);
       assert.is(read(join(cg.plan.dirs[0]!, 'cgroup.procs')), '', 'the container has ended');
+    } finally {
+      await cleanup.run();
+    }
+  });
+}
+
+// A pure-v2 host, made for the test: a process in its own mount namespace
+// (unshare(1) starts it there; Node itself never unshares) with the
+// machine's cgroup2 hierarchy mounted at /sys/fs/cgroup. The spawner reads
+// that as the layout and mounts one cgroup2 at the container's /sys/fs/cgroup.
+const unifiedRoot = layout.unified;
+const whyNoV2 = noRoot ?? (unifiedRoot && existsSync(join(unifiedRoot, 'cgroup.max.descendants')) ? null : 'needs a cgroup2 hierarchy');
+
+const V2_DRIVER = `
+const [confineUrl, spawnUrl, cgdir, ownNs] = process.argv.slice(2);
+const { confine } = await import(confineUrl);
+const { spawnContainer } = await import(spawnUrl);
+const script = [
+  'grep " /sys/fs/cgroup " /proc/self/mountinfo | cut -d" " -f4,6,9',
+  'printf "descendants\\\\t%s\\\\n" "$(cat /sys/fs/cgroup/cgroup.max.descendants)"',
+  'printf "procs\\\\t%s\\\\n" "$(cat /sys/fs/cgroup/cgroup.procs | tr "\\\\n" " ")"',
+  'e=$(mkdir /sys/fs/cgroup/sub 2>&1) && echo "mkdir\\\\tok" || printf "mkdir\\\\t%s\\\\n" "$e"',
+].join('\\n');
+const spec = confine({
+  namespaces: { pid: true, mount: true, uts: true, ipc: true, net: true, ...(ownNs === '1' ? { cgroup: true } : {}) },
+  defaultMounts: true, defaultDevices: true, cgroupProcs: [cgdir + '/cgroup.procs'],
+  process: { args: ['sh', '-c', script], env: ['PATH=/usr/sbin:/usr/bin:/sbin:/bin'] },
+}, { privileged: false });
+const c = await spawnContainer(spec, { stdio: ['ignore', 'inherit', 'inherit'] });
+await c.release();
+process.exitCode = await c.exited;
+`;
+
+for (const ownNs of [true, false]) {
+  testIf(test, whyNoV2, `pure cgroup v2 host, ${ownNs ? 'own' : 'the host\'s'} cgroup namespace: one read-only cgroup2 at /sys/fs/cgroup whose root is the container's cgroup`, async () => {
+    const cleanup = new Cleanup();
+    const name = uniqueName('cnconf2');
+    const hostDir = join(unifiedRoot!, name);
+    try {
+      mkdirSync(hostDir);
+      cleanup.add(`rmdir ${hostDir}`, () => rmdirSync(hostDir));
+      // A setting of this cgroup only, read back from inside.
+      writeFileSync(join(hostDir, 'cgroup.max.descendants'), '7');
+      const dir = tempDir(cleanup, 'cnconf2');
+      const driver = join(dir, 'driver.mjs');
+      writeFileSync(driver, V2_DRIVER);
+      const url = (p: string) => new URL(p, import.meta.url).href;
+      const r = await run('unshare', ['-m', '--propagation', 'private', 'sh', '-c', 'mount -t cgroup2 cgroup2 /sys/fs/cgroup && exec "$@"', 'sh',
+        process.execPath, driver, url('../src/security/confine.js'), url('../src/runtime/spawn.js'), `/sys/fs/cgroup/${name}`, ownNs ? '1' : '0'], { timeoutMs: 30_000 });
+      assert.is(r.code, 0, r.stderr + r.stdout);
+      const f = fields(r.stdout);
+      // The last mount at /sys/fs/cgroup is the one seen (a container without a root lists the host's beneath).
+      const mountLine = r.stdout.split('\n').filter((l) => / (cgroup2|tmpfs)$/.test(l)).pop() ?? '';
+      assert.match(mountLine, /^\S+ ro,\S* cgroup2$/, `one cgroup2 mount, read-only: ${r.stdout}`);
+      assert.is(f.get('descendants'), '7', 'the root of the view is the container\'s cgroup');
+      const procs = (f.get('procs') ?? '').trim().split(/\s+/);
+      assert.ok(procs.includes('1') && procs.every((p) => Number(p) < 20), `procs: ${f.get('procs')}`);
+      assert.match(f.get('mkdir') ?? '', /Read-only file system/);
     } finally {
       await cleanup.run();
     }

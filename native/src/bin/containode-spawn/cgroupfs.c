@@ -151,10 +151,15 @@ static void scan_mount(char *line)
 	if (!sep || sscanf(line, "%*u %*u %u:%u %4095s %4095s", &major, &minor, root, mnt) != 4 ||
 	    sscanf(sep + 3, "%31s %63s %511s", fstype, source, superopts) != 3)
 		return;
-	if (strcmp(fstype, "cgroup") && strcmp(fstype, "cgroup2"))
-		return;
 	unescape_octal(root);
 	unescape_octal(mnt);
+	/* mountinfo lists mounts in the order they were made: one at
+	 * /sys/fs/cgroup or above it (not /) hides what was found so far. */
+	if (strcmp(mnt, "/") && !strncmp(HOST_CGROUP, mnt, strlen(mnt)) &&
+	    (HOST_CGROUP[strlen(mnt)] == '/' || !HOST_CGROUP[strlen(mnt)]))
+		n_hiers = 0;
+	if (strcmp(fstype, "cgroup") && strcmp(fstype, "cgroup2"))
+		return;
 	if (!strcmp(mnt, HOST_CGROUP))
 		name = "";
 	else if (!strncmp(mnt, HOST_CGROUP "/", sizeof(HOST_CGROUP)) &&
@@ -294,12 +299,16 @@ int cgroupfs_scan(int rep, int own_ns)
 }
 
 /* One hierarchy at @dst: a fresh mount in the container's own namespace,
- * else a bind of its directory, with the view's flags. */
+ * else a bind of its directory, with the view's flags. A bind's flags take
+ * a remount, on a path that reaches the new mount: @dst itself when it goes
+ * through a directory name, else (@root not NULL: @dst is the O_PATH fd of
+ * the covered mount point) @dest resolved again in @root. */
 static int mount_hier(int rep, const struct hier *h, const char *dst, unsigned long flags,
-		      const char *dest)
+		      const char *root, const char *dest)
 {
 	const char *type = h->v2 ? "cgroup2" : "cgroup";
-	char src[32];
+	char src[32], again[32];
+	int fd = -1, r = 0;
 
 	if (h->src < 0) {
 		if (mount(type, dst, type, flags, h->v2 ? NULL : h->data) < 0) {
@@ -313,9 +322,20 @@ static int mount_hier(int rep, const struct hier *h, const char *dst, unsigned l
 	snprintf(src, sizeof(src), "/proc/self/fd/%d", h->src);
 	if (mount(src, dst, NULL, MS_BIND, NULL) < 0)
 		return fail(rep, errno, "mount(bind cgroup)", h->mnt);
-	if (flags && mount(NULL, dst, NULL, MS_BIND | MS_REMOUNT | flags, NULL) < 0)
-		return fail(rep, errno, "mount(remount bind cgroup)", h->mnt);
-	return 0;
+	if (!flags)
+		return 0;
+	if (root) {
+		fd = inroot_open(root, dest, 0);
+		if (fd < 0)
+			return fail(rep, -fd, "open(mount point)", dest);
+		snprintf(again, sizeof(again), "/proc/self/fd/%d", fd);
+		dst = again;
+	}
+	if (mount(NULL, dst, NULL, MS_BIND | MS_REMOUNT | flags, NULL) < 0)
+		r = fail(rep, errno, "mount(remount bind cgroup)", h->mnt);
+	if (fd >= 0)
+		close(fd);
+	return r;
 }
 
 /* cgroupfs_mount() - the view at @dest inside @root ("" = the host's /):
@@ -337,7 +357,7 @@ int cgroupfs_mount(int rep, const char *root, const char *dest, unsigned long fl
 		return fail(rep, -fd, "mkdir(mount point)", dest);
 	snprintf(dst, sizeof(dst), "/proc/self/fd/%d", fd);
 	if (n_hiers == 1 && !hiers[0].name[0]) {
-		r = mount_hier(rep, &hiers[0], dst, flags, dest);
+		r = mount_hier(rep, &hiers[0], dst, flags, root, dest);
 		close(fd);
 		return r;
 	}
@@ -357,7 +377,7 @@ int cgroupfs_mount(int rep, const char *root, const char *dest, unsigned long fl
 			goto out;
 		}
 		snprintf(dst, sizeof(dst), "/proc/self/fd/%d/%.63s", fd, hiers[i].name);
-		if (mount_hier(rep, &hiers[i], dst, flags, dest))
+		if (mount_hier(rep, &hiers[i], dst, flags, NULL, dest))
 			goto out;
 	}
 	for (i = 0; i < n_links; i++) {
