@@ -18,6 +18,7 @@ import { ContainerCgroup, detectCgroupLayout } from '../src/cgroup/index.js';
 import { DEFAULT_CAPABILITIES } from '../src/limits/index.js';
 import { confine } from '../src/security/confine.js';
 import { DOCKER_MASKED_PATHS, DOCKER_READONLY_PATHS } from '../src/security/paths.js';
+import { defaultSeccompFilter } from '../src/security/seccomp.js';
 import { baseSpec, busyboxRoot, runSpec, tempDir } from './helpers.js';
 import { baseConfig, makeBundle, oci } from './oci-fixtures.js';
 
@@ -381,6 +382,22 @@ try ${pidsMaxFile()!} 1000
     if (after.time !== before.time) writeFileSync(PRINTK_TIME, before.time);
     await cleanup.run();
     assert.equal(after, before, 'the host\'s settings are unchanged');
+  }
+});
+
+testIf(test, noRoot, 'the system-call filter goes in through confine() and privileged leaves it out', async () => {
+  const cleanup = new Cleanup();
+  try {
+    const seccomp = defaultSeccompFilter(DEFAULT_CAPABILITIES);
+    const script = 'printf "seccomp\\t%s\\n" "$(grep ^Seccomp: /proc/self/status | tr -dc 0-9)"';
+    const confined = await runSpec(cleanup, confine(await kindSpec(cleanup, KINDS[0]!, script), { privileged: false, seccomp }));
+    assert.is(confined.status, 0, confined.err);
+    assert.is(fields(confined.out).get('seccomp'), '2', 'filtered (SECCOMP_MODE_FILTER)');
+    const privileged = await runSpec(cleanup, confine(await kindSpec(cleanup, KINDS[0]!, script), { privileged: true, seccomp }));
+    assert.is(privileged.status, 0, privileged.err);
+    assert.is(fields(privileged.out).get('seccomp'), '0');
+  } finally {
+    await cleanup.run();
   }
 });
 

@@ -7,6 +7,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ContainetError } from '@containet/common';
 import { serializeSpec, type ContainerSpec } from '@containet/containode';
+import type { SeccompFilter } from '../src/runtime/spec.js';
 import { cgroupViewMount, confine } from '../src/security/confine.js';
 import { DOCKER_MASKED_PATHS, DOCKER_READONLY_PATHS } from '../src/security/paths.js';
 import { ALLOWED_SYSCTLS, checkSysctls, parseSysctlOptions, sysctlNamespace } from '../src/security/sysctl.js';
@@ -98,17 +99,17 @@ test('confine: Docker\'s masked and read-only paths, the read-only cgroup view f
 });
 
 test('confine: privileged adds no masks and no read-only paths, /sys and the cgroup view writable, no filter', () => {
-  const filter = { defaultAction: 'errno', rules: [] };
-  const s = confine(spec(), { privileged: true, sysctls: { 'kernel.shmmax': '1000' }, seccomp: filter as never });
+  const filter: SeccompFilter = { defaultAction: 'errno', rules: [] };
+  const s = confine(spec(), { privileged: true, sysctls: { 'kernel.shmmax': '1000' }, seccomp: filter });
   assert.is(s.maskedPaths, undefined);
   assert.is(s.readonlyPaths, undefined);
   assert.is(s.sysfsWritable, true);
   assert.equal(s.mounts?.[0]?.options, ['nosuid', 'noexec', 'nodev']);
   assert.equal(s.sysctl, { 'kernel.shmmax': '1000' });
-  assert.is((s as { seccomp?: unknown }).seccomp, undefined);
+  assert.is(s.seccomp, undefined);
   assert.ok(serializeSpec(s).split('\n').includes('sysfs\trw'));
   // Unprivileged, the filter goes into the spec.
-  assert.is((confine(spec(), { privileged: false, seccomp: filter as never }) as { seccomp?: unknown }).seccomp, filter);
+  assert.is(confine(spec(), { privileged: false, seccomp: filter }).seccomp, filter);
 });
 
 test('confine: sysctls follow the spec\'s namespaces unless the policy says; refused before anything is added', () => {

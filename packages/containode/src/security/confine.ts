@@ -7,12 +7,9 @@
  * masks, /sys and /proc/sys writable, no filter; all capabilities and
  * devices are the limits module's part).
  */
-import type { ContainerSpec, MountSpec } from '../runtime/spec.js';
+import type { ContainerSpec, MountSpec, SeccompFilter } from '../runtime/spec.js';
 import { CGROUP_VIEW_PATH, DOCKER_MASKED_PATHS, DOCKER_READONLY_PATHS } from './paths.js';
 import { checkSysctls } from './sysctl.js';
-
-/** The system-call filter's type, as runtime/spec.ts declares `seccomp` (unknown until it does). */
-export type SeccompFilter = ContainerSpec extends { seccomp?: infer F } ? F : never;
 
 export interface ConfinePolicy {
   /** --privileged: none of the protections below (sysctls still apply). */
@@ -28,7 +25,12 @@ export interface ConfinePolicy {
    * with spec.defaultMounts: an OCI config lists its own `cgroup` mount).
    */
   cgroupView?: boolean;
-  /** The filter to install unless privileged (built by security/seccomp*). */
+  /**
+   * The filter to install unless privileged: seccomp.ts's
+   * defaultSeccompFilter(capabilities) for Docker's default, a profile
+   * (--security-opt seccomp=FILE) or OCI linux.seccomp; none = unfiltered
+   * (--security-opt seccomp=unconfined).
+   */
   seccomp?: SeccompFilter;
 }
 
@@ -78,9 +80,6 @@ export function confine(spec: ContainerSpec, policy: ConfinePolicy): ContainerSp
     spec.maskedPaths = union(spec.maskedPaths, DOCKER_MASKED_PATHS);
     spec.readonlyPaths = union(spec.readonlyPaths, DOCKER_READONLY_PATHS);
   }
-  if (policy.seccomp !== undefined) {
-    // The seccomp field of runtime/spec.ts (its own module builds the filter).
-    (spec as { seccomp?: unknown }).seccomp = policy.seccomp;
-  }
+  if (policy.seccomp) spec.seccomp = policy.seccomp;
   return spec;
 }
