@@ -351,15 +351,39 @@ int cn_switch_capture_add(int sw, int port, int fd, int snaplen);
  */
 int cn_switch_capture_del(int sw, int id);
 
-/* cn_switch_capture_stats() - @out[0] records written, @out[1] dropped.
+/* Counters of one capture, as cn_switch_capture_stats() fills them. */
+struct cn_capture_stats {
+	uint64_t written;	/* pcap records written */
+	uint64_t dropped;	/* records that did not fit into the reader's buffer */
+};
+
+/* cn_switch_capture_stats() - copy capture @id's counters to @out.
  * Return: 0, or -ENOENT.
  */
-int cn_switch_capture_stats(int sw, int id, uint64_t *out);
+int cn_switch_capture_stats(int sw, int id, struct cn_capture_stats *out);
 
 /* cn_capture_pair() - a connected SOCK_STREAM unix socket pair (close-on-
  * exec) for a capture client: it keeps @fds[0] to read and passes @fds[1].
  * Return: 0 or -errno.
  */
 int cn_capture_pair(int *fds);
+
+/* ---- layout.c: the structs and constants above, as the TypeScript side
+ * declares them once (packages/common/src/native-types.ts). layout.c pins
+ * every size and offset with _Static_assert; a test compares the
+ * declarations with what these report. ---- */
+
+/* cn_layout_value() - sizeof a struct ("cn_port_stats"), offsetof one of
+ * its fields ("cn_port_stats.rx_bytes"), sizeof that field ("sizeof
+ * cn_port_stats.rx_bytes") or the value of a constant ("CN_PORT_VXLAN") of
+ * this header.
+ * Return: the value (>= 0), or -ENOENT for a name it does not know.
+ */
+long cn_layout_value(const char *name);
+
+/* cn_layout_name() - the @i-th name cn_layout_value() knows (from 0).
+ * Return: the name, or NULL past the last one.
+ */
+const char *cn_layout_name(int i);
 
 #endif /* CONTAINET_H */

@@ -905,7 +905,7 @@ int cn_switch_capture_del(int h, int id)
 	return c ? 0 : -ENOENT;
 }
 
-int cn_switch_capture_stats(int h, int id, uint64_t *out)
+int cn_switch_capture_stats(int h, int id, struct cn_capture_stats *out)
 {
 	struct cn_switch *s = sw_get(h);
 	struct capture *c;
@@ -915,8 +915,8 @@ int cn_switch_capture_stats(int h, int id, uint64_t *out)
 	pthread_mutex_lock(&s->lock);
 	c = cap_of(s, id);
 	if (c) {
-		out[0] = c->written;
-		out[1] = c->dropped;
+		out->written = c->written;
+		out->dropped = c->dropped;
 	}
 	pthread_mutex_unlock(&s->lock);
 	return c ? 0 : -ENOENT;

@@ -8,7 +8,11 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { endianness } from 'node:os';
 import { ContainetError } from './errors.js';
+import { STRUCTS, type FieldType, type StructName, type StructValue } from './native-types.js';
+
+export { CN, STRUCTS, type FieldType, type StructName, type StructValue } from './native-types.js';
 
 type KoffiFn = ((...args: unknown[]) => unknown) & {
   async: (...args: unknown[]) => void;
@@ -55,23 +59,23 @@ export function nativeHelper(name: string): string {
   return path;
 }
 
-// ---- switch.c: the L2 switch datapath (containet). Structs travel as
-// Buffers laid out as in containet.h (see packages/containet/src/datapath.ts).
+// ---- switch.c: the L2 switch datapath (containet). Struct arguments are
+// Buffers of structSize() bytes per element, read with decodeStruct(s).
 const SWITCH_PROTOTYPES = {
   cn_switch_create: 'int cn_switch_create(int mac_table_size, int mac_age_ms)',
   cn_switch_destroy: 'int cn_switch_destroy(int sw)',
   cn_switch_port_add: 'int cn_switch_port_add(int sw, int fd)',
   cn_switch_port_del: 'int cn_switch_port_del(int sw, int port)',
   cn_switch_ports: 'int cn_switch_ports(int sw, _Out_ uint32_t *ids, int max)',
-  cn_switch_port_stats: 'int cn_switch_port_stats(int sw, int port, _Out_ uint8_t *out)',
-  cn_switch_macs: 'int cn_switch_macs(int sw, _Out_ uint8_t *out, int max)',
-  cn_switch_status: 'int cn_switch_status(int sw, _Out_ uint8_t *out)',
+  cn_switch_port_stats: 'int cn_switch_port_stats(int sw, int port, _Out_ cn_port_stats *out)',
+  cn_switch_macs: 'int cn_switch_macs(int sw, _Out_ cn_mac_record *out, int max)',
+  cn_switch_status: 'int cn_switch_status(int sw, _Out_ cn_switch_status *out)',
   cn_switch_event_fd: 'int cn_switch_event_fd(int sw)',
-  cn_switch_events: 'int cn_switch_events(int sw, _Out_ uint8_t *out, int max)',
+  cn_switch_events: 'int cn_switch_events(int sw, _Out_ cn_switch_event *out, int max)',
   cn_switch_watch_macs: 'int cn_switch_watch_macs(int sw, int on)',
   cn_switch_capture_add: 'int cn_switch_capture_add(int sw, int port, int fd, int snaplen)',
   cn_switch_capture_del: 'int cn_switch_capture_del(int sw, int id)',
-  cn_switch_capture_stats: 'int cn_switch_capture_stats(int sw, int id, _Out_ uint8_t *out)',
+  cn_switch_capture_stats: 'int cn_switch_capture_stats(int sw, int id, _Out_ cn_capture_stats *out)',
   cn_capture_pair: 'int cn_capture_pair(_Out_ int *fds)',
   cn_vnet_segment:
     'int cn_vnet_segment(const uint8_t *hdr, const uint8_t *frame, size_t len, _Out_ uint8_t *out, size_t cap, _Out_ uint32_t *seg_lens, int max)',
@@ -79,7 +83,7 @@ const SWITCH_PROTOTYPES = {
   // vxlan.c: VXLAN uplinks (containet --vxlan)
   cn_switch_vxlan_add: 'int cn_switch_vxlan_add(int sw, const char *local, int port, int vni, int mtu)',
   cn_switch_vxlan_remote: 'int cn_switch_vxlan_remote(int sw, int port, const char *addr, int udp_port, int add)',
-  cn_switch_vxlan_info: 'int cn_switch_vxlan_info(int sw, int port, _Out_ uint8_t *st, _Out_ uint8_t *out, int max)',
+  cn_switch_vxlan_info: 'int cn_switch_vxlan_info(int sw, int port, _Out_ cn_vxlan_stats *st, _Out_ cn_vxlan_remote_info *out, int max)',
   cn_gro_merge: 'int cn_gro_merge(const uint8_t *segs, size_t seg_len, int n, _Out_ uint8_t *out, size_t cap, _Out_ uint8_t *hdr, _Out_ uint32_t *out_len)',
 } as const;
 
@@ -101,6 +105,8 @@ const PROTOTYPES = {
   cn_poll_rearm: 'int cn_poll_rearm(int poller, const int *fds, int n)',
   cn_poll_destroy: 'int cn_poll_destroy(int poller)',
   ...SWITCH_PROTOTYPES,
+  cn_layout_value: 'long cn_layout_value(const char *name)',
+  cn_layout_name: 'const char *cn_layout_name(int i)',
 } as const;
 
 export type NativeName = keyof typeof PROTOTYPES;
@@ -108,16 +114,100 @@ export type NativeLib = Record<NativeName, KoffiFn>;
 
 let libCache: NativeLib | undefined;
 
+interface KoffiModule {
+  load: (path: string) => { func: (proto: string) => KoffiFn };
+  struct: (name: string, def: Record<string, unknown>) => unknown;
+  array: (type: string, len: number, hint?: string) => unknown;
+  sizeof: (type: unknown) => number;
+  offsetof: (type: unknown, member: string) => number;
+  introspect: (type: unknown) => { members?: Record<string, { type: unknown }> };
+}
+
+/** Where each field of a struct lies, from its koffi type, and how to read it. */
+export interface StructLayout {
+  size: number;
+  fields: Array<{ name: string; offset: number; size: number; read: (buf: Buffer, at: number) => number | Uint8Array }>;
+}
+
+const layouts = new Map<StructName, StructLayout>();
+
+// Native byte order: the C library and koffi use the host's.
+const LE = endianness() === 'LE';
+
+function reader(type: FieldType): (buf: Buffer, at: number) => number | Uint8Array {
+  if (typeof type !== 'string') {
+    const len = type[1];
+    return (buf, at) => new Uint8Array(buf.subarray(at, at + len)); // a copy: callers reuse their buffers
+  }
+  switch (type) {
+    case 'uint8_t':
+      return (buf, at) => buf.readUInt8(at);
+    case 'uint16_t':
+      return LE ? (buf, at) => buf.readUInt16LE(at) : (buf, at) => buf.readUInt16BE(at);
+    case 'uint32_t':
+      return LE ? (buf, at) => buf.readUInt32LE(at) : (buf, at) => buf.readUInt32BE(at);
+    case 'int32_t':
+      return LE ? (buf, at) => buf.readInt32LE(at) : (buf, at) => buf.readInt32BE(at);
+    case 'uint64_t':
+      return LE ? (buf, at) => Number(buf.readBigUInt64LE(at)) : (buf, at) => Number(buf.readBigUInt64BE(at));
+  }
+}
+
+/** Declare the structs of native-types.ts to koffi (the prototypes name them) and note their layouts. */
+function declareStructs(koffi: KoffiModule): void {
+  for (const [name, fields] of Object.entries(STRUCTS) as Array<[StructName, Record<string, FieldType>]>) {
+    const def: Record<string, unknown> = {};
+    for (const [field, type] of Object.entries(fields)) def[field] = typeof type === 'string' ? type : koffi.array(type[0], type[1]);
+    const ctype = koffi.struct(name, def);
+    const members = koffi.introspect(ctype).members ?? {};
+    layouts.set(name, {
+      size: koffi.sizeof(ctype),
+      fields: Object.entries(fields).map(([field, type]) => ({
+        name: field,
+        offset: koffi.offsetof(ctype, field),
+        size: koffi.sizeof(members[field]!.type),
+        read: reader(type),
+      })),
+    });
+  }
+}
+
 /** The loaded library; throws CN_NATIVE_MISSING with every path tried. */
 export function native(): NativeLib {
   if (libCache) return libCache;
   const require = createRequire(import.meta.url);
-  const koffi = require('koffi') as {
-    load: (path: string) => { func: (proto: string) => KoffiFn };
-  };
+  const koffi = require('koffi') as KoffiModule;
   const lib = koffi.load(join(nativeDir(), 'libcontainet.so'));
+  if (layouts.size === 0) declareStructs(koffi);
   const out: Partial<NativeLib> = {};
   for (const [name, proto] of Object.entries(PROTOTYPES)) out[name as NativeName] = lib.func(proto);
   libCache = out as NativeLib;
   return libCache;
+}
+
+/** Size and field offsets of struct `name` as koffi lays it out (native-layout.test checks them against C). */
+export function structLayout(name: StructName): StructLayout {
+  native();
+  return layouts.get(name)!;
+}
+
+/** Bytes of one struct `name`: a Buffer of n times this holds n of them. */
+export function structSize(name: StructName): number {
+  return structLayout(name).size;
+}
+
+/** Decode the `index`th struct `name` in `buf`. */
+export function decodeStruct<S extends StructName>(name: S, buf: Buffer, index = 0): StructValue<S> {
+  const layout = structLayout(name);
+  const at = index * layout.size;
+  const out: Record<string, number | Uint8Array> = {};
+  for (const f of layout.fields) out[f.name] = f.read(buf, at + f.offset);
+  return out as StructValue<S>;
+}
+
+/** Decode the first `n` structs `name` in `buf`. */
+export function decodeStructs<S extends StructName>(name: S, buf: Buffer, n: number): Array<StructValue<S>> {
+  const out: Array<StructValue<S>> = [];
+  for (let i = 0; i < n; i++) out.push(decodeStruct(name, buf, i));
+  return out;
 }

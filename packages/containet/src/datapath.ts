@@ -1,29 +1,38 @@
 /**
  * The binding to the native datapath (native/src/lib/switch.c): a thread in
  * this process that forwards frames between tap fds. JavaScript only adds,
- * removes and inspects ports here; no frame ever crosses into it. Struct
- * layouts follow native/include/containet.h.
+ * removes and inspects ports here; no frame ever crosses into it. The
+ * structs it fills are declared once in common (native-types.ts, checked
+ * against containet.h) and decoded through those declarations.
  */
-import { check, ContainetError, formatMac, native, type FdPoller, type PortCounters } from '@containet/common';
+import {
+  check,
+  CN,
+  ContainetError,
+  decodeStruct,
+  decodeStructs,
+  formatMac,
+  native,
+  structSize,
+  type FdPoller,
+  type PortCounters,
+} from '@containet/common';
 
-/** struct cn_port_stats: eight uint64 fields. */
-const PORT_STATS_SIZE = 64;
-/** struct cn_mac_record */
-const MAC_RECORD_SIZE = 16;
-/** struct cn_switch_event */
-const EVENT_SIZE = 24;
-/** struct cn_switch_status: six uint64 fields. */
-const STATUS_SIZE = 48;
+export const VXLAN_REMOTES_MAX = CN.VXLAN_REMOTES_MAX;
 
-const PORT_VNET_HDR = 0x1;
-const PORT_OFFLOAD = 0x2;
-const PORT_VXLAN = 0x4;
-/** struct cn_vxlan_stats: ten uint64 fields. */
-const VXLAN_STATS_SIZE = 80;
-/** struct cn_vxlan_remote_info */
-const VXLAN_REMOTE_SIZE = 56;
-/** CN_VXLAN_REMOTES_MAX */
-export const VXLAN_REMOTES_MAX = 64;
+/** Events the datapath queues, by CN_EV_* type. */
+const EVENT_TYPES: Record<number, DatapathEvent['type']> = {
+  [CN.EV_PORT_DOWN]: 'port-down',
+  [CN.EV_MAC_LEARNED]: 'mac-learned',
+  [CN.EV_MAC_MOVED]: 'mac-moved',
+  [CN.EV_MAC_AGED]: 'mac-aged',
+  [CN.EV_MAC_EVICTED]: 'mac-evicted',
+  [CN.EV_MAC_FLUSHED]: 'mac-flushed',
+  [CN.EV_CAPTURE_DOWN]: 'capture-down',
+};
+
+/** How many events one cn_switch_events() call takes. */
+const EVENT_BATCH = 256;
 
 export interface PortStats extends PortCounters {
   /** The tap carries a virtio_net_hdr (IFF_VNET_HDR). */
@@ -91,8 +100,6 @@ export type DatapathEvent =
   | { type: 'mac-moved'; port: number; from: number; mac: string }
   | { type: 'capture-down'; capture: number; port: number; errno: number };
 
-const EVENT_TYPES = ['', 'port-down', 'mac-learned', 'mac-moved', 'mac-aged', 'mac-evicted', 'mac-flushed', 'capture-down'] as const;
-
 export interface CaptureStats {
   written: number;
   dropped: number;
@@ -108,17 +115,13 @@ export interface DatapathOptions {
   onEvent: (event: DatapathEvent) => void;
 }
 
-function u64(buf: Buffer, index: number): number {
-  return Number(buf.readBigUInt64LE(index * 8));
-}
-
 export class Datapath {
   #handle: number;
   #eventFd: number;
   #poller: FdPoller;
   #onEvent: (event: DatapathEvent) => void;
   #closed = false;
-  #eventBuf = Buffer.alloc(EVENT_SIZE * 256);
+  #eventBuf = Buffer.alloc(structSize('cn_switch_event') * EVENT_BATCH);
 
   constructor(opts: DatapathOptions) {
     this.#handle = check(Number(native().cn_switch_create(opts.macTableSize, opts.macAgeMs)), 'cn_switch_create');
@@ -154,20 +157,20 @@ export class Datapath {
 
   /** Counters of `port`, or null when it is gone. */
   stats(port: number): PortStats | null {
-    const buf = Buffer.alloc(PORT_STATS_SIZE);
+    const buf = Buffer.alloc(structSize('cn_port_stats'));
     if (Number(native().cn_switch_port_stats(this.#live(), port, buf)) < 0) return null;
-    const flags = u64(buf, 6);
+    const st = decodeStruct('cn_port_stats', buf);
     return {
-      rxPackets: u64(buf, 0),
-      rxBytes: u64(buf, 1),
-      txPackets: u64(buf, 2),
-      txBytes: u64(buf, 3),
-      drops: u64(buf, 4),
-      errors: u64(buf, 5),
-      vnetHdr: (flags & PORT_VNET_HDR) !== 0,
-      offload: (flags & PORT_OFFLOAD) !== 0,
-      macCount: u64(buf, 7),
-      vxlan: (flags & PORT_VXLAN) !== 0,
+      rxPackets: st.rx_packets,
+      rxBytes: st.rx_bytes,
+      txPackets: st.tx_packets,
+      txBytes: st.tx_bytes,
+      drops: st.drops,
+      errors: st.errors,
+      vnetHdr: (st.flags & CN.PORT_VNET_HDR) !== 0,
+      offload: (st.flags & CN.PORT_OFFLOAD) !== 0,
+      macCount: st.mac_count,
+      vxlan: (st.flags & CN.PORT_VXLAN) !== 0,
     };
   }
 
@@ -175,35 +178,26 @@ export class Datapath {
   macs(): DatapathMac[] {
     let cap = 256;
     for (;;) {
-      const buf = Buffer.alloc(MAC_RECORD_SIZE * cap);
+      const buf = Buffer.alloc(structSize('cn_mac_record') * cap);
       const n = check(Number(native().cn_switch_macs(this.#live(), buf, cap)), 'cn_switch_macs');
       if (n <= cap) {
-        const out: DatapathMac[] = [];
-        for (let i = 0; i < n; i++) {
-          const at = i * MAC_RECORD_SIZE;
-          out.push({
-            mac: formatMac(buf.subarray(at, at + 6)),
-            port: buf.readUInt32LE(at + 8),
-            ageMs: buf.readUInt32LE(at + 12),
-            remote: buf.readUInt16LE(at + 6) - 1,
-          });
-        }
-        return out;
+        return decodeStructs('cn_mac_record', buf, n).map((r) => ({ mac: formatMac(r.mac), port: r.port, ageMs: r.age_ms, remote: r.remote - 1 }));
       }
       cap = n + 64;
     }
   }
 
   status(): DatapathStatus {
-    const buf = Buffer.alloc(STATUS_SIZE);
+    const buf = Buffer.alloc(structSize('cn_switch_status'));
     check(Number(native().cn_switch_status(this.#live(), buf)), 'cn_switch_status');
+    const st = decodeStruct('cn_switch_status', buf);
     return {
-      ports: u64(buf, 0),
-      macs: u64(buf, 1),
-      macTableSize: u64(buf, 2),
-      macAgeMs: u64(buf, 3),
-      eventsLost: u64(buf, 4),
-      evictions: u64(buf, 5),
+      ports: st.ports,
+      macs: st.macs,
+      macTableSize: st.mac_table_size,
+      macAgeMs: st.mac_age_ms,
+      eventsLost: st.events_lost,
+      evictions: st.evictions,
     };
   }
 
@@ -226,9 +220,10 @@ export class Datapath {
   }
 
   captureStats(id: number): CaptureStats | null {
-    const buf = Buffer.alloc(16);
+    const buf = Buffer.alloc(structSize('cn_capture_stats'));
     if (Number(native().cn_switch_capture_stats(this.#live(), id, buf)) < 0) return null;
-    return { written: u64(buf, 0), dropped: u64(buf, 1) };
+    const st = decodeStruct('cn_capture_stats', buf);
+    return { written: st.written, dropped: st.dropped };
   }
 
   /**
@@ -252,38 +247,35 @@ export class Datapath {
 
   /** Figures and remotes of uplink `port`, or null when it is no uplink. */
   vxlanInfo(port: number): { stats: VxlanStats; remotes: VxlanRemote[] } | null {
-    const st = Buffer.alloc(VXLAN_STATS_SIZE);
-    const buf = Buffer.alloc(VXLAN_REMOTE_SIZE * VXLAN_REMOTES_MAX);
-    const n = Number(native().cn_switch_vxlan_info(this.#live(), port, st, buf, VXLAN_REMOTES_MAX));
+    const stBuf = Buffer.alloc(structSize('cn_vxlan_stats'));
+    const buf = Buffer.alloc(structSize('cn_vxlan_remote_info') * VXLAN_REMOTES_MAX);
+    const n = Number(native().cn_switch_vxlan_info(this.#live(), port, stBuf, buf, VXLAN_REMOTES_MAX));
     if (n < 0) return null;
+    // Addresses are in network byte order in the low 32 bits: the first octet is the lowest byte.
     const ipv4 = (v: number) => [v & 255, (v >>> 8) & 255, (v >>> 16) & 255, v >>> 24].join('.');
-    const remotes: VxlanRemote[] = [];
-    for (let i = 0; i < Math.min(n, VXLAN_REMOTES_MAX); i++) {
-      const at = i * VXLAN_REMOTE_SIZE;
-      const r = (k: number) => Number(buf.readBigUInt64LE(at + 16 + k * 8));
-      remotes.push({
-        address: ipv4(buf.readUInt32LE(at)),
-        port: buf.readUInt32LE(at + 4),
-        slot: buf.readUInt32LE(at + 8),
-        rxPackets: r(0),
-        rxBytes: r(1),
-        txPackets: r(2),
-        txBytes: r(3),
-        macs: r(4),
-      });
-    }
+    const remotes: VxlanRemote[] = decodeStructs('cn_vxlan_remote_info', buf, Math.min(n, VXLAN_REMOTES_MAX)).map((r) => ({
+      address: ipv4(r.addr),
+      port: r.port,
+      slot: r.slot,
+      rxPackets: r.rx_packets,
+      rxBytes: r.rx_bytes,
+      txPackets: r.tx_packets,
+      txBytes: r.tx_bytes,
+      macs: r.macs,
+    }));
+    const st = decodeStruct('cn_vxlan_stats', stBuf);
     return {
       stats: {
-        vni: u64(st, 0),
-        mtu: u64(st, 1),
-        local: ipv4(u64(st, 2)),
-        localPort: u64(st, 3),
-        rxMalformed: u64(st, 4),
-        rxBadVni: u64(st, 5),
-        rxUnknownRemote: u64(st, 6),
-        txTooBig: u64(st, 7),
-        txSegmented: u64(st, 8),
-        txBadGso: u64(st, 9),
+        vni: st.vni,
+        mtu: st.mtu,
+        local: ipv4(st.local_addr),
+        localPort: st.local_port,
+        rxMalformed: st.rx_malformed,
+        rxBadVni: st.rx_bad_vni,
+        rxUnknownRemote: st.rx_unknown_remote,
+        txTooBig: st.tx_too_big,
+        txSegmented: st.tx_segmented,
+        txBadGso: st.tx_bad_gso,
       },
       remotes,
     };
@@ -301,21 +293,17 @@ export class Datapath {
   #drainEvents(): void {
     if (this.#closed) return;
     const buf = this.#eventBuf;
-    const max = buf.length / EVENT_SIZE;
     for (;;) {
-      const n = Number(native().cn_switch_events(this.#handle, buf, max));
+      const n = Number(native().cn_switch_events(this.#handle, buf, EVENT_BATCH));
       if (n <= 0) return;
-      for (let i = 0; i < n; i++) {
-        const at = i * EVENT_SIZE;
-        const type = EVENT_TYPES[buf.readUInt32LE(at)];
-        const port = buf.readUInt32LE(at + 4);
-        const mac = formatMac(buf.subarray(at + 16, at + 22));
-        if (type === 'port-down') this.#onEvent({ type, port, errno: buf.readInt32LE(at + 12) });
-        else if (type === 'capture-down') this.#onEvent({ type, capture: port, port: buf.readUInt32LE(at + 8), errno: buf.readInt32LE(at + 12) });
-        else if (type === 'mac-moved') this.#onEvent({ type, port, from: buf.readUInt32LE(at + 8), mac });
-        else if (type) this.#onEvent({ type, port, mac });
+      for (const ev of decodeStructs('cn_switch_event', buf, n)) {
+        const type = EVENT_TYPES[ev.type];
+        if (type === 'port-down') this.#onEvent({ type, port: ev.port, errno: ev.err });
+        else if (type === 'capture-down') this.#onEvent({ type, capture: ev.port, port: ev.other, errno: ev.err });
+        else if (type === 'mac-moved') this.#onEvent({ type, port: ev.port, from: ev.other, mac: formatMac(ev.mac) });
+        else if (type) this.#onEvent({ type, port: ev.port, mac: formatMac(ev.mac) });
       }
-      if (n < max) return;
+      if (n < EVENT_BATCH) return;
     }
   }
 }
