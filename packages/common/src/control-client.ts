@@ -2,23 +2,69 @@
  * Client side of the containet control socket, used by containode (attach)
  * and by the management commands. Replies and events arrive through libuv;
  * descriptors are sent with sendmsg() on the same socket (sendWithFd).
+ * Every reply is decoded into its operation's type (protocol-decode.ts);
+ * listings that come in parts are put back together here.
  */
 import { connect, type Socket } from 'node:net';
+import { readFileSync, statSync } from 'node:fs';
 import { ContainetError } from './errors.js';
 import { sendWithFd, socketFd, closeFd } from './fdpass.js';
 import { encodeFrame, FrameDecoder } from './framing.js';
-import type { ControlEvent, ControlReply } from './protocol.js';
+import { decodeEvent, decodeRefusal, decodeReply, isControlOp } from './protocol-decode.js';
+import { LISTING_KEYS, type ControlEvent, type ReplyOf, type RequestBody } from './protocol.js';
 
 export interface ControlClientOptions {
-  /** How long a request may wait for its reply. */
+  /** How long a request may wait for its reply (for a listing: for each part). */
   timeoutMs?: number;
   /** Called for every pushed event message. */
   onEvent?: (event: ControlEvent) => void;
   /** Called once when the connection ends (the daemon went away or close()). */
   onClose?: () => void;
+  /**
+   * Say hello on connect (default true): connect() then resolves only once
+   * the daemon has accepted this peer, and a refusal (permissions, too many
+   * connections) rejects it with the daemon's reason.
+   */
+  hello?: boolean;
 }
 
-type Pending = { resolve: (r: Record<string, unknown>) => void; reject: (e: Error) => void; timer: NodeJS.Timeout };
+type Pending = {
+  op: string;
+  resolve: (r: unknown) => void;
+  reject: (e: Error) => void;
+  timer: NodeJS.Timeout;
+  /** A listing's parts so far. */
+  parts?: unknown[];
+};
+
+/** The group a socket of mode 0660 lets in, by name when /etc/group has it. */
+function socketGroup(path: string): string | undefined {
+  try {
+    const st = statSync(path);
+    if ((st.mode & 0o060) === 0) return undefined;
+    for (const line of readFileSync('/etc/group', 'utf8').split('\n')) {
+      const [name, , gid] = line.split(':');
+      if (name && Number(gid) === st.gid) return name;
+    }
+    return String(st.gid);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Why a peer may not use the socket at `path`, as the CLI tells it: root
+ * only, or root and one group (SO_PEERCRED, see containet's README).
+ */
+export function permissionError(path: string, cause?: unknown): ContainetError {
+  const group = socketGroup(path);
+  return group === undefined
+    ? new ContainetError('CN_PERMISSION', `${path} is root-only; start containet with --group GROUP to allow a group`, { cause })
+    : new ContainetError('CN_PERMISSION', `${path} is for root and group ${group} only`, {
+        hint: `run as root, or as a user whose primary group is ${group} (e.g. sg ${group} -c '...')`,
+        cause,
+      });
+}
 
 export class ControlClient {
   readonly path: string;
@@ -28,6 +74,8 @@ export class ControlClient {
   #pending = new Map<number, Pending>();
   #closed = false;
   #timeoutMs: number;
+  /** Why the daemon ended the connection, when it said. */
+  #refusal: ContainetError | undefined;
 
   private constructor(path: string, sock: Socket, opts: ControlClientOptions) {
     this.path = path;
@@ -41,21 +89,28 @@ export class ControlClient {
         this.destroy(err as Error);
         return;
       }
-      for (const { message } of frames) this.#dispatch(message as Record<string, unknown>, opts);
+      for (const { message } of frames) this.#dispatch(message, opts);
     });
     sock.on('error', () => {}); // surfaced through 'close' and failed requests
     sock.on('close', () => {
       this.#closed = true;
-      this.#failPending(new ContainetError('CN_SWITCH_GONE', `containet at ${path} closed the connection`));
+      this.#failPending(this.#refusal ?? new ContainetError('CN_SWITCH_GONE', `containet at ${path} closed the connection`));
       opts.onClose?.();
     });
   }
 
-  /** Connect to the switch at `path`; fails with CN_SWITCH_UNREACHABLE. */
-  static connect(path: string, opts: ControlClientOptions = {}): Promise<ControlClient> {
-    return new Promise((resolve, reject) => {
+  /**
+   * Connect to the switch at `path`; fails with CN_SWITCH_UNREACHABLE,
+   * CN_PERMISSION, or the daemon's refusal.
+   */
+  static async connect(path: string, opts: ControlClientOptions = {}): Promise<ControlClient> {
+    const client = await new Promise<ControlClient>((resolve, reject) => {
       const sock = connect(path);
       const onError = (err: NodeJS.ErrnoException) => {
+        if (err.code === 'EACCES' || err.code === 'EPERM') {
+          reject(permissionError(path, err));
+          return;
+        }
         reject(
           new ContainetError('CN_SWITCH_UNREACHABLE', `cannot reach containet at ${path}: ${err.code ?? err.message}`, {
             hint: err.code === 'ENOENT' || err.code === 'ECONNREFUSED' ? `start it with: containet -s ${path}` : undefined,
@@ -69,6 +124,15 @@ export class ControlClient {
         resolve(new ControlClient(path, sock, opts));
       });
     });
+    if (opts.hello !== false) {
+      try {
+        await client.request({ op: 'hello' });
+      } catch (err) {
+        client.destroy();
+        throw err;
+      }
+    }
+    return client;
   }
 
   get closed(): boolean {
@@ -76,24 +140,32 @@ export class ControlClient {
   }
 
   /**
-   * Send one request (an `id` is added) with an optional fd, resolve with the
-   * reply body; a refusal rejects with the daemon's code and message.
+   * Send one request (an `id` is added) with an optional fd; resolve with
+   * the reply body, decoded and checked for its operation (a listing put
+   * together from its parts); a refusal rejects with the daemon's code and
+   * message.
    */
-  request<T extends Record<string, unknown> = Record<string, unknown>>(body: Record<string, unknown>, fd = -1): Promise<T> {
-    if (this.#closed) return Promise.reject(new ContainetError('CN_CLOSED', 'control connection is closed'));
+  request<B extends RequestBody>(body: B, fd?: number): Promise<ReplyOf<B['op']>>;
+  /** The same for a request this side does not declare (the reply is passed through unchecked). */
+  request<T = Record<string, unknown>>(body: Record<string, unknown>, fd?: number): Promise<T>;
+  request(body: { op?: unknown } & object, fd = -1): Promise<unknown> {
+    if (this.#closed) return Promise.reject(this.#refusal ?? new ContainetError('CN_CLOSED', 'control connection is closed'));
     const id = this.#nextId++;
-    const frame = encodeFrame({ ...body, id });
-    return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#pending.delete(id);
-        reject(new ContainetError('CN_SWITCH_TIMEOUT', `containet at ${this.path} did not answer ${String(body['op'])} within ${this.#timeoutMs} ms`));
-      }, this.#timeoutMs);
-      this.#pending.set(id, { resolve: resolve as Pending['resolve'], reject, timer });
+    const op = String(body.op);
+    let frame: Buffer;
+    try {
+      frame = encodeFrame({ ...body, id });
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
+    return new Promise<unknown>((resolve, reject) => {
+      const pending: Pending = { op, resolve, reject, timer: this.#timer(id, op) };
+      this.#pending.set(id, pending);
       try {
         if (fd >= 0) sendWithFd(socketFd(this.#sock), frame, fd);
         else this.#sock.write(frame);
       } catch (err) {
-        clearTimeout(timer);
+        clearTimeout(pending.timer);
         this.#pending.delete(id);
         reject(err as Error);
       }
@@ -119,19 +191,73 @@ export class ControlClient {
     this.#sock.unref();
   }
 
-  #dispatch(message: Record<string, unknown>, opts: ControlClientOptions): void {
-    if (typeof message['event'] === 'string') {
-      opts.onEvent?.(message as ControlEvent);
+  #timer(id: number, op: string): NodeJS.Timeout {
+    return setTimeout(() => {
+      const p = this.#pending.get(id);
+      if (!p) return;
+      this.#pending.delete(id);
+      p.reject(new ContainetError('CN_SWITCH_TIMEOUT', `containet at ${this.path} did not answer ${op} within ${this.#timeoutMs} ms`));
+    }, this.#timeoutMs);
+  }
+
+  #dispatch(message: unknown, opts: ControlClientOptions): void {
+    if (message !== null && typeof message === 'object' && 'event' in message) {
+      let event: ControlEvent;
+      try {
+        event = decodeEvent(message);
+      } catch {
+        return; // an event this side does not know: not ours to act on
+      }
+      opts.onEvent?.(event);
       return;
     }
-    const id = message['id'];
+    let refusal;
+    try {
+      refusal = decodeRefusal(message);
+    } catch (err) {
+      this.destroy(err as Error);
+      return;
+    }
+    if (refusal) {
+      this.#refusal = new ContainetError(refusal.code, refusal.message, { hint: refusal.hint });
+      this.#failPending(this.#refusal);
+      return;
+    }
+    const id = (message as { id?: unknown } | null)?.id;
     const pending = typeof id === 'number' ? this.#pending.get(id) : undefined;
     if (!pending) return;
+    let reply: Record<string, unknown>;
+    try {
+      reply = (isControlOp(pending.op) ? decodeReply(pending.op, message) : message) as Record<string, unknown>;
+    } catch (err) {
+      this.#pending.delete(id as number);
+      clearTimeout(pending.timer);
+      pending.reject(err as Error);
+      return;
+    }
+    if (reply['ok'] === false) {
+      this.#pending.delete(id as number);
+      clearTimeout(pending.timer);
+      const error = reply['error'] as { code: string; message: string; hint?: string };
+      pending.reject(new ContainetError(error.code, error.message, { hint: error.hint }));
+      return;
+    }
+    const key = (LISTING_KEYS as Record<string, string>)[pending.op];
+    if (key !== undefined) {
+      const part = reply[key] as unknown[];
+      if (pending.parts) for (const item of part) pending.parts.push(item);
+      else pending.parts = part;
+      if (reply['more'] === true) {
+        clearTimeout(pending.timer);
+        pending.timer = this.#timer(id as number, pending.op);
+        return;
+      }
+      reply = { ...reply, [key]: pending.parts };
+    }
     this.#pending.delete(id as number);
     clearTimeout(pending.timer);
-    const reply = message as ControlReply;
-    if (reply.ok) pending.resolve(reply as Record<string, unknown>);
-    else pending.reject(new ContainetError(reply.error.code, reply.error.message, { hint: reply.error.hint }));
+    const { id: _id, ok: _ok, more: _more, ...body } = reply;
+    pending.resolve(isControlOp(pending.op) ? body : reply);
   }
 
   #failPending(err: Error): void {

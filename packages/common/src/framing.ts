@@ -9,8 +9,14 @@ import { ContainetError } from './errors.js';
 /** Largest message body accepted; anything bigger is a protocol error. */
 export const MAX_FRAME = 64 * 1024;
 
+/** Frame `message`; throws CN_PROTO_TOO_LARGE when its JSON exceeds MAX_FRAME. */
 export function encodeFrame(message: unknown): Buffer {
-  const body = Buffer.from(JSON.stringify(message), 'utf8');
+  return frameJson(JSON.stringify(message));
+}
+
+/** Frame a message already turned into JSON; throws CN_PROTO_TOO_LARGE. */
+export function frameJson(json: string): Buffer {
+  const body = Buffer.from(json, 'utf8');
   if (body.length > MAX_FRAME) {
     throw new ContainetError('CN_PROTO_TOO_LARGE', `control message of ${body.length} bytes exceeds ${MAX_FRAME}`);
   }

@@ -1,11 +1,31 @@
 /**
  * The containet control protocol, shared by the switch daemon, its
  * management commands and containode. Requests and replies are JSON objects
- * in frames (framing.ts). Every request has a numeric `id` that its reply
- * echoes; the daemon may also push `event` messages to a connection.
+ * in frames of at most MAX_FRAME bytes (framing.ts). Every request has a
+ * numeric `id` that its reply echoes; the daemon may also push `event`
+ * messages to a connection. Each message is declared here once;
+ * protocol-decode.ts turns what arrives into these types or a CN_PROTO_*
+ * error naming the field.
+ *
+ * Listings (`ports`, `macs`) may be longer than one frame: the daemon sends
+ * them as a sequence of reply frames with the same id, each carrying a
+ * part of the list and `more: true`, and a last one without `more`. It
+ * writes the next part only once the connection has taken the previous
+ * ones, so a listing of any size costs the daemon one frame of buffer.
  */
 
-export const PROTOCOL_VERSION = 1;
+/** 2: listings stream in parts (`more`), PortInfo.macs is bounded (macCount). */
+export const PROTOCOL_VERSION = 2;
+
+/** PortInfo.macs lists at most this many of a port's MACs; macCount has them all. */
+export const PORT_MACS_SHOWN = 8;
+
+// ---------------------------------------------------------------- requests
+
+export interface HelloRequest {
+  op: 'hello';
+  id: number;
+}
 
 export interface AttachRequest {
   op: 'attach';
@@ -13,13 +33,13 @@ export interface AttachRequest {
   /** Container identity, unique on the switch. */
   node: string;
   /** Interface name inside the container (eth0). */
-  ifname: string;
+  ifname?: string | undefined;
   /** The container's MAC, when known, as aa:bb:cc:dd:ee:ff. */
-  mac?: string;
-  /** Addresses in CIDR form, for display. */
-  addresses?: string[];
+  mac?: string | undefined;
+  /** Addresses in CIDR form, for display (at most 64). */
+  addresses?: string[] | undefined;
   /** Pid of the attaching container, for display. */
-  pid?: number;
+  pid?: number | undefined;
   /**
    * Port lifetime. By default a port lives as long as the connection that
    * attached it (and its tap): when the attaching process dies, the kernel
@@ -29,8 +49,118 @@ export interface AttachRequest {
    * (its device deleted). Note that a tap opened inside a network namespace
    * keeps that namespace alive while any fd of it is open.
    */
-  persist?: boolean;
+  persist?: boolean | undefined;
   // The tap fd travels with this frame (SCM_RIGHTS).
+}
+
+export interface DetachRequest {
+  op: 'detach';
+  id: number;
+  /** Port id or node identity. */
+  port: number | string;
+}
+
+export interface PortsRequest {
+  op: 'ports';
+  id: number;
+}
+
+export interface MacsRequest {
+  op: 'macs';
+  id: number;
+}
+
+export interface StatusRequest {
+  op: 'status';
+  id: number;
+}
+
+/**
+ * Ask for events on this connection (ControlEvent): port attach/detach,
+ * with `macs` also MAC table changes, with `counters` a `counters` event
+ * (in parts, see CountersEvent) every second.
+ */
+export interface SubscribeRequest {
+  op: 'subscribe';
+  id: number;
+  macs?: boolean | undefined;
+  counters?: boolean | undefined;
+}
+
+/** Mirror a port (or `all`) into the socket or pipe passed with the request. */
+export interface CaptureRequest {
+  op: 'capture';
+  id: number;
+  port: number | string;
+  /** Bytes kept per frame, 64..262144. */
+  snaplen?: number | undefined;
+}
+
+/** Give the host a port with ADDR/PREFIX, optionally masquerading its subnet. */
+export interface HostAddRequest {
+  op: 'host-add';
+  id: number;
+  address: string;
+  nat?: boolean | undefined;
+}
+
+export interface VxlanShowRequest {
+  op: 'vxlan-show';
+  id: number;
+}
+
+export interface VxlanAddRequest {
+  op: 'vxlan-add';
+  id: number;
+  vni: number | string;
+  /** ADDR[:PORT] */
+  local: string;
+  /** ADDR[:PORT] each */
+  remotes?: string[] | undefined;
+  /** Underlay MTU (default 1500). */
+  mtu?: number | string | undefined;
+}
+
+export interface VxlanRemoteAddRequest {
+  op: 'vxlan-remote-add';
+  id: number;
+  remote: string;
+}
+
+export interface VxlanRemoteDelRequest {
+  op: 'vxlan-remote-del';
+  id: number;
+  remote: string;
+}
+
+export type ControlRequest =
+  | HelloRequest
+  | AttachRequest
+  | DetachRequest
+  | PortsRequest
+  | MacsRequest
+  | StatusRequest
+  | SubscribeRequest
+  | CaptureRequest
+  | HostAddRequest
+  | VxlanShowRequest
+  | VxlanAddRequest
+  | VxlanRemoteAddRequest
+  | VxlanRemoteDelRequest;
+
+export type ControlOp = ControlRequest['op'];
+
+/** A request of operation `K`. */
+export type RequestOf<K extends ControlOp> = Extract<ControlRequest, { op: K }>;
+
+/** What a caller writes: a request without its id (the client adds it). */
+export type RequestBody<K extends ControlOp = ControlOp> = K extends ControlOp ? Omit<RequestOf<K>, 'id'> : never;
+
+// ---------------------------------------------------------------- replies
+
+export interface HelloReply {
+  version: number;
+  pid: number;
 }
 
 /** Reply to attach: the port id and what the switch made of the tap. */
@@ -41,69 +171,10 @@ export interface AttachReply {
   vnetHdr: boolean;
 }
 
-export interface DetachRequest {
-  op: 'detach';
-  id: number;
-  /** Port id or node identity. */
-  port: number | string;
+export interface DetachReply {
+  port: number;
+  node: string;
 }
-
-export interface SimpleRequest {
-  op: 'hello' | 'ports' | 'macs' | 'status';
-  id: number;
-}
-
-/**
- * Ask for events on this connection: `port-attached` ({port: PortInfo}),
- * `port-detached` ({port, node, reason}), with `macs` also `mac-learned`,
- * `mac-moved` ({mac, port, from}), `mac-aged`, `mac-evicted`, `mac-flushed`
- * ({mac, port}), and with `counters` a `counters` event every second
- * ({ports: PortInfo[], time}).
- */
-export interface SubscribeRequest {
-  op: 'subscribe';
-  id: number;
-  macs?: boolean;
-  counters?: boolean;
-}
-
-export type ControlRequest =
-  | AttachRequest
-  | DetachRequest
-  | SimpleRequest
-  | SubscribeRequest
-  | { op: string; id: number; [k: string]: unknown };
-
-/** Reply to status. */
-/** What a switch reports of itself (containet's Switch.status()). */
-export interface SwitchStatus {
-  pid: number;
-  uptime: number;
-  ports: number;
-  macs: number;
-  macTableSize: number;
-  macAgeSeconds: number;
-  macEventsLost: number;
-  macEvictions: number;
-}
-
-/** The daemon's `status` reply: the switch's status, and the daemon's own. */
-export interface SwitchStatusReply extends SwitchStatus {
-  version: number;
-  socket: string;
-  /** The daemon's memory in bytes (process.memoryUsage()): rss, and the JS heap apart from it. */
-  memory: { rss: number; heapUsed: number; heapTotal: number; external: number; arrayBuffers: number };
-}
-
-export interface ErrorBody {
-  code: string;
-  message: string;
-  hint?: string;
-}
-
-export type ControlReply<T = Record<string, unknown>> =
-  | ({ id: number; ok: true } & T)
-  | { id: number; ok: false; error: ErrorBody };
 
 export interface PortCounters {
   rxPackets: number;
@@ -121,9 +192,16 @@ export interface PortInfo {
   tap: string;
   pid?: number;
   addresses: string[];
+  /** Some of the MACs on this port (at most PORT_MACS_SHOWN; the attach's own first). */
   macs: string[];
+  /** How many MAC table entries point at this port. */
+  macCount: number;
   vnetHdr: boolean;
   counters: PortCounters;
+}
+
+export interface PortsReply {
+  ports: PortInfo[];
 }
 
 export interface MacEntry {
@@ -135,7 +213,232 @@ export interface MacEntry {
   vtep?: string;
 }
 
-export interface ControlEvent {
-  event: string;
-  [k: string]: unknown;
+export interface MacsReply {
+  macs: MacEntry[];
 }
+
+/** What a switch reports of itself (containet's Switch.status()). */
+export interface SwitchStatus {
+  pid: number;
+  uptime: number;
+  ports: number;
+  macs: number;
+  macTableSize: number;
+  macAgeSeconds: number;
+  macEventsLost: number;
+  macEvictions: number;
+}
+
+/** The daemon's memory in bytes (process.memoryUsage()): rss, and the JS heap apart from it. */
+export interface MemoryFigures {
+  rss: number;
+  heapUsed: number;
+  heapTotal: number;
+  external: number;
+  arrayBuffers: number;
+}
+
+/** The daemon's control clients. */
+export interface ClientFigures {
+  /** Control connections open now. */
+  connections: number;
+  /** Dashboard WebSocket clients. */
+  dashboard: number;
+  /** Connections refused or dropped since start (limits, timeouts, slow readers). */
+  refused: number;
+  dropped: number;
+}
+
+/** The switch's status with the daemon's own figures: a new observer's first view. */
+export interface SwitchStatusReply extends SwitchStatus {
+  version: number;
+  socket: string;
+  memory: MemoryFigures;
+}
+
+export interface CaptureInfo {
+  capture: number;
+  port: number;
+  written: number;
+  dropped: number;
+}
+
+/** A remote VTEP of the uplink and its traffic. */
+export interface VxlanRemoteInfo {
+  address: string;
+  port: number;
+  /** Index the MAC table refers to. */
+  slot: number;
+  rxPackets: number;
+  rxBytes: number;
+  txPackets: number;
+  txBytes: number;
+  macs: number;
+}
+
+/** The VXLAN uplink: settings, drop counters per reason, remotes. */
+export interface VxlanUplinkInfo extends PortCounters {
+  /** The uplink's switch port. */
+  port: number;
+  vni: number;
+  mtu: number;
+  /** Largest inner IP packet (the containers' MTU for unsegmented traffic). */
+  innerMtu: number;
+  local: string;
+  localPort: number;
+  rxMalformed: number;
+  rxBadVni: number;
+  rxUnknownRemote: number;
+  txTooBig: number;
+  txSegmented: number;
+  txBadGso: number;
+  remotes: VxlanRemoteInfo[];
+}
+
+export interface StatusReply {
+  status: SwitchStatusReply & { captures: CaptureInfo[]; vxlan: VxlanUplinkInfo | null; clients: ClientFigures };
+}
+
+export interface SubscribeReply {
+  subscribed: { macs: boolean; counters: boolean };
+}
+
+export interface CaptureReply {
+  capture: number;
+  port: number;
+}
+
+export interface HostAddReply {
+  port: number;
+  ifname: string;
+  address: string;
+  subnet: string;
+  nat: boolean;
+}
+
+export interface VxlanReply {
+  vxlan: VxlanUplinkInfo | null;
+}
+
+/** The reply body of each operation. */
+export interface ReplyBodies {
+  hello: HelloReply;
+  attach: AttachReply;
+  detach: DetachReply;
+  ports: PortsReply;
+  macs: MacsReply;
+  status: StatusReply;
+  subscribe: SubscribeReply;
+  capture: CaptureReply;
+  'host-add': HostAddReply;
+  'vxlan-show': VxlanReply;
+  'vxlan-add': VxlanReply;
+  'vxlan-remote-add': VxlanReply;
+  'vxlan-remote-del': VxlanReply;
+}
+
+export type ReplyOf<K extends ControlOp> = ReplyBodies[K];
+
+/** The operations whose replies come in parts, and the list each carries. */
+export const LISTING_KEYS = { ports: 'ports', macs: 'macs' } as const;
+export type ListingOp = keyof typeof LISTING_KEYS;
+
+export interface ErrorBody {
+  code: string;
+  message: string;
+  hint?: string;
+}
+
+/**
+ * A reply frame. `more: true` marks a part of a listing with more to come.
+ * An error with id 0 answers no request: the daemon refuses or drops the
+ * connection and says why before closing.
+ */
+export type ControlReply<T = unknown> =
+  | ({ id: number; ok: true; more?: boolean } & T)
+  | { id: number; ok: false; error: ErrorBody };
+
+// ---------------------------------------------------------------- events
+
+export interface PortAttachedEvent {
+  event: 'port-attached';
+  port: PortInfo;
+}
+
+export interface PortDetachedEvent {
+  event: 'port-detached';
+  port: number;
+  node: string;
+  reason: string;
+}
+
+export interface MacChangedEvent {
+  event: 'mac-learned' | 'mac-aged' | 'mac-evicted' | 'mac-flushed';
+  mac: string;
+  port: number;
+}
+
+export interface MacMovedEvent {
+  event: 'mac-moved';
+  mac: string;
+  port: number;
+  from: number;
+}
+
+export interface PortRates {
+  rxBps: number;
+  txBps: number;
+  rxPps: number;
+  txPps: number;
+}
+
+export type RatedPort = PortInfo & { rates: PortRates };
+
+/**
+ * Every second, each port's counters and rates. A switch with many ports
+ * sends them in several events of one `time`; all but the last have
+ * `more: true`.
+ */
+export interface CountersEvent {
+  event: 'counters';
+  time: number;
+  macCount: number;
+  ports: RatedPort[];
+  more?: boolean;
+}
+
+export type ControlEvent = PortAttachedEvent | PortDetachedEvent | MacChangedEvent | MacMovedEvent | CountersEvent;
+
+// ---------------------------------------------------------------- dashboard
+
+/** The dashboard's first message: the state the page starts from. */
+export interface DashboardSnapshot {
+  event: 'snapshot';
+  admin: boolean;
+  ports: PortInfo[];
+  /** The newest MAC entries, at most DASHBOARD_MACS of them; status.macs has the count. */
+  macs: MacEntry[];
+  status: SwitchStatusReply;
+}
+
+/** The most MAC entries a dashboard snapshot carries. */
+export const DASHBOARD_MACS = 1000;
+
+/** A refused dashboard request. */
+export interface DashboardError {
+  event: 'error';
+  code: string;
+  message: string;
+}
+
+/** The one request a dashboard client may send (with the admin token). */
+export interface DashboardDetachRequest {
+  op: 'detach';
+  port: number | string;
+  adminToken: string;
+}
+
+export type DashboardMessage = DashboardSnapshot | DashboardError | ControlEvent;
+
+// The decoders of these messages (type-only imports there: no cycle at run time).
+export * from './protocol-decode.js';

@@ -3,7 +3,7 @@
  * its output printed. Nothing else lives here.
  */
 import { Command, Option } from 'commander';
-import { DEFAULT_SOCKET } from '@containet/common';
+import { DEFAULT_SOCKET, UsageError } from '@containet/common';
 import * as serve from './commands/serve.js';
 import * as ports from './commands/ports.js';
 import * as macs from './commands/macs.js';
@@ -50,7 +50,21 @@ export function program(): Command {
   const runServe = async (opts: serve.ServeOptions): Promise<void> => {
     process.exitCode = await serve.handler(opts);
   };
-  addServeOptions(prog).action(runServe);
+  // `containet [options]` runs the switch; a word that is no command never
+  // does (commander would pass it to the root action as an operand).
+  addServeOptions(prog)
+    .argument('[command]', 'a command below; none runs the switch')
+    .argument('[args...]')
+    .action(async (word: string | undefined, args: string[], opts: serve.ServeOptions) => {
+      if (word === undefined) return runServe(opts);
+      if (word === 'help') {
+        const sub = args[0] === undefined ? undefined : prog.commands.find((c) => c.name() === args[0]);
+        if (args[0] !== undefined && !sub) throw new UsageError(`unknown command '${args[0]}'`, 'see containet --help');
+        process.stdout.write((sub ?? prog).helpInformation());
+        return;
+      }
+      throw new UsageError(`unknown command '${word}' (see containet --help)`);
+    });
   addServeOptions(prog.command('serve').description(serve.help)).action(runServe);
   const clients: ClientCommand[] = [ports, macs, status];
   for (const mod of clients) {

@@ -2,45 +2,77 @@
  * The control socket: a unix stream socket whose connections libuv never
  * reads (pauseOnConnect). We read them with recvmsg() so a tap fd sent with
  * SCM_RIGHTS arrives with the frame it belongs to (framing.ts), on readiness
- * from an FdPoller. Replies go out through the net.Socket.
+ * from an FdPoller; each frame is decoded into a typed request
+ * (protocol-decode.ts) before a handler sees it. Replies go out through the
+ * net.Socket, bounded per connection (control-connection.ts).
+ *
+ * Connections are bounded too. A connection that holds something (a port
+ * it attached, a subscription, a capture) is bounded by what it holds. The
+ * others are at most `idleConnections`: when one more arrives, the oldest
+ * that has nothing in flight is closed (with a refusal saying why), so a
+ * storm of idle connections never keeps a container from attaching. A
+ * connection that sends nothing within `handshakeMs`, or holds nothing and
+ * stays silent for `idleMs`, is closed.
  */
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { chmodSync, chownSync, lstatSync, unlinkSync } from 'node:fs';
 import {
   ContainetError,
-  FrameDecoder,
   closeFd,
+  decodeRequest,
   encodeFrame,
   peerCred,
+  permissionError,
   recvWithFd,
+  requestId,
   socketFd,
+  type ControlRequest,
   type ErrorBody,
   type FdPoller,
   type PeerCred,
 } from '@containet/common';
+import { ControlConnection, Listing, type Connection, type ConnectionLimits } from './control-connection.js';
+import { ThrottledLog } from './throttled-log.js';
 
-export interface Connection {
-  readonly id: number;
-  readonly cred: PeerCred;
-  /** Send one message (a reply or an event); dropped once closed. */
-  send(message: Record<string, unknown>): void;
-  readonly closed: boolean;
+export type { Connection } from './control-connection.js';
+export { Listing } from './control-connection.js';
+
+/** Handles one decoded request: a reply body, a Listing, or a throw (sent as an error reply). */
+export type RequestHandler = (request: ControlRequest, fd: number, conn: Connection) => object | Listing | Promise<object>;
+
+export interface ControlLimits extends ConnectionLimits {
+  /** Connections holding nothing; one more closes the oldest idle one. */
+  idleConnections: number;
+  /** A new connection's first request must come within this. */
+  handshakeMs: number;
+  /** A connection holding nothing is closed after this long without a request. */
+  idleMs: number;
+  /** A listing whose peer takes nothing for this long drops the connection. */
+  listingStallMs: number;
+  /** Listings being sent at once (each holds its list); more wait their turn. */
+  concurrentListings: number;
 }
 
-/** Handles one request; returns the reply body (without id/ok) or throws. */
-export type RequestHandler = (
-  request: Record<string, unknown>,
-  fd: number,
-  conn: Connection,
-) => Record<string, unknown> | Promise<Record<string, unknown>>;
+export const DEFAULT_CONTROL_LIMITS: ControlLimits = {
+  queuedBytes: 1 << 20,
+  listingLowWater: 64 * 1024,
+  idleConnections: 512,
+  handshakeMs: 10_000,
+  idleMs: 300_000,
+  listingStallMs: 5_000,
+  concurrentListings: 4,
+};
 
 export interface ControlServerOptions {
   poller: FdPoller;
   handler: RequestHandler;
+  /** Whether a connection holds a port, a subscription or a capture (never closed for room or silence). */
+  holds?: (conn: Connection) => boolean;
   /** Also let members of this group in (socket mode 0660). */
   group?: { gid: number; name: string } | undefined;
   onClose?: (conn: Connection) => void;
   log?: (line: string) => void;
+  limits?: Partial<ControlLimits>;
 }
 
 /** Reply body for an error; ContainetErrors keep their code and hint. */
@@ -84,52 +116,42 @@ export async function claimSocketPath(path: string): Promise<void> {
   unlinkSync(path);
 }
 
-const MAX_QUEUED = 1 << 20;
-
-class ClientConnection implements Connection {
-  readonly id: number;
-  readonly cred: PeerCred;
-  readonly fd: number;
-  readonly sock: Socket;
-  readonly decoder = new FrameDecoder(closeFd);
-  closed = false;
-
-  constructor(id: number, sock: Socket, fd: number, cred: PeerCred) {
-    this.id = id;
-    this.sock = sock;
-    this.fd = fd;
-    this.cred = cred;
-  }
-
-  send(message: Record<string, unknown>): void {
-    if (this.closed) return;
-    // A subscriber that stops reading must not grow our memory: events are
-    // dropped while a megabyte is queued (replies always go out).
-    if ('event' in message && this.sock.writableLength > MAX_QUEUED) return;
-    this.sock.write(encodeFrame(message));
-  }
-}
-
 export class ControlServer {
   readonly path: string;
+  readonly limits: ControlLimits;
+  /** Connections refused (credentials, room) and dropped (limits, timeouts) since start. */
+  refused = 0;
+  dropped = 0;
   #server: Server;
   #opts: ControlServerOptions;
-  #conns = new Map<number, ClientConnection>();
+  #conns = new Map<number, ControlConnection>();
   #nextId = 1;
   #closed = false;
   #log: (line: string) => void;
+  #refusals: ThrottledLog;
+  #drops: ThrottledLog;
+  #sweep: NodeJS.Timeout;
+  #listings = 0;
+  #listingQueue: Array<() => void> = [];
 
   private constructor(path: string, server: Server, opts: ControlServerOptions) {
     this.path = path;
     this.#server = server;
     this.#opts = opts;
+    this.limits = { ...DEFAULT_CONTROL_LIMITS, ...opts.limits };
     this.#log = opts.log ?? (() => {});
+    this.#refusals = new ThrottledLog(this.#log);
+    this.#drops = new ThrottledLog(this.#log);
     server.on('connection', (sock) => this.#accept(sock));
+    this.#sweep = setInterval(() => this.#closeSilent(), 1000);
+    this.#sweep.unref();
   }
 
   /** Claim `path` (see claimSocketPath) and listen on it, mode 0600 (0660 with a group). */
   static async listen(path: string, opts: ControlServerOptions): Promise<ControlServer> {
     await claimSocketPath(path);
+    // A listen backlog beyond the default 511: connection storms are met by
+    // closing idle connections, which needs them accepted first.
     const server = createServer({ pauseOnConnect: true });
     const mode = opts.group ? 0o660 : 0o600;
     // The socket must never exist with wider permissions, not even between
@@ -140,7 +162,7 @@ export class ControlServer {
         server.once('error', (err: NodeJS.ErrnoException) =>
           reject(new ContainetError('CN_LISTEN', `cannot listen on ${path}: ${err.code ?? err.message}`, { cause: err })),
         );
-        server.listen(path, () => resolve());
+        server.listen({ path, backlog: 4096 }, () => resolve());
       });
     } finally {
       process.umask(oldMask);
@@ -154,10 +176,15 @@ export class ControlServer {
     return [...this.#conns.values()];
   }
 
+  get connectionCount(): number {
+    return this.#conns.size;
+  }
+
   /** Stop listening, drop every connection, remove the socket file. Safe twice. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    clearInterval(this.#sweep);
     for (const conn of [...this.#conns.values()]) this.#drop(conn);
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
     try {
@@ -172,11 +199,23 @@ export class ControlServer {
     return this.#opts.group !== undefined && cred.gid === this.#opts.group.gid;
   }
 
+  #holds(conn: ControlConnection): boolean {
+    return this.#opts.holds?.(conn) ?? false;
+  }
+
+  /** Say why, then close: the peer reads one error frame with id 0. */
+  #refuse(sock: Socket, error: ErrorBody): void {
+    sock.end(encodeFrame({ id: 0, ok: false, error }), () => sock.destroy());
+    // A peer that never reads must not keep the socket open.
+    setTimeout(() => sock.destroy(), 2000).unref();
+  }
+
   #accept(sock: Socket): void {
     if (this.#closed) {
       sock.destroy();
       return;
     }
+    sock.on('error', () => {}); // a peer gone mid-write; the poller sees EOF
     let fd: number;
     let cred: PeerCred;
     try {
@@ -187,43 +226,103 @@ export class ControlServer {
       sock.destroy();
       return;
     }
-    sock.on('error', () => {}); // a peer gone mid-write; the poller sees EOF
     if (!this.#allowed(cred)) {
-      this.#log(`control: refused uid ${cred.uid} (pid ${cred.pid})`);
-      sock.end(
-        encodeFrame({
-          id: 0,
-          ok: false,
-          error: {
-            code: 'CN_PERMISSION',
-            message: `uid ${cred.uid} may not use containet at ${this.path}`,
-            hint: 'run as root or as the daemon owner, or start containet with --group',
-          },
-        }),
-        () => sock.destroy(),
-      );
+      this.refused++;
+      this.#refusals.line(`control: refused pid ${cred.pid} uid ${cred.uid}: not root, the owner or the socket's group`);
+      const why = permissionError(this.path);
+      this.#refuse(sock, { code: why.code, message: why.message, ...(why.hint ? { hint: why.hint } : {}) });
       return;
     }
-    const conn = new ClientConnection(this.#nextId++, sock, fd, cred);
+    if (!this.#makeRoom(cred)) {
+      this.#refuse(sock, this.#tooMany());
+      return;
+    }
+    const conn = new ControlConnection(this.#nextId++, sock, fd, cred, this.limits, (c, why) => this.#dropFor(c, why), this.#log);
     this.#conns.set(conn.id, conn);
-    this.#opts.poller.add(fd, () => this.#readable(conn));
+    sock.once('close', () => this.#drop(conn));
+    try {
+      this.#opts.poller.add(fd, () => this.#readable(conn));
+    } catch (err) {
+      this.#log(`control: ${conn.name}: cannot watch it: ${(err as Error).message}`);
+      this.#drop(conn);
+    }
   }
 
-  #readable(conn: ClientConnection): void {
+  #tooMany(): ErrorBody {
+    return {
+      code: 'CN_TOO_MANY_CONNECTIONS',
+      message: `containet at ${this.path} has ${this.limits.idleConnections} connections that hold nothing`,
+      hint: 'close idle connections; attaching containers, subscribers and captures are not counted',
+    };
+  }
+
+  /**
+   * Room for one more connection from `cred`: when the connections holding
+   * nothing are at the limit, close the oldest of them with nothing in
+   * flight. False when there is none to close.
+   */
+  #makeRoom(cred: PeerCred): boolean {
+    if (this.#conns.size < this.limits.idleConnections) return true;
+    let idle = 0;
+    let victim: ControlConnection | undefined;
+    for (const c of this.#conns.values()) {
+      if (this.#holds(c)) continue;
+      idle++;
+      if (!victim && c.inFlight === 0 && c.listingSince === 0) victim = c;
+    }
+    if (idle < this.limits.idleConnections) return true;
+    this.refused++;
+    if (!victim) {
+      this.#refusals.line(`control: refused pid ${cred.pid} uid ${cred.uid}: ${idle} connections hold nothing (limit ${this.limits.idleConnections}), all busy`);
+      return false;
+    }
+    this.#refusals.line(
+      `control: ${idle} connections hold nothing (limit ${this.limits.idleConnections}): closed the oldest idle one, ${victim.name}, for pid ${cred.pid} uid ${cred.uid}`,
+    );
+    this.#drop(victim, this.#tooMany());
+    return true;
+  }
+
+  /** Handshake and idle timeouts, stalled listings. */
+  #closeSilent(): void {
+    const now = Date.now();
+    for (const c of [...this.#conns.values()]) {
+      if (c.listingSince !== 0 && now - c.listingSince > this.limits.listingStallMs) {
+        this.#dropFor(c, `took nothing of a listing for ${this.limits.listingStallMs} ms`);
+        continue;
+      }
+      if (c.inFlight > 0 || c.listingSince !== 0 || this.#holds(c)) continue;
+      if (c.lastRequestAt === 0 && now - c.openedAt > this.limits.handshakeMs) {
+        this.#dropFor(c, `sent no request within ${this.limits.handshakeMs} ms`, { code: 'CN_TIMEOUT', message: `no request within ${this.limits.handshakeMs} ms` });
+      } else if (c.lastRequestAt !== 0 && now - c.lastRequestAt > this.limits.idleMs) {
+        this.#dropFor(c, `idle for ${this.limits.idleMs} ms holding nothing`, { code: 'CN_TIMEOUT', message: `idle for ${this.limits.idleMs} ms` });
+      }
+    }
+  }
+
+  #dropFor(conn: ControlConnection, why: string, tell?: ErrorBody): void {
+    if (conn.closed) return;
+    this.dropped++;
+    this.#drops.line(`control: dropped ${conn.name}: ${why}`);
+    this.#drop(conn, tell);
+  }
+
+  #readable(conn: ControlConnection): void {
     // Level-triggered: read what is there now; the poller calls again.
-    for (let i = 0; i < 16 && !conn.closed; i++) {
+    for (let i = 0; i < 16 && !conn.closed && conn.listingSince === 0; i++) {
       let got;
       try {
         got = recvWithFd(conn.fd);
       } catch (err) {
-        this.#log(`control: connection ${conn.id}: ${(err as Error).message}`);
+        this.#log(`control: ${conn.name}: ${(err as Error).message}`);
         this.#drop(conn);
         return;
       }
       if (got === null) return;
       if (got.data.length === 0) {
+        if (got.fd >= 0) closeFd(got.fd);
         if (conn.decoder.buffered > 0) {
-          this.#log(`control: connection ${conn.id} closed in the middle of a message (${conn.decoder.buffered} bytes dropped)`);
+          this.#log(`control: ${conn.name} closed in the middle of a message (${conn.decoder.buffered} bytes dropped)`);
         }
         this.#drop(conn);
         return;
@@ -233,44 +332,130 @@ export class ControlServer {
         frames = conn.decoder.push(got.data, got.fd);
       } catch (err) {
         // The stream cannot be resynchronised: say why, then hang up.
-        conn.send({ id: 0, ok: false, error: errorBody(err) });
-        this.#log(`control: connection ${conn.id}: ${(err as Error).message}`);
-        this.#drop(conn, true);
+        this.#log(`control: ${conn.name}: ${(err as Error).message}`);
+        this.#drop(conn, errorBody(err));
         return;
       }
-      for (const frame of frames) this.#dispatch(conn, frame.message, frame.fd);
+      conn.backlog.push(...frames);
+      this.#handleBacklog(conn);
     }
   }
 
-  #dispatch(conn: ClientConnection, message: unknown, fd: number): void {
-    const request = message !== null && typeof message === 'object' && !Array.isArray(message) ? (message as Record<string, unknown>) : null;
-    const id = request && typeof request['id'] === 'number' ? request['id'] : 0;
-    const reply = (body: Record<string, unknown>) => conn.send({ ...body, id });
-    const fail = (err: unknown) => reply({ ok: false, error: errorBody(err) });
-    if (!request || typeof request['op'] !== 'string') {
+  /** Handle the frames read so far, stopping at a listing until it is sent. */
+  #handleBacklog(conn: ControlConnection): void {
+    while (!conn.closed && conn.listingSince === 0) {
+      const frame = conn.backlog.shift();
+      if (!frame) return;
+      this.#dispatch(conn, frame.message, frame.fd);
+    }
+    if (conn.closed) this.#closeBacklogFds(conn);
+  }
+
+  #closeBacklogFds(conn: ControlConnection): void {
+    for (const f of conn.backlog.splice(0)) if (f.fd >= 0) closeFd(f.fd);
+  }
+
+  #dispatch(conn: ControlConnection, message: unknown, fd: number): void {
+    conn.lastRequestAt = Date.now();
+    const id = requestId(message);
+    let request: ControlRequest;
+    try {
+      request = decodeRequest(message);
+    } catch (err) {
       if (fd >= 0) closeFd(fd);
-      fail(new ContainetError('CN_BAD_REQUEST', 'a request is a JSON object with a string "op" and a numeric "id"'));
+      conn.send({ id, ok: false, error: errorBody(err) });
       return;
     }
     let result;
     try {
       result = this.#opts.handler(request, fd, conn);
     } catch (err) {
-      fail(err);
+      conn.send({ id, ok: false, error: errorBody(err) });
       return;
     }
-    if (result instanceof Promise) result.then((body) => reply({ ...body, ok: true }), fail);
-    else reply({ ...result, ok: true });
+    if (result instanceof Listing) {
+      this.#startListing(conn, id, result);
+      return;
+    }
+    if (result instanceof Promise) {
+      conn.inFlight++;
+      result.then(
+        (body: object) => conn.send({ ...body, id, ok: true }),
+        (err: unknown) => conn.send({ id, ok: false, error: errorBody(err) }),
+      ).finally(() => conn.inFlight--);
+      return;
+    }
+    conn.send({ ...result, id, ok: true });
   }
 
-  #drop(conn: ClientConnection, flush = false): void {
+  /**
+   * Send a listing once fewer than `concurrentListings` are going out;
+   * the connection is not read meanwhile (its requests wait in the kernel).
+   */
+  #startListing(conn: ControlConnection, id: number, listing: Listing): void {
+    conn.listingSince = Date.now();
+    // Level-triggered readiness would call us for the unread input all along.
+    this.#opts.poller.delete(conn.fd);
+    const run = () => {
+      if (conn.closed) {
+        this.#nextListing();
+        return;
+      }
+      let items: readonly unknown[];
+      try {
+        items = listing.items();
+      } catch (err) {
+        conn.listingSince = 0;
+        conn.send({ id, ok: false, error: errorBody(err) });
+        this.#nextListing();
+        this.#resume(conn);
+        return;
+      }
+      conn.sendListing(id, listing.key, items).then(() => {
+        this.#nextListing();
+        this.#resume(conn);
+      });
+    };
+    if (this.#listings < this.limits.concurrentListings) {
+      this.#listings++;
+      run();
+    } else {
+      this.#listingQueue.push(() => run());
+    }
+  }
+
+  #nextListing(): void {
+    const next = this.#listingQueue.shift();
+    if (next) next();
+    else this.#listings--;
+  }
+
+  /** A listing is out: handle what was read behind it, and read on. */
+  #resume(conn: ControlConnection): void {
+    if (conn.closed) return;
+    this.#handleBacklog(conn);
+    if (conn.listingSince !== 0 || conn.closed) return;
+    try {
+      this.#opts.poller.add(conn.fd, () => this.#readable(conn));
+    } catch (err) {
+      this.#log(`control: ${conn.name}: cannot watch it: ${(err as Error).message}`);
+      this.#drop(conn);
+    }
+  }
+
+  #drop(conn: ControlConnection, tell?: ErrorBody): void {
     if (conn.closed) return;
     this.#opts.poller.delete(conn.fd);
     conn.decoder.reset();
     conn.closed = true;
+    this.#closeBacklogFds(conn);
     this.#conns.delete(conn.id);
-    if (flush) conn.sock.end(() => conn.sock.destroy());
+    if (tell) this.#refuse(conn.sock, tell);
     else conn.sock.destroy();
-    this.#opts.onClose?.(conn);
+    try {
+      this.#opts.onClose?.(conn);
+    } catch (err) {
+      this.#log(`control: ${conn.name}: cleaning up after it: ${(err as Error).message}`);
+    }
   }
 }

@@ -12,6 +12,7 @@ import {
   formatMac,
   tapInfo,
   type FdPoller,
+  PORT_MACS_SHOWN,
   type MacEntry,
   type PortInfo,
   type SwitchStatus,
@@ -49,6 +50,8 @@ export class Switch extends EventEmitter {
   readonly datapath: Datapath;
   #ports = new Map<number, PortRecord>();
   #byNode = new Map<string, number>();
+  /** Ports per owning connection. */
+  #owned = new Map<number, number>();
   #started = Date.now();
   #log: (line: string) => void;
   #closed = false;
@@ -101,6 +104,7 @@ export class Switch extends EventEmitter {
       const rec: PortRecord = { ...spec, port, tap: info.name, vnetHdr: info.vnetHdr, attachedAt: Date.now() };
       this.#ports.set(port, rec);
       this.#byNode.set(spec.node, port);
+      if (spec.owner !== undefined) this.#owned.set(spec.owner, (this.#owned.get(spec.owner) ?? 0) + 1);
       const out = this.#info(rec);
       this.#log(`port ${port} attached: node ${spec.node} ${spec.ifname} (tap ${info.name}${info.vnetHdr ? ', vnet' : ''})`);
       this.emit('attached', out);
@@ -130,8 +134,14 @@ export class Switch extends EventEmitter {
     return info;
   }
 
+  /** Whether connection `owner` attached ports that live as long as it does. */
+  owns(owner: number): boolean {
+    return this.#owned.has(owner);
+  }
+
   /** Detach every port a closed connection attached. */
   detachOwnedBy(owner: number): void {
+    if (!this.#owned.has(owner)) return;
     for (const rec of [...this.#ports.values()]) {
       if (rec.owner === owner) {
         this.datapath.removePort(rec.port);
@@ -140,12 +150,19 @@ export class Switch extends EventEmitter {
     }
   }
 
+  /**
+   * Every port with its counters and at most PORT_MACS_SHOWN of its MACs
+   * (the newest; macCount counts them all), so a port's entry stays small
+   * whatever the MAC table holds.
+   */
   ports(): PortInfo[] {
     const macsByPort = new Map<number, string[]>();
-    for (const m of this.datapath.macs()) {
-      const list = macsByPort.get(m.port) ?? [];
-      list.push(m.mac);
-      macsByPort.set(m.port, list);
+    const macs = this.datapath.macs(); // oldest first
+    for (let i = macs.length - 1; i >= 0; i--) {
+      const m = macs[i]!;
+      let list = macsByPort.get(m.port);
+      if (!list) macsByPort.set(m.port, (list = []));
+      if (list.length < PORT_MACS_SHOWN) list.push(m.mac);
     }
     return [...this.#ports.values()].map((rec) => this.#info(rec, macsByPort.get(rec.port)));
   }
@@ -257,13 +274,14 @@ export class Switch extends EventEmitter {
     this.datapath.close();
     this.#ports.clear();
     this.#byNode.clear();
+    this.#owned.clear();
   }
 
   #info(rec: PortRecord, seen?: string[]): PortInfo {
     const stats = this.datapath.stats(rec.port);
     const macs = new Set<string>();
     if (rec.mac) macs.add(rec.mac);
-    for (const m of seen ?? []) macs.add(m);
+    for (const m of seen ?? []) if (macs.size < PORT_MACS_SHOWN) macs.add(m);
     return {
       port: rec.port,
       node: rec.node,
@@ -272,6 +290,7 @@ export class Switch extends EventEmitter {
       ...(rec.pid === undefined ? {} : { pid: rec.pid }),
       addresses: rec.addresses ?? [],
       macs: [...macs],
+      macCount: stats?.macCount ?? 0,
       vnetHdr: rec.vnetHdr,
       counters: {
         rxPackets: stats?.rxPackets ?? 0,
@@ -288,6 +307,11 @@ export class Switch extends EventEmitter {
     if (rec.port === this.#vxlan?.port) this.#vxlan = undefined;
     this.#ports.delete(rec.port);
     this.#byNode.delete(rec.node);
+    if (rec.owner !== undefined) {
+      const n = (this.#owned.get(rec.owner) ?? 1) - 1;
+      if (n > 0) this.#owned.set(rec.owner, n);
+      else this.#owned.delete(rec.owner);
+    }
     this.#log(`port ${rec.port} detached: node ${rec.node} (${reason})`);
     this.emit('detached', { port: rec.port, node: rec.node, reason });
   }

@@ -3,8 +3,7 @@
  * VNIs and VTEP addresses, and the error codes the daemon replies with.
  * Encapsulation itself happens in the datapath (native/src/lib/vxlan.c).
  */
-import { ContainetError, UsageError, parseIpv4, type PortCounters } from '@containet/common';
-import type { VxlanRemote, VxlanStats } from './datapath.js';
+import { ContainetError, UsageError, parseIpv4, type VxlanUplinkInfo } from '@containet/common';
 
 /** The IANA-assigned VXLAN port (RFC 7348 section 5). */
 export const VXLAN_PORT = 4789;
@@ -24,13 +23,8 @@ export interface VxlanSettings {
   mtu: number;
 }
 
-export interface VxlanShow extends VxlanStats, PortCounters {
-  /** The uplink's switch port. */
-  port: number;
-  /** Largest inner IP packet (the containers' MTU for unsegmented traffic). */
-  innerMtu: number;
-  remotes: VxlanRemote[];
-}
+/** What `vxlan show` and `status` report of the uplink (declared in the protocol). */
+export type VxlanShow = VxlanUplinkInfo;
 
 /** A VNI: 0..16777215 (24 bits). */
 export function parseVni(text: string | number): number {

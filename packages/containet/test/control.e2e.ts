@@ -83,8 +83,8 @@ testIf(test, root, 'bad input on the control socket gets a clear error and forwa
 
     // Valid JSON that is not a request.
     r = await rawExchange(d.socket, encodeFrame([1, 2, 3]));
-    assert.is(codeOf(r.reply), 'CN_BAD_REQUEST');
-    await expectRefusal(d, { op: 'frobnicate' }, -1, 'CN_UNKNOWN_OP');
+    assert.is(codeOf(r.reply), 'CN_PROTO_INVALID');
+    await expectRefusal(d, { op: 'frobnicate' }, -1, 'CN_PROTO_UNKNOWN_OP');
 
     // attach without an fd, with a regular file, with a socket, with a bad identity.
     await expectRefusal(d, { op: 'attach', node: 'x1', ifname: 'eth0' }, -1, 'CN_NO_FD');

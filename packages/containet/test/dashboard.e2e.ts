@@ -73,7 +73,7 @@ testIf(test, root, 'control-socket subscribers get port, MAC and counter events 
     const d = await startDaemon(cleanup);
     const events: Array<Record<string, unknown>> = [];
     const { ControlClient } = await import('@containet/common');
-    const c = await ControlClient.connect(d.socket, { onEvent: (e) => events.push(e) });
+    const c = await ControlClient.connect(d.socket, { onEvent: (e) => events.push({ ...e }) });
     cleanup.add('subscriber', () => c.close());
     await c.request({ op: 'subscribe', macs: true, counters: true });
     const a = await node(cleanup, d.socket, '10.97.0.1/24');

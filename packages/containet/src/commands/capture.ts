@@ -115,7 +115,7 @@ export async function handler(opts: CaptureOptions, args: string[], stop?: Promi
   try {
     client = await ControlClient.connect(opts.socket ?? DEFAULT_SOCKET, { onClose: () => ended('the switch closed the connection') });
     try {
-      const reply = await client.request<{ capture: number; port: number }>({ op: 'capture', port, ...(snaplen ? { snaplen } : {}) }, writeFd);
+      const reply = await client.request({ op: 'capture', port, ...(snaplen ? { snaplen } : {}) }, writeFd);
       opts.onReady?.(reply.capture, reply.port);
     } catch (err) {
       client.close();

@@ -10,7 +10,7 @@ export async function handler(opts: ClientOptions, args: string[]): Promise<stri
   const [which, extra] = args;
   if (which === undefined || which === '' || extra !== undefined) throw new UsageError('detach takes one PORT (a port id or node identity)');
   const port = /^\d+$/.test(which) ? Number(which) : which;
-  const reply = await withClient(opts, (c) => c.request<{ port: number; node: string }>({ op: 'detach', port }));
+  const reply = await withClient(opts, (c) => c.request({ op: 'detach', port }));
   if (opts.json) return JSON.stringify({ port: reply.port, node: reply.node }) + '\n';
   return `detached port ${reply.port} (node ${reply.node})\n`;
 }

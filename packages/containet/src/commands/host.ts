@@ -11,21 +11,13 @@ export interface HostOptions extends ClientOptions {
   nat?: boolean;
 }
 
-interface HostReply {
-  port: number;
-  ifname: string;
-  address: string;
-  subnet: string;
-  nat: boolean;
-}
-
 export async function handler(opts: HostOptions, args: string[]): Promise<string> {
   const [action, address, extra] = args;
   if (action !== 'add' || address === undefined || extra !== undefined) {
     throw new UsageError('usage: containet host add ADDR/PREFIX [--nat]');
   }
   const cidr = parseIpv4Cidr(address).cidr;
-  const reply = await withClient(opts, (c) => c.request<HostReply & Record<string, unknown>>({ op: 'host-add', address: cidr, nat: opts.nat === true }));
+  const reply = await withClient(opts, (c) => c.request({ op: 'host-add', address: cidr, nat: opts.nat === true }));
   if (opts.json) return JSON.stringify({ port: reply.port, ifname: reply.ifname, address: reply.address, subnet: reply.subnet, nat: reply.nat }) + '\n';
   return `host port ${reply.port}: ${reply.ifname} ${reply.address}${reply.nat ? `, masquerading ${reply.subnet}` : ''}\n`;
 }

@@ -1,5 +1,4 @@
 /** `containet macs`: the MAC learning table. */
-import type { MacEntry, PortInfo } from '@containet/common';
 import { formatTable } from '../table.js';
 import { withClient, type ClientOptions } from './common.js';
 
@@ -9,8 +8,8 @@ export const help = 'Show the MAC table: each learned address, its port and node
 
 export async function handler(opts: ClientOptions): Promise<string> {
   const { macs, ports } = await withClient(opts, async (c) => ({
-    ...(await c.request<{ macs: MacEntry[] }>({ op: 'macs' })),
-    ...(await c.request<{ ports: PortInfo[] }>({ op: 'ports' })),
+    ...(await c.request({ op: 'macs' })),
+    ...(await c.request({ op: 'ports' })),
   }));
   if (opts.json) return JSON.stringify(macs, null, 2) + '\n';
   if (macs.length === 0) return 'MAC table is empty\n';

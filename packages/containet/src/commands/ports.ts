@@ -1,5 +1,4 @@
 /** `containet ports`: the attached ports with their counters. */
-import type { PortInfo } from '@containet/common';
 import { formatTable, humanBytes } from '../table.js';
 import { withClient, type ClientOptions } from './common.js';
 
@@ -8,7 +7,7 @@ export const commandNames = ['ports'];
 export const help = 'List the attached ports: id, node identity, interface, MACs seen, addresses, rx/tx packets and bytes, drops, errors.';
 
 export async function handler(opts: ClientOptions): Promise<string> {
-  const { ports } = await withClient(opts, (c) => c.request<{ ports: PortInfo[] }>({ op: 'ports' }));
+  const { ports } = await withClient(opts, (c) => c.request({ op: 'ports' }));
   if (opts.json) return JSON.stringify(ports, null, 2) + '\n';
   if (ports.length === 0) return 'no ports attached\n';
   return formatTable(
@@ -18,7 +17,7 @@ export async function handler(opts: ClientOptions): Promise<string> {
       p.node,
       p.ifname,
       p.tap + (p.vnetHdr ? '' : ' (plain)'),
-      p.macs.join(',') || '-',
+      (p.macs.join(',') || '-') + (p.macCount > p.macs.length ? ` (+${p.macCount - p.macs.length})` : ''),
       p.addresses.join(',') || '-',
       p.counters.rxPackets,
       humanBytes(p.counters.rxBytes),

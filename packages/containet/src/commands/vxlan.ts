@@ -2,7 +2,7 @@
  * `containet vxlan show|add|add-remote|del-remote`: the VXLAN uplink of a
  * running switch.
  */
-import { UsageError } from '@containet/common';
+import { UsageError, type RequestBody } from '@containet/common';
 import { formatTable, humanBytes } from '../table.js';
 import { checkRemote, parseMtu, parseVni, parseVtep, type VxlanShow } from '../vxlan.js';
 import { withClient, type ClientOptions } from './common.js';
@@ -42,7 +42,7 @@ export function formatVxlan(v: VxlanShow | null): string {
 
 export async function handler(opts: VxlanOptions, args: string[]): Promise<string> {
   const [action, arg, extra] = args;
-  let req: Record<string, unknown>;
+  let req: RequestBody<'vxlan-show' | 'vxlan-add' | 'vxlan-remote-add' | 'vxlan-remote-del'>;
   if (action === 'show' && arg === undefined) req = { op: 'vxlan-show' };
   else if (action === 'add' && arg !== undefined && extra === undefined) {
     if (opts.local === undefined) throw new UsageError('containet vxlan add needs --local ADDR[:PORT]', USAGE);
@@ -64,7 +64,7 @@ export async function handler(opts: VxlanOptions, args: string[]): Promise<strin
     parseVtep(arg, 'remote VTEP');
     req = { op: 'vxlan-remote-del', remote: arg };
   } else throw new UsageError(action === undefined ? 'containet vxlan needs an action' : `bad arguments for containet vxlan ${action}`, USAGE);
-  const reply = await withClient(opts, (c) => c.request<{ vxlan: VxlanShow | null }>(req));
+  const reply = await withClient(opts, (c) => c.request(req));
   if (opts.json) return JSON.stringify(reply.vxlan, null, 2) + '\n';
   return formatVxlan(reply.vxlan);
 }

@@ -9,8 +9,9 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { timingSafeEqual } from 'node:crypto';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { ContainetError, UsageError } from '@containet/common';
+import { ContainetError, UsageError, decodeDashboardRequest, type DashboardDetachRequest, type DashboardError } from '@containet/common';
 import type { Daemon } from '../daemon.js';
+import { ThrottledLog } from '../throttled-log.js';
 
 export interface DashboardOptions {
   host: string;
@@ -20,10 +21,18 @@ export interface DashboardOptions {
   /** Lets a client detach ports. */
   adminToken?: string | undefined;
   log?: (line: string) => void;
+  /** Clients at once; more are refused (HTTP 503). */
+  maxClients?: number;
+  /** Bytes a client may leave unsent (bufferedAmount) before it is dropped. */
+  maxBuffered?: number;
 }
 
-/** A WebSocket whose send buffer is beyond this is skipped until it drains. */
-const MAX_BUFFERED = 1 << 20;
+/**
+ * The dashboard's share of the daemon's memory is at most
+ * DEFAULT_MAX_CLIENTS x DEFAULT_MAX_BUFFERED (32 MiB) of unsent messages.
+ */
+export const DEFAULT_MAX_CLIENTS = 128;
+export const DEFAULT_MAX_BUFFERED = 256 * 1024;
 
 const PAGE_URL = new URL('../../../web/index.html', import.meta.url);
 
@@ -55,6 +64,9 @@ export class Dashboard {
   #http: Server;
   #wss: WebSocketServer;
   #closed = false;
+  /** Clients refused for room and dropped for not reading, since start. */
+  static refused = 0;
+  static dropped = 0;
 
   private constructor(http: Server, wss: WebSocketServer, url: string) {
     this.#http = http;
@@ -68,6 +80,9 @@ export class Dashboard {
     }
     const page = readFileSync(PAGE_URL, 'utf8');
     const log = opts.log ?? (() => {});
+    const maxClients = opts.maxClients ?? DEFAULT_MAX_CLIENTS;
+    const refusals = new ThrottledLog(log);
+    const drops = new ThrottledLog(log);
     const authorised = (req: IncomingMessage) => {
       if (!opts.token) return true;
       const given = new URL(req.url ?? '/', 'http://x').searchParams.get('token') ?? '';
@@ -100,7 +115,17 @@ export class Dashboard {
         socket.end('HTTP/1.1 403 Forbidden\r\n\r\n');
         return;
       }
-      wss.handleUpgrade(req, socket, head, (ws) => Dashboard.#serve(daemon, ws, opts));
+      if (wss.clients.size >= maxClients) {
+        Dashboard.refused++;
+        refusals.line(`dashboard: refused ${req.socket.remoteAddress}:${req.socket.remotePort}: ${maxClients} clients already`);
+        socket.end('HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain\r\n\r\ntoo many dashboard clients\n');
+        return;
+      }
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        daemon.dashboardClients = wss.clients.size;
+        ws.once('close', () => (daemon.dashboardClients = wss.clients.size));
+        Dashboard.#serve(daemon, ws, req, opts, drops);
+      });
     });
     await new Promise<void>((resolve, reject) => {
       http.once('error', (err: NodeJS.ErrnoException) =>
@@ -116,35 +141,49 @@ export class Dashboard {
     return new Dashboard(http, wss, url);
   }
 
-  static #serve(daemon: Daemon, ws: WebSocket, opts: DashboardOptions): void {
-    const send = (message: Record<string, unknown>) => {
-      if (ws.readyState !== ws.OPEN || ws.bufferedAmount > MAX_BUFFERED) return;
-      ws.send(JSON.stringify(message));
+  static #serve(daemon: Daemon, ws: WebSocket, req: IncomingMessage, opts: DashboardOptions, drops: ThrottledLog): void {
+    const maxBuffered = opts.maxBuffered ?? DEFAULT_MAX_BUFFERED;
+    const who = `${req.socket.remoteAddress}:${req.socket.remotePort}`;
+    let unsubscribe = () => {};
+    // A client that does not read is dropped, never buffered for.
+    const sendJson = (json: string) => {
+      if (ws.readyState !== ws.OPEN) return;
+      if (ws.bufferedAmount > maxBuffered) {
+        Dashboard.dropped++;
+        drops.line(`dashboard: dropped ${who}: ${ws.bufferedAmount} bytes unsent (limit ${maxBuffered})`);
+        unsubscribe();
+        ws.terminate();
+        return;
+      }
+      ws.send(json);
     };
-    send({ event: 'snapshot', admin: opts.adminToken !== undefined, ...daemon.snapshot() });
-    const unsubscribe = daemon.subscribe({ send }, { macs: true, counters: true });
+    const fail = (error: DashboardError) => sendJson(JSON.stringify(error));
+    try {
+      sendJson(JSON.stringify(daemon.snapshot(opts.adminToken !== undefined)));
+    } catch (err) {
+      fail({ event: 'error', code: 'CN_INTERNAL', message: (err as Error).message });
+    }
+    if (ws.readyState !== ws.OPEN) return;
+    unsubscribe = daemon.subscribe({ sendJson }, { macs: true, counters: true });
     ws.on('close', unsubscribe);
     ws.on('error', unsubscribe);
     ws.on('message', (data) => {
-      let msg: Record<string, unknown>;
+      let msg: DashboardDetachRequest;
       try {
-        msg = JSON.parse(String(data)) as Record<string, unknown>;
-      } catch {
-        send({ event: 'error', code: 'CN_BAD_REQUEST', message: 'messages are JSON objects' });
-        return;
-      }
-      if (!opts.adminToken || typeof msg['adminToken'] !== 'string' || !same(msg['adminToken'], opts.adminToken)) {
-        send({ event: 'error', code: 'CN_READ_ONLY', message: 'this dashboard is read-only (no admin token set or given)' });
-        return;
-      }
-      if (msg['op'] !== 'detach' || (typeof msg['port'] !== 'number' && typeof msg['port'] !== 'string')) {
-        send({ event: 'error', code: 'CN_UNKNOWN_OP', message: 'the only admin request is {op: "detach", port}' });
-        return;
-      }
-      try {
-        daemon.switch.detach(msg['port'] as number | string, 'detached from the dashboard');
+        const parsed: unknown = JSON.parse(String(data));
+        if (!opts.adminToken || typeof (parsed as { adminToken?: unknown } | null)?.adminToken !== 'string' || !same((parsed as { adminToken: string }).adminToken, opts.adminToken)) {
+          fail({ event: 'error', code: 'CN_READ_ONLY', message: 'this dashboard is read-only (no admin token set or given)' });
+          return;
+        }
+        msg = decodeDashboardRequest(parsed);
       } catch (err) {
-        send({ event: 'error', code: (err as ContainetError).code ?? 'CN_INTERNAL', message: (err as Error).message });
+        fail({ event: 'error', code: (err as ContainetError).code ?? 'CN_BAD_REQUEST', message: err instanceof SyntaxError ? 'messages are JSON objects' : (err as Error).message });
+        return;
+      }
+      try {
+        daemon.switch.detach(typeof msg.port === 'string' && /^\d+$/.test(msg.port) ? Number(msg.port) : msg.port, 'detached from the dashboard');
+      } catch (err) {
+        fail({ event: 'error', code: (err as ContainetError).code ?? 'CN_INTERNAL', message: (err as Error).message });
       }
     });
   }
