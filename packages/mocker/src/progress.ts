@@ -6,7 +6,7 @@
  */
 import type { Writable } from 'node:stream';
 
-export type LayerState = 'waiting' | 'exists' | 'downloading' | 'retrying' | 'verifying' | 'done';
+export type LayerState = 'waiting' | 'exists' | 'downloading' | 'resuming' | 'retrying' | 'verifying' | 'done';
 
 export interface PullProgress {
   layer(digest: string, state: LayerState, got?: number, total?: number, reason?: string): void;
@@ -44,6 +44,7 @@ export class LineProgress implements PullProgress {
   layer(digest: string, state: LayerState, got = 0, total = 0, reason?: string): void {
     if (state === 'downloading' && !this.#started.has(digest)) this.#started.set(digest, Date.now());
     if (state === 'exists') this.#out.write(`${short(digest)}: Already exists\n`);
+    else if (state === 'resuming') this.#out.write(`${short(digest)}: Resuming at ${humanSize(got)}/${humanSize(total)} (left by an earlier pull)\n`);
     else if (state === 'retrying') this.#out.write(`${short(digest)}: Retrying at ${humanSize(got)}/${humanSize(total)}: ${reason ?? ''}\n`);
     else if (state === 'done') {
       const secs = (Date.now() - (this.#started.get(digest) ?? Date.now())) / 1000;
@@ -91,6 +92,9 @@ export class TtyProgress implements PullProgress {
         text = `Downloading ${bar} ${humanSize(got)}/${humanSize(total)}${s.rate > 0 ? ` ${humanSize(s.rate)}/s` : ''}`;
         break;
       }
+      case 'resuming':
+        text = `Resuming at ${humanSize(got)}/${humanSize(total)}`;
+        break;
       case 'retrying':
         text = `Retrying at ${humanSize(got)}/${humanSize(total)} (${reason ?? 'connection lost'})`;
         break;

@@ -9,7 +9,8 @@ import { EXIT } from './errors.js';
 import { parseReference, formatReference, repositoryName, type ImageReference } from './reference.js';
 import { hostPlatform, formatPlatform, type Platform } from './platform.js';
 import { MANIFEST_ACCEPT, parseManifest, selectPlatform, sha256, type Descriptor, type ImageManifest, type ImageConfig } from './manifest.js';
-import { RegistryClient, readBody, type ClientOptions } from './registry/client.js';
+import { RegistryClient, readBody, isTransientError, sleep, type ClientOptions } from './registry/client.js';
+import { backoffDelay } from './registry/retry.js';
 import { fetchBlob } from './registry/blobs.js';
 import { findCredentials, type Credentials } from './registry/credentials.js';
 import { ImageStore, NAME_ANNOTATION, REF_ANNOTATION, INDEX_ANNOTATION, PULLED_ANNOTATION } from './store/image-store.js';
@@ -51,11 +52,27 @@ export function clientFor(ref: ImageReference, opts: PullOptions): RegistryClien
   });
 }
 
-async function getManifest(client: RegistryClient, ref: ImageReference, reference: string, what: string): Promise<{ bytes: Buffer; contentType: string | undefined; headerDigest: string | undefined }> {
-  const res = await client.request(`/v2/${ref.path}/manifests/${reference}`, { headers: { accept: MANIFEST_ACCEPT }, scope: `repository:${ref.path}:pull`, what });
-  const bytes = await readBody(res, 4 << 20);
-  const hd = res.headers['docker-content-digest'];
-  return { bytes, contentType: res.headers['content-type'], headerDigest: typeof hd === 'string' ? hd : undefined };
+const MANIFEST_ATTEMPTS = 4;
+
+async function getManifest(client: RegistryClient, ref: ImageReference, reference: string, what: string, progress: PullProgress, signal: AbortSignal | undefined): Promise<{ bytes: Buffer; contentType: string | undefined; headerDigest: string | undefined }> {
+  const onRetry = (e: { reason: string; delayMs: number }): void => progress.note(`Waiting ${(e.delayMs / 1000).toFixed(1)} s: ${e.reason}`);
+  for (let attempt = 1; ; attempt++) {
+    const res = await client.request(`/v2/${ref.path}/manifests/${reference}`, { headers: { accept: MANIFEST_ACCEPT }, scope: `repository:${ref.path}:pull`, what, onRetry });
+    let bytes: Buffer;
+    try {
+      bytes = await readBody(res, 4 << 20);
+    } catch (err) {
+      // A manifest cut short is asked for again (it is small: no Range).
+      const cause = (err as Error).cause;
+      if (attempt >= MANIFEST_ATTEMPTS || !isTransientError(cause)) throw err;
+      const delayMs = backoffDelay(attempt, 250);
+      onRetry({ reason: (err as Error).message, delayMs });
+      await sleep(delayMs, signal);
+      continue;
+    }
+    const hd = res.headers['docker-content-digest'];
+    return { bytes, contentType: res.headers['content-type'], headerDigest: typeof hd === 'string' ? hd : undefined };
+  }
 }
 
 function mismatch(what: string, got: string, want: string): ContainetError {
@@ -89,7 +106,7 @@ export async function pull(text: string, opts: PullOptions = {}): Promise<Pulled
   const client = clientFor(ref, opts);
   const endPull = store.beginPull();
   try {
-    let got = await getManifest(client, ref, ref.digest ?? ref.tag!, what);
+    let got = await getManifest(client, ref, ref.digest ?? ref.tag!, what, progress, opts.signal);
     let digest = sha256(got.bytes);
     if (ref.digest !== undefined && digest !== ref.digest) throw mismatch(what, digest, ref.digest);
     if (ref.digest === undefined && got.headerDigest !== undefined && got.headerDigest.startsWith('sha256:') && got.headerDigest !== digest) throw mismatch(what, digest, got.headerDigest);
@@ -98,7 +115,7 @@ export async function pull(text: string, opts: PullOptions = {}): Promise<Pulled
     if (parsed.kind === 'index') {
       indexDigest = digest;
       const entry: Descriptor = selectPlatform(parsed.index, platform, what);
-      got = await getManifest(client, ref, entry.digest, `${what} (${formatPlatform(platform)})`);
+      got = await getManifest(client, ref, entry.digest, `${what} (${formatPlatform(platform)})`, progress, opts.signal);
       digest = sha256(got.bytes);
       if (digest !== entry.digest || got.bytes.length !== entry.size) throw mismatch(`${what} (${formatPlatform(platform)})`, digest, entry.digest);
       parsed = parseManifest(got.bytes, got.contentType, what);
@@ -127,10 +144,13 @@ export async function pull(text: string, opts: PullOptions = {}): Promise<Pulled
     const unique = [...new Map(manifest.layers.map((l) => [l.digest, l])).values()];
     for (const l of unique) if (!store.hasBlob(l.digest, l.size)) progress.layer(l.digest, 'waiting', 0, l.size);
     // The config (small) travels beside the first layers.
-    await Promise.all([
+    // Both end before the first failure is thrown: a download still running
+    // would otherwise be cut by client.close() and leave a partial file.
+    const settled = await Promise.allSettled([
       fetchBlob(client, store, ref.path, manifest.config, what, { signal: opts.signal, backoffMs: opts.client?.backoffMs }),
       mapLimit(unique, opts.concurrency ?? 3, fetchOne),
     ]);
+    for (const s of settled) if (s.status === 'rejected') throw s.reason;
     const config = JSON.parse(store.readBlob(manifest.config.digest).toString('utf8')) as ImageConfig;
     if (config.rootfs && config.rootfs.diff_ids.length !== manifest.layers.length) {
       throw new ContainetError('MOCKER_BAD_MANIFEST', `${what}: ${manifest.layers.length} layers but ${config.rootfs.diff_ids.length} diff_ids in its config`, { exitCode: EXIT.verify });

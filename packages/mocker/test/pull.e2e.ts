@@ -365,7 +365,7 @@ testIf(test, noRegistry, 'refused, store unchanged: a blob with the wrong digest
   });
 });
 
-testIf(test, noRegistry, 'an interrupted pull (SIGINT mid-download) leaves no partial file and no name', async () => {
+testIf(test, noRegistry, 'an interrupted pull (SIGINT mid-download) leaves no name, and a partial download the next pull continues', async () => {
   await withRegistry(async (reg, c, store) => {
     const img = await pushImage(reg.url, 'slow/app', 'v1', { layers: [{ entries: [{ name: 'big', data: randomBytes(2_000_000) }] }] });
     let started!: () => void;
@@ -383,13 +383,19 @@ testIf(test, noRegistry, 'an interrupted pull (SIGINT mid-download) leaves no pa
     await midway;
     await new Promise((r) => setTimeout(r, 200));
     const ingest = readdirSync(join(store, 'ingest'));
-    assert.is(ingest.length, 1, 'the download was under way');
+    assert.equal(ingest, [`sha256-${img.layerDigests[0]!.slice(7)}`], 'the download was under way');
     child.kill('SIGINT');
     const code = await new Promise<number | null>((r) => child.on('exit', (c2) => r(c2)));
     assert.is(code, 130);
-    assert.equal(readdirSync(join(store, 'ingest')), []);
     assert.not.ok(new ImageStore(store).hasBlob(img.layerDigests[0]!));
     assert.equal(new ImageStore(store).images(), []);
+    const kept = statSync(join(store, 'ingest', ingest[0]!)).size;
+    assert.ok(kept >= 100_000, `what arrived is kept (${kept} bytes)`);
+    // The next pull asks for the rest only.
+    const again = await mocker(store, ['pull', `${reg.host}/slow/app:v1`]);
+    assert.is(again.status, 0, again.stderr);
+    assert.match(again.stdout, /Resuming at /);
+    assertStoreSound(store);
   });
 });
 

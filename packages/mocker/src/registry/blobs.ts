@@ -2,23 +2,33 @@
  * Fetch one blob into the store's ingest/ while hashing it, resuming a cut
  * transfer with a Range request (RFC 9110 §14) and renaming it into blobs/
  * only once its size and sha256 match the descriptor.
+ *
+ * The download is ingest/sha256-HEX, under a lock on that blob (flock(2),
+ * store/lock.ts) so one process at a time writes it. What an earlier pull
+ * left there, cut off, interrupted or killed, is continued: its bytes are
+ * hashed again to rebuild the sha256 state and the rest is asked for with
+ * `Range: bytes=N-`; a server that answers 200 instead of 206 sends the
+ * whole blob, which replaces the file. Bytes that do not verify are removed.
  */
-import { open, rm } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open, rm, type FileHandle } from 'node:fs/promises';
 import { createHash, type Hash } from 'node:crypto';
 import { ContainetError } from '@containet/common';
 import { EXIT } from '../errors.js';
 import type { Descriptor } from '../manifest.js';
 import type { ImageStore } from '../store/image-store.js';
-import { isTransientError, sleep, type RegistryClient } from './client.js';
+import { acquireFileLock } from '../store/lock.js';
+import { isTransientError, sleep, transferError, type RegistryClient } from './client.js';
+import { backoffDelay } from './retry.js';
 
 const STAGE = 1 << 20;
 
 export interface BlobProgress {
-  (event: { state: 'downloading' | 'verifying' | 'retrying'; got: number; total: number; reason?: string }): void;
+  (event: { state: 'downloading' | 'resuming' | 'verifying' | 'retrying'; got: number; total: number; reason?: string }): void;
 }
 
 export interface FetchBlobOptions {
-  /** Resumptions of one blob before giving up; default 8. */
+  /** Resumptions of one blob before giving up; default 5 (docker's max-download-attempts). */
   resumes?: number;
   backoffMs?: number;
   signal?: AbortSignal;
@@ -31,22 +41,58 @@ function shortBody(got: number, total: number): NodeJS.ErrnoException {
   return e;
 }
 
+/** Hash what an earlier download left in `fh`; the bytes kept (0 when they cannot be this blob). */
+async function rehash(fh: FileHandle, size: number, hash: Hash): Promise<number> {
+  const have = (await fh.stat()).size;
+  if (have > size) {
+    await fh.truncate(0);
+    return 0;
+  }
+  const buf = Buffer.allocUnsafe(Math.min(STAGE, Math.max(have, 1)));
+  for (let at = 0; at < have; ) {
+    const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, have - at), at);
+    if (bytesRead === 0) return at;
+    hash.update(buf.subarray(0, bytesRead));
+    at += bytesRead;
+  }
+  return have;
+}
+
 export async function fetchBlob(client: RegistryClient, store: ImageStore, repoPath: string, desc: Descriptor, what: string, opts: FetchBlobOptions = {}): Promise<void> {
   if (store.hasBlob(desc.digest, desc.size)) return;
-  const tmp = store.ingestPath();
-  const fh = await open(tmp, 'wx', 0o644);
+  const lock = await acquireFileLock(store.blobLockPath(desc.digest), 600_000, opts.signal);
+  try {
+    // Another process may have fetched it while we waited for the lock.
+    if (store.hasBlob(desc.digest, desc.size)) return;
+    await download(client, store, repoPath, desc, what, opts);
+  } finally {
+    lock.release();
+  }
+}
+
+async function download(client: RegistryClient, store: ImageStore, repoPath: string, desc: Descriptor, what: string, opts: FetchBlobOptions): Promise<void> {
+  const tmp = store.partialPath(desc.digest);
+  const fh = await open(tmp, constants.O_RDWR | constants.O_CREAT, 0o644);
   let closed = false;
+  let keep = true;
   try {
     let hash: Hash = createHash('sha256');
     const free: Buffer[] = [];
-    let got = 0;
+    let got = await rehash(fh, desc.size, hash);
+    if (got > 0) opts.onProgress?.({ state: 'resuming', got, total: desc.size });
     let failures = 0;
-    const limit = opts.resumes ?? 8;
-    for (;;) {
+    const limit = opts.resumes ?? 5;
+    const path = `/v2/${repoPath}/blobs/${desc.digest}`;
+    while (got < desc.size || desc.size === 0) {
       try {
         const headers: Record<string, string> = {};
         if (got > 0) headers['range'] = `bytes=${got}-`;
-        const res = await client.request(`/v2/${repoPath}/blobs/${desc.digest}`, { headers, scope: `repository:${repoPath}:pull`, what });
+        const res = await client.request(path, {
+          headers,
+          scope: `repository:${repoPath}:pull`,
+          what,
+          onRetry: (e) => opts.onProgress?.({ state: 'retrying', got, total: desc.size, reason: `${e.reason}; next try in ${(e.delayMs / 1000).toFixed(1)} s` }),
+        });
         if (got > 0) {
           const cr = String(res.headers['content-range'] ?? '');
           if (res.status !== 206 || !cr.startsWith(`bytes ${got}-`)) {
@@ -121,9 +167,11 @@ export async function fetchBlob(client: RegistryClient, store: ImageStore, repoP
         if (got < desc.size) throw shortBody(got, desc.size);
         break;
       } catch (err) {
-        if (!isTransientError(err) || ++failures > limit || opts.signal?.aborted) throw err;
-        opts.onProgress?.({ state: 'retrying', got, total: desc.size, reason: (err as Error).message });
-        await sleep((opts.backoffMs ?? 250) * 2 ** Math.min(failures - 1, 5), opts.signal);
+        if (opts.signal?.aborted) throw err;
+        if (!isTransientError(err) || ++failures > limit) throw transferError(err, 'GET', `${client.base}${path}`);
+        const delayMs = backoffDelay(failures, opts.backoffMs ?? 250);
+        opts.onProgress?.({ state: 'retrying', got, total: desc.size, reason: `${String((err as Error).message).replace(/\bhttps?:\/\//g, '')}; next try in ${(delayMs / 1000).toFixed(1)} s` });
+        await sleep(delayMs, opts.signal);
       }
     }
     opts.onProgress?.({ state: 'verifying', got, total: desc.size });
@@ -137,8 +185,13 @@ export async function fetchBlob(client: RegistryClient, store: ImageStore, repoP
     await fh.close();
     closed = true;
     store.commitBlob(tmp, desc.digest);
+  } catch (err) {
+    // Bytes that are not this blob's are no start for the next pull.
+    const code = (err as { code?: string }).code;
+    if (code === 'MOCKER_DIGEST_MISMATCH' || code === 'MOCKER_SIZE_MISMATCH') keep = false;
+    throw err;
   } finally {
     if (!closed) await fh.close().catch(() => {});
-    await rm(tmp, { force: true });
+    if (!keep) await rm(tmp, { force: true });
   }
 }

@@ -12,6 +12,7 @@ import type { Credentials } from './credentials.js';
 import { Http1Client, type HttpHeaders, type HttpResponse } from './http1.js';
 import { secureContext } from './trust.js';
 import { proxyFromEnvironment } from './proxy.js';
+import { backoffDelay, retryAfterMs, MAX_RETRY_AFTER_MS, type RetryListener } from './retry.js';
 
 export interface ClientOptions {
   /** Plain HTTP to this registry (loopback registries get it anyway). */
@@ -44,6 +45,8 @@ export interface RequestOptions {
   scope: string;
   /** What the request is about, for messages: `docker.io/library/alpine:3`. */
   what: string;
+  /** Told before each wait for another attempt (for the progress display). */
+  onRetry?: RetryListener;
 }
 
 type Challenge = { scheme: 'basic' } | { scheme: 'bearer'; realm: string; service: string | undefined; scope: string | undefined };
@@ -74,8 +77,34 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
-export function readBody(res: RegistryResponse, limit = 4 << 20): Promise<Buffer> {
-  return res.body.read(limit, () => new ContainetError('MOCKER_TOO_BIG', `response from ${redactUrl(res.url)} is larger than ${limit} bytes`, { exitCode: EXIT.verify }));
+export async function readBody(res: RegistryResponse, limit = 4 << 20, method = 'GET'): Promise<Buffer> {
+  try {
+    return await res.body.read(limit, () => new ContainetError('MOCKER_TOO_BIG', `response from ${redactUrl(res.url)} is larger than ${limit} bytes`, { exitCode: EXIT.verify }));
+  } catch (err) {
+    throw transferError(err, method, res.url);
+  }
+}
+
+/**
+ * A failure while a response's body was arriving (the connection closed or
+ * reset, silence, a malformed body) as the network error it is: exit 6,
+ * naming the host and the request, e.g. `network error: connection to
+ * 127.0.0.1:5000 closed before the end of the response (GET
+ * /v2/x/blobs/sha256:…)`. ContainetErrors (a digest refused, a full disk)
+ * pass unchanged.
+ */
+export function transferError(err: unknown, method: string, url: string): ContainetError {
+  if (err instanceof ContainetError) return err;
+  const e = err as NodeJS.ErrnoException;
+  if (e.name === 'AbortError') return new ContainetError('MOCKER_INTERRUPTED', 'interrupted', { exitCode: 130, cause: err });
+  const u = new URL(url);
+  const detail = String(e.message ?? err).replace(/\bhttps?:\/\//g, '');
+  return new RegistryError('MOCKER_NETWORK', `network error: ${detail} (${method} ${redactUrl(url).slice(u.origin.length)})`, {
+    exitCode: EXIT.network,
+    cause: err,
+    exchange: { request: { method, url: redactUrl(url), headers: {} } },
+    hint: `the transfer from ${u.host} failed after retries; run the command again (a pull resumes where it stopped)`,
+  });
 }
 
 function parseChallenges(header: string | undefined): Challenge | null {
@@ -169,7 +198,9 @@ export class RegistryClient {
         res = await this.#follow(new URL(path, this.base), method, headers);
       } catch (err) {
         if (isTransientError(err) && attempt < this.#opts.attempts) {
-          await sleep(this.#opts.backoffMs * 2 ** (attempt - 1), this.#opts.signal);
+          const delayMs = backoffDelay(attempt, this.#opts.backoffMs);
+          opts.onRetry?.({ reason: String((err as Error).message).replace(/\bhttps?:\/\//g, ''), delayMs, attempt });
+          await sleep(delayMs, this.#opts.signal);
           continue;
         }
         throw this.#networkError(err, method, `${this.base}${path}`, headers, opts.what);
@@ -185,10 +216,21 @@ export class RegistryClient {
           continue;
         }
       }
-      if (TRANSIENT_STATUS.has(res.status) && attempt < this.#opts.attempts) {
-        res.body.discard();
-        await sleep(this.#opts.backoffMs * 2 ** (attempt - 1), this.#opts.signal);
-        continue;
+      // 429 and 503 may say when to come back (RFC 9110 §10.2.3, RFC 6585 §4):
+      // waited for when it is within MAX_RETRY_AFTER_MS, else reported at
+      // once (Docker Hub's pull limit asks for hours). A 429 without it is
+      // reported at once too; other 5xx back off.
+      if ((res.status === 429 || TRANSIENT_STATUS.has(res.status)) && attempt < this.#opts.attempts) {
+        const after = res.status === 429 || res.status === 503 ? retryAfterMs(res.headers['retry-after']) : undefined;
+        const tooLong = after !== undefined && after > MAX_RETRY_AFTER_MS;
+        if (!tooLong && (res.status !== 429 || after !== undefined)) {
+          res.body.discard();
+          const delayMs = after ?? backoffDelay(attempt, this.#opts.backoffMs);
+          const host = new URL(res.url).host;
+          opts.onRetry?.({ reason: `${host} answered ${res.status}${res.statusMessage ? ` ${res.statusMessage}` : ''}${after !== undefined ? ` (Retry-After ${Math.ceil(after / 1000)} s)` : ''}`, delayMs, attempt });
+          await sleep(delayMs, this.#opts.signal);
+          continue;
+        }
       }
       if (res.status >= 200 && res.status < 300) return res;
       throw await this.#statusError(res, method, headers, opts.what);

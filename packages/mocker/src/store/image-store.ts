@@ -103,6 +103,20 @@ export class ImageStore {
     return join(this.ingestDir, `${process.pid}-${randomBytes(6).toString('hex')}`);
   }
 
+  /**
+   * Where a download of this blob goes until it is verified: named by its
+   * digest, so a pull that was cut off or killed leaves it for the next one
+   * to continue (under blobLockPath's lock).
+   */
+  partialPath(digest: string): string {
+    return join(this.ingestDir, `sha256-${hex(digest)}`);
+  }
+
+  /** The lock a process holds while it downloads this blob. */
+  blobLockPath(digest: string): string {
+    return join(this.locksDir, `blob-${hex(digest)}.lock`);
+  }
+
   /** Move a verified download into blobs/ (a blob already there is identical by construction). */
   commitBlob(tmp: string, digest: string): void {
     const dest = this.blobPath(digest);
