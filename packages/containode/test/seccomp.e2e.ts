@@ -10,7 +10,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Cleanup, testIf, uniqueName, whyMissing, whyNoRoot } from '@containet/common/testing';
@@ -286,6 +286,46 @@ testIf(test, noRoot, 'containode-oci: a linux.seccomp with an unknown action, ar
       assert.equal(readdirSync(b.state).filter((n) => !n.startsWith('.')), [], 'no container record');
       for (const cg of [`/sys/fs/cgroup/containode-oci/${id}`, `/sys/fs/cgroup/pids/containode-oci/${id}`]) assert.not.ok(existsSync(cg), `${cg} was made`);
     }
+  } finally {
+    await cleanup.run();
+  }
+});
+
+testIf(test, noRoot, 'compiled filters are kept in the cache directory and reused; a cache file that differs by one byte or that others may write is not trusted', async () => {
+  const cleanup = new Cleanup();
+  try {
+    const root = await busyboxRoot(cleanup);
+    const cacheDir = join(tempDir(cleanup, 'cnode-bpf'), 'cache');
+    const filter = { ...seccompFromOci({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO', errnoRet: 28 }] }), cacheDir };
+    const start = () => runSpec(cleanup, baseSpec(['sh', '-c', 'mkdir /tmp/x; echo "mkdir=$?"'], {
+      rootfs: { path: root },
+      mounts: [{ source: 'tmpfs', destination: '/tmp', type: 'tmpfs', options: [] }],
+      seccomp: filter,
+    }));
+    const denied = async (why: string) => {
+      const r = await start();
+      assert.match(r.out, /^mkdir=1$/m, `${why}: ${r.out}`);
+      assert.match(r.err, /No space left on device/, why);
+    };
+    await denied('compiled');
+    const files = readdirSync(cacheDir);
+    assert.is(files.length, 1);
+    assert.is(statSync(cacheDir).mode & 0o777, 0o700);
+    const file = join(cacheDir, files[0]!);
+    assert.is(statSync(file).mode & 0o777, 0o600);
+    const first = readFileSync(file);
+    assert.ok(first.includes('seccomp_rule\terrno\t28\tmkdir'), 'the file holds the lines it was compiled from');
+    await denied('from the cache');
+    assert.equal(readFileSync(file), first, 'reused, not rewritten');
+    // One byte of the lines changed (errno 28 -> 29): not the same filter.
+    const forged = Buffer.from(first);
+    forged[forged.indexOf('errno\t28') + 7] = '9'.charCodeAt(0);
+    writeFileSync(file, forged);
+    await denied('after a forged cache file');
+    assert.equal(readFileSync(file), first, 'compiled again and stored over the forged one');
+    chmodSync(file, 0o666);
+    await denied('with a world-writable cache file');
+    assert.is(statSync(file).mode & 0o777, 0o600, 'replaced by a fresh one');
   } finally {
     await cleanup.run();
   }

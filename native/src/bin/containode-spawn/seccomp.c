@@ -18,6 +18,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "bpfcache.h"
 #include "seccomp.h"
 
 static const struct { const char *name; uint32_t action; int takes_errno; } actions[] = {
@@ -142,6 +143,35 @@ static int add_rule(struct seccomp_spec *sc, char **f, int n)
 	return 0;
 }
 
+/* Append a line to the text the compiled program depends on, before its
+ * fields are taken apart. Return: 0 or -1 (out of memory). */
+static int keep_text(struct seccomp_spec *sc, char **f, int n)
+{
+	size_t need = 0;
+	int i;
+
+	for (i = 0; i < n; i++)
+		need += strlen(f[i]) + 1;
+	if (sc->text_len + need + 1 > sc->text_cap) {
+		size_t cap = (sc->text_cap ? sc->text_cap * 2 : 16384) + need;
+		char *more = realloc(sc->text, cap);
+
+		if (!more)
+			return -1;
+		sc->text = more;
+		sc->text_cap = cap;
+	}
+	for (i = 0; i < n; i++) {
+		size_t l = strlen(f[i]);
+
+		memcpy(sc->text + sc->text_len, f[i], l);
+		sc->text_len += l;
+		sc->text[sc->text_len++] = i + 1 < n ? '\t' : '\n';
+	}
+	sc->text[sc->text_len] = '\0';
+	return 0;
+}
+
 /* seccomp_spec_line() - one `seccomp_*` spec line, fields split.
  * Return: 0, or -1 when the line is malformed or names something unknown.
  */
@@ -149,6 +179,16 @@ int seccomp_spec_line(struct seccomp_spec *sc, char **f, int n)
 {
 	const char *k = f[0] + strlen("seccomp_");
 	size_t i;
+
+	if (!strcmp(k, "cache")) {
+		if (n != 2 || f[1][0] != '/' || sc->cache_dir)
+			return -1;
+		sc->cache_dir = f[1];
+		return 0;
+	}
+	/* Whether unknown names are reported does not change the program. */
+	if (strcmp(k, "unknown") && keep_text(sc, f, n))
+		return -1;
 
 	if (!strcmp(k, "default")) {
 		if ((n != 2 && n != 3) || sc->enabled)
@@ -199,8 +239,8 @@ int seccomp_spec_line(struct seccomp_spec *sc, char **f, int n)
  */
 const char *seccomp_spec_check(const struct seccomp_spec *sc)
 {
-	if (!sc->enabled && (sc->n_rules || sc->n_arches || sc->flags || sc->quiet_unknown))
-		return "seccomp_rule, seccomp_arch, seccomp_flag and seccomp_unknown need a seccomp_default line";
+	if (!sc->enabled && (sc->n_rules || sc->n_arches || sc->flags || sc->quiet_unknown || sc->cache_dir))
+		return "seccomp_rule, seccomp_arch, seccomp_flag, seccomp_unknown and seccomp_cache need a seccomp_default line";
 	return NULL;
 }
 
@@ -283,7 +323,20 @@ out:
 	return rc;
 }
 
-/* seccomp_build() - compile @sc into @sc->prog. System calls libseccomp does
+/* What else the program depends on: the library that compiled it (a newer
+ * one knows more names) and the native architecture. Return: 0 or -1. */
+static int cache_key(struct seccomp_spec *sc)
+{
+	const struct scmp_version *v = seccomp_version();
+	char line[96], *f[1] = { line };
+
+	snprintf(line, sizeof(line), "libseccomp %u.%u.%u arch %u",
+		 v ? v->major : 0, v ? v->minor : 0, v ? v->micro : 0, seccomp_arch_native());
+	return keep_text(sc, f, 1);
+}
+
+/* seccomp_build() - compile @sc into @sc->prog, or take the program
+ * compiled earlier from the same lines out of the cache (bpfcache.h). System calls libseccomp does
  * not know are skipped and listed in @unknown (", "-separated, empty when
  * none). On failure *@step names the call and *@detail its subject.
  * Return: 0 or -errno.
@@ -296,6 +349,9 @@ int seccomp_build(struct seccomp_spec *sc, char *unknown, size_t unknown_cap,
 
 	unknown[0] = '\0';
 	*detail = "";
+	if (sc->cache_dir && cache_key(sc) == 0 &&
+	    bpfcache_load(sc->cache_dir, sc->text, sc->text_len, &sc->prog, unknown, unknown_cap))
+		return 0;
 	*step = "seccomp_init";
 	ctx = seccomp_init(sc->default_action);
 	if (!ctx)
@@ -334,6 +390,8 @@ int seccomp_build(struct seccomp_spec *sc, char *unknown, size_t unknown_cap,
 		rc = export_bpf(ctx, &sc->prog);
 	}
 	seccomp_release(ctx);
+	if (!rc && sc->cache_dir && sc->text)
+		bpfcache_store(sc->cache_dir, sc->text, sc->text_len, &sc->prog, unknown);
 	return rc;
 }
 

@@ -50,6 +50,9 @@ struct seccomp_spec {
 	struct seccomp_rule *rules;	/* grows by realloc, bounded */
 	int n_rules, cap_rules;
 	struct seccomp_prog prog;	/* set by seccomp_build() */
+	const char *cache_dir;		/* seccomp_cache: compiled filters kept here */
+	char *text;			/* the lines the program depends on (cache key) */
+	size_t text_len, text_cap;
 };
 
 int seccomp_spec_line(struct seccomp_spec *sc, char **f, int n);

@@ -122,6 +122,15 @@ function deferred<T>(): Deferred<T> {
   return d;
 }
 
+/**
+ * Compiled seccomp filters, under the runtime's state directory (common's
+ * stateDir(), whose module the containode-oci bundle does not carry: the
+ * same variable and default).
+ */
+function seccompCacheDir(): string {
+  return join(process.env['CONTAINET_STATE'] ?? '/run/containet', 'seccomp-bpf');
+}
+
 /** Undo the wire escapes of SPAWN.md (backslash, tab, newline) in a field. */
 function unescapeField(s: string): string {
   return s.replace(/\\(.)/g, (_, c: string) => (c === 't' ? '\t' : c === 'n' ? '\n' : c));
@@ -316,7 +325,7 @@ export async function spawnContainer(spec: ContainerSpec, opts: SpawnOptions = {
       });
     },
   );
-  channel.send(serializeSpec(spec));
+  channel.send(serializeSpec(spec.seccomp && spec.seccomp.cacheDir === undefined ? { ...spec, seccomp: { ...spec.seccomp, cacheDir: seccompCacheDir() } } : spec));
 
   let pid: number;
   try {

@@ -118,6 +118,12 @@ export interface SeccompFilter {
    * names calls newer than the library on purpose).
    */
   quietUnknown?: boolean;
+  /**
+   * Where the spawner keeps compiled filters between starts (compiling
+   * Docker's default takes libseccomp tens of milliseconds). spawnContainer
+   * fills in the runtime's state directory; '' keeps nothing.
+   */
+  cacheDir?: string;
 }
 
 export interface ContainerSpec {
@@ -182,6 +188,7 @@ function seccompLines(f: SeccompFilter): string[] {
   for (const a of f.architectures ?? []) out.push(line('seccomp_arch', a));
   for (const flag of f.flags ?? []) out.push(line('seccomp_flag', flag));
   if (f.quietUnknown) out.push(line('seccomp_unknown', 'quiet'));
+  if (f.cacheDir) out.push(line('seccomp_cache', f.cacheDir));
   for (const r of f.rules) {
     const conds = (r.args ?? []).map((c) => {
       const two = c.valueTwo !== undefined || c.op === 'masked_eq' ? `:${BigInt(c.valueTwo ?? 0)}` : '';
