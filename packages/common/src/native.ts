@@ -14,9 +14,10 @@ import { STRUCTS, type FieldType, type StructName, type StructValue } from './na
 
 export { CN, STRUCTS, type FieldType, type StructName, type StructValue } from './native-types.js';
 
-type KoffiFn = ((...args: unknown[]) => unknown) & {
-  async: (...args: unknown[]) => void;
-};
+// Only synchronous calls: koffi's `.async` runs a call on one of libuv's four
+// workers, and one that blocks holds it from fs and dns (and process exit
+// joins it). Waits belong to a thread of the C library (see poller.ts).
+type KoffiFn = (...args: unknown[]) => unknown;
 
 /** Directories searched for the native build, in order. */
 export function nativeDirCandidates(): string[] {
