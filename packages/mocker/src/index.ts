@@ -69,6 +69,6 @@ export function resolveImage(name: string, opts: StoreOption = {}): ResolvedImag
  * partial tree. Treat it as read-only (an overlay lower layer).
  */
 export async function ensureUnpacked(name: string, opts: StoreOption & UnpackOptions = {}): Promise<string> {
-  const store = storeOf(opts);
+  const store = await storeOf(opts).migrate();
   return ensureUnpackedImage(store, store.find(name), opts);
 }

@@ -98,7 +98,7 @@ async function mapLimit<T>(items: readonly T[], limit: number, fn: (item: T) => 
 
 export async function pull(text: string, opts: PullOptions = {}): Promise<PulledImage> {
   const ref = parseReference(text);
-  const store = (opts.store ?? new ImageStore()).init();
+  const store = await (opts.store ?? new ImageStore()).init().migrate();
   store.cleanIngest();
   const progress = opts.progress ?? new QuietProgress();
   const platform = opts.platform ?? hostPlatform();
@@ -160,7 +160,7 @@ export async function pull(text: string, opts: PullOptions = {}): Promise<Pulled
     if (stored !== digest) throw mismatch(what, stored, digest);
     const name = formatReference(ref);
     const annotations: Record<string, string> = { [NAME_ANNOTATION]: name, [PULLED_ANNOTATION]: new Date().toISOString() };
-    if (ref.tag !== undefined && ref.digest === undefined) annotations[REF_ANNOTATION] = ref.tag;
+    annotations[REF_ANNOTATION] = name;
     if (indexDigest) annotations[INDEX_ANNOTATION] = indexDigest;
     const desc: Descriptor = { mediaType, digest, size: got.bytes.length, annotations };
     if (config.os && config.architecture) desc.platform = { os: config.os, architecture: config.architecture, ...(config.variant ? { variant: config.variant } : {}) };

@@ -12,6 +12,11 @@ export function storeFrom(opts: GlobalOptions): ImageStore {
   return new ImageStore(resolve(opts.store ?? imageStoreDir()));
 }
 
+/** The store, its old-style names migrated (ImageStore.migrate). */
+export function openStore(opts: GlobalOptions): Promise<ImageStore> {
+  return storeFrom(opts).migrate();
+}
+
 export function out(line = ''): void {
   process.stdout.write(`${line}\n`);
 }

@@ -1,7 +1,7 @@
 import { parseReference, familiarName } from '../reference.js';
 import { humanSize } from '../progress.js';
 import type { ImageStore, StoredImage } from '../store/image-store.js';
-import { storeFrom, out, type GlobalOptions } from './common.js';
+import { openStore, out, type GlobalOptions } from './common.js';
 import { images as texts } from './help.js';
 
 export const help = texts.help;
@@ -39,7 +39,7 @@ export function imageRows(store: ImageStore): ImageRow[] {
 }
 
 export async function handler(opts: GlobalOptions & { json?: boolean }): Promise<number> {
-  const store = storeFrom(opts);
+  const store = await openStore(opts);
   const rows = store.exists() ? imageRows(store) : [];
   if (opts.json) {
     out(JSON.stringify(rows, null, 2));

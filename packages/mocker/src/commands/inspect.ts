@@ -1,6 +1,6 @@
 import { UsageError } from '@containet/common';
 import { INDEX_ANNOTATION, PULLED_ANNOTATION } from '../store/image-store.js';
-import { storeFrom, out, type GlobalOptions } from './common.js';
+import { openStore, out, type GlobalOptions } from './common.js';
 import { inspect as texts } from './help.js';
 
 export const help = texts.help;
@@ -8,7 +8,7 @@ export const help = texts.help;
 
 export async function handler(opts: GlobalOptions, args: string[]): Promise<number> {
   if (args.length === 0) throw new UsageError('mocker inspect needs an image name');
-  const store = storeFrom(opts);
+  const store = await openStore(opts);
   const docs = args.map((a) => {
     const img = store.find(a);
     const m = store.manifest(img);

@@ -4,10 +4,13 @@
  * read, plus mocker's own `ingest/` (downloads in progress), `rootfs/`
  * (unpacked root filesystems, one per manifest digest) and `locks/`.
  *
- * Images are named in index.json as containerd names them: the full
- * reference in `io.containerd.image.name`, the tag in
- * `org.opencontainers.image.ref.name` (whose grammar has no room for a
- * registry and a tag together).
+ * Images are named in index.json by their full reference, in
+ * `io.containerd.image.name` as containerd names them and in
+ * `org.opencontainers.image.ref.name` (image-spec annotations.md; its
+ * grammar allows `/`, `:` and `@`), so two repositories with the same tag
+ * sit side by side and skopeo (`oci:STORE:REF`) and umoci (`--image
+ * STORE:REF`) address each one unambiguously. Stores written when the
+ * second held the bare tag are renamed on open (migrate()).
  *
  * Blobs appear only by rename(2) of a verified file, and index.json only by
  * rename(2) of a complete one, so readers never see anything half-written.
@@ -31,6 +34,22 @@ export interface StoredImage {
   /** Full reference: `docker.io/library/alpine:latest` or `…@sha256:…`. */
   name: string;
   descriptor: Descriptor;
+}
+
+/**
+ * Give every named entry its full reference as ref.name; true when one
+ * changed. Entries without io.containerd.image.name (put there by another
+ * tool) are left as they are.
+ */
+function nameRefs(index: ImageIndex): boolean {
+  let changed = false;
+  for (const d of index.manifests) {
+    const name = d.annotations?.[NAME_ANNOTATION];
+    if (name === undefined || d.annotations![REF_ANNOTATION] === name) continue;
+    d.annotations![REF_ANNOTATION] = name;
+    changed = true;
+  }
+  return changed;
 }
 
 function hex(digest: string): string {
@@ -68,6 +87,25 @@ export class ImageStore {
 
   exists(): boolean {
     return existsSync(join(this.dir, 'index.json'));
+  }
+
+  /**
+   * Rename entries whose ref.name is a bare tag (stores written before it
+   * held the full reference), under the index lock, nothing else changed.
+   * A store this process may not write is read as it is.
+   */
+  async migrate(): Promise<this> {
+    if (!this.exists() || !nameRefs(this.readIndex())) return this;
+    try {
+      await this.withLock('index', async () => {
+        const index = this.readIndex();
+        if (nameRefs(index)) this.#writeIndex(index);
+      });
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (code !== 'EROFS' && code !== 'EACCES' && code !== 'EPERM' && !(err instanceof ContainetError && err.code === 'MOCKER_STORE')) throw err;
+    }
+    return this;
   }
 
   blobPath(digest: string): string {
@@ -189,6 +227,7 @@ export class ImageStore {
       const replaced = index.manifests.some((d) => d.annotations?.[NAME_ANNOTATION] === name && d.digest !== descriptor.digest);
       index.manifests = index.manifests.filter((d) => d.annotations?.[NAME_ANNOTATION] !== name);
       index.manifests.push(descriptor);
+      nameRefs(index);
       this.#writeIndex(index);
       // The image that had this name before is unreachable now, as after rm.
       if (replaced) this.#collectGarbage(index);
@@ -201,6 +240,7 @@ export class ImageStore {
       const index = this.readIndex();
       const untagged = index.manifests.filter((d) => names.includes(d.annotations?.[NAME_ANNOTATION] ?? '')).map((d) => d.annotations![NAME_ANNOTATION]!);
       index.manifests = index.manifests.filter((d) => !names.includes(d.annotations?.[NAME_ANNOTATION] ?? ''));
+      nameRefs(index);
       this.#writeIndex(index);
       return { untagged, deleted: this.#collectGarbage(index) };
     });
