@@ -2,21 +2,29 @@
  * SIGTERM and SIGINT end `containet -s SOCK` within 2 s whatever it is doing:
  * idle, with ports, while a port floods it, with hundreds of control clients
  * (some never reading), with captures whose readers never read, with
- * dashboard clients. It exits 0, removes its socket and leaves no process.
+ * dashboard clients, with a host port and NAT rules. It exits 0, removes its
+ * socket and leaves no process or rule.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { encodeFrame } from '@containet/common';
-import { Cleanup, killAndWait, testIf, waitFor, whyMissing, whyNoRoot } from '@containet/common/testing';
+import { Cleanup, inNetns, killAndWait, makeNetns, testIf, uniqueName, waitFor, whyMissing, whyNoRoot } from '@containet/common/testing';
 import { BIN, node, portInfo, startDaemon, type RunningDaemon } from './helpers.js';
 
 const INJECT = fileURLToPath(new URL('./fixtures/inject.js', import.meta.url));
 const root = whyNoRoot();
+
+// The host-port daemon keeps its gateway record in a private state directory,
+// never among the machine's own.
+process.env['CONTAINET_STATE'] = mkdtempSync(join(tmpdir(), 'cn-state-'));
+process.on('exit', () => rmSync(process.env['CONTAINET_STATE']!, { recursive: true, force: true }));
 
 /** Pids of the processes whose parent is `pid`. */
 function childrenOf(pid: number): number[] {
@@ -215,6 +223,20 @@ testIf(test, root, 'SIGTERM ends a daemon within 2 s with dashboard clients: wat
     cleanup.add('silent tcp client', () => silent.destroy());
     await waitFor(() => messages > 20, 'dashboard clients to get events', 10_000);
     await signalAndCheck(d, 'SIGTERM');
+  } finally {
+    await cleanup.run();
+  }
+});
+
+testIf(test, root ?? whyMissing('iptables', 'iptables-save'), 'SIGTERM ends a daemon with a host port and NAT within 2 s, and its rules go with it', async () => {
+  const cleanup = new Cleanup();
+  try {
+    const ns = await makeNetns(cleanup, 'cnsht');
+    const d = await startDaemon(cleanup, ['--host', '10.97.5.1/24', '--nat'], join(tmpdir(), `${uniqueName('cnsw')}.sock`), ns);
+    await node(cleanup, d.socket, '10.97.5.2/24');
+    assert.match((await inNetns(ns, 'iptables-save', [])).stdout, /containet:/, 'NAT rules in place');
+    await signalAndCheck(d, 'SIGTERM');
+    assert.not.match((await inNetns(ns, 'iptables-save', [])).stdout, /containet:/, 'no rule left');
   } finally {
     await cleanup.run();
   }
