@@ -178,6 +178,8 @@ int cn_poll_create(int *notify_fd)
 	ret = -pthread_create(&p->thread, &attr, poll_thread, p);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	pthread_attr_destroy(&attr);
+	if (!ret)
+		pthread_setname_np(p->thread, "cn-poll"); /* in ps -L, /proc/PID/task/TID/comm */
 	if (ret) {
 		pthread_mutex_lock(&pollers_lock);
 		pollers[h] = NULL;

@@ -628,6 +628,8 @@ int cn_switch_create(int mac_table_size, int mac_age_ms)
 		goto fail;
 	}
 	ret = pthread_create(&s->thread, NULL, datapath, s);
+	if (!ret)
+		pthread_setname_np(s->thread, "cn-switch"); /* in ps -L, /proc/PID/task/TID/comm */
 	if (ret) {
 		pthread_mutex_lock(&switches_lock);
 		switches[h] = NULL;

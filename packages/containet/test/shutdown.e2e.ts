@@ -48,8 +48,14 @@ function childrenOf(pid: number): number[] {
  */
 async function signalAndCheck(d: RunningDaemon, signal: 'SIGTERM' | 'SIGINT'): Promise<void> {
   const pid = d.child.pid!;
-  const threads = readdirSync(`/proc/${pid}/task`).length;
-  assert.ok(threads > 1, 'the datapath and poll threads run before the signal');
+  const names = readdirSync(`/proc/${pid}/task`).map((tid) => {
+    try {
+      return readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+    } catch {
+      return '';
+    }
+  });
+  assert.ok(names.includes('cn-switch') && names.includes('cn-poll'), `the datapath and poll threads run before the signal: ${names.join(', ')}`);
   const children = childrenOf(pid);
   const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => d.child.once('exit', (code, sig) => resolve({ code, signal: sig })));
   const started = Date.now();
