@@ -16,6 +16,9 @@ const unpackCmd = {
   handler: async (...a: Parameters<typeof import('./commands/unpack.js').handler>) => (await import('./commands/unpack.js')).handler(...a),
   rootfsHandler: async (...a: Parameters<typeof import('./commands/unpack.js').rootfsHandler>) => (await import('./commands/unpack.js')).rootfsHandler(...a),
 };
+const saveCmd = { ...help.save, handler: async (...a: Parameters<typeof import('./commands/save.js').handler>) => (await import('./commands/save.js')).handler(...a) };
+const loadCmd = { ...help.load, handler: async (...a: Parameters<typeof import('./commands/load.js').handler>) => (await import('./commands/load.js')).handler(...a) };
+const pushCmd = { ...help.push, handler: async (...a: Parameters<typeof import('./commands/push.js').handler>) => (await import('./commands/push.js')).handler(...a) };
 const loginCmd = {
   ...help.login,
   handler: async (...a: Parameters<typeof import('./commands/login.js').handler>) => (await import('./commands/login.js')).handler(...a),
@@ -65,6 +68,30 @@ Exit status: 0 ok, 1 failure, 2 usage, 3 not found, 4 authentication,
   root.command('rootfs').description(unpackCmd.rootfsHelp).argument('<name>')
     .action(function (this: Command, name: string) {
       return run(() => unpackCmd.rootfsHandler(g(this), [name]))();
+    });
+  root.command('save').description(saveCmd.help).argument('<name>')
+    .option('-o, --output <file>', 'the tar file to write')
+    .option('--format <format>', 'oci-archive or docker-archive', 'oci-archive')
+    .option('-q, --quiet', 'print nothing')
+    .addHelpText('after', saveCmd.examples)
+    .action(function (this: Command, name: string) {
+      return run(() => saveCmd.handler({ ...this.opts(), ...g(this) }, [name]))();
+    });
+  root.command('load').description(loadCmd.help)
+    .option('-i, --input <file>', 'the tar file to read (oci-archive or docker-archive)')
+    .option('--name <reference>', 'name for an image the archive does not name')
+    .option('--platform <os/arch[/variant]>', 'platform to take from a multi-platform archive (default: this machine)')
+    .option('-q, --quiet', 'print only the names loaded')
+    .addHelpText('after', loadCmd.examples)
+    .action(function (this: Command) {
+      return run(() => loadCmd.handler({ ...this.opts(), ...g(this) }, []))();
+    });
+  root.command('push').description(pushCmd.help).argument('<name>').argument('<target>')
+    .option('--insecure <host[:port]>', 'reach this registry over plain HTTP (repeatable; loopback registries always are)', collect)
+    .option('-q, --quiet', 'print only the name pushed')
+    .addHelpText('after', pushCmd.examples)
+    .action(function (this: Command, name: string, target: string) {
+      return run(() => pushCmd.handler({ ...this.opts(), ...g(this) }, [name, target]))();
     });
   root.command('login').description(loginCmd.help).argument('[registry]')
     .option('-u, --username <name>', 'user name')

@@ -25,3 +25,24 @@ export const login = {
   help: 'Log in to a registry (default Docker Hub); the credentials are kept in ~/.docker/config.json as docker keeps them',
   logoutHelp: 'Remove the stored credentials of a registry',
 };
+export const save = {
+  help: 'Write an image to a tar file: oci-archive (an OCI layout, digests kept) or docker-archive (docker save\'s format)',
+  examples: `
+Examples:
+  mocker save alpine:3.20 -o alpine.tar
+  mocker save --format docker-archive 127.0.0.1:5000/team/app:1 -o app.tar   # then: docker load -i app.tar`,
+};
+export const load = {
+  help: 'Read images from an oci-archive or docker-archive tar file into the store',
+  examples: `
+Examples:
+  mocker load -i alpine.tar
+  mocker load -i unnamed-oci.tar --name registry.lan:5000/team/app:1`,
+};
+export const push = {
+  help: 'Push an image of the store to a registry under a name (same credentials as pull)',
+  examples: `
+Examples:
+  mocker push alpine:3.20 127.0.0.1:5000/mirror/alpine:3.20
+  mocker push --insecure registry.lan:5000 app registry.lan:5000/team/app:1`,
+};

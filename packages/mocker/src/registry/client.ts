@@ -9,7 +9,7 @@ import { ContainetError } from '@containet/common';
 import { EXIT, RegistryError, redactHeaders, redactUrl, type HttpExchange } from '../errors.js';
 import { apiHost, isLoopbackHost } from '../reference.js';
 import type { Credentials } from './credentials.js';
-import { Http1Client, type HttpHeaders, type HttpResponse } from './http1.js';
+import { Http1Client, type HttpHeaders, type HttpMethod, type HttpResponse, type RequestBody } from './http1.js';
 import { secureContext } from './trust.js';
 import { proxyFromEnvironment } from './proxy.js';
 import { backoffDelay, retryAfterMs, MAX_RETRY_AFTER_MS, type RetryListener } from './retry.js';
@@ -39,7 +39,9 @@ export interface RegistryResponse {
 }
 
 export interface RequestOptions {
-  method?: 'GET' | 'HEAD';
+  method?: HttpMethod;
+  /** For POST/PUT/PATCH; the caller sets content-length. Sent again on a retry or redirect. */
+  body?: RequestBody;
   headers?: Record<string, string>;
   /** Token scope, e.g. `repository:library/alpine:pull`. */
   scope: string;
@@ -195,7 +197,7 @@ export class RegistryClient {
       if (auth) headers['authorization'] = auth;
       let res: RegistryResponse;
       try {
-        res = await this.#follow(new URL(path, this.base), method, headers);
+        res = await this.#follow(new URL(path, this.base), method, headers, opts.body);
       } catch (err) {
         if (isTransientError(err) && attempt < this.#opts.attempts) {
           const delayMs = backoffDelay(attempt, this.#opts.backoffMs);
@@ -276,11 +278,11 @@ export class RegistryClient {
   }
 
   /** One request, following redirects; Authorization only ever goes to the first origin. */
-  async #follow(first: URL, method: 'GET' | 'HEAD', headers: Record<string, string>): Promise<RegistryResponse> {
+  async #follow(first: URL, method: HttpMethod, headers: Record<string, string>, body?: RequestBody): Promise<RegistryResponse> {
     let url = first;
     let h = { ...headers };
     for (let hop = 0; hop <= 10; hop++) {
-      const res = await this.#http.request({ url, method, headers: h });
+      const res = await this.#http.request({ url, method, headers: h, body });
       const location = res.headers['location'];
       if (!REDIRECTS.has(res.status) || !location) return { status: res.status, statusMessage: res.statusMessage, headers: res.headers, body: res, url: url.toString() };
       res.discard();

@@ -24,10 +24,17 @@ import { proxyAuthorization, type ProxyChoice } from './proxy.js';
 /** Response header fields by lower-case name; repeated fields joined with ", " (RFC 9110 §5.3). */
 export type HttpHeaders = Record<string, string>;
 
+export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+/** A request body: bytes, or a source of them read anew for each attempt (a file, for a blob upload). */
+export type RequestBody = Buffer | (() => AsyncIterable<Buffer>);
+
 export interface HttpRequest {
-  method: 'GET' | 'HEAD';
+  method: HttpMethod;
   url: URL;
   headers: Record<string, string>;
+  /** Sent after the head; the caller sets content-length. */
+  body?: RequestBody;
 }
 
 export interface Http1Options {
@@ -198,6 +205,32 @@ class Connection {
     this.socket.setTimeout(this.#timeoutMs);
     if (this.socket.isPaused()) this.socket.resume();
     this.socket.write(head, 'latin1');
+    const body = ex.request.body;
+    if (Buffer.isBuffer(body)) this.socket.write(body);
+    else if (body) void this.#stream(body());
+  }
+
+  /** Write a body from its source, waiting for 'drain' (the socket's backpressure). */
+  async #stream(source: AsyncIterable<Buffer>): Promise<void> {
+    const socket = this.socket;
+    try {
+      for await (const chunk of source) {
+        if (socket.destroyed) return;
+        if (!socket.write(chunk)) {
+          await new Promise<void>((resolve) => {
+            const done = (): void => {
+              socket.off('drain', done);
+              socket.off('close', done);
+              resolve();
+            };
+            socket.on('drain', done);
+            socket.on('close', done);
+          });
+        }
+      }
+    } catch (err) {
+      this.destroy(err as Error);
+    }
   }
 
   /** Give `view` to the exchange's consumer, or keep a copy until there is one. */
@@ -292,7 +325,7 @@ class Connection {
       headers[name] = name in headers ? `${headers[name]}, ${value}` : value;
     }
     this.#framing = this.#framingOf(status, headers);
-    this.#reusable = m[1] === '1' && !hasToken(headers['connection'], 'close') && this.#framing.kind !== 'close';
+    this.#reusable = m[1] === '1' && !hasToken(headers['connection'], 'close') && !hasToken(this.#ex!.request.headers['connection'], 'close') && this.#framing.kind !== 'close';
     const ex = this.#ex!;
     ex.response = new HttpResponse(this, ex, status, m[3] ?? '', headers);
     ex.head.resolve(ex.response);
