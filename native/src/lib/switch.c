@@ -14,6 +14,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -589,6 +590,7 @@ int cn_switch_create(int mac_table_size, int mac_age_ms)
 {
 	struct epoll_event e = { .events = EPOLLIN, .data.u64 = UINT32_MAX };
 	struct cn_switch *s;
+	sigset_t all, old;
 	int h, ret, i;
 
 	if (mac_age_ms < 0)
@@ -627,7 +629,12 @@ int cn_switch_create(int mac_table_size, int mac_age_ms)
 		ret = -EMFILE;
 		goto fail;
 	}
+	/* Signals stay with the threads Node owns (its handlers run there);
+	 * the new thread inherits this mask (pthread_sigmask(3)). */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
 	ret = pthread_create(&s->thread, NULL, datapath, s);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (!ret)
 		pthread_setname_np(s->thread, "cn-switch"); /* in ps -L, /proc/PID/task/TID/comm */
 	if (ret) {
