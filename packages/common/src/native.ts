@@ -122,6 +122,7 @@ interface KoffiModule {
   sizeof: (type: unknown) => number;
   offsetof: (type: unknown, member: string) => number;
   introspect: (type: unknown) => { members?: Record<string, { type: unknown }> };
+  resolve: (name: string) => unknown;
 }
 
 /** Where each field of a struct lies, from its koffi type, and how to read it. */
@@ -154,12 +155,24 @@ function reader(type: FieldType): (buf: Buffer, at: number) => number | Uint8Arr
   }
 }
 
+/** koffi.struct(name, def), or the type of that name another copy of this module declared. */
+function structType(koffi: KoffiModule, name: string, def: Record<string, unknown>): unknown {
+  try {
+    return koffi.struct(name, def);
+  } catch (err) {
+    // koffi's type names are process-wide: a bundle and the package's own
+    // modules loaded side by side declare the same structs.
+    if (!/Duplicate type name/.test((err as Error).message)) throw err;
+    return koffi.resolve(name);
+  }
+}
+
 /** Declare the structs of native-types.ts to koffi (the prototypes name them) and note their layouts. */
 function declareStructs(koffi: KoffiModule): void {
   for (const [name, fields] of Object.entries(STRUCTS) as Array<[StructName, Record<string, FieldType>]>) {
     const def: Record<string, unknown> = {};
     for (const [field, type] of Object.entries(fields)) def[field] = typeof type === 'string' ? type : koffi.array(type[0], type[1]);
-    const ctype = koffi.struct(name, def);
+    const ctype = structType(koffi, name, def);
     const members = koffi.introspect(ctype).members ?? {};
     layouts.set(name, {
       size: koffi.sizeof(ctype),
