@@ -94,7 +94,7 @@ export type StructName = keyof typeof STRUCTS;
 
 type FieldValue<T> = T extends readonly ['uint8_t', number] ? Uint8Array : number;
 
-/** A decoded struct: integers as numbers (64-bit counters are exact below 2^53), byte arrays as copies. */
+/** A decoded struct: integers as numbers (64-bit counters are exact below 2^53), byte arrays as views into the decoded buffer. */
 export type StructValue<S extends StructName> = {
   -readonly [K in keyof (typeof STRUCTS)[S]]: FieldValue<(typeof STRUCTS)[S][K]>;
 };

@@ -139,7 +139,7 @@ const LE = endianness() === 'LE';
 function reader(type: FieldType): (buf: Buffer, at: number) => number | Uint8Array {
   if (typeof type !== 'string') {
     const len = type[1];
-    return (buf, at) => new Uint8Array(buf.subarray(at, at + len)); // a copy: callers reuse their buffers
+    return (buf, at) => buf.subarray(at, at + len);
   }
   switch (type) {
     case 'uint8_t':
@@ -210,7 +210,7 @@ export function structSize(name: StructName): number {
   return structLayout(name).size;
 }
 
-/** Decode the `index`th struct `name` in `buf`. */
+/** Decode the `index`th struct `name` in `buf`. Byte arrays are views into `buf`: copy them to keep them past its reuse. */
 export function decodeStruct<S extends StructName>(name: S, buf: Buffer, index = 0): StructValue<S> {
   const layout = structLayout(name);
   const at = index * layout.size;
