@@ -260,14 +260,16 @@ testIf(test, noRoot, 'a switch that refuses the attach stops the start: the prog
     const root = await busyboxRoot(cleanup);
     const dir = tempDir(cleanup);
     const sock = join(dir, 'refusing.sock');
-    // A control socket that answers every request with a refusal, as
-    // containet does for e.g. a duplicate node identity.
+    // A control socket that refuses the attach, as containet does for
+    // e.g. a duplicate node identity.
     const server = createServer((conn) => {
       const decoder = new FrameDecoder(() => {});
       conn.on('data', (chunk: Buffer) => {
         for (const { message } of decoder.push(chunk)) {
-          const id = (message as { id: number }).id;
-          conn.write(encodeFrame({ id, ok: false, error: { code: 'CN_TEST_REFUSED', message: 'refused by the test switch' } }));
+          const { id, op } = message as { id: number; op: string };
+          // The greeting is answered (ControlClient.connect sends it first), the attach refused.
+          if (op === 'hello') conn.write(encodeFrame({ id, ok: true, version: 1, pid: process.pid }));
+          else conn.write(encodeFrame({ id, ok: false, error: { code: 'CN_TEST_REFUSED', message: 'refused by the test switch' } }));
         }
       });
       conn.on('error', () => {});

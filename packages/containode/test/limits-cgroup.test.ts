@@ -7,7 +7,7 @@ import * as assert from 'uvu/assert';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ContainerCgroup, detectCgroupLayout, describeLayout, planCgroup, removeStaleCgroups } from '../src/cgroup/index.js';
+import { ContainerCgroup, OCI_LABELS, detectCgroupLayout, describeLayout, planCgroup, planResources, removeStaleCgroups } from '../src/cgroup/index.js';
 
 function tree(files: Record<string, string>): string {
   const root = mkdtempSync(join(tmpdir(), 'cnode-cgfake-'));
@@ -93,6 +93,40 @@ test('hybrid: v1 controllers (cpu a link to cpu,cpuacct, pids known from the mou
   ]);
   // Without the mount table the pids root (no pids.* files) is not taken for a pids hierarchy.
   assert.is(detectCgroupLayout(root, '').controllers.pids, undefined);
+}));
+
+test('every hierarchy of the mount table is joined: named ones, cpuset, freezer; OCI resources name their fields', withTree({
+  ...HYBRID, 'cpuset/tasks': '', 'cpuset/cpuset.cpus': '0-1\n', 'freezer/tasks': '', 'net_cls,net_prio/tasks': '',
+}, (root) => {
+  symlinkSync('cpu,cpuacct', join(root, 'cpu'));
+  const mountinfo = [
+    `35 31 0:32 / ${root}/memory rw,relatime - cgroup cgroup rw,memory`,
+    `36 31 0:33 / ${root}/cpu,cpuacct rw,relatime - cgroup cgroup rw,cpu,cpuacct`,
+    `37 31 0:34 / ${root}/cpuset rw,relatime - cgroup cgroup rw,cpuset,clone_children`,
+    `38 31 0:35 / ${root}/freezer rw,relatime - cgroup cgroup rw,freezer`,
+    `39 31 0:36 / ${root}/pids rw,relatime - cgroup cgroup rw,pids`,
+    `40 31 0:37 / ${root}/systemd rw,relatime - cgroup cgroup rw,xattr,name=systemd,release_agent=/x`,
+    `42 31 0:39 / ${root}/net_cls,net_prio rw,relatime - cgroup cgroup rw,net_cls,net_prio`,
+    `41 31 0:38 / ${root}/unified rw,relatime - cgroup2 cgroup2 rw`,
+  ].join('\n');
+  const l = detectCgroupLayout(root, mountinfo);
+  assert.equal(l.hierarchies.map((h) => [h.path.slice(root.length), h.version, h.controllers.join(',')]), [
+    ['/memory', 1, 'memory'], ['/cpu,cpuacct', 1, 'cpu,cpuacct'], ['/pids', 1, 'pids'], ['/cpuset', 1, 'cpuset'], ['/freezer', 1, 'freezer'],
+    ['/systemd', 1, 'name=systemd'], ['/net_cls,net_prio', 1, 'net_cls,net_prio'], ['/unified', 2, ''],
+  ]);
+  const plan = planResources(l, 'oci/a/c9', { memory: { limit: 1 << 24, swap: 1 << 25 }, cpu: { shares: 512, cpus: '1' }, pids: { limit: 0 } }, OCI_LABELS);
+  assert.equal(plan.dirs.map((d) => d.slice(root.length)), [
+    '/memory/oci/a/c9', '/cpu,cpuacct/oci/a/c9', '/pids/oci/a/c9', '/cpuset/oci/a/c9', '/freezer/oci/a/c9', '/systemd/oci/a/c9', '/net_cls,net_prio/oci/a/c9', '/unified/oci/a/c9',
+  ]);
+  assert.is(plan.freezer?.slice(root.length), '/freezer/oci/a/c9/freezer.state');
+  assert.is(plan.cpuset?.slice(root.length), '/cpuset');
+  assert.equal(plan.writes.map((w) => [w.file.slice(root.length), w.value, w.option]), [
+    ['/memory/oci/a/c9/memory.limit_in_bytes', String(1 << 24), 'linux.resources.memory.limit'],
+    ['/memory/oci/a/c9/memory.memsw.limit_in_bytes', String(1 << 25), 'linux.resources.memory.swap'],
+    ['/cpu,cpuacct/oci/a/c9/cpu.shares', '512', 'linux.resources.cpu.shares'],
+    ['/cpuset/oci/a/c9/cpuset.cpus', '1', 'linux.resources.cpu.cpus'],
+    ['/pids/oci/a/c9/pids.max', 'max', 'linux.resources.pids.limit'],
+  ]);
 }));
 
 test('pure v1: no unified hierarchy, no v2 cgroup', withTree({ 'memory/tasks': '', 'memory/memory.limit_in_bytes': '1\n', 'pids/tasks': '', 'pids/pids.max': 'max\n' }, (root) => {

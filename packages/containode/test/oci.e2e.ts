@@ -781,13 +781,13 @@ testIf(test, noRoot, 'unsupported fields are warned about by name; --log-format 
   const cleanup = new Cleanup();
   try {
     const cfg = baseConfig(['true']);
-    cfg['linux'].seccomp = { defaultAction: 'SCMP_ACT_ALLOW' };
+    cfg['linux'].personality = { domain: 'LINUX' };
     cfg['process'].apparmorProfile = 'docker-default';
     cfg['vendorThing'] = 1;
     const b = await makeBundle(cleanup, cfg);
     const r = await oci(b, ['run', '--bundle', b.dir, uniqueName('warn')]);
     assert.is(r.code, 0, r.stderr);
-    assert.match(r.stderr, 'warning: config.json: linux.seccomp: not supported');
+    assert.match(r.stderr, 'warning: config.json: linux.personality: not supported');
     assert.match(r.stderr, 'process.apparmorProfile: not supported');
     assert.match(r.stderr, 'vendorThing: unknown field');
 
@@ -797,7 +797,7 @@ testIf(test, noRoot, 'unsupported fields are warned about by name; --log-format 
     const e = await oci(b, ['state', 'nope'], { global: ['--log', log, '--log-format', 'json'] });
     assert.is.not(e.code, 0);
     const lines = readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-    assert.ok(lines.some((l) => l.level === 'warning' && l.msg.includes('linux.seccomp')));
+    assert.ok(lines.some((l) => l.level === 'warning' && l.msg.includes('linux.personality')));
     const err = lines.at(-1);
     assert.is(err.level, 'error');
     assert.is(err.msg, 'container nope does not exist');

@@ -100,7 +100,7 @@ test('config.json becomes the spawner spec field by field', () => {
 
 test('fields the runtime does not honour are warned about by their path', () => {
   const cfg: Record<string, any> = base();
-  cfg['linux'].seccomp = { defaultAction: 'SCMP_ACT_ERRNO' };
+  cfg['linux'].personality = { domain: 'LINUX' };
   cfg['linux'].resources = { devices: [{ allow: false, access: 'rwm' }], blockIO: { weight: 10 } };
   cfg['process'].selinuxLabel = 'x';
   cfg['mounts'][0].uidMappings = [];
@@ -108,7 +108,7 @@ test('fields the runtime does not honour are warned about by their path', () => 
   const dir = bundleWith(cfg);
   try {
     const w = loadBundle(dir).warnings.join('\n');
-    for (const field of ['linux.seccomp: not supported', 'linux.resources.devices: not supported', 'linux.resources.blockIO: not supported', 'process.selinuxLabel: not supported', 'mounts[0].uidMappings: not supported', 'extension: unknown field']) {
+    for (const field of ['linux.personality: not supported', 'linux.resources.devices: not supported', 'linux.resources.blockIO: not supported', 'process.selinuxLabel: not supported', 'mounts[0].uidMappings: not supported', 'extension: unknown field']) {
       assert.match(w, field);
     }
   } finally {

@@ -1,8 +1,9 @@
 /**
- * One container's cgroup: created (directories, controllers, limits) before
- * the container starts, joined by its init through cgroup.procs (the
- * spawner writes the pid before the program runs), read for OOM kills after
- * it ends, and removed. Removal waits for the kernel to let go: rmdir(2) of
+ * One container's cgroup, the one cgroup manager of both commands: created
+ * (a directory in every hierarchy, controllers, limits) before the
+ * container starts, joined by its init through cgroup.procs (the spawner
+ * writes the pid before the program runs), frozen and thawed (pause,
+ * resume), read for OOM kills after it ends, and removed. Removal waits for the kernel to let go: rmdir(2) of
  * a cgroup fails with EBUSY while it still has tasks, which it has for a
  * moment after the last process was reaped, or for good when something in
  * it escaped the PID namespace teardown; those are killed.
@@ -11,7 +12,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, statSync, 
 import { dirname, join } from 'node:path';
 import { ContainetError, errnoText } from '@containet/common';
 import { detectCgroupLayout, type CgroupLayout } from './layout.js';
-import { memoryEventsFile, planCgroup, type CgroupLimits, type CgroupPlan } from './plan.js';
+import { CONTAINODE_LABELS, limitsToResources, memoryEventsFile, planResources, type CgroupLimits, type CgroupPlan, type CgroupResources, type ResourceLabels } from './plan.js';
 
 /** The parent of every container cgroup containode makes, in each hierarchy. */
 export const CGROUP_PARENT = 'containet';
@@ -27,6 +28,22 @@ function osErrnoText(err: unknown): string {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+export interface CgroupOptions {
+  layout?: CgroupLayout;
+  /** Names for messages: containode's options (default) or OCI's fields. */
+  labels?: ResourceLabels;
+  /**
+   * An existing cgroup with processes is joined, as runc does with a
+   * cgroupsPath its caller prepared (OCI); else it is refused (containode:
+   * an identity's cgroup is its own).
+   */
+  joinExisting?: boolean;
 }
 
 /** pids listed in a cgroup.procs file (empty when it is gone). */
@@ -111,6 +128,8 @@ function keyedCounter(text: string, key: string): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
+const NO_LAYOUT: CgroupLayout = { kind: 'none', root: '', unified: undefined, v2Controllers: new Set(), controllers: {}, hierarchies: [] };
+
 export class ContainerCgroup {
   readonly layout: CgroupLayout;
   /** Relative name in every hierarchy, e.g. containet/ID. */
@@ -125,11 +144,24 @@ export class ContainerCgroup {
   }
 
   /**
+   * A cgroup made earlier (by another command), from its record. Without
+   * `layout` nothing is read from the host (oom() then knows nothing).
+   */
+  static fromRecord(rec: { name: string; dirs: string[]; freezer?: string }, layout: CgroupLayout = NO_LAYOUT): ContainerCgroup {
+    return new ContainerCgroup(layout, rec.name, { dirs: [...rec.dirs], enable: [], cpuset: undefined, writes: [], freezer: rec.freezer });
+  }
+
+  /** What a container record keeps of it. */
+  get record(): { name: string; dirs: string[]; freezer?: string } {
+    return { name: this.name, dirs: [...this.plan.dirs], ...(this.plan.freezer ? { freezer: this.plan.freezer } : {}) };
+  }
+
+  /**
    * Plan without touching anything: throws on a limit this machine can't
    * apply, so options are refused before any resource exists.
    */
   static check(limits: CgroupLimits, name: string, layout: CgroupLayout = detectCgroupLayout()): CgroupPlan {
-    return planCgroup(layout, name, limits);
+    return planResources(layout, name, limitsToResources(limits), CONTAINODE_LABELS);
   }
 
   /**
@@ -139,19 +171,26 @@ export class ContainerCgroup {
    * identity (the identity is claimed, so it is not running) is removed
    * first; one with processes in it is refused.
    */
-  static async create(id: string, limits: CgroupLimits, layout: CgroupLayout = detectCgroupLayout()): Promise<ContainerCgroup> {
-    const name = `${CGROUP_PARENT}/${id}`;
-    const cg = new ContainerCgroup(layout, name, planCgroup(layout, name, limits));
-    for (const dir of cg.plan.dirs) {
-      const pids = cgroupPids(dir);
-      // Possible only with another state directory (CONTAINET_STATE) using
-      // the same identity: never touch processes that aren't ours.
-      if (pids.length) {
-        throw new ContainetError('CN_CGROUP_BUSY', `cgroup ${dir} is in use by processes ${pids.join(' ')}`, { hint: 'pick another identity with -i' });
+  static create(id: string, limits: CgroupLimits, layout: CgroupLayout = detectCgroupLayout()): Promise<ContainerCgroup> {
+    return ContainerCgroup.createNamed(`${CGROUP_PARENT}/${id}`, limitsToResources(limits), { layout });
+  }
+
+  /** Create cgroup `name` (a relative path) with `resources` in every hierarchy; see create(). */
+  static async createNamed(name: string, resources: CgroupResources, opts: CgroupOptions = {}): Promise<ContainerCgroup> {
+    const layout = opts.layout ?? detectCgroupLayout();
+    const cg = new ContainerCgroup(layout, name, planResources(layout, name, resources, opts.labels ?? CONTAINODE_LABELS));
+    if (!opts.joinExisting) {
+      for (const dir of cg.plan.dirs) {
+        const pids = cgroupPids(dir);
+        // Possible only with another state directory (CONTAINET_STATE) using
+        // the same identity: never touch processes that aren't ours.
+        if (pids.length) {
+          throw new ContainetError('CN_CGROUP_BUSY', `cgroup ${dir} is in use by processes ${pids.join(' ')}`, { hint: 'pick another identity with -i' });
+        }
       }
     }
     try {
-      await cg.#make();
+      await cg.#make(opts.joinExisting === true);
     } catch (err) {
       await cg.remove().catch(() => undefined);
       throw err;
@@ -159,9 +198,9 @@ export class ContainerCgroup {
     return cg;
   }
 
-  async #make(): Promise<void> {
+  async #make(joinExisting: boolean): Promise<void> {
     const { dirs, enable, writes } = this.plan;
-    for (const dir of dirs) if (existsSync(dir)) await removeCgroupDir(dir);
+    if (!joinExisting) for (const dir of dirs) if (existsSync(dir)) await removeCgroupDir(dir);
     // v2: controllers are enabled level by level from the root down (a
     // level's subtree_control exists once the level does).
     for (const e of enable) {
@@ -169,6 +208,7 @@ export class ContainerCgroup {
       this.#enable(e);
     }
     for (const dir of dirs) mkdirP(dir);
+    if (this.plan.cpuset) initCpusets(this.plan.cpuset, this.name);
     // Again, now that the leaf pins its parents: another containode may have
     // removed and re-made the shared parent in between (removeEmptyParents).
     for (const e of enable) this.#enable(e);
@@ -185,6 +225,13 @@ export class ContainerCgroup {
         throw new ContainetError('CN_CGROUP', `cannot apply ${w.option}: writing ${w.value} to ${w.file}: ${osErrnoText(err)}`, { cause: err });
       }
     }
+    // v2 cgroup.freeze exists from Linux 5.2 on.
+    if (this.plan.freezer?.endsWith('cgroup.freeze') && !existsSync(this.plan.freezer)) this.plan.freezer = undefined;
+  }
+
+  /** The freezer file (v1 freezer.state or v2 cgroup.freeze), when the host has one. */
+  get freezer(): string | undefined {
+    return this.plan.freezer;
   }
 
   #enable(e: CgroupPlan['enable'][number]): void {
@@ -210,6 +257,35 @@ export class ContainerCgroup {
   /** The cgroup.procs files the container's init must join (spec.cgroupProcs). */
   get procsFiles(): string[] {
     return this.plan.dirs.map((d) => join(d, 'cgroup.procs'));
+  }
+
+  /**
+   * Freeze or thaw every process in the cgroup and wait until the kernel
+   * says it is done (v1 passes through FREEZING; v2 reports `frozen` in
+   * cgroup.events). CN_CGROUP when there is no freezer.
+   */
+  setFrozen(frozen: boolean, what: string): void {
+    const freezer = this.plan.freezer;
+    if (!freezer) throw new ContainetError('CN_CGROUP', `cannot ${frozen ? 'freeze' : 'thaw'} ${what}: its cgroup has no freezer`);
+    const v2 = freezer.endsWith('cgroup.freeze');
+    try {
+      writeFileSync(freezer, v2 ? (frozen ? '1' : '0') : frozen ? 'FROZEN' : 'THAWED');
+    } catch (err) {
+      throw new ContainetError('CN_CGROUP', `cannot ${frozen ? 'freeze' : 'thaw'} ${what}: ${freezer}: ${osErrnoText(err)}`, { cause: err });
+    }
+    const done = (): boolean => {
+      try {
+        if (!v2) return (readFileSync(freezer, 'utf8').trim() === 'FROZEN') === frozen;
+        return /^frozen (\d)$/m.exec(readFileSync(join(dirname(freezer), 'cgroup.events'), 'utf8'))?.[1] === (frozen ? '1' : '0');
+      } catch {
+        return true;
+      }
+    };
+    const deadline = Date.now() + 5000;
+    while (!done()) {
+      if (Date.now() > deadline) throw new ContainetError('CN_CGROUP', `${what} did not ${frozen ? 'freeze' : 'thaw'} within 5 s (${freezer})`);
+      sleepSync(2);
+    }
   }
 
   /** Every task currently in the container's cgroups. */
@@ -248,6 +324,15 @@ export class ContainerCgroup {
    */
   async remove(): Promise<void> {
     if (this.#removed) return;
+    // A frozen task acts on SIGKILL only once thawed (cgroup v1 freezer).
+    const freezer = this.plan.freezer;
+    if (freezer && existsSync(freezer)) {
+      try {
+        writeFileSync(freezer, freezer.endsWith('cgroup.freeze') ? '0' : 'THAWED');
+      } catch {
+        // gone meanwhile
+      }
+    }
     const errors: unknown[] = [];
     for (const dir of [...this.plan.dirs].reverse()) {
       try {
@@ -259,6 +344,28 @@ export class ContainerCgroup {
     if (errors.length) throw errors[0];
     this.#removed = true;
     for (const dir of this.plan.dirs) removeEmptyParents(dir, this.name);
+  }
+}
+
+/**
+ * A v1 cpuset cgroup takes no task until its cpuset.cpus and cpuset.mems
+ * are set (cpusets(7)); a new one starts empty. Give every level of `name`
+ * that has none its parent's, top down.
+ */
+function initCpusets(hierarchy: string, name: string): void {
+  let parent = hierarchy;
+  for (const part of name.split('/').filter(Boolean)) {
+    const dir = join(parent, part);
+    for (const f of ['cpuset.cpus', 'cpuset.mems']) {
+      try {
+        if (readFileSync(join(dir, f), 'utf8').trim() !== '') continue;
+        writeFileSync(join(dir, f), readFileSync(join(parent, f), 'utf8').trim());
+      } catch (err) {
+        if (errnoOf(err) === 'ENOENT') continue; // not a cpuset hierarchy (a test's fake tree)
+        throw new ContainetError('CN_CGROUP', `cannot set ${join(dir, f)} from its parent: ${osErrnoText(err)}`, { cause: err });
+      }
+    }
+    parent = dir;
   }
 }
 
@@ -301,6 +408,8 @@ export interface StaleSweepOptions {
   onlyEmpty?: boolean;
   /** Leave cgroups younger than this (one being set up right now has no tasks yet). */
   minAgeMs?: number;
+  /** Only say which would go. */
+  dryRun?: boolean;
 }
 
 /**
@@ -309,9 +418,7 @@ export interface StaleSweepOptions {
  * which to keep. Returns the directories removed.
  */
 export async function removeStaleCgroups(isLive: (id: string) => boolean, layout: CgroupLayout = detectCgroupLayout(), opts: StaleSweepOptions = {}): Promise<string[]> {
-  const parents = new Set<string>();
-  for (const home of Object.values(layout.controllers)) if (home) parents.add(join(home.path, CGROUP_PARENT));
-  if (layout.unified) parents.add(join(layout.unified, CGROUP_PARENT));
+  const parents = new Set(layout.hierarchies.map((h) => join(h.path, CGROUP_PARENT)));
   const removed: string[] = [];
   for (const parent of parents) {
     for (const id of subdirs(parent)) {
@@ -319,6 +426,10 @@ export async function removeStaleCgroups(isLive: (id: string) => boolean, layout
       const dir = join(parent, id);
       if (opts.onlyEmpty && cgroupPids(dir).length > 0) continue;
       if (opts.minAgeMs && ageMs(dir) < opts.minAgeMs) continue;
+      if (opts.dryRun) {
+        if (!opts.onlyEmpty || cgroupPids(dir).length === 0) removed.push(dir);
+        continue;
+      }
       if (opts.onlyEmpty) {
         try {
           rmdirSync(dir);
@@ -330,6 +441,7 @@ export async function removeStaleCgroups(isLive: (id: string) => boolean, layout
       }
       removed.push(dir);
     }
+    if (opts.dryRun) continue;
     try {
       rmdirSync(parent);
     } catch {

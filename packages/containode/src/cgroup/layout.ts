@@ -16,6 +16,12 @@
  * in the root's cgroup.controllers (Documentation/admin-guide/cgroup-v2.rst,
  * "Enabling and Disabling"). A controller bound to a v1 hierarchy never
  * appears in v2's cgroup.controllers, so each is found in exactly one place.
+ *
+ * Besides the controllers containode sets limits with, the layout lists
+ * every hierarchy the host has (`hierarchies`: cpu, cpuacct, cpuset,
+ * memory, devices, freezer, blkio, net_cls, name=systemd, ... and the
+ * unified one): a container joins all of them, as runc does, so that it
+ * sees its own cgroup in each and its processes can be frozen and counted.
  */
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
@@ -31,6 +37,15 @@ export type LayoutKind = 'v2' | 'hybrid' | 'v1' | 'none';
 /** Where one controller lives. */
 export type ControllerHome = { version: 1; path: string } | { version: 2; path: string };
 
+/** One mounted cgroup hierarchy. */
+export interface Hierarchy {
+  version: 1 | 2;
+  /** Its mount point (the real path, e.g. /sys/fs/cgroup/cpu,cpuacct). */
+  path: string;
+  /** v1: the controllers bound to it and `name=X` for a named one; v2: cgroup.controllers. */
+  controllers: readonly string[];
+}
+
 export interface CgroupLayout {
   kind: LayoutKind;
   /** The cgroup root the layout was read from. */
@@ -41,6 +56,8 @@ export interface CgroupLayout {
   v2Controllers: ReadonlySet<string>;
   /** Each controller containode uses, where it is; missing = not available. */
   controllers: Partial<Record<Controller, ControllerHome>>;
+  /** Every hierarchy, v1 ones first, the unified one last. */
+  hierarchies: Hierarchy[];
 }
 
 // One interface file each controller always has in v1 (used to tell a
@@ -87,6 +104,9 @@ function readMountinfo(): string {
   }
 }
 
+/** Mount options of a v1 cgroup mount that are not controllers (mount(8), cgroups(7)). */
+const V1_NON_CONTROLLER = /^(rw|ro|relatime|noatime|nosuid|nodev|noexec|clone_children|xattr|noprefix|cpuset_v2_mode|release_agent=.*)$/;
+
 function isV1Hierarchy(dir: string, ctrl: Controller, mounts: Map<string, Set<string>>): boolean {
   if (!existsSync(join(dir, 'tasks'))) return false;
   if (existsSync(join(dir, V1_PROBE[ctrl]))) return true;
@@ -121,11 +141,37 @@ export function detectCgroupLayout(root: string = CGROUP_ROOT, mountinfo: string
       controllers[ctrl] = { version: 2, path: unified };
     }
   }
+  // Every v1 hierarchy: those found above, then the mount table's others
+  // under ROOT (named ones such as name=systemd included).
+  const hierarchies: Hierarchy[] = [];
+  const addV1 = (path: string, controllers: readonly string[]) => {
+    if (!hierarchies.some((h) => h.path === path)) hierarchies.push({ version: 1, path, controllers });
+  };
+  if (unified !== root) {
+    for (const ctrl of CONTROLLERS) {
+      const home = controllers[ctrl];
+      if (home?.version === 1) addV1(home.path, [...(mounts.get(home.path) ?? [ctrl])].filter((o) => !V1_NON_CONTROLLER.test(o)));
+    }
+    for (const [path, opts] of mounts) {
+      if (!path.startsWith(`${root}/`) || !existsSync(join(path, 'tasks'))) continue;
+      addV1(path, [...opts].filter((o) => !V1_NON_CONTROLLER.test(o)));
+    }
+  }
+  if (unified) hierarchies.push({ version: 2, path: unified, controllers: [...v2Controllers] });
   let kind: LayoutKind;
   if (unified === root) kind = 'v2';
   else if (unified) kind = 'hybrid';
   else kind = v1 ? 'v1' : 'none';
-  return { kind, root, unified, v2Controllers, controllers };
+  return { kind, root, unified, v2Controllers, controllers, hierarchies };
+}
+
+/**
+ * The hierarchy a controller (`cpuset`, `freezer`, ...) is bound to: a v1
+ * one naming it, else the unified one when it offers it.
+ */
+export function hierarchyOf(layout: CgroupLayout, controller: string): Hierarchy | undefined {
+  return layout.hierarchies.find((h) => h.version === 1 && h.controllers.includes(controller)) ??
+    layout.hierarchies.find((h) => h.version === 2 && h.controllers.includes(controller));
 }
 
 /** "hybrid (v1: memory cpu pids; v2 at /sys/fs/cgroup/unified)", for messages. */

@@ -14,11 +14,11 @@
  *    its NAT rules and restores ip_forward.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, lstatSync, readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, unlinkSync } from 'node:fs';
 import { connect } from 'node:net';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { DEFAULT_SOCKET, listGatewayTags, readGatewayRecord, recoverGateway, removeGatewayRecord, UsageError } from '@containet/common';
-import { CGROUP_PARENT, cgroupPids, detectCgroupLayout, removeStaleCgroups } from '../cgroup/index.js';
+import { detectCgroupLayout, removeStaleCgroups } from '../cgroup/index.js';
 import { containodeStore } from '../container/containode-store.js';
 import { recordAlive, type ContainerRecord } from '../container/state.js';
 
@@ -66,14 +66,6 @@ function listening(path: string): Promise<boolean> {
   });
 }
 
-function ageMs(dir: string): number {
-  try {
-    return Date.now() - statSync(dir).mtimeMs;
-  } catch {
-    return 0;
-  }
-}
-
 function linkExists(ifname: string): boolean {
   return existsSync(`/sys/class/net/${ifname}`);
 }
@@ -104,28 +96,9 @@ export async function cleanup(sockets: string[], opts: CleanupOptions = {}): Pro
     report.records.push(r.id);
   }
 
-  const layout = detectCgroupLayout();
-  if (dry) {
-    const homes = new Set<string>();
-    for (const home of Object.values(layout.controllers)) if (home) homes.add(join(home.path, CGROUP_PARENT));
-    if (layout.unified) homes.add(join(layout.unified, CGROUP_PARENT));
-    for (const parent of homes) {
-      let ids: string[] = [];
-      try {
-        ids = readdirSync(parent, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
-      } catch {
-        continue;
-      }
-      for (const id of ids) {
-        const d = join(parent, id);
-        if (!live.has(id) && cgroupPids(d).length === 0 && ageMs(d) >= minAgeMs) report.cgroups.push(d);
-      }
-    }
-  } else {
-    // Only empty ones: a cgroup with tasks may belong to a containode that
-    // keeps its records elsewhere (CONTAINET_STATE); its tasks are not ours to kill.
-    report.cgroups.push(...(await removeStaleCgroups((id) => live.has(id), layout, { onlyEmpty: true, minAgeMs })));
-  }
+  // Only empty ones: a cgroup with tasks may belong to a containode that
+  // keeps its records elsewhere (CONTAINET_STATE); its tasks are not ours to kill.
+  report.cgroups.push(...(await removeStaleCgroups((id) => live.has(id), detectCgroupLayout(), { onlyEmpty: true, minAgeMs, dryRun: dry })));
 
   for (const path of (sockets.length ? sockets : [DEFAULT_SOCKET]).map((p) => resolve(p))) {
     let isSocket = false;

@@ -9,7 +9,7 @@ import { spawnContainer, type SpawnedContainer } from '../runtime/spawn.js';
 import type { ContainerSpec } from '../runtime/spec.js';
 import { closeFd, ContainetError, randomMac } from '@containet/common';
 import { containodeStore } from './containode-store.js';
-import { processStartTime, selfRef, type ContainerRecord, type ContainerStore } from './state.js';
+import { processStartTime, selfRef, type CgroupRecord, type ContainerRecord, type ContainerStore } from './state.js';
 import type { RunOptions } from './options.js';
 import { SwitchLink } from './switch-link.js';
 import type { PortProxy } from '../publish/proxy.js';
@@ -24,6 +24,8 @@ export interface LaunchHooks {
   beforeStart?: (pid: number) => void | Promise<void>;
   /** After the container ended (release cgroups, report OOM, ...). */
   afterExit?: (status: number) => void | Promise<void>;
+  /** The cgroup amendSpec made, for the record. */
+  cgroup?: () => CgroupRecord | undefined;
 }
 
 /** The spec containode uses for its options. */
@@ -123,6 +125,7 @@ export async function launch(opts: RunOptions, hooks: LaunchHooks = {}): Promise
     const spec = buildSpec(opts, randomMac(), store);
     await hooks.amendSpec?.(spec);
     record.namespaces = { ...spec.namespaces };
+    record.cgroup = hooks.cgroup?.();
     container = await spawnContainer(spec);
     const c = container;
 

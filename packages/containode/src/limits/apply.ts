@@ -106,6 +106,7 @@ export function prepareLimits(limits: ContainerLimits, id: string, layout?: Cgro
     beforeStart: async (pid) => {
       if (limits.netHook) await runNetHook(limits.netHook, pid, id);
     },
+    cgroup: () => cgroup?.record,
     afterExit: () => {
       const oom = cgroup?.oom();
       if (oom?.kills) {

@@ -13,7 +13,9 @@ import type { ControlClient } from '@containet/common';
 import type { SpawnedContainer } from '../runtime/spawn.js';
 import type { IdMapping } from '../runtime/spec.js';
 import { loadBundle, toContainerSpec, type Bundle } from './config.js';
-import { createCgroup, removeCgroup, wantsCgroup } from './cgroup.js';
+import { ContainerCgroup } from '../cgroup/cgroup.js';
+import { OCI_LABELS } from '../cgroup/plan.js';
+import { cgroupName, wantsCgroup } from './cgroup-path.js';
 import { runContainerHook, runHostHook } from './hooks.js';
 import type { Logger } from './log.js';
 import { attachTap, connectSwitch, detachPort, planSwitch, type SwitchPlan } from './network.js';
@@ -125,9 +127,10 @@ async function build(g: Globals, o: CreateOptions, dirs: ContainerStore, rec: Co
     if (plan) client = await connectSwitch(plan);
     const linux = cfg.linux ?? {};
     if (wantsCgroup(linux.cgroupsPath, linux.resources)) {
-      const cg = createCgroup(o.id, linux.cgroupsPath, linux.resources);
-      cgroupProcs = cg.procs;
-      rec.cgroup = { name: cg.name, dirs: cg.dirs, ...(cg.freezer ? { freezer: cg.freezer } : {}) };
+      // Every hierarchy the host has, as runc joins them (the container sees its own cgroup in each).
+      const cg = await ContainerCgroup.createNamed(cgroupName(o.id, linux.cgroupsPath), linux.resources ?? {}, { labels: OCI_LABELS, joinExisting: true });
+      cgroupProcs = cg.procsFiles;
+      rec.cgroup = cg.record;
       dirs.write(rec);
     }
     const spec = toContainerSpec(bundle, {
@@ -183,7 +186,7 @@ async function build(g: Globals, o: CreateOptions, dirs: ContainerStore, rec: Co
       } catch {}
     }
     if (rec.switch) await detachPort(rec.switch.socket, rec.switch.node).catch(() => {});
-    removeCgroup(rec.cgroup?.dirs ?? []);
+    if (rec.cgroup) await ContainerCgroup.fromRecord(rec.cgroup).remove().catch(() => {});
     dirs.remove(o.id);
     throw err;
   } finally {

@@ -5,7 +5,7 @@
  */
 import { closeSync, constants as fsConstants, openSync, readdirSync, readlinkSync, readSync, unlinkSync, writeSync } from 'node:fs';
 import { ContainetError, errnoText } from '@containet/common';
-import { removeCgroup, cgroupPids, setFrozen } from './cgroup.js';
+import { ContainerCgroup } from '../cgroup/cgroup.js';
 import type { Globals } from './create.js';
 import type { HookStage } from './hooks.js';
 import { ContainerStore, processAlive, type ContainerRecord, type Status } from '../container/state.js';
@@ -142,7 +142,7 @@ export function containerPids(rec: ContainerRecord): number[] {
       }
     }
   }
-  for (const pid of cgroupPids((rec.cgroup?.dirs ?? []).map((d) => `${d}/cgroup.procs`))) pids.add(pid);
+  for (const pid of rec.cgroup ? ContainerCgroup.fromRecord(rec.cgroup).pids() : []) pids.add(pid);
   return [...pids];
 }
 
@@ -160,7 +160,7 @@ export async function killContainer(g: Globals, id: string, signal: number, all:
       }
     }
     // A frozen task acts on SIGKILL only once thawed (cgroup v1): let it die.
-    if (status === 'paused' && signal === 9 && rec.cgroup?.freezer) setFrozen(rec.cgroup.freezer, false, `container ${id}`);
+    if (status === 'paused' && signal === 9 && rec.cgroup) ContainerCgroup.fromRecord(rec.cgroup).setFrozen(false, `container ${id}`);
     g.log.debug(`container ${id}: sent signal ${signal} to ${all ? 'all its processes' : `pid ${rec.pid}`}`);
   });
 }
@@ -193,7 +193,7 @@ export async function pauseContainer(g: Globals, id: string, pause: boolean): Pr
         hint: 'give it one with linux.cgroupsPath in config.json',
       });
     }
-    setFrozen(rec.cgroup.freezer, pause, `container ${id}`);
+    ContainerCgroup.fromRecord(rec.cgroup).setFrozen(pause, `container ${id}`);
     g.log.debug(`container ${id}: ${pause ? 'frozen' : 'thawed'}`);
   });
 }
@@ -218,14 +218,14 @@ export async function deleteContainer(g: Globals, id: string, force: boolean): P
           process.kill(pid, 'SIGKILL');
         } catch {}
       }
-      if (status === 'paused' && rec.cgroup?.freezer) setFrozen(rec.cgroup.freezer, false, `container ${id}`);
+      if (status === 'paused' && rec.cgroup) ContainerCgroup.fromRecord(rec.cgroup).setFrozen(false, `container ${id}`);
       if (!waitGone(rec, 10_000)) throw new ContainetError('CN_OCI_DELETE', `container ${id}: pid ${rec.pid} survived SIGKILL for 10 s`);
     }
     if (rec.switch) {
       const { detachPort } = await import('./network.js');
       await detachPort(rec.switch.socket, rec.switch.node).catch((err: Error) => g.log.warn(`detach from containet: ${err.message}`));
     }
-    removeCgroup(rec.cgroup?.dirs ?? []);
+    if (rec.cgroup) await ContainerCgroup.fromRecord(rec.cgroup).remove().catch((err: Error) => g.log.warn(err.message));
     rec.status = 'stopped';
     dirs.remove(id);
   });
