@@ -169,7 +169,7 @@ export async function pull(text: string, opts: PullOptions = {}): Promise<Pulled
     progress.note(`Status: ${downloaded > 0 ? 'Downloaded newer image' : 'Image is up to date'} for ${name}`);
     return { name, digest, indexDigest, manifest, config, downloaded };
   } catch (err) {
-    if (opts.signal?.aborted) throw new ContainetError('MOCKER_INTERRUPTED', `pull of ${what} interrupted; the store is as it was (verified blobs are kept)`, { exitCode: 130, cause: err });
+    if (opts.signal?.aborted) throw new ContainetError('MOCKER_INTERRUPTED', `pull of ${what} interrupted; the store is as it was (verified blobs are kept, and partial downloads for the next pull to continue)`, { exitCode: 130, cause: err });
     throw err;
   } finally {
     progress.end();

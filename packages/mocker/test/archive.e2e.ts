@@ -11,7 +11,7 @@ import { readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Cleanup, whyMissing, testIf } from '@containet/common/testing';
-import { startRegistry, pushImage, tempDir, snapshot, runCommand, type CommandResult, type Registry, type PushedImage } from './fixtures.js';
+import { startRegistry, startFront, pushImage, tempDir, snapshot, runCommand, type CommandResult, type Registry, type PushedImage } from './fixtures.js';
 
 const MOCKER = fileURLToPath(new URL('../../bin/mocker.cjs', import.meta.url));
 const missing = whyMissing('docker-registry', 'skopeo');
@@ -151,6 +151,27 @@ testIf(test, missing, 'push: blobs uploaded, manifest PUT by tag, read back by s
     const bad = await mocker(store, ['push', name, `${reg.host}/mirror/app@sha256:${'0'.repeat(64)}`]);
     assert.is(bad.status, 2);
     assert.match(bad.stderr, /^mocker: .* names digest sha256:0+, but .* is sha256:/);
+  });
+});
+
+testIf(test, missing, 'push with the credentials pull uses: a bearer token from the realm of the 401 challenge, for the pull,push scope', async () => {
+  await withImage(async ({ reg, image, name, store, work, c }) => {
+    const front = await startFront(reg.url, { bearer: { user: 'alice', password: 's3cret' } });
+    c.add('front', () => front.close());
+    const target = `127.0.0.1:${front.port}/private/app:1`;
+    const anon = await runCommand([process.execPath, MOCKER, '--store', store, 'push', name, target], { DOCKER_CONFIG: join(work, 'none') });
+    assert.is(anon.status, 4, anon.stderr);
+    assert.match(anon.stderr, /^mocker: unauthorized: /);
+    const config = join(work, 'docker-config');
+    spawnSync('mkdir', ['-p', config]);
+    writeFileSync(join(config, 'config.json'), JSON.stringify({ auths: { [`127.0.0.1:${front.port}`]: { auth: Buffer.from('alice:s3cret').toString('base64') } } }));
+    const r = await runCommand([process.execPath, MOCKER, '--store', store, 'push', name, target], { DOCKER_CONFIG: config });
+    assert.is(r.status, 0, r.stderr);
+    assert.ok(front.tokensIssued >= 1);
+    assert.ok(front.seen.some((s) => s.method === 'PUT' && s.path === '/v2/private/app/manifests/1' && s.authorization?.startsWith('Bearer ')), 'the manifest PUT carried the token');
+    const ins = skopeo(['inspect', '--tls-verify=false', `docker://${reg.host}/private/app:1`]);
+    assert.is(ins.status, 0, ins.stderr);
+    assert.is(JSON.parse(ins.stdout).Digest, image.digest);
   });
 });
 

@@ -29,6 +29,8 @@ export const REF_ANNOTATION = 'org.opencontainers.image.ref.name';
 /** Digest of the multi-platform index the image was picked from, if any. */
 export const INDEX_ANNOTATION = 'io.containet.image.index-digest';
 export const PULLED_ANNOTATION = 'io.containet.image.pulled';
+/** A partial download untouched this long is given up (a day: long enough for a retry after a night). */
+const PARTIAL_TTL_MS = 24 * 3600_000;
 
 export interface StoredImage {
   /** Full reference: `docker.io/library/alpine:latest` or `…@sha256:…`. */
@@ -339,8 +341,21 @@ export class ImageStore {
     return deleted;
   }
 
-  /** Remove downloads and unpack directories left by processes that are gone. */
+  /**
+   * Remove downloads and unpack directories left by processes that are
+   * gone. A partial blob (sha256-HEX) stays for the next pull to continue,
+   * unless nothing has touched it for PARTIAL_TTL_MS.
+   */
   cleanIngest(): void {
+    try {
+      for (const name of readdirSync(this.ingestDir)) {
+        if (!name.startsWith('sha256-')) continue;
+        const path = join(this.ingestDir, name);
+        try {
+          if (Date.now() - statSync(path).mtimeMs > PARTIAL_TTL_MS) rmSync(path, { force: true });
+        } catch {}
+      }
+    } catch {}
     for (const dir of [this.ingestDir, this.rootfsDir]) {
       let names: string[];
       try {
