@@ -13,6 +13,8 @@ import type {
   ControlRequest,
   DashboardDetachRequest,
   ErrorBody,
+  MacChange,
+  MacChangesEvent,
   MacEntry,
   PortCounters,
   PortInfo,
@@ -255,11 +257,23 @@ export function decodeRefusal(message: unknown): ErrorBody | null {
 const EVENTS: { [K in ControlEvent['event']]: Check<ControlEvent> } = {
   'port-attached': (v, at) => ({ event: 'port-attached', port: portInfo((v as { port?: unknown }).port, `${at}.port`) }),
   'port-detached': (v, at) => ({ event: 'port-detached', ...obj({ port: int, node: str, reason: str })(v, at) }),
-  'mac-learned': (v, at) => ({ event: 'mac-learned' as const, ...obj({ mac: str, port: int })(v, at) }),
-  'mac-aged': (v, at) => ({ event: 'mac-aged' as const, ...obj({ mac: str, port: int })(v, at) }),
-  'mac-evicted': (v, at) => ({ event: 'mac-evicted' as const, ...obj({ mac: str, port: int })(v, at) }),
-  'mac-flushed': (v, at) => ({ event: 'mac-flushed' as const, ...obj({ mac: str, port: int })(v, at) }),
-  'mac-moved': (v, at) => ({ event: 'mac-moved', ...obj({ mac: str, port: int, from: int })(v, at) }),
+  'mac-changes': (v, at) => ({
+    event: 'mac-changes',
+    ...obj<Omit<MacChangesEvent, 'event'>>({
+      changes: list(
+        obj<MacChange>({
+          change: (c, where) => {
+            if (c !== 'learned' && c !== 'moved' && c !== 'aged' && c !== 'evicted' && c !== 'flushed') throw invalid(where, 'learned, moved, aged, evicted or flushed');
+            return c;
+          },
+          mac: str,
+          port: int,
+          from: opt(int),
+        }),
+      ),
+      lost: int,
+    })(v, at),
+  }),
   counters: (v, at) => ({ event: 'counters', ...obj({ time: num, macCount: int, ports: list(ratedPort), more: opt(bool) })(v, at) }),
 };
 

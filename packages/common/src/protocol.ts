@@ -77,7 +77,7 @@ export interface StatusRequest {
 
 /**
  * Ask for events on this connection (ControlEvent): port attach/detach,
- * with `macs` also MAC table changes, with `counters` a `counters` event
+ * with `macs` also MAC table changes (MacChangesEvent), with `counters` a `counters` event
  * (in parts, see CountersEvent) every second.
  */
 export interface SubscribeRequest {
@@ -372,18 +372,31 @@ export interface PortDetachedEvent {
   reason: string;
 }
 
-export interface MacChangedEvent {
-  event: 'mac-learned' | 'mac-aged' | 'mac-evicted' | 'mac-flushed';
+/** One change of the MAC table (an element of MacChangesEvent). */
+export interface MacChange {
+  change: 'learned' | 'moved' | 'aged' | 'evicted' | 'flushed';
   mac: string;
   port: number;
+  /** With `moved`: the port it was on. */
+  from?: number;
 }
 
-export interface MacMovedEvent {
-  event: 'mac-moved';
-  mac: string;
-  port: number;
-  from: number;
+/**
+ * MAC table changes, gathered for up to MAC_CHANGES_WINDOW_MS: at most
+ * MAC_CHANGES_MAX of them. With more (a flood of new sources) the rest of
+ * the window's changes are not reported: `lost` is then non-zero (a lower
+ * bound) and a subscriber that needs the table lists it (`macs`). One
+ * message per window, whatever the rate, so that fanning changes out to
+ * many subscribers stays cheap.
+ */
+export interface MacChangesEvent {
+  event: 'mac-changes';
+  changes: MacChange[];
+  lost: number;
 }
+
+export const MAC_CHANGES_WINDOW_MS = 100;
+export const MAC_CHANGES_MAX = 800;
 
 export interface PortRates {
   rxBps: number;
@@ -407,7 +420,7 @@ export interface CountersEvent {
   more?: boolean;
 }
 
-export type ControlEvent = PortAttachedEvent | PortDetachedEvent | MacChangedEvent | MacMovedEvent | CountersEvent;
+export type ControlEvent = PortAttachedEvent | PortDetachedEvent | MacChangesEvent | CountersEvent;
 
 // ---------------------------------------------------------------- dashboard
 

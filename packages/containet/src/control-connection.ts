@@ -53,6 +53,10 @@ export class ControlConnection implements Connection {
   inFlight = 0;
   /** Frames read while a listing was being sent: handled once it is done. */
   backlog: Array<{ message: unknown; fd: number }> = [];
+  /** Its fd is in the poller. */
+  watched = false;
+  /** A turn of the event loop is booked to handle more of the backlog. */
+  turnScheduled = false;
   /** When the listing being sent last made progress; 0 with none. */
   listingSince = 0;
   closed = false;

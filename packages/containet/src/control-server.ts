@@ -53,10 +53,13 @@ export interface ControlLimits extends ConnectionLimits {
   concurrentListings: number;
 }
 
+/** Requests of one connection handled per turn of the event loop. */
+const FRAMES_PER_TURN = 32;
+
 export const DEFAULT_CONTROL_LIMITS: ControlLimits = {
-  queuedBytes: 1 << 20,
+  queuedBytes: 512 * 1024,
   listingLowWater: 64 * 1024,
-  idleConnections: 512,
+  idleConnections: 256,
   handshakeMs: 10_000,
   idleMs: 300_000,
   listingStallMs: 5_000,
@@ -240,12 +243,7 @@ export class ControlServer {
     const conn = new ControlConnection(this.#nextId++, sock, fd, cred, this.limits, (c, why) => this.#dropFor(c, why), this.#log);
     this.#conns.set(conn.id, conn);
     sock.once('close', () => this.#drop(conn));
-    try {
-      this.#opts.poller.add(fd, () => this.#readable(conn));
-    } catch (err) {
-      this.#log(`control: ${conn.name}: cannot watch it: ${(err as Error).message}`);
-      this.#drop(conn);
-    }
+    this.#watch(conn);
   }
 
   #tooMany(): ErrorBody {
@@ -309,7 +307,13 @@ export class ControlServer {
 
   #readable(conn: ControlConnection): void {
     // Level-triggered: read what is there now; the poller calls again.
-    for (let i = 0; i < 16 && !conn.closed && conn.listingSince === 0; i++) {
+    // What was read is handled first, a few frames per turn of the event
+    // loop, so one connection's burst of requests cannot hold up the others.
+    if (conn.backlog.length > 0) {
+      this.#handleBacklog(conn);
+      return;
+    }
+    for (let i = 0; i < 4 && !conn.closed && conn.listingSince === 0 && conn.backlog.length === 0; i++) {
       let got;
       try {
         got = recvWithFd(conn.fd);
@@ -336,19 +340,30 @@ export class ControlServer {
         this.#drop(conn, errorBody(err));
         return;
       }
-      conn.backlog.push(...frames);
+      for (const f of frames) conn.backlog.push(f);
       this.#handleBacklog(conn);
     }
   }
 
-  /** Handle the frames read so far, stopping at a listing until it is sent. */
+  /**
+   * Handle up to FRAMES_PER_TURN of the frames read so far, stopping at a
+   * listing until it is sent; the rest wait for the next turn.
+   */
   #handleBacklog(conn: ControlConnection): void {
-    while (!conn.closed && conn.listingSince === 0) {
+    for (let n = 0; n < FRAMES_PER_TURN && !conn.closed && conn.listingSince === 0; n++) {
       const frame = conn.backlog.shift();
       if (!frame) return;
       this.#dispatch(conn, frame.message, frame.fd);
     }
     if (conn.closed) this.#closeBacklogFds(conn);
+    else if (conn.backlog.length > 0 && conn.listingSince === 0 && !conn.turnScheduled) {
+      // The socket may have nothing more to read, so the poller may not call again.
+      conn.turnScheduled = true;
+      setImmediate(() => {
+        conn.turnScheduled = false;
+        if (!conn.closed && conn.listingSince === 0) this.#handleBacklog(conn);
+      });
+    }
   }
 
   #closeBacklogFds(conn: ControlConnection): void {
@@ -395,7 +410,7 @@ export class ControlServer {
   #startListing(conn: ControlConnection, id: number, listing: Listing): void {
     conn.listingSince = Date.now();
     // Level-triggered readiness would call us for the unread input all along.
-    this.#opts.poller.delete(conn.fd);
+    this.#unwatch(conn);
     const run = () => {
       if (conn.closed) {
         this.#nextListing();
@@ -434,18 +449,32 @@ export class ControlServer {
   #resume(conn: ControlConnection): void {
     if (conn.closed) return;
     this.#handleBacklog(conn);
+    // A listing may have started and ended within #handleBacklog: its own
+    // #resume comes later, and watches the connection once, as here.
     if (conn.listingSince !== 0 || conn.closed) return;
+    this.#watch(conn);
+  }
+
+  #watch(conn: ControlConnection): void {
+    if (conn.watched) return;
     try {
       this.#opts.poller.add(conn.fd, () => this.#readable(conn));
+      conn.watched = true;
     } catch (err) {
       this.#log(`control: ${conn.name}: cannot watch it: ${(err as Error).message}`);
       this.#drop(conn);
     }
   }
 
+  #unwatch(conn: ControlConnection): void {
+    if (!conn.watched) return;
+    this.#opts.poller.delete(conn.fd);
+    conn.watched = false;
+  }
+
   #drop(conn: ControlConnection, tell?: ErrorBody): void {
     if (conn.closed) return;
-    this.#opts.poller.delete(conn.fd);
+    this.#unwatch(conn);
     conn.decoder.reset();
     conn.closed = true;
     this.#closeBacklogFds(conn);

@@ -42,6 +42,8 @@ export interface DaemonOptions {
   limits?: Partial<ControlLimits> | undefined;
 }
 
+const SNAPSHOT_REUSE_MS = 500;
+
 export class Daemon {
   readonly switch: Switch;
   readonly server: ControlServer;
@@ -52,6 +54,7 @@ export class Daemon {
   /** Dashboard clients now, for status (the dashboard sets it). */
   dashboardClients = 0;
   #closed = false;
+  #snapshots = new Map<boolean, { time: number; json: string }>();
 
   private constructor(sw: Switch, server: ControlServer, poller: FdPoller, parts: { subscriptions: Subscriptions; captures: Captures; hostPort: HostPort }) {
     this.switch = sw;
@@ -146,7 +149,20 @@ export class Daemon {
     return this.subscriptions.add(sink, sub);
   }
 
-  /** The state a new dashboard client starts from: the newest MAC entries only (status has the count). */
+  /**
+   * The state a new dashboard client starts from, as JSON: the newest MAC
+   * entries only (status has the count). Clients that connect within
+   * SNAPSHOT_REUSE_MS of each other share one (a burst of clients costs one).
+   */
+  snapshotJson(admin: boolean): string {
+    const now = Date.now();
+    const cached = this.#snapshots.get(admin);
+    if (cached && now - cached.time < SNAPSHOT_REUSE_MS) return cached.json;
+    const json = JSON.stringify(this.snapshot(admin));
+    this.#snapshots.set(admin, { time: now, json });
+    return json;
+  }
+
   snapshot(admin: boolean): DashboardSnapshot {
     const macs = this.switch.macs();
     return {

@@ -153,11 +153,13 @@ export class Switch extends EventEmitter {
   /**
    * Every port with its counters and at most PORT_MACS_SHOWN of its MACs
    * (the newest; macCount counts them all), so a port's entry stays small
-   * whatever the MAC table holds.
+   * whatever the MAC table holds. The MACs come from a scan of the table;
+   * with `scanMacs: false` only the attach's own MAC is shown.
    */
-  ports(): PortInfo[] {
+  ports(opts: { scanMacs?: boolean } = {}): PortInfo[] {
     const macsByPort = new Map<number, string[]>();
-    const macs = this.datapath.macs(); // oldest first
+    // Without the scan (counters every second) a port shows only its attach MAC.
+    const macs = opts.scanMacs === false ? [] : this.datapath.macs(); // oldest first
     for (let i = macs.length - 1; i >= 0; i--) {
       const m = macs[i]!;
       let list = macsByPort.get(m.port);

@@ -1,28 +1,33 @@
 /**
  * A log line that may repeat at any rate (a refused or dropped client):
- * the first in each second is written, the rest are counted and the count
- * is added to the next line written, so a flood of clients cannot flood
- * the log.
+ * up to `burst` lines a second are written, the rest are counted and the
+ * count is added to the next line written, so a flood of clients cannot
+ * flood the log while each of a few is still named.
  */
 export class ThrottledLog {
-  #last = 0;
+  #windowStart = 0;
+  #written = 0;
   #suppressed = 0;
   readonly #log: (line: string) => void;
-  readonly #intervalMs: number;
+  readonly #burst: number;
 
-  constructor(log: (line: string) => void, intervalMs = 1000) {
+  constructor(log: (line: string) => void, burst = 10) {
     this.#log = log;
-    this.#intervalMs = intervalMs;
+    this.#burst = burst;
   }
 
   line(text: string): void {
     const now = Date.now();
-    if (now - this.#last < this.#intervalMs) {
+    if (now - this.#windowStart >= 1000) {
+      this.#windowStart = now;
+      this.#written = 0;
+    }
+    if (this.#written >= this.#burst) {
       this.#suppressed++;
       return;
     }
-    this.#log(this.#suppressed ? `${text} (and ${this.#suppressed} more like it since the last such line)` : text);
-    this.#last = now;
+    this.#written++;
+    this.#log(this.#suppressed ? `${text} (and ${this.#suppressed} more like it not logged)` : text);
     this.#suppressed = 0;
   }
 }

@@ -30,6 +30,11 @@ async function watch(cleanup: Cleanup, url: string): Promise<{ ws: WebSocket; me
   return { ws, messages };
 }
 
+/** Whether `m` is a mac-changes event with a change of this kind on `port`. */
+function hasChange(m: Record<string, unknown>, change: string, port: number): boolean {
+  return m['event'] === 'mac-changes' && (m['changes'] as Array<{ change: string; port: number }>).some((c) => c.change === change && c.port === port);
+}
+
 /** Keep pinging in the background until cleanup. */
 function pingForever(cleanup: Cleanup, ns: string, ip: string) {
   const child = spawn('ip', ['netns', 'exec', ns, 'ping', '-q', '-i', '0.05', ip], { stdio: 'ignore' });
@@ -47,7 +52,7 @@ testIf(test, root, 'a WebSocket client sees attach events, MAC learning and coun
     const b = await node(cleanup, d.socket, '10.89.0.2/24');
     await waitFor(() => messages.filter((m) => m['event'] === 'port-attached').length === 2, 'two attach events');
     pingForever(cleanup, a.ns, b.ip);
-    await waitFor(() => messages.some((m) => m['event'] === 'mac-learned' && m['port'] === b.att.port), 'b learned');
+    await waitFor(() => messages.some((m) => hasChange(m, 'learned', b.att.port)), 'b learned');
     await waitFor(
       () =>
         messages.some(
@@ -80,11 +85,11 @@ testIf(test, root, 'control-socket subscribers get port, MAC and counter events 
     const b = await node(cleanup, d.socket, '10.97.0.2/24');
     assert.ok((await pingFrom(a.ns, b.ip, 2)) >= 1);
     await waitFor(() => events.filter((e) => e['event'] === 'port-attached').length === 2, 'attach events');
-    await waitFor(() => events.some((e) => e['event'] === 'mac-learned' && e['port'] === a.att.port), 'a learned');
+    await waitFor(() => events.some((e) => hasChange(e, 'learned', a.att.port)), 'a learned');
     await waitFor(() => events.some((e) => e['event'] === 'counters'), 'a counters event', 3000);
     await killAndWait(b.att.child, 'SIGKILL');
     await waitFor(() => events.some((e) => e['event'] === 'port-detached' && e['port'] === b.att.port), 'detach event');
-    await waitFor(() => events.some((e) => e['event'] === 'mac-flushed' && e['port'] === b.att.port), 'b flushed');
+    await waitFor(() => events.some((e) => hasChange(e, 'flushed', b.att.port)), 'b flushed');
   } finally {
     await cleanup.run();
   }

@@ -127,6 +127,12 @@ export async function handler(opts: ServeOptions, _args: string[] = [], stop?: P
   process.once('SIGINT', sigint);
   process.once('SIGTERM', sigterm);
   stop?.then(() => onSignal?.('stop'));
+  // The last line of defence for the switch: forwarding runs in C and goes
+  // on whatever happens here, so an error no handler caught (a bug reached
+  // by one client) is logged and the daemon stays up for everyone else.
+  const onUncaught = (err: unknown) => log(`internal error (the switch carries on): ${(err as Error)?.stack ?? String(err)}`);
+  process.on('uncaughtException', onUncaught);
+  process.on('unhandledRejection', onUncaught);
   try {
     const daemon = await Daemon.start({ ...settings, log });
     let dashboard: Dashboard | undefined;
@@ -146,5 +152,7 @@ export async function handler(opts: ServeOptions, _args: string[] = [], stop?: P
   } finally {
     process.off('SIGINT', sigint);
     process.off('SIGTERM', sigterm);
+    process.off('uncaughtException', onUncaught);
+    process.off('unhandledRejection', onUncaught);
   }
 }

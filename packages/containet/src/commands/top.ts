@@ -1,9 +1,8 @@
 /** `containet top HOST:PORT`: the dashboard's live view in a terminal, from its WebSocket. */
 import WebSocket from 'ws';
-import { ContainetError, UsageError, type PortInfo } from '@containet/common';
+import { ContainetError, UsageError, decodeEvent, switchStatus, type ControlEvent, type RatedPort } from '@containet/common';
 import { formatTable, humanBytes } from '../table.js';
 import { parseListen } from '../web/dashboard.js';
-import type { PortRates } from '../daemon.js';
 
 export const commandNames = ['top'];
 
@@ -14,8 +13,6 @@ export interface TopOptions {
   /** Print one sample (the first with rates) and return. */
   once?: boolean;
 }
-
-type RatedPort = PortInfo & { rates: PortRates };
 
 function bits(bps: number): string {
   const units = ['b', 'Kb', 'Mb', 'Gb'];
@@ -52,23 +49,20 @@ export function renderTop(ports: RatedPort[], events: string[], header: string):
   return `${header}\n\n${table}\n${events.slice(-8).join('\n')}\n`;
 }
 
-function describe(ev: Record<string, unknown>): string | null {
-  switch (ev['event']) {
-    case 'port-attached': {
-      const p = ev['port'] as PortInfo;
-      return `port ${p.port} attached: ${p.node} ${p.ifname}`;
-    }
+/** The lines an event adds to the screen's log. */
+function describe(ev: ControlEvent): string[] {
+  switch (ev.event) {
+    case 'port-attached':
+      return [`port ${ev.port.port} attached: ${ev.port.node} ${ev.port.ifname}`];
     case 'port-detached':
-      return `port ${String(ev['port'])} detached: ${String(ev['node'])} (${String(ev['reason'])})`;
-    case 'mac-learned':
-    case 'mac-aged':
-    case 'mac-evicted':
-    case 'mac-flushed':
-      return `${String(ev['mac'])} ${String(ev['event']).slice(4)} on port ${String(ev['port'])}`;
-    case 'mac-moved':
-      return `${String(ev['mac'])} moved from port ${String(ev['from'])} to ${String(ev['port'])}`;
+      return [`port ${ev.port} detached: ${ev.node} (${ev.reason})`];
+    case 'mac-changes':
+      return [
+        ...ev.changes.map((c) => (c.change === 'moved' ? `${c.mac} moved from port ${c.from} to ${c.port}` : `${c.mac} ${c.change} on port ${c.port}`)),
+        ...(ev.lost ? [`(${ev.lost} more MAC changes)`] : []),
+      ];
     default:
-      return null;
+      return [];
   }
 }
 
@@ -81,6 +75,8 @@ export async function handler(opts: TopOptions, args: string[]): Promise<string>
   const events: string[] = [];
   let header = `containet at ${where}`;
   let samples = 0;
+  /** The parts of one counters sample so far. */
+  let ports: RatedPort[] = [];
   return new Promise<string>((resolve, reject) => {
     const stop = () => {
       ws.close();
@@ -99,20 +95,29 @@ export async function handler(opts: TopOptions, args: string[]): Promise<string>
       resolve('');
     });
     ws.on('message', (data) => {
-      const ev = JSON.parse(String(data)) as Record<string, unknown>;
-      if (ev['event'] === 'snapshot') {
-        const st = ev['status'] as { pid: number; socket: string; macAgeSeconds: number };
-        header = `containet pid ${st.pid} on ${st.socket} (dashboard ${where})`;
+      let ev: ControlEvent;
+      try {
+        const msg = JSON.parse(String(data)) as { event?: unknown; status?: unknown };
+        if (msg.event === 'snapshot') {
+          const st = switchStatus(msg.status, 'snapshot.status');
+          header = `containet pid ${st.pid} on ${st.socket} (dashboard ${where})`;
+          return;
+        }
+        if (msg.event === 'error') return;
+        ev = decodeEvent(msg);
+      } catch {
+        return; // not for us to show
+      }
+      if (ev.event !== 'counters') {
+        for (const line of describe(ev)) events.push(`${new Date().toLocaleTimeString()}  ${line}`);
+        events.splice(0, Math.max(0, events.length - 100));
         return;
       }
-      if (ev['event'] !== 'counters') {
-        const line = describe(ev);
-        if (line) events.push(`${new Date().toLocaleTimeString()}  ${line}`);
-        if (events.length > 100) events.shift();
-        return;
-      }
+      ports.push(...ev.ports);
+      if (ev.more) return;
       samples++;
-      const screen = renderTop(ev['ports'] as RatedPort[], events, header);
+      const screen = renderTop(ports, events, header);
+      ports = [];
       // The first sample has no rates yet (no previous counters).
       if (opts.once && samples >= 2) {
         process.off('SIGINT', stop);

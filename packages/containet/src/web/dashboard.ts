@@ -33,6 +33,16 @@ export interface DashboardOptions {
  */
 export const DEFAULT_MAX_CLIENTS = 128;
 export const DEFAULT_MAX_BUFFERED = 256 * 1024;
+/**
+ * Every client is pinged this often and dropped if it has not answered the
+ * previous ping (RFC 6455 5.5.2): one that does not read never answers,
+ * while the kernel's socket buffers may take megabytes before
+ * bufferedAmount grows.
+ */
+export const HEARTBEAT_MS = 5000;
+
+/** ADDR:PORT of each client, for log lines. */
+const clientNames = new WeakMap<WebSocket, string>();
 
 const PAGE_URL = new URL('../../../web/index.html', import.meta.url);
 
@@ -63,15 +73,31 @@ export class Dashboard {
   readonly url: string;
   #http: Server;
   #wss: WebSocketServer;
+  #heartbeat: NodeJS.Timeout;
   #closed = false;
   /** Clients refused for room and dropped for not reading, since start. */
   static refused = 0;
   static dropped = 0;
 
-  private constructor(http: Server, wss: WebSocketServer, url: string) {
+  private constructor(http: Server, wss: WebSocketServer, url: string, drops: ThrottledLog) {
     this.#http = http;
     this.#wss = wss;
     this.url = url;
+    const answered = new WeakMap<WebSocket, boolean>();
+    this.#heartbeat = setInterval(() => {
+      for (const ws of wss.clients) {
+        if (answered.get(ws) === false) {
+          Dashboard.dropped++;
+          drops.line(`dashboard: dropped ${clientNames.get(ws) ?? 'a client'}: no answer to a ping in ${HEARTBEAT_MS} ms`);
+          ws.terminate();
+          continue;
+        }
+        if (!answered.has(ws)) ws.on('pong', () => answered.set(ws, true));
+        answered.set(ws, false);
+        ws.ping();
+      }
+    }, HEARTBEAT_MS);
+    this.#heartbeat.unref();
   }
 
   static async start(daemon: Daemon, opts: DashboardOptions): Promise<Dashboard> {
@@ -107,6 +133,9 @@ export class Dashboard {
     });
     const wss = new WebSocketServer({ noServer: true, maxPayload: 4096 });
     http.on('upgrade', (req, socket, head) => {
+      // Once upgraded, node:http no longer handles this socket's errors; a
+      // peer that resets it while we refuse it must not end the process.
+      socket.on('error', () => {});
       const path = new URL(req.url ?? '/', 'http://x').pathname;
       // A page from another origin must not read the switch (DNS rebinding, cross-site WebSocket).
       const origin = req.headers.origin;
@@ -138,12 +167,13 @@ export class Dashboard {
     const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
     const url = `http://${host}:${port}/`;
     log(`dashboard on ${url}${opts.token ? ' (token required)' : ''}`);
-    return new Dashboard(http, wss, url);
+    return new Dashboard(http, wss, url, drops);
   }
 
   static #serve(daemon: Daemon, ws: WebSocket, req: IncomingMessage, opts: DashboardOptions, drops: ThrottledLog): void {
     const maxBuffered = opts.maxBuffered ?? DEFAULT_MAX_BUFFERED;
     const who = `${req.socket.remoteAddress}:${req.socket.remotePort}`;
+    clientNames.set(ws, who);
     let unsubscribe = () => {};
     // A client that does not read is dropped, never buffered for.
     const sendJson = (json: string) => {
@@ -159,7 +189,7 @@ export class Dashboard {
     };
     const fail = (error: DashboardError) => sendJson(JSON.stringify(error));
     try {
-      sendJson(JSON.stringify(daemon.snapshot(opts.adminToken !== undefined)));
+      sendJson(daemon.snapshotJson(opts.adminToken !== undefined));
     } catch (err) {
       fail({ event: 'error', code: 'CN_INTERNAL', message: (err as Error).message });
     }
@@ -192,6 +222,7 @@ export class Dashboard {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    clearInterval(this.#heartbeat);
     for (const ws of this.#wss.clients) ws.terminate();
     this.#wss.close();
     this.#http.closeAllConnections();
