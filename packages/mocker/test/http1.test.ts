@@ -8,7 +8,14 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createServer, type Socket, type AddressInfo } from 'node:net';
 import { createHash, randomBytes } from 'node:crypto';
+import { createServer as createHttpsServer } from 'node:https';
+import { createSecureContext } from 'node:tls';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { RegistryClient, type ClientOptions } from '@containet/mocker';
+import { Http1Client } from '../src/registry/http1.js';
+import { makeCertificates } from './fixtures.js';
 
 interface RawServer {
   host: string;
@@ -216,6 +223,35 @@ test('a header value with a line break is refused before anything is sent', asyn
   } finally {
     c.close();
     await server.close();
+  }
+});
+
+test('HTTPS: a new connection to an origin resumes the TLS session an earlier one got (no full handshake per parallel layer)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mocker-tls-'));
+  try {
+    const c = makeCertificates(dir, ['localhost']);
+    const resumed: boolean[] = [];
+    const srv = createHttpsServer({ cert: readFileSync(c.cert), key: readFileSync(c.key) }, (_req, res) => res.end('hello'));
+    srv.on('secureConnection', (s) => resumed.push(s.isSessionReused()));
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    const port = (srv.address() as AddressInfo).port;
+    const ctx = createSecureContext({ ca: readFileSync(c.ca) });
+    const client = new Http1Client({ timeoutMs: 5000, secureContext: () => ctx });
+    const get = async (): Promise<string> => {
+      const r = await client.request({ method: 'GET', url: new URL(`https://localhost:${port}/`), headers: {} });
+      return (await r.read(1000, () => new Error('too big'))).toString();
+    };
+    try {
+      assert.is(await get(), 'hello');
+      assert.equal(await Promise.all([get(), get(), get()]), ['hello', 'hello', 'hello']);
+    } finally {
+      client.close();
+      srv.closeAllConnections();
+      await new Promise((r) => srv.close(r));
+    }
+    assert.equal(resumed, [false, true, true], 'the first connection negotiates, the two opened for the parallel requests resume');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 

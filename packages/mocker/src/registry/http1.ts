@@ -476,6 +476,12 @@ export class Http1Client {
   #opts: Http1Options;
   #idle = new Map<string, Connection[]>();
   #all = new Set<Connection>();
+  /**
+   * The last TLS session (ticket) each origin gave us: a new connection to
+   * it resumes that session (RFC 8446 §2.2) instead of a full handshake,
+   * which matters when a pull opens a connection per parallel layer.
+   */
+  #tlsSessions = new Map<string, Buffer>();
   #closed = false;
   #onAbort = (): void => this.#destroyAll(abortError());
 
@@ -508,7 +514,12 @@ export class Http1Client {
       const { host, port } = endpointOf(url);
       const socket = proxy ? await openTunnel(proxy, host, port, timeoutMs, signal) : undefined;
       const servername = isIP(host) === 0 ? host : undefined;
-      open = (onBytes) => tls.connect({ socket, host, port, servername, secureContext: this.#opts.secureContext?.(), ALPNProtocols: ['http/1.1'] }).on('data', onBytes);
+      const session = this.#tlsSessions.get(origin);
+      open = (onBytes) =>
+        tls
+          .connect({ socket, host, port, servername, secureContext: this.#opts.secureContext?.(), ALPNProtocols: ['http/1.1'], session })
+          .on('session', (ticket: Buffer) => void this.#tlsSessions.set(origin, ticket))
+          .on('data', onBytes);
     } else {
       const { host, port } = endpointOf(proxy ?? url);
       open = (onBytes) =>
