@@ -43,9 +43,11 @@ function treeDigest(dir: string): string {
 }
 
 testIf(test, noRoot, 'hostname is the identity; the default identity is 11 base62 characters', async () => {
-  const a = await containode(['-i', 'hostname-test', 'hostname']);
+  // A unique identity: another run's container of the same name would hold its cgroup.
+  const id = uniqueName('hostname');
+  const a = await containode(['-i', id, 'hostname']);
   assert.is(a.code, 0, a.stderr);
-  assert.is(a.stdout.trim(), 'hostname-test');
+  assert.is(a.stdout.trim(), id);
   const b = await containode(['sh', '-c', 'hostname; echo "$HOSTNAME"']);
   assert.is(b.code, 0, b.stderr);
   const [name, env] = b.stdout.trim().split('\n');

@@ -135,7 +135,9 @@ export async function launch(opts: RunOptions, hooks: LaunchHooks = {}): Promise
     store.write(record);
 
     if (link && c.tap) {
-      await link.attach({ node: opts.id, ifname: c.tap.ifname, mac: c.tap.mac, addresses: opts.addresses, pid: c.pid }, c.tap.fd);
+      const port = await link.attach({ node: opts.id, ifname: c.tap.ifname, mac: c.tap.mac, addresses: opts.addresses, pid: c.pid }, c.tap.fd);
+      // The port lives with this process's connection; the link re-attaches after a switch restart.
+      record.switch = { socket: link.socket, node: opts.id, port, persist: false };
     } else if (c.tap) {
       always.push(() => closeFd(c.tap!.fd));
     }

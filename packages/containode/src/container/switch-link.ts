@@ -1,12 +1,23 @@
 /**
- * containode's attachment to a containet switch: the tap fd goes over the
- * control socket with the container's identity, MAC and addresses. The port
- * lives as long as this connection (protocol.ts, AttachRequest.persist), so
- * the link stays open for the container's life. containode keeps its own
- * copy of the tap fd; when the switch goes away the container keeps running
- * and the link re-attaches, with backoff, once a switch listens again.
+ * The one way a container's tap reaches a containet switch: its fd goes
+ * over the control socket with the container's identity, MAC and
+ * addresses (protocol.ts, AttachRequest). Two lifetimes:
+ *
+ * - `persist: false` (containode): the port lives as long as this link's
+ *   connection, so the link stays open for the container's life. It keeps
+ *   its own copy of the tap fd; when the switch goes away the container
+ *   keeps running and the link re-attaches, with backoff, once a switch
+ *   listens again.
+ * - `persist: true` (containode-oci): the switch keeps the port after the
+ *   link is closed (nothing of that runtime stays running between
+ *   commands); `SwitchLink.detach` removes it at delete. The switch then
+ *   holds the only fd of the tap.
+ *
+ * Only @containet/common's errors are imported statically: containode-oci's
+ * bundle loads the control client when a container has a switch.
  */
-import { ControlClient, ContainetError, closeFd } from '@containet/common';
+import { ContainetError } from '@containet/common';
+import type { ControlClient } from '@containet/common';
 
 export interface AttachInfo {
   node: string;
@@ -25,9 +36,11 @@ export class SwitchLink {
   #info: AttachInfo | undefined;
   #tapFd = -1;
   #attached = false;
+  #persist = false;
   #closed = false;
   #timer: NodeJS.Timeout | undefined;
   #port = -1;
+  #closeFd: ((fd: number) => void) | undefined;
   /** Called after every successful re-attach with the new port id. */
   onReattach: ((port: number) => void) | undefined;
 
@@ -42,10 +55,27 @@ export class SwitchLink {
     return link;
   }
 
-  #connect(): Promise<ControlClient> {
+  /** Remove port `node` from the switch at `socket`; a switch that is gone has no port left to remove. */
+  static async detach(socket: string, node: string): Promise<void> {
+    const { ControlClient } = await import('@containet/common');
+    let client: ControlClient;
+    try {
+      client = await ControlClient.connect(socket);
+    } catch {
+      return;
+    }
+    try {
+      await client.request({ op: 'detach', port: node });
+    } finally {
+      client.close();
+    }
+  }
+
+  async #connect(): Promise<ControlClient> {
+    const { ControlClient } = await import('@containet/common');
     return ControlClient.connect(this.socket, {
       onClose: () => {
-        if (this.#attached && !this.#closed) this.#reconnect(RETRY_MIN_MS);
+        if (this.#attached && !this.#persist && !this.#closed) this.#reconnect(RETRY_MIN_MS);
       },
     });
   }
@@ -54,14 +84,19 @@ export class SwitchLink {
     return this.#port;
   }
 
-  /** Attach `tapFd` (kept open here until close()). Throws the daemon's refusal. */
-  async attach(info: AttachInfo, tapFd: number): Promise<number> {
+  /**
+   * Attach `tapFd`, which this link owns from now on (closed by close()).
+   * Throws the daemon's refusal.
+   */
+  async attach(info: AttachInfo, tapFd: number, opts: { persist?: boolean } = {}): Promise<number> {
     if (!this.#client) throw new ContainetError('CN_CLOSED', 'switch link is closed');
+    this.#closeFd = (await import('@containet/common')).closeFd;
     this.#info = info;
     this.#tapFd = tapFd;
+    this.#persist = opts.persist === true;
     try {
-      const reply = await this.#client.request({ op: 'attach', ...info }, tapFd);
-      this.#port = Number(reply['port']);
+      const reply = await this.#client.request({ op: 'attach', ...info, ...(this.#persist ? { persist: true } : {}) }, tapFd);
+      this.#port = Number(reply.port);
     } catch (err) {
       if (err instanceof ContainetError) {
         throw new ContainetError(err.code, `containet at ${this.socket} refused the attach: ${err.message}`, { hint: err.hint, cause: err });
@@ -91,7 +126,7 @@ export class SwitchLink {
         this.#client = client;
         try {
           const reply = await client.request({ op: 'attach', ...this.#info }, this.#tapFd);
-          this.#port = Number(reply['port']);
+          this.#port = Number(reply.port);
           this.onReattach?.(this.#port);
         } catch {
           // Refused (e.g. the old port still lingers) or the switch went
@@ -102,12 +137,16 @@ export class SwitchLink {
     }, delay);
   }
 
-  /** Leave the switch (the port goes with the connection) and close the tap. Idempotent. */
+  /**
+   * Close the connection and our copy of the tap fd. A port attached with
+   * `persist: false` leaves the switch with the connection; a persistent
+   * one stays. Idempotent.
+   */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#timer) clearTimeout(this.#timer);
     this.#client?.close();
-    if (this.#tapFd >= 0) closeFd(this.#tapFd);
+    if (this.#tapFd >= 0) this.#closeFd?.(this.#tapFd);
   }
 }

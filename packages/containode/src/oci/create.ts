@@ -9,7 +9,6 @@ import { isAbsolute, resolve } from 'node:path';
 import { userInfo } from 'node:os';
 import { chownSync, writeFileSync, renameSync } from 'node:fs';
 import { ContainetError } from '@containet/common';
-import type { ControlClient } from '@containet/common';
 import type { SpawnedContainer } from '../runtime/spawn.js';
 import type { IdMapping } from '../runtime/spec.js';
 import { loadBundle, toContainerSpec, type Bundle } from './config.js';
@@ -18,7 +17,8 @@ import { OCI_LABELS } from '../cgroup/plan.js';
 import { cgroupName, wantsCgroup } from './cgroup-path.js';
 import { runContainerHook, runHostHook } from './hooks.js';
 import type { Logger } from './log.js';
-import { attachTap, connectSwitch, detachPort, planSwitch, type SwitchPlan } from './network.js';
+import { planSwitch, type SwitchPlan } from './switch-annotations.js';
+import type { SwitchLink } from '../container/switch-link.js';
 import { ContainerStore, OCI_VERSION, processAlive, processStartTime, selfRef, type ContainerRecord } from '../container/state.js';
 import { checkId } from './store.js';
 
@@ -119,12 +119,12 @@ export async function createContainer(g: Globals, o: CreateOptions): Promise<Cre
 async function build(g: Globals, o: CreateOptions, dirs: ContainerStore, rec: ContainerRecord, bundle: Bundle, plan: SwitchPlan | undefined): Promise<Created> {
   const cfg = bundle.config;
   const namespaces = rec.namespaces ?? {};
-  let client: ControlClient | undefined;
+  let link: SwitchLink | undefined;
   let spawned: SpawnedContainer | undefined;
   let cgroupProcs: string[] = [];
   try {
     dirs.write(rec);
-    if (plan) client = await connectSwitch(plan);
+    if (plan) link = await (await import('../container/switch-link.js')).SwitchLink.open(plan.socket);
     const linux = cfg.linux ?? {};
     if (wantsCgroup(linux.cgroupsPath, linux.resources)) {
       // Every hierarchy the host has, as runc joins them (the container sees its own cgroup in each).
@@ -152,10 +152,10 @@ async function build(g: Globals, o: CreateOptions, dirs: ContainerStore, rec: Co
     g.log.debug(`container ${o.id}: init is pid ${rec.pid}`);
     if (namespaces['user'] === true) giveFifoToContainer(dirs.fifo(o.id), cfg.process!.user, cfg.linux ?? {});
 
-    if (plan && client) {
+    if (plan && link) {
       const tap = spawned.tap;
       if (!tap) throw new ContainetError('CN_SPAWN', 'the spawner did not hand over the tap');
-      const port = await attachTap(client, plan, o.id, rec.pid, tap.fd);
+      const port = await link.attach({ node: o.id, ifname: tap.ifname, mac: plan.mac, addresses: plan.addresses, pid: rec.pid }, tap.fd, { persist: true });
       rec.switch = { socket: plan.socket, node: o.id, port, persist: true };
       if (tap.mac) rec.mac = tap.mac;
       dirs.write(rec);
@@ -185,11 +185,11 @@ async function build(g: Globals, o: CreateOptions, dirs: ContainerStore, rec: Co
         process.kill(rec.pid, 'SIGKILL');
       } catch {}
     }
-    if (rec.switch) await detachPort(rec.switch.socket, rec.switch.node).catch(() => {});
+    if (rec.switch) await (await import('../container/switch-link.js')).SwitchLink.detach(rec.switch.socket, rec.switch.node).catch(() => {});
     if (rec.cgroup) await ContainerCgroup.fromRecord(rec.cgroup).remove().catch(() => {});
     dirs.remove(o.id);
     throw err;
   } finally {
-    client?.close();
+    link?.close();
   }
 }

@@ -222,8 +222,8 @@ export async function deleteContainer(g: Globals, id: string, force: boolean): P
       if (!waitGone(rec, 10_000)) throw new ContainetError('CN_OCI_DELETE', `container ${id}: pid ${rec.pid} survived SIGKILL for 10 s`);
     }
     if (rec.switch) {
-      const { detachPort } = await import('./network.js');
-      await detachPort(rec.switch.socket, rec.switch.node).catch((err: Error) => g.log.warn(`detach from containet: ${err.message}`));
+      const { SwitchLink } = await import('../container/switch-link.js');
+      await SwitchLink.detach(rec.switch.socket, rec.switch.node).catch((err: Error) => g.log.warn(`detach from containet: ${err.message}`));
     }
     if (rec.cgroup) await ContainerCgroup.fromRecord(rec.cgroup).remove().catch((err: Error) => g.log.warn(err.message));
     rec.status = 'stopped';

@@ -4,11 +4,11 @@
  * optionally `containet.ipv4` (ADDR[/MASK]), `containet.ipv6`
  * (ADDR/PREFIX), `containet.gateway` (default route, v4 or v6),
  * `containet.mac`. The spawner creates the tap eth0 inside the new network
- * namespace; its fd goes to the switch with `persist: true`, since nothing
- * of this runtime stays connected after create returns; `delete` detaches
- * the port (the switch's tap fd would otherwise keep the netns alive).
+ * namespace; create attaches it through the one attach path
+ * (../container/switch-link.ts) with `persist: true`, since nothing of this
+ * runtime stays connected after create returns; `delete` detaches the port
+ * (the switch's tap fd would otherwise keep the netns alive).
  */
-import type { ControlClient } from '@containet/common';
 import { ContainetError } from '@containet/common';
 import type { NetworkSpec } from '../runtime/spec.js';
 
@@ -56,42 +56,4 @@ export async function planSwitch(annotations: Record<string, string> | undefined
   if (gw) gateways.push(wrap('containet.gateway', () => (gw.includes(':') ? parseIpv6Cidr(gw).address : parseIpv4(gw))));
   const mac = a['containet.mac'] ? wrap('containet.mac', () => formatMac(parseMac(a['containet.mac']!))) : randomMac();
   return { socket, mac, addresses, network: { tap: { ifname: 'eth0', mac }, addresses, gateways } };
-}
-
-/** Reach the switch before anything is created (CN_SWITCH_UNREACHABLE). */
-export async function connectSwitch(plan: SwitchPlan): Promise<ControlClient> {
-  const { ControlClient } = await import('@containet/common');
-  return ControlClient.connect(plan.socket);
-}
-
-/** Hand the tap to the switch; the port outlives this connection. */
-export async function attachTap(client: ControlClient, plan: SwitchPlan, node: string, pid: number, tapFd: number): Promise<number> {
-  const { closeFd } = await import('@containet/common');
-  try {
-    const reply = await client.request({ op: 'attach', node, ifname: 'eth0', mac: plan.mac, addresses: plan.addresses, pid, persist: true }, tapFd);
-    return Number(reply['port']);
-  } catch (err) {
-    if (err instanceof ContainetError) {
-      throw new ContainetError(err.code, `containet at ${plan.socket} refused the attach: ${err.message}`, { hint: err.hint, cause: err });
-    }
-    throw err;
-  } finally {
-    closeFd(tapFd);
-  }
-}
-
-/** Remove the container's port; a switch that is gone has no port left to remove. */
-export async function detachPort(socket: string, node: string): Promise<void> {
-  const { ControlClient } = await import('@containet/common');
-  let client: ControlClient;
-  try {
-    client = await ControlClient.connect(socket);
-  } catch {
-    return;
-  }
-  try {
-    await client.request({ op: 'detach', port: node });
-  } finally {
-    client.close();
-  }
 }
