@@ -3,17 +3,19 @@
 // next to runc (and crun where it runs), with Node's own start-up as the
 // floor (without NODE_EXTRA_CA_CERTS, which the launcher drops): create +
 // start + delete of /bin/true on one busybox bundle, then `run` of it, then
-// a single `state` call. Variants are interleaved round by
+// a single `state` call; and `create` of the same bundle with Docker's
+// default seccomp profile in linux.seccomp. Variants are interleaved round by
 // round so that they share the machine's load; medians and ratios are
 // printed. A benchmark, not a test: it never fails on the figures.
 //
 // Usage: pnpm bench:oci [--rounds N]      (root; default 20 rounds)
 import { spawnSync } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makeBusyboxRoot } from '@containet/common/testing';
+import { defaultOciSeccomp } from '../packages/containode/dist/src/security/seccomp.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const OCI = join(root, 'packages/containode/bin/containode-oci.cjs');
@@ -73,6 +75,13 @@ try {
     linux: { namespaces: [{ type: 'pid' }, { type: 'network' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }] },
   };
   writeFileSync(join(bundle, 'config.json'), JSON.stringify(config));
+  // The same container under Docker's default filter (evaluated for Docker's
+  // default capabilities): what `create` pays for building and loading it.
+  const DOCKER_CAPS = ['CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FSETID', 'CAP_FOWNER', 'CAP_MKNOD', 'CAP_NET_RAW', 'CAP_SETGID', 'CAP_SETUID', 'CAP_SETFCAP', 'CAP_SETPCAP', 'CAP_NET_BIND_SERVICE', 'CAP_SYS_CHROOT', 'CAP_KILL', 'CAP_AUDIT_WRITE'];
+  const filtered = join(work, 'bundle-seccomp');
+  mkdirSync(filtered);
+  const withFilter = { ...config, root: { ...config.root, path: join(bundle, 'rootfs') }, linux: { ...config.linux, seccomp: defaultOciSeccomp(DOCKER_CAPS) } };
+  writeFileSync(join(filtered, 'config.json'), JSON.stringify(withFilter));
 
   // containode-oci runs as installed: its launcher, whose shebang spares
   // Node the NODE_EXTRA_CA_CERTS file (see bin/containode-oci.cjs). The
@@ -111,6 +120,10 @@ try {
       rec(`${rt.name} delete`, d);
       rec(`${rt.name} cycle`, c + s + d);
       rec(`${rt.name} run`, time(cli(rt, 'run', '--bundle', bundle, `run${i}`)));
+      if (rt.name === 'containode-oci' || rt.name === 'runc') {
+        rec(`${rt.name} create seccomp`, time(cli(rt, 'create', '--bundle', filtered, `sc${i}`)));
+        time(cli(rt, 'delete', '--force', `sc${i}`));
+      }
     }
   }
 
@@ -125,6 +138,11 @@ try {
     const f = (k) => m(`${rt.name} ${k}`).toFixed(1);
     const ratios = ref ? `${(m(`${rt.name} cycle`) / m('runc cycle')).toFixed(2)}x       ${(m(`${rt.name} run`) / m('runc run')).toFixed(2)}x` : '';
     console.log(`${pad(rt.name, 28)}${pad(f('create'), 9)}${pad(f('start'), 9)}${pad(f('delete'), 9)}${pad(f('cycle'), 9)}${pad(f('run'), 9)}${pad(f('state'), 9)}${ratios}`);
+  }
+  console.log(`\ncreate with Docker's default seccomp filter (linux.seccomp) and without, same bundle (target: at most +5 ms):`);
+  for (const rt of runtimes.filter((r) => samples.has(`${r.name} create seccomp`))) {
+    const d = m(`${rt.name} create seccomp`) - m(`${rt.name} create`);
+    console.log(`  ${pad(rt.name, 28)}${m(`${rt.name} create`).toFixed(1)} ms without, ${m(`${rt.name} create seccomp`).toFixed(1)} ms with (${d >= 0 ? '+' : ''}${d.toFixed(1)} ms)`);
   }
   console.log(`\nper invocation, over node -e 0${extraCa ? ' without NODE_EXTRA_CA_CERTS' : ''} (target: at most +30 ms):`);
   for (const rt of runtimes.filter((r) => r.name.startsWith('containode'))) {

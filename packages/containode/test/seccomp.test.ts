@@ -116,6 +116,15 @@ test('OCI linux.seccomp: actions, errnoRet defaults (EPERM), flags and architect
   assert.equal(f.rules[4]!.args, [{ index: 1, op: 'masked_eq', value: 0xff00n, valueTwo: 0x5400n }]);
 });
 
+test("unknown names are reported only when a profile names a call outside Docker's list (a typo, not a call newer than libseccomp)", () => {
+  const real = seccompFromOci({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir', 'mseal', 'statmount'], action: 'SCMP_ACT_ERRNO' }] });
+  assert.is(real.quietUnknown, true);
+  const typo = seccompFromOci({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir', 'mkdri'], action: 'SCMP_ACT_ERRNO' }] });
+  assert.is(typo.quietUnknown, undefined);
+  assert.is(defaultSeccompFilter([], AMD64).quietUnknown, true);
+  assert.is(parseDockerProfile({ defaultAction: 'SCMP_ACT_ERRNO', syscalls: [{ names: ['read', 'frobnicate'], action: 'SCMP_ACT_ALLOW' }] }, []).quietUnknown, undefined);
+});
+
 test('serializeSpec: one seccomp_rule line per name, conditions as INDEX:OP:VALUE[:VALUE2], errno "-" when none', () => {
   const text = serializeSpec({
     namespaces: {},

@@ -7,6 +7,7 @@
  */
 import { ContainetError } from '@containet/common';
 import type { SeccompAction, SeccompCondition, SeccompFilter, SeccompRule } from '../runtime/spec.js';
+import { dockerSyscallNames } from './seccomp-default.js';
 
 /** The OCI form, also what Docker's profiles become once evaluated. */
 export interface OciSeccomp {
@@ -208,5 +209,11 @@ export function seccompFromOci(raw: unknown, src: SeccompSource = { file: 'confi
     if (!Array.isArray(calls)) throw seccompError(src, 'syscalls', 'must be an array');
     filter.rules = calls.map((c, i) => syscall(src, c, `syscalls[${i}]`));
   }
+  // Names libseccomp does not know are skipped either way. When every name
+  // is a real call (one Docker's profile names), those are only newer than
+  // the library, and a warning at every start would say nothing; a name
+  // outside that list may be a typo: then the spawner's warning lists them.
+  const known = dockerSyscallNames();
+  if (filter.rules.every((r) => r.names.every((n) => known.has(n)))) filter.quietUnknown = true;
   return filter;
 }

@@ -4,32 +4,15 @@
  * Docker JSON profile given by the user, or an OCI config's linux.seccomp.
  * All become a SeccompFilter for ContainerSpec.seccomp, which
  * containode-spawn compiles with libseccomp and installs just before execve.
- *
- * seccomp-default.json is moby's default profile, unchanged:
- * github.com/moby/moby at b985e2313a8676e18072b442911fc8f64f17d440,
- * vendor/github.com/moby/profiles/seccomp/default.json
- * (github.com/moby/profiles/seccomp v0.2.3), Apache License 2.0,
- * Copyright The Moby Authors.
+ * The default profile's data and provenance: seccomp-default.ts.
  */
-import { readFileSync } from 'node:fs';
 import type { SeccompFilter } from '../runtime/spec.js';
+import { dockerDefaultProfile } from './seccomp-default.js';
 import { dockerProfileToOci, parseDockerProfile, type ProfileHost } from './seccomp-docker.js';
 import type { OciSeccomp } from './seccomp-oci.js';
 
 export { seccompFromOci, type OciSeccomp, type OciSyscall } from './seccomp-oci.js';
 export { parseDockerProfile, dockerProfileToOci, type ProfileHost } from './seccomp-docker.js';
-
-let defaultProfile: unknown;
-
-/**
- * The profile as parsed JSON. The file is data next to this module's
- * source (tsc does not copy JSON): from dist/src/security/ that is
- * ../../../src/security/. The bundle keeps this module's own URL.
- */
-function dockerDefaultProfile(): unknown {
-  defaultProfile ??= JSON.parse(readFileSync(new URL('../../../src/security/seccomp-default.json', import.meta.url), 'utf8'));
-  return defaultProfile;
-}
 
 const DEFAULT_SOURCE = { file: 'seccomp-default.json (Docker default profile)', field: '' };
 
@@ -40,7 +23,7 @@ const DEFAULT_SOURCE = { file: 'seccomp-default.json (Docker default profile)', 
  * System calls newer than the installed libseccomp are skipped quietly.
  */
 export function defaultSeccompFilter(capabilities: readonly string[], host?: ProfileHost): SeccompFilter {
-  return { ...parseDockerProfile(dockerDefaultProfile(), capabilities, DEFAULT_SOURCE.file, host), quietUnknown: true };
+  return parseDockerProfile(dockerDefaultProfile(), capabilities, DEFAULT_SOURCE.file, host);
 }
 
 /** The default profile in OCI's linux.seccomp form, for config.json (`containode-oci spec`). */
