@@ -54,10 +54,14 @@ function socketGroup(path: string): string | undefined {
 
 /**
  * Why a peer may not use the socket at `path`, as the CLI tells it: root
- * only, or root and one group (SO_PEERCRED, see containet's README).
+ * only, or root and one group (SO_PEERCRED, see containet's README). The
+ * daemon says it when it refuses a peer; a client says it when connect()
+ * fails with EACCES (the socket's mode kept it out).
  */
-export function permissionError(path: string, cause?: unknown): ContainetError {
-  const group = socketGroup(path);
+export function permissionError(path: string, opts: { group?: string | null; cause?: unknown } = {}): ContainetError {
+  // The daemon knows its group (null: none); a client reads it off the socket.
+  const group = opts.group === undefined ? socketGroup(path) : (opts.group ?? undefined);
+  const cause = opts.cause;
   return group === undefined
     ? new ContainetError('CN_PERMISSION', `${path} is root-only; start containet with --group GROUP to allow a group`, { cause })
     : new ContainetError('CN_PERMISSION', `${path} is for root and group ${group} only`, {
@@ -108,7 +112,7 @@ export class ControlClient {
       const sock = connect(path);
       const onError = (err: NodeJS.ErrnoException) => {
         if (err.code === 'EACCES' || err.code === 'EPERM') {
-          reject(permissionError(path, err));
+          reject(permissionError(path, { cause: err }));
           return;
         }
         reject(

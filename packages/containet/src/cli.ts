@@ -53,7 +53,8 @@ export function program(): Command {
   // `containet [options]` runs the switch; a word that is no command never
   // does (commander would pass it to the root action as an operand).
   addServeOptions(prog)
-    .argument('[command]', 'a command below; none runs the switch')
+    .usage('[options]            run the switch\n       containet COMMAND [options]  see Commands')
+    .argument('[command]')
     .argument('[args...]')
     .action(async (word: string | undefined, args: string[], opts: serve.ServeOptions) => {
       if (word === undefined) return runServe(opts);

@@ -206,11 +206,15 @@ export class ControlServer {
     return this.#opts.holds?.(conn) ?? false;
   }
 
-  /** Say why, then close: the peer reads one error frame with id 0. */
+  /**
+   * Say why, then close: the peer reads one error frame with id 0. Only our
+   * side is shut at once; the socket goes half a second later, so that a
+   * peer writing its first request meanwhile (ControlClient's hello) gets no
+   * EPIPE, which would make it drop the reason unread.
+   */
   #refuse(sock: Socket, error: ErrorBody): void {
-    sock.end(encodeFrame({ id: 0, ok: false, error }), () => sock.destroy());
-    // A peer that never reads must not keep the socket open.
-    setTimeout(() => sock.destroy(), 2000).unref();
+    sock.end(encodeFrame({ id: 0, ok: false, error }));
+    setTimeout(() => sock.destroy(), 500).unref();
   }
 
   #accept(sock: Socket): void {
@@ -232,7 +236,7 @@ export class ControlServer {
     if (!this.#allowed(cred)) {
       this.refused++;
       this.#refusals.line(`control: refused pid ${cred.pid} uid ${cred.uid}: not root, the owner or the socket's group`);
-      const why = permissionError(this.path);
+      const why = permissionError(this.path, { group: this.#opts.group?.name ?? null });
       this.#refuse(sock, { code: why.code, message: why.message, ...(why.hint ? { hint: why.hint } : {}) });
       return;
     }

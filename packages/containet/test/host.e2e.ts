@@ -34,6 +34,14 @@ async function startIn(cleanup: Cleanup, ns: string, args: string[], socket = jo
   return { ns, socket, log: d.log, stop: () => killAndWait(d.child) };
 }
 
+async function ipForward(ns: string): Promise<string> {
+  return (await inNetns(ns, 'sysctl', ['-n', 'net.ipv4.ip_forward'])).stdout.trim();
+}
+
+async function setIpForward(ns: string, value: '0' | '1'): Promise<void> {
+  await sh('ip', 'netns', 'exec', ns, 'sysctl', '-qw', `net.ipv4.ip_forward=${value}`);
+}
+
 /** A namespace "outside": veth to the host namespace, 10.201.0.2 on its end. */
 async function outside(cleanup: Cleanup, hostNs: string): Promise<string> {
   const out = await makeNetns(cleanup, 'cnout');
@@ -48,7 +56,9 @@ testIf(test, reason, 'the host reaches a container through its port; --nat masqu
     const out = await outside(cleanup, hostNs);
     // What Docker does to a host: forwarded traffic is dropped by default.
     await sh('ip', 'netns', 'exec', hostNs, 'iptables', '-P', 'FORWARD', 'DROP');
-    assert.is((await inNetns(hostNs, 'sysctl', ['-n', 'net.ipv4.ip_forward'])).stdout.trim(), '0');
+    // A new namespace may inherit the host's ip_forward (net.core.devconf_inherit_init_net): set it.
+    await setIpForward(hostNs, '0');
+    const forwardBefore = await ipForward(hostNs);
 
     const host = await startIn(cleanup, hostNs, ['--host', '10.88.0.1/24', '--nat']);
     assert.match(host.log(), /masquerading 10\.88\.0\.0\/24 \(FORWARD policy is DROP/);
@@ -72,12 +82,12 @@ testIf(test, reason, 'the host reaches a container through its port; --nat masqu
       "const s = require('net').connect(8181, '10.201.0.2'); let d = ''; s.on('data', (x) => (d += x)); s.on('end', () => { process.stdout.write(d); }); s.on('error', (e) => { console.error(e.message); process.exitCode = 1; }); setTimeout(() => process.exit(3), 5000).unref();"], { timeoutMs: 10_000 });
     assert.is(reply.code, 0, reply.stderr);
     assert.is(reply.stdout.trim(), '10.201.0.1', 'the outside sees the host address (masqueraded)');
-    assert.is((await inNetns(hostNs, 'sysctl', ['-n', 'net.ipv4.ip_forward'])).stdout.trim(), '1');
+    assert.is(await ipForward(hostNs), '1');
 
     await host.stop();
     const rules = (await inNetns(hostNs, 'iptables-save', [])).stdout;
     assert.not.match(rules, /containet:/, 'no rule left');
-    assert.is((await inNetns(hostNs, 'sysctl', ['-n', 'net.ipv4.ip_forward'])).stdout.trim(), '0', 'ip_forward restored');
+    assert.is(await ipForward(hostNs), forwardBefore, 'ip_forward restored');
     const links = (await sh('ip', '-n', hostNs, '-o', 'addr')).toString();
     assert.not.match(links, /10\.88\.0\.1/, 'no address left');
     assert.not.match((await sh('ip', '-n', hostNs, 'link')).toString(), /cnhost/, 'no device left');
@@ -91,6 +101,8 @@ testIf(test, reason, 'a crashed daemon\'s rules are removed by the next start on
   const cleanup = new Cleanup();
   try {
     const hostNs = await makeNetns(cleanup, 'cnhst');
+    await setIpForward(hostNs, '0');
+    const forwardBefore = await ipForward(hostNs);
     const first = await startIn(cleanup, hostNs, ['--host', '10.89.0.1/24', '--nat']);
     // SIGKILL: no chance to clean up.
     const pid = Number((await sh('ip', 'netns', 'pids', hostNs)).trim().split('\n')[0]);
@@ -102,7 +114,7 @@ testIf(test, reason, 'a crashed daemon\'s rules are removed by the next start on
     const second = await startIn(cleanup, hostNs, ['--host', '10.89.0.1/24', '--nat'], first.socket);
     await second.stop();
     assert.not.match((await inNetns(hostNs, 'iptables-save', [])).stdout, /containet:/, 'none after restart + stop');
-    assert.is((await inNetns(hostNs, 'sysctl', ['-n', 'net.ipv4.ip_forward'])).stdout.trim(), '0');
+    assert.is(await ipForward(hostNs), forwardBefore, 'ip_forward as it was before the first start');
   } finally {
     await cleanup.run();
   }
