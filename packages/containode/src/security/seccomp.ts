@@ -6,7 +6,10 @@
  * containode-spawn compiles with libseccomp and installs just before execve.
  * The default profile's data and provenance: seccomp-default.ts.
  */
+import { readFileSync } from 'node:fs';
+import { ContainetError } from '@containet/common';
 import type { SeccompFilter } from '../runtime/spec.js';
+import type { SeccompChoice } from './security-opt.js';
 import { dockerDefaultProfile } from './seccomp-default.js';
 import { dockerProfileToOci, parseDockerProfile, type ProfileHost } from './seccomp-docker.js';
 import type { OciSeccomp } from './seccomp-oci.js';
@@ -29,4 +32,26 @@ export function defaultSeccompFilter(capabilities: readonly string[], host?: Pro
 /** The default profile in OCI's linux.seccomp form, for config.json (`containode-oci spec`). */
 export function defaultOciSeccomp(capabilities: readonly string[], host?: ProfileHost): OciSeccomp {
   return dockerProfileToOci(dockerDefaultProfile(), capabilities, DEFAULT_SOURCE, host);
+}
+
+/**
+ * The filter a --security-opt seccomp choice means for a container with
+ * these bounding capabilities: Docker's default, none (unconfined), or a
+ * profile file in Docker's format. A file that cannot be read or parsed is
+ * one line naming it (CN_SECCOMP_PROFILE, exit 2).
+ */
+export function seccompFilterFor(choice: SeccompChoice, capabilities: readonly string[]): SeccompFilter | undefined {
+  if (choice.kind === 'unconfined') return undefined;
+  if (choice.kind === 'default') return defaultSeccompFilter(capabilities);
+  let text: string;
+  try {
+    text = readFileSync(choice.path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    throw new ContainetError('CN_SECCOMP_PROFILE', `cannot read seccomp profile ${choice.path}: ${code}`, {
+      exitCode: 2,
+      hint: "give a readable file in Docker's seccomp JSON format, or seccomp=unconfined",
+    });
+  }
+  return parseDockerProfile(text, capabilities, choice.path);
 }
