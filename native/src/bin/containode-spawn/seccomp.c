@@ -8,9 +8,11 @@
  * Docker's profiles rely on this OR).
  */
 #include <errno.h>
+#include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <seccomp.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -288,6 +290,138 @@ static int rule_add(scmp_filter_ctx ctx, const struct seccomp_rule *r, int nr)
 	return 0;
 }
 
+#define X32_SYSCALL_BIT	0x40000000U	/* asm/unistd.h __X32_SYSCALL_BIT */
+
+/* Symbolic jump targets while a stub is laid out. */
+enum { TO_NEXT = -1, TO_ENOSYS = -2, TO_FILTER = -3 };
+
+struct stub {
+	struct sock_filter ins[64];
+	int jt[64], jf[64];	/* absolute index, or TO_* */
+	int n;
+};
+
+static void emit(struct stub *st, unsigned short code, uint32_t k, int jt, int jf)
+{
+	st->ins[st->n] = (struct sock_filter){ .code = code, .k = k };
+	st->jt[st->n] = jt;
+	st->jf[st->n] = jf;
+	st->n++;
+}
+
+/* The highest number among the rules' names on @arch (libseccomp token),
+ * 0 when none resolves there. */
+static uint32_t last_syscall(const struct seccomp_spec *sc, uint32_t arch)
+{
+	uint32_t max = 0;
+	int i;
+
+	for (i = 0; i < sc->n_rules; i++) {
+		int nr = seccomp_syscall_resolve_name_arch(arch, sc->rules[i].name);
+
+		if (nr >= 0 && (uint32_t)nr > max)
+			max = (uint32_t)nr;
+	}
+	return max;
+}
+
+/* Prepend what runc's patchbpf adds (libcontainer/seccomp/patchbpf): a
+ * call numbered above every call the profile names is one newer than the
+ * profile, and gets ENOSYS instead of the default action, so a program's
+ * fallback for a kernel without it runs (glibc tries clone3, then clone).
+ * Only when the default refuses: an allowing default lets them through.
+ * Return: 0, or -ENOMEM (the program is then unchanged).
+ */
+static int enosys_stub(const struct seccomp_spec *sc, struct seccomp_prog *prog)
+{
+	uint32_t def = sc->default_action & SECCOMP_RET_ACTION_FULL;
+	uint32_t arches[SECCOMP_MAX_ARCHES + 1], m64 = 0, m32 = 0;
+	struct stub st = { .n = 0 };
+	struct sock_filter *out;
+	int n_arches = 0, i, j, section;
+
+	if (def == SCMP_ACT_ALLOW || def == SCMP_ACT_LOG || def == (SCMP_ACT_TRACE(0) & SECCOMP_RET_ACTION_FULL))
+		return 0;
+	arches[n_arches++] = seccomp_arch_native();
+	for (i = 0; i < sc->n_arches; i++) {
+		for (j = 0; j < n_arches && arches[j] != sc->arches[i]; j++)
+			;
+		if (j == n_arches)
+			arches[n_arches++] = sc->arches[i];
+	}
+	/* x86_64 and x32 share AUDIT_ARCH_X86_64; x32 numbers carry a bit. */
+	for (i = 0; i < n_arches; i++) {
+		if (arches[i] == SCMP_ARCH_X86_64)
+			m64 = last_syscall(sc, arches[i]);
+		else if (arches[i] == SCMP_ARCH_X32)
+			m32 = last_syscall(sc, arches[i]);
+	}
+	emit(&st, BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch), 0, 0);
+	if (m64 || m32) {
+		section = st.n;
+		emit(&st, BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, section + 1, TO_NEXT);
+		emit(&st, BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr), 0, 0);
+		/* Bit set: an x32 call, checked against x32's last, else left
+		 * to the filter; clear: the same for x86_64. */
+		emit(&st, BPF_JMP | BPF_JSET | BPF_K, X32_SYSCALL_BIT, m32 ? section + 4 : TO_FILTER,
+		     m64 ? section + 3 : TO_FILTER);
+		emit(&st, BPF_JMP | BPF_JGT | BPF_K, m64, TO_ENOSYS, TO_FILTER);
+		emit(&st, BPF_JMP | BPF_JGT | BPF_K, m32, TO_ENOSYS, TO_FILTER);
+		/* Every path of a match ends in ENOSYS or the filter; a
+		 * mismatch goes on with the arch still loaded. */
+		for (i = section; i < st.n; i++)
+			if (st.jf[i] == TO_NEXT)
+				st.jf[i] = st.n;
+	}
+	for (i = 0; i < n_arches; i++) {
+		uint32_t max;
+
+		if (arches[i] == SCMP_ARCH_X86_64 || arches[i] == SCMP_ARCH_X32)
+			continue;
+		max = last_syscall(sc, arches[i]);
+		if (!max || st.n > 56)
+			continue;
+		section = st.n;
+		emit(&st, BPF_JMP | BPF_JEQ | BPF_K, arches[i], section + 1, section + 3 +
+		     (arches[i] == SCMP_ARCH_S390 || arches[i] == SCMP_ARCH_S390X));
+		emit(&st, BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr), 0, 0);
+		/* s390: call 0 multiplexes calls the kernel does not know. */
+		if (arches[i] == SCMP_ARCH_S390 || arches[i] == SCMP_ARCH_S390X)
+			emit(&st, BPF_JMP | BPF_JEQ | BPF_K, 0, TO_ENOSYS, st.n + 1);
+		emit(&st, BPF_JMP | BPF_JGT | BPF_K, max, TO_ENOSYS, TO_FILTER);
+	}
+	emit(&st, BPF_JMP | BPF_JA, 0, 0, 0);	/* no match: the filter */
+	st.jt[st.n - 1] = TO_FILTER;
+	emit(&st, BPF_RET | BPF_K, SCMP_ACT_ERRNO(ENOSYS), 0, 0);
+	if (st.n == 3)
+		return 0;	/* no architecture had a named call */
+	for (i = 0; i < st.n; i++) {
+		int t[2] = { st.jt[i], st.jf[i] }, k;
+
+		if (BPF_CLASS(st.ins[i].code) != BPF_JMP)
+			continue;
+		for (k = 0; k < 2; k++)
+			t[k] = t[k] == TO_ENOSYS ? st.n - 1 : t[k] == TO_FILTER ? st.n : t[k];
+		if (BPF_OP(st.ins[i].code) == BPF_JA) {
+			st.ins[i].k = (uint32_t)(t[0] - i - 1);
+			continue;
+		}
+		st.ins[i].jt = (unsigned char)(t[0] - i - 1);
+		st.ins[i].jf = (unsigned char)(t[1] - i - 1);
+	}
+	if (prog->len + st.n > BPF_MAXINSNS)
+		return 0;
+	out = malloc(sizeof(*out) * ((size_t)prog->len + (size_t)st.n));
+	if (!out)
+		return -ENOMEM;
+	memcpy(out, st.ins, sizeof(*out) * (size_t)st.n);
+	memcpy(out + st.n, prog->filter, sizeof(*out) * prog->len);
+	free(prog->filter);
+	prog->filter = out;
+	prog->len = (unsigned short)(prog->len + st.n);
+	return 0;
+}
+
 /* Classic BPF as libseccomp generates it, read back from a memfd. */
 static int export_bpf(scmp_filter_ctx ctx, struct seccomp_prog *prog)
 {
@@ -330,7 +464,8 @@ static int cache_key(struct seccomp_spec *sc)
 	const struct scmp_version *v = seccomp_version();
 	char line[96], *f[1] = { line };
 
-	snprintf(line, sizeof(line), "libseccomp %u.%u.%u arch %u",
+	/* "enosys 1": the program also carries enosys_stub() as it is now. */
+	snprintf(line, sizeof(line), "libseccomp %u.%u.%u arch %u enosys 1",
 		 v ? v->major : 0, v ? v->minor : 0, v ? v->micro : 0, seccomp_arch_native());
 	return keep_text(sc, f, 1);
 }
@@ -388,6 +523,8 @@ int seccomp_build(struct seccomp_spec *sc, char *unknown, size_t unknown_cap,
 		*step = "seccomp_export_bpf";
 		*detail = "";
 		rc = export_bpf(ctx, &sc->prog);
+		if (!rc)
+			rc = enosys_stub(sc, &sc->prog);
 	}
 	seccomp_release(ctx);
 	if (!rc && sc->cache_dir && sc->text)
