@@ -162,4 +162,37 @@ test('inconsistent configs are refused before anything is made', () => {
   }
 });
 
+test('every command is a module with commandNames, help, its options and a handler the tests can call', async () => {
+  const { COMMANDS } = await import('../src/oci/commands/index.js');
+  const { Logger } = await import('../src/oci/log.js');
+  for (const [name, load] of Object.entries(COMMANDS)) {
+    const mod = await load();
+    assert.ok(mod.commandNames.includes(name), `${name} is among its module's commandNames`);
+    assert.type(mod.help, 'string');
+    assert.type(mod.handler, 'function');
+  }
+  const root = mkdtempSync(join(tmpdir(), 'cnoci-cmd-'));
+  try {
+    const global = { root, log: new Logger(undefined, 'text', false) };
+    const state = await COMMANDS['state']!();
+    let err: { code?: string } | undefined;
+    try {
+      await state.handler({ command: 'state', global, options: {} }, ['nope']);
+    } catch (e) {
+      err = e as { code?: string };
+    }
+    assert.is(err?.code, 'CN_OCI_NOT_FOUND');
+    const kill = await COMMANDS['kill']!();
+    err = undefined;
+    try {
+      await kill.handler({ command: 'kill', global, options: {} }, ['a', 'NOSIG']);
+    } catch (e) {
+      err = e as { code?: string };
+    }
+    assert.is(err?.code, 'CN_USAGE', 'a bad signal is a usage error');
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
 test.run();

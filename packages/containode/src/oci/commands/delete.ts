@@ -1,0 +1,18 @@
+/** `delete [--force] ID`: remove a stopped container (--force kills it first). */
+import * as args from '../args.js';
+import type { OciCommandOptions } from './types.js';
+
+export const commandNames = ['delete'];
+
+export const help = 'delete [--force] ID: remove a stopped container (--force kills it first)';
+
+export const options: readonly args.OptionDef[] = [{ name: 'force', short: 'f' }];
+
+export const stopAtOperand = false;
+
+export async function handler(opts: OciCommandOptions, operands: string[]): Promise<number> {
+  const [id] = args.operands({ options: opts.options, operands }, ['container-id'], 'delete');
+  const { deleteContainer } = await import('../lifecycle.js');
+  await deleteContainer(opts.global, id!, args.flag(opts.options, 'force'));
+  return 0;
+}

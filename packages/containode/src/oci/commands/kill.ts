@@ -1,0 +1,20 @@
+/** `kill [--all] ID [SIG]`: a signal to the container's init (or every process of it). */
+import * as args from '../args.js';
+import type { OciCommandOptions } from './types.js';
+
+export const commandNames = ['kill'];
+
+export const help = 'kill [--all] ID [SIG]: send SIG (number, TERM or SIGTERM; default SIGTERM)';
+
+export const options: readonly args.OptionDef[] = [{ name: 'all', short: 'a' }];
+
+export const stopAtOperand = false;
+
+export async function handler(opts: OciCommandOptions, operands: string[]): Promise<number> {
+  const [id, sig] = args.operands({ options: opts.options, operands }, ['container-id'], 'kill', 1);
+  const { parseSignal } = await import('../signals.js');
+  const signal = parseSignal(sig ?? 'SIGTERM');
+  const { killContainer } = await import('../lifecycle.js');
+  await killContainer(opts.global, id!, signal, args.flag(opts.options, 'all'));
+  return 0;
+}

@@ -1,0 +1,21 @@
+/** `list [--format table|json] [--quiet]` (also `ls`). */
+import { UsageError } from '@containet/common';
+import * as args from '../args.js';
+import type { OciCommandOptions } from './types.js';
+
+export const commandNames = ['list', 'ls'];
+
+export const help = 'list [--format table|json] [--quiet]: the containers in --root';
+
+export const options: readonly args.OptionDef[] = [{ name: 'format', short: 'f', value: true }, { name: 'quiet', short: 'q' }];
+
+export const stopAtOperand = false;
+
+export async function handler(opts: OciCommandOptions, operands: string[]): Promise<number> {
+  args.operands({ options: opts.options, operands }, [], 'list');
+  const fmt = args.str(opts.options, 'format') ?? 'table';
+  if (fmt !== 'table' && fmt !== 'json') throw new UsageError(`list: invalid --format ${fmt}`, 'use table or json');
+  const { listContainers, writeOut } = await import('../lifecycle.js');
+  writeOut(listContainers(opts.global, fmt, args.flag(opts.options, 'quiet')));
+  return 0;
+}

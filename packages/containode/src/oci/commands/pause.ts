@@ -1,0 +1,16 @@
+/** `pause ID` and `resume ID`: freeze or thaw every process of the container (runc's). */
+import * as args from '../args.js';
+import type { OciCommandOptions } from './types.js';
+
+export const commandNames = ['pause', 'resume'];
+
+export const help = 'pause ID ; resume ID: freeze or thaw all its processes (needs a cgroup)';
+
+export const options: readonly args.OptionDef[] = [];
+
+export async function handler(opts: OciCommandOptions, operands: string[]): Promise<number> {
+  const [id] = args.operands({ options: opts.options, operands }, ['container-id'], opts.command);
+  const { pauseContainer } = await import('../lifecycle.js');
+  await pauseContainer(opts.global, id!, opts.command === 'pause');
+  return 0;
+}
