@@ -1,0 +1,480 @@
+/* containet-cni-netns - the namespace work of containet's CNI plugin
+ * (packages/cni), done outside the multi-threaded Node process: one
+ * short-lived, single-threaded process per request that setns()es into the
+ * pod's network namespace by path (CNI_NETNS) and returns.
+ *
+ *   containet-cni-netns add NETNS IFNAME [--mac MAC] [--mtu N]
+ *                       [--addr CIDR]... [--route DST[,GW]]... [--send FD]
+ *       Create tap IFNAME in NETNS (IFF_TAP|IFF_NO_PI|IFF_VNET_HDR, 12-byte
+ *       header, TSO/CSUM offloads, TUNSETPERSIST so it outlives this
+ *       process and the switch), set MAC and MTU, bring it up, add the
+ *       addresses and routes. With --send, the bytes read from stdin (an
+ *       attach frame the caller encoded) are sent on socket FD with the
+ *       tap's fd attached (SCM_RIGHTS). Prints the tap's MAC. On failure
+ *       the tap is deleted again.
+ *   containet-cni-netns open NETNS IFNAME --send FD
+ *       Re-open the existing persistent tap IFNAME in NETNS and send it as
+ *       above (a switch restarted after the pod was attached).
+ *   containet-cni-netns del NETNS IFNAME
+ *       Delete IFNAME in NETNS; an absent namespace or link is success
+ *       (prints "absent").
+ *   containet-cni-netns check NETNS IFNAME [--mac MAC] [--mtu N] [--addr CIDR]...
+ *       Report on stderr each way IFNAME differs (missing, down, MAC, MTU,
+ *       an address missing); exit 200 when any does.
+ *
+ * Errors: one line `containet-cni-netns: STEP(DETAIL): strerror` on stderr
+ * and the errno as exit status, so the caller can tell EEXIST and ENOENT.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <ifaddrs.h>
+#include <arpa/inet.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
+#include <poll.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "containet-cni-netns/rtnl.h"
+
+/* struct virtio_net_hdr_v1 without the hash report: what containet reads. */
+#define VNET_HDR_LEN 12
+#define MAX_ITEMS 32
+#define MAX_FRAME (1 << 20)
+/* Exit status of `check` when the interface differs from what was asked. */
+#define EXIT_DIFFERS 200
+
+struct request {
+	const char *cmd, *netns, *ifname, *mac;
+	unsigned int mtu;
+	int send_fd;
+	const char *addr[MAX_ITEMS];
+	int n_addr;
+	const char *route[MAX_ITEMS];
+	int n_route;
+};
+
+static int fail(int err, const char *step, const char *detail)
+{
+	if (err < 0)
+		err = -err;
+	fprintf(stderr, "containet-cni-netns: %s(%s): %s\n", step, detail, strerror(err));
+	return err > 0 && err < EXIT_DIFFERS ? err : 1;
+}
+
+static int usage(void)
+{
+	fprintf(stderr, "usage: containet-cni-netns add|open|del|check NETNS IFNAME [--mac MAC] [--mtu N] "
+			"[--addr CIDR]... [--route DST[,GW]]... [--send FD]\n");
+	return 2;
+}
+
+static int parse_args(int argc, char **argv, struct request *rq)
+{
+	int i;
+
+	memset(rq, 0, sizeof(*rq));
+	rq->send_fd = -1;
+	if (argc < 4)
+		return -1;
+	rq->cmd = argv[1];
+	rq->netns = argv[2];
+	rq->ifname = argv[3];
+	if (!*rq->ifname || strlen(rq->ifname) >= IFNAMSIZ)
+		return -1;
+	for (i = 4; i < argc; i++) {
+		const char *opt = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if (!val)
+			return -1;
+		i++;
+		if (!strcmp(opt, "--mac"))
+			rq->mac = val;
+		else if (!strcmp(opt, "--mtu"))
+			rq->mtu = (unsigned int)strtoul(val, NULL, 10);
+		else if (!strcmp(opt, "--send"))
+			rq->send_fd = atoi(val);
+		else if (!strcmp(opt, "--addr") && rq->n_addr < MAX_ITEMS)
+			rq->addr[rq->n_addr++] = val;
+		else if (!strcmp(opt, "--route") && rq->n_route < MAX_ITEMS)
+			rq->route[rq->n_route++] = val;
+		else
+			return -1;
+	}
+	return 0;
+}
+
+static int parse_mac(const char *s, unsigned char *mac)
+{
+	unsigned int b[6];
+	int i;
+
+	if (strlen(s) != 17 || sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5]) != 6)
+		return -EINVAL;
+	for (i = 0; i < 6; i++)
+		mac[i] = (unsigned char)b[i];
+	return 0;
+}
+
+/* Enter the network namespace at @path (a bind mount or /proc/PID/ns/net).
+ * Return: 0 or -errno (-ENOENT: no such file, -EINVAL: not a netns).
+ */
+static int enter_netns(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), r = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (setns(fd, CLONE_NEWNET) < 0)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
+/* Open tap @name (created if absent) with the vnet header and offloads;
+ * @persist sets TUNSETPERSIST.  Return: the fd or -errno, *@step set.
+ */
+static int tap_open(const char *name, int persist, const char **step)
+{
+	unsigned int offloads = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN;
+	struct ifreq ifr;
+	int fd, hdr = VNET_HDR_LEN, err;
+
+	*step = "open(/dev/net/tun)";
+	fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	memset(&ifr, 0, sizeof(ifr));
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
+	snprintf(ifr.ifr_name, IFNAMSIZ, "%s", name);
+	*step = "ioctl(TUNSETIFF)";
+	if (ioctl(fd, TUNSETIFF, &ifr) < 0)
+		goto err;
+	*step = "ioctl(TUNSETVNETHDRSZ)";
+	if (ioctl(fd, TUNSETVNETHDRSZ, &hdr) < 0)
+		goto err;
+	*step = "ioctl(TUNSETOFFLOAD)";
+	if (ioctl(fd, TUNSETOFFLOAD, offloads) < 0)
+		goto err;
+	*step = "ioctl(TUNSETPERSIST)";
+	if (persist && ioctl(fd, TUNSETPERSIST, 1) < 0)
+		goto err;
+	return fd;
+err:
+	err = errno;
+	close(fd);
+	return -err;
+}
+
+/* Send all of @buf on @sock with @fd attached to the first byte; @sock may
+ * be non-blocking (shared with the caller's event loop).
+ * Return: 0 or -errno.
+ */
+static int send_with_fd(int sock, const char *buf, size_t len, int fd)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	size_t off = 0;
+
+	while (off < len) {
+		struct iovec iov = { .iov_base = (char *)buf + off, .iov_len = len - off };
+		struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+		ssize_t n;
+
+		if (off == 0) {
+			struct cmsghdr *c;
+
+			memset(cbuf, 0, sizeof(cbuf));
+			msg.msg_control = cbuf;
+			msg.msg_controllen = sizeof(cbuf);
+			c = CMSG_FIRSTHDR(&msg);
+			c->cmsg_level = SOL_SOCKET;
+			c->cmsg_type = SCM_RIGHTS;
+			c->cmsg_len = CMSG_LEN(sizeof(int));
+			memcpy(CMSG_DATA(c), &fd, sizeof(int));
+		}
+		n = sendmsg(sock, &msg, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN) {
+			struct pollfd p = { .fd = sock, .events = POLLOUT };
+
+			if (poll(&p, 1, 5000) == 0)
+				return -ETIMEDOUT;
+			continue;
+		}
+		if (n < 0)
+			return -errno;
+		off += (size_t)n;
+	}
+	return 0;
+}
+
+/* The attach frame the caller wrote on stdin.  Return: its length or -errno. */
+static ssize_t read_frame(char *buf, size_t cap)
+{
+	size_t len = 0;
+
+	for (;;) {
+		ssize_t n = read(STDIN_FILENO, buf + len, cap - len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return len ? (ssize_t)len : -ENODATA;
+		len += (size_t)n;
+		if (len == cap)
+			return -EMSGSIZE;
+	}
+}
+
+static int send_tap(int sock, int tap)
+{
+	static char frame[MAX_FRAME];
+	ssize_t len = read_frame(frame, sizeof(frame));
+
+	if (len < 0)
+		return (int)len;
+	return send_with_fd(sock, frame, (size_t)len, tap);
+}
+
+static void delete_tap(int nl, const char *name)
+{
+	unsigned int idx = if_nametoindex(name);
+
+	if (idx)
+		rtnl_link_del(nl, (int)idx);
+}
+
+static int cmd_add(const struct request *rq)
+{
+	unsigned char mac[6], *macp = NULL;
+	char detail[128];
+	const char *step;
+	struct ifreq ifr;
+	int tap = -1, nl = -1, sock = -1, r, i;
+	unsigned int idx;
+
+	if (rq->mac) {
+		if (parse_mac(rq->mac, mac) < 0)
+			return fail(EINVAL, "mac", rq->mac);
+		macp = mac;
+	}
+	if (if_nametoindex(rq->ifname))
+		return fail(EEXIST, "link", rq->ifname);
+	nl = rtnl_open();
+	if (nl < 0)
+		return fail(nl, "socket", "netlink");
+	tap = tap_open(rq->ifname, 1, &step);
+	if (tap < 0) {
+		r = fail(tap, step, rq->ifname);
+		tap = -1;
+		goto out;
+	}
+	idx = if_nametoindex(rq->ifname);
+	r = idx ? rtnl_link_set(nl, (int)idx, macp, rq->mtu) : -errno;
+	if (r) {
+		r = fail(r, "rtnetlink(link set)", rq->ifname);
+		goto undo;
+	}
+	for (i = 0; i < rq->n_addr; i++) {
+		r = rtnl_addr_add(nl, (int)idx, rq->addr[i]);
+		if (r) {
+			snprintf(detail, sizeof(detail), "%s dev %s", rq->addr[i], rq->ifname);
+			r = fail(r, "rtnetlink(address add)", detail);
+			goto undo;
+		}
+	}
+	for (i = 0; i < rq->n_route; i++) {
+		char dst[96], *gw;
+
+		snprintf(dst, sizeof(dst), "%s", rq->route[i]);
+		gw = strchr(dst, ',');
+		if (gw)
+			*gw++ = '\0';
+		r = rtnl_route_add(nl, (int)idx, dst, gw);
+		if (r) {
+			snprintf(detail, sizeof(detail), "%s via %s dev %s", dst, gw && *gw ? gw : "(on-link)", rq->ifname);
+			r = fail(r, "rtnetlink(route add)", detail);
+			goto undo;
+		}
+	}
+	sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, IFNAMSIZ, "%s", rq->ifname);
+	if (sock < 0 || ioctl(sock, SIOCGIFHWADDR, &ifr) < 0) {
+		r = fail(errno, "ioctl(SIOCGIFHWADDR)", rq->ifname);
+		goto undo;
+	}
+	if (rq->send_fd >= 0) {
+		r = send_tap(rq->send_fd, tap);
+		if (r) {
+			r = fail(r, "sendmsg(attach)", rq->ifname);
+			goto undo;
+		}
+	}
+	memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
+	printf("%02x:%02x:%02x:%02x:%02x:%02x\n", mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
+	r = 0;
+	goto out;
+undo:
+	delete_tap(nl, rq->ifname);
+out:
+	if (sock >= 0)
+		close(sock);
+	if (tap >= 0)
+		close(tap);
+	close(nl);
+	return r;
+}
+
+static int cmd_open(const struct request *rq)
+{
+	const char *step;
+	int tap, r;
+
+	if (rq->send_fd < 0)
+		return usage();
+	if (!if_nametoindex(rq->ifname))
+		return fail(ENODEV, "link", rq->ifname);
+	tap = tap_open(rq->ifname, 0, &step);
+	if (tap < 0)
+		return fail(tap, step, rq->ifname);
+	r = send_tap(rq->send_fd, tap);
+	close(tap);
+	return r ? fail(r, "sendmsg(attach)", rq->ifname) : 0;
+}
+
+static int cmd_del(const struct request *rq)
+{
+	unsigned int idx = if_nametoindex(rq->ifname);
+	int nl, r;
+
+	if (!idx) {
+		printf("absent\n");
+		return 0;
+	}
+	nl = rtnl_open();
+	if (nl < 0)
+		return fail(nl, "socket", "netlink");
+	r = rtnl_link_del(nl, (int)idx);
+	close(nl);
+	if (r == -ENODEV) {
+		printf("absent\n");
+		return 0;
+	}
+	return r ? fail(r, "rtnetlink(link del)", rq->ifname) : 0;
+}
+
+/* Whether @cidr (ADDR/PREFIX) is on @ifname, from getifaddrs(3). */
+static int has_addr(struct ifaddrs *list, const char *ifname, const char *cidr)
+{
+	char want[INET6_ADDRSTRLEN + 16], host[INET6_ADDRSTRLEN];
+	struct ifaddrs *a;
+
+	for (a = list; a; a = a->ifa_next) {
+		int family, bits = 0, i;
+		const unsigned char *m;
+		size_t mlen;
+
+		if (!a->ifa_addr || strcmp(a->ifa_name, ifname))
+			continue;
+		family = a->ifa_addr->sa_family;
+		if (family == AF_INET) {
+			inet_ntop(family, &((struct sockaddr_in *)a->ifa_addr)->sin_addr, host, sizeof(host));
+			m = (const unsigned char *)&((struct sockaddr_in *)a->ifa_netmask)->sin_addr;
+			mlen = 4;
+		} else if (family == AF_INET6) {
+			inet_ntop(family, &((struct sockaddr_in6 *)a->ifa_addr)->sin6_addr, host, sizeof(host));
+			m = (const unsigned char *)&((struct sockaddr_in6 *)a->ifa_netmask)->sin6_addr;
+			mlen = 16;
+		} else {
+			continue;
+		}
+		for (i = 0; i < (int)mlen; i++)
+			bits += __builtin_popcount(m[i]);
+		snprintf(want, sizeof(want), "%s/%d", host, bits);
+		if (!strcmp(want, cidr))
+			return 1;
+	}
+	return 0;
+}
+
+static int cmd_check(const struct request *rq)
+{
+	struct ifaddrs *list = NULL;
+	struct ifreq ifr;
+	int sock, bad = 0, i;
+
+	sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (sock < 0)
+		return fail(errno, "socket", "inet");
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, IFNAMSIZ, "%s", rq->ifname);
+	if (ioctl(sock, SIOCGIFFLAGS, &ifr) < 0) {
+		fprintf(stderr, "%s is missing\n", rq->ifname);
+		close(sock);
+		return EXIT_DIFFERS;
+	}
+	if (!(ifr.ifr_flags & IFF_UP)) {
+		fprintf(stderr, "%s is down\n", rq->ifname);
+		bad = 1;
+	}
+	if (rq->mtu && ioctl(sock, SIOCGIFMTU, &ifr) == 0 && (unsigned int)ifr.ifr_mtu != rq->mtu) {
+		fprintf(stderr, "%s has MTU %d, not %u\n", rq->ifname, ifr.ifr_mtu, rq->mtu);
+		bad = 1;
+	}
+	if (rq->mac && ioctl(sock, SIOCGIFHWADDR, &ifr) == 0) {
+		const unsigned char *m = (const unsigned char *)ifr.ifr_hwaddr.sa_data;
+		char have[18];
+
+		snprintf(have, sizeof(have), "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+		if (strcasecmp(have, rq->mac)) {
+			fprintf(stderr, "%s has MAC %s, not %s\n", rq->ifname, have, rq->mac);
+			bad = 1;
+		}
+	}
+	close(sock);
+	if (rq->n_addr && getifaddrs(&list) < 0)
+		return fail(errno, "getifaddrs", rq->ifname);
+	for (i = 0; i < rq->n_addr; i++) {
+		if (!has_addr(list, rq->ifname, rq->addr[i])) {
+			fprintf(stderr, "%s lacks address %s\n", rq->ifname, rq->addr[i]);
+			bad = 1;
+		}
+	}
+	if (list)
+		freeifaddrs(list);
+	return bad ? EXIT_DIFFERS : 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct request rq;
+	int r;
+
+	if (parse_args(argc, argv, &rq) < 0)
+		return usage();
+	r = enter_netns(rq.netns);
+	if (r == -ENOENT && !strcmp(rq.cmd, "del")) {
+		printf("absent\n");
+		return 0;
+	}
+	if (r)
+		return fail(r, r == -EINVAL ? "setns(not a network namespace)" : "setns", rq.netns);
+	if (!strcmp(rq.cmd, "add"))
+		return cmd_add(&rq);
+	if (!strcmp(rq.cmd, "open"))
+		return cmd_open(&rq);
+	if (!strcmp(rq.cmd, "del"))
+		return cmd_del(&rq);
+	if (!strcmp(rq.cmd, "check"))
+		return cmd_check(&rq);
+	return usage();
+}

@@ -1,0 +1,86 @@
+/**
+ * DEL (SPEC.md, section 2): best effort and idempotent. The port leaves the
+ * switch, the tap leaves the namespace, the IPAM plugin releases the lease,
+ * the record goes; a namespace, switch, port or record already gone is
+ * success. An IPAM failure is reported (the lease may still be held), after
+ * everything else was done.
+ */
+import type { NetConf } from '../config.js';
+import type { CniEnvironment } from '../environment.js';
+import { CniError, CNI_ERR } from '../errors.js';
+import { ipamOther } from '../delegate.js';
+import { deleteTap } from '../netns-helper.js';
+import { portIdentity } from '../port-identity.js';
+import { readRecord, removeRecord, type AttachmentRecord } from '../records.js';
+import { detachPort } from '../switch-requests.js';
+
+export interface Teardown {
+  network: string;
+  containerId: string;
+  ifname: string;
+  netns: string | undefined;
+  socket: string | undefined;
+  ipamType: string | undefined;
+  ipamConf: Record<string, unknown> | undefined;
+  path: string[];
+}
+
+/** Undo one attachment; returns the errors that remain (empty: all done). */
+export async function teardown(t: Teardown): Promise<string[]> {
+  const errors: string[] = [];
+  if (t.socket) {
+    try {
+      await detachPort(t.socket, portIdentity(t.containerId, t.ifname));
+    } catch {
+      // The switch is gone or restarting: the port went with it (or goes
+      // with the tap below).
+    }
+  }
+  if (t.netns) {
+    try {
+      deleteTap(t.netns, t.ifname);
+    } catch (err) {
+      errors.push(`deleting ${t.ifname} in ${t.netns}: ${(err as Error).message}`);
+    }
+  }
+  if (t.ipamType && t.ipamConf) {
+    try {
+      ipamOther(t.ipamType, 'DEL', t.ipamConf, t.path);
+    } catch (err) {
+      errors.push(`releasing the address with ${t.ipamType}: ${(err as Error).message}`);
+    }
+  }
+  if (!errors.length) removeRecord(t.network, t.containerId, t.ifname);
+  return errors;
+}
+
+export function teardownOfRecord(rec: AttachmentRecord, path: string[]): Teardown {
+  const ipam = rec.config['ipam'] as { type?: unknown } | undefined;
+  return {
+    network: rec.network,
+    containerId: rec.containerId,
+    ifname: rec.ifname,
+    netns: rec.netns,
+    socket: rec.socket,
+    ipamType: typeof ipam?.type === 'string' ? ipam.type : undefined,
+    ipamConf: rec.config,
+    path,
+  };
+}
+
+export async function del(env: CniEnvironment, conf: NetConf): Promise<void> {
+  const rec = readRecord(conf.name, env.containerId, env.ifname);
+  const ipamConf = { ...conf.raw };
+  delete ipamConf['prevResult'];
+  const errors = await teardown({
+    network: conf.name,
+    containerId: env.containerId,
+    ifname: env.ifname,
+    netns: env.netns || rec?.netns,
+    socket: conf.socket ?? rec?.socket,
+    ipamType: conf.ipamType,
+    ipamConf,
+    path: env.path,
+  });
+  if (errors.length) throw new CniError(CNI_ERR.TRY_AGAIN_LATER, `DEL of ${env.containerId} ${env.ifname} left something behind`, errors.join('; '));
+}

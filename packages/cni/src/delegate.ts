@@ -1,0 +1,100 @@
+/**
+ * Delegated plugins (SPEC.md, section 4): the IPAM plugin named in the
+ * config is found in CNI_PATH and run with our environment (CNI_COMMAND
+ * replaced as needed) and the complete configuration on stdin; its stderr
+ * goes to ours, its result or error comes back on stdout.
+ */
+import { spawnSync } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import { join } from 'node:path';
+import { CniError, CNI_ERR } from './errors.js';
+import type { CniResult } from './result.js';
+
+export function findPlugin(type: string, path: readonly string[]): string {
+  for (const dir of path) {
+    const file = join(dir, type);
+    try {
+      accessSync(file, constants.X_OK);
+      return file;
+    } catch {}
+  }
+  throw new CniError(CNI_ERR.INVALID_NETWORK_CONFIG, `failed to find plugin "${type}" in CNI_PATH`, `searched: ${path.join(':') || '(CNI_PATH is empty)'}`);
+}
+
+export interface DelegateOutcome {
+  /** Parsed stdout (a result, a version listing), or undefined when empty. */
+  output: unknown;
+}
+
+/**
+ * Run delegated plugin `type` for `command` with `conf` on stdin.
+ * Throws a CniError carrying the plugin's own code and message.
+ */
+export function runDelegate(type: string, command: string, conf: Record<string, unknown>, path: readonly string[]): DelegateOutcome {
+  const file = findPlugin(type, path);
+  const r = spawnSync(file, [], {
+    input: JSON.stringify(conf),
+    env: { ...process.env, CNI_COMMAND: command },
+    stdio: ['pipe', 'pipe', 'inherit'],
+    maxBuffer: 1 << 20,
+    timeout: 60_000,
+  });
+  if (r.error) throw new CniError(CNI_ERR.DELEGATE, `running ${type} (${command}) failed`, `${file}: ${r.error.message}`, r.error);
+  const text = r.stdout.toString('utf8').trim();
+  let output: unknown;
+  if (text) {
+    try {
+      output = JSON.parse(text);
+    } catch {
+      output = undefined;
+    }
+  }
+  if (r.status !== 0) {
+    const e = output as { code?: unknown; msg?: unknown; details?: unknown } | undefined;
+    if (e && typeof e.code === 'number' && typeof e.msg === 'string') {
+      throw new CniError(e.code, `${type}: ${e.msg}`, typeof e.details === 'string' && e.details ? e.details : undefined);
+    }
+    throw new CniError(CNI_ERR.DELEGATE, `${type} (${command}) exited ${r.status ?? r.signal}`, text.slice(0, 500) || undefined);
+  }
+  return { output };
+}
+
+/**
+ * ADD through the IPAM plugin. A 1.0.0 plugin (Debian 12's host-local)
+ * refuses a 1.1.0 config with code 1; the result formats of the two are
+ * the same (SPEC.md), so it is asked again as 1.0.0.
+ */
+export function ipamAdd(type: string, conf: Record<string, unknown>, path: readonly string[]): CniResult {
+  let out: DelegateOutcome;
+  try {
+    out = runDelegate(type, 'ADD', conf, path);
+  } catch (err) {
+    if (!(err instanceof CniError) || err.code !== CNI_ERR.INCOMPATIBLE_VERSION || conf['cniVersion'] !== '1.1.0') throw err;
+    out = runDelegate(type, 'ADD', { ...conf, cniVersion: '1.0.0' }, path);
+  }
+  const res = out.output as CniResult | undefined;
+  if (!res || typeof res !== 'object' || (res.ips !== undefined && !Array.isArray(res.ips))) {
+    throw new CniError(CNI_ERR.DECODING_FAILURE, `${type} returned no usable result`, JSON.stringify(out.output)?.slice(0, 500));
+  }
+  return res;
+}
+
+/** DEL, CHECK, GC or STATUS through the IPAM plugin, with the same 1.1.0 -> 1.0.0 retry. */
+export function ipamOther(type: string, command: 'DEL' | 'CHECK' | 'GC' | 'STATUS', conf: Record<string, unknown>, path: readonly string[]): void {
+  try {
+    runDelegate(type, command, conf, path);
+  } catch (err) {
+    if (!(err instanceof CniError) || err.code !== CNI_ERR.INCOMPATIBLE_VERSION || conf['cniVersion'] !== '1.1.0' || command === 'GC' || command === 'STATUS') throw err;
+    runDelegate(type, command, { ...conf, cniVersion: '1.0.0' }, path);
+  }
+}
+
+/** Whether the IPAM plugin speaks 1.1.0 (and so knows GC and STATUS). */
+export function ipamSpeaks110(type: string, path: readonly string[]): boolean {
+  try {
+    const out = runDelegate(type, 'VERSION', { cniVersion: '1.1.0' }, path).output as { supportedVersions?: unknown } | undefined;
+    return Array.isArray(out?.supportedVersions) && out.supportedVersions.includes('1.1.0');
+  } catch {
+    return false;
+  }
+}

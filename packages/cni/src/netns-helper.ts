@@ -1,0 +1,98 @@
+/**
+ * The namespace side of the plugin: native/build/containet-cni-netns, a
+ * single-threaded C program that setns()es into the pod's network
+ * namespace by path (Node never does: its other threads would stay
+ * behind). One run per request; see the program's header for its commands.
+ */
+import { spawnSync } from 'node:child_process';
+import { constants } from 'node:os';
+import { nativeHelper } from '@containet/common';
+
+const HELPER = 'containet-cni-netns';
+/** The helper's exit status when `check` finds differences. */
+const EXIT_DIFFERS = 200;
+
+export class NetnsError extends Error {
+  /** errno name from the helper's exit status (EEXIST, ENOENT, ...). */
+  readonly errno: string;
+  constructor(message: string, errno: string) {
+    super(message);
+    this.name = 'NetnsError';
+    this.errno = errno;
+  }
+}
+
+function errnoName(status: number): string {
+  return Object.entries(constants.errno).find(([, v]) => v === status)?.[0] ?? `status ${status}`;
+}
+
+interface HelperRun {
+  status: number;
+  stdout: string;
+  stderr: string;
+}
+
+function runHelper(args: string[], opts: { input?: Buffer; sendFd?: number } = {}): HelperRun {
+  const stdio: Array<'pipe' | 'ignore' | number> = [opts.input ? 'pipe' : 'ignore', 'pipe', 'pipe'];
+  const argv = [...args];
+  if (opts.sendFd !== undefined) {
+    stdio.push(opts.sendFd);
+    argv.push('--send', '3');
+  }
+  const r = spawnSync(nativeHelper(HELPER), argv, { input: opts.input, stdio, timeout: 30_000 });
+  if (r.error) throw new NetnsError(`${HELPER}: ${r.error.message}`, 'EHELPER');
+  return { status: r.status ?? 1, stdout: r.stdout?.toString('utf8') ?? '', stderr: r.stderr?.toString('utf8').trim() ?? '' };
+}
+
+function failure(r: HelperRun): NetnsError {
+  return new NetnsError(r.stderr.replace(/^containet-cni-netns: /, '') || `${HELPER} exited ${r.status}`, errnoName(r.status));
+}
+
+export interface TapSpec {
+  netns: string;
+  ifname: string;
+  mac?: string | undefined;
+  mtu?: number | undefined;
+  addresses: string[];
+  /** [dst, gw or ''] */
+  routes: Array<[string, string]>;
+  /** A connected switch socket and the attach frame to send on it with the tap. */
+  send?: { fd: number; frame: Buffer } | undefined;
+}
+
+/** Create and configure the tap; returns its MAC. Throws NetnsError (nothing left behind). */
+export function createTap(spec: TapSpec): string {
+  const args = ['add', spec.netns, spec.ifname];
+  if (spec.mac) args.push('--mac', spec.mac);
+  if (spec.mtu) args.push('--mtu', String(spec.mtu));
+  for (const a of spec.addresses) args.push('--addr', a);
+  for (const [dst, gw] of spec.routes) args.push('--route', gw ? `${dst},${gw}` : dst);
+  const r = runHelper(args, spec.send ? { input: spec.send.frame, sendFd: spec.send.fd } : {});
+  if (r.status !== 0) throw failure(r);
+  return r.stdout.trim();
+}
+
+/** Re-open an existing persistent tap and send it with `frame` on `fd`. */
+export function reopenTap(netns: string, ifname: string, fd: number, frame: Buffer): void {
+  const r = runHelper(['open', netns, ifname], { input: frame, sendFd: fd });
+  if (r.status !== 0) throw failure(r);
+}
+
+/** Delete the interface; true when it was there. An absent namespace or link is not an error. */
+export function deleteTap(netns: string, ifname: string): boolean {
+  const r = runHelper(['del', netns, ifname]);
+  if (r.status !== 0) throw failure(r);
+  return r.stdout.trim() !== 'absent';
+}
+
+/** What differs from the expected interface (empty when nothing). */
+export function checkTap(netns: string, ifname: string, expect: { mac?: string | undefined; mtu?: number | undefined; addresses: string[] }): string[] {
+  const args = ['check', netns, ifname];
+  if (expect.mac) args.push('--mac', expect.mac);
+  if (expect.mtu) args.push('--mtu', String(expect.mtu));
+  for (const a of expect.addresses) args.push('--addr', a);
+  const r = runHelper(args);
+  if (r.status === 0) return [];
+  if (r.status === EXIT_DIFFERS) return r.stderr.split('\n').filter(Boolean);
+  throw failure(r);
+}
