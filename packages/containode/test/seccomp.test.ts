@@ -7,7 +7,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ContainetError } from '@containet/common';
 import { serializeSpec, type SeccompFilter } from '@containet/containode';
-import { defaultOciSeccomp, defaultSeccompFilter, parseDockerProfile, seccompFromOci } from '../src/security/seccomp.js';
+import { defaultOciSeccomp, defaultSeccompFilter, parseDockerProfile, seccompFeatures, seccompFromOci } from '../src/security/seccomp.js';
 
 const AMD64 = { arch: 'amd64', kernel: '6.1.0-18-amd64' };
 
@@ -188,6 +188,15 @@ test('bad Docker profiles: each refusal names its field', () => {
     const e = refusal(() => parseDockerProfile(JSON.stringify(profile), [], 'p.json', AMD64));
     assert.match(e.message, message);
   }
+});
+
+test('features: every action, operator, architecture and flag listed is accepted by seccompFromOci; NOTIFY is not listed', () => {
+  const f = seccompFeatures();
+  assert.ok(!f.actions.includes('SCMP_ACT_NOTIFY'));
+  for (const action of f.actions) seccompFromOci({ defaultAction: action });
+  for (const op of f.operators) seccompFromOci({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['read'], action: 'SCMP_ACT_ERRNO', args: [{ index: 0, value: 1, valueTwo: 1, op }] }] });
+  assert.is(seccompFromOci({ defaultAction: 'SCMP_ACT_ALLOW', architectures: f.archs, flags: f.supportedFlags }).architectures!.length, f.archs.length);
+  assert.ok(f.archs.includes('SCMP_ARCH_X86_64') && !f.archs.includes('SCMP_ARCH_LOONGARCH64'));
 });
 
 test('OCI errors carry config.json and the linux.seccomp path', () => {

@@ -89,6 +89,25 @@ const FLAGS: Record<string, 'tsync' | 'log' | 'spec_allow'> = {
   SECCOMP_FILTER_FLAG_SPEC_ALLOW: 'spec_allow',
 };
 
+/**
+ * What `containode-oci features` says about seccomp (features-linux.md,
+ * "Seccomp"): the actions, operators, architectures and flags accepted
+ * here. Architectures are those Debian 12's libseccomp 2.5 knows (2.6 adds
+ * LoongArch, m68k and SuperH: configs naming them are refused by the
+ * spawner when its library does not know them).
+ */
+export function seccompFeatures(): { enabled: true; actions: string[]; operators: string[]; archs: string[]; knownFlags: string[]; supportedFlags: string[] } {
+  const newer = new Set(['SCMP_ARCH_LOONGARCH64', 'SCMP_ARCH_M68K', 'SCMP_ARCH_SH', 'SCMP_ARCH_SHEB']);
+  return {
+    enabled: true,
+    actions: Object.keys(ACTIONS).sort(),
+    operators: Object.keys(OPS).sort(),
+    archs: Object.keys(ARCHITECTURES).filter((a) => !newer.has(a)).sort(),
+    knownFlags: [...Object.keys(FLAGS), 'SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV'],
+    supportedFlags: Object.keys(FLAGS),
+  };
+}
+
 const EPERM = 1;
 /** The kernel keeps 16 bits of data (SECCOMP_RET_DATA); an errno above MAX_ERRNO would not read as an error. */
 const MAX_ERRNO = 4095;

@@ -14,7 +14,7 @@ import { dockerDefaultProfile } from './seccomp-default.js';
 import { dockerProfileToOci, parseDockerProfile, type ProfileHost } from './seccomp-docker.js';
 import type { OciSeccomp } from './seccomp-oci.js';
 
-export { seccompFromOci, type OciSeccomp, type OciSyscall } from './seccomp-oci.js';
+export { seccompFeatures, seccompFromOci, type OciSeccomp, type OciSyscall } from './seccomp-oci.js';
 export { parseDockerProfile, dockerProfileToOci, type ProfileHost } from './seccomp-docker.js';
 
 const DEFAULT_SOURCE = { file: 'seccomp-default.json (Docker default profile)', field: '' };
