@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { existsSync } from 'node:fs';
-import { ControlClient, type PortInfo } from '@containet/common';
+import { ControlClient, type PortInfo, type ReplyOf, type RequestBody } from '@containet/common';
 import { killAndWait, makeNetns, sh, uniqueName, waitFor, type Cleanup } from '@containet/common/testing';
 
 export const BIN = fileURLToPath(new URL('../../bin/containet.js', import.meta.url));
@@ -81,17 +81,17 @@ export async function node(cleanup: Cleanup, socket: string, addr: string, flags
 }
 
 /** One management request to the daemon. */
-export async function request<T extends Record<string, unknown>>(socket: string, body: Record<string, unknown>, fd = -1): Promise<T> {
+export async function request<B extends RequestBody>(socket: string, body: B, fd = -1): Promise<ReplyOf<B['op']>> {
   const c = await ControlClient.connect(socket);
   try {
-    return await c.request<T>(body, fd);
+    return await c.request(body, fd);
   } finally {
     c.close();
   }
 }
 
 export async function ports(socket: string): Promise<PortInfo[]> {
-  return (await request<{ ports: PortInfo[] }>(socket, { op: 'ports' })).ports;
+  return (await request(socket, { op: 'ports' })).ports;
 }
 
 export async function portInfo(socket: string, port: number): Promise<PortInfo | undefined> {

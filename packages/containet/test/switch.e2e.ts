@@ -54,10 +54,10 @@ testIf(test, root, 'MAC entries age out after --mac-age', async () => {
     const a = await node(cleanup, d.socket, '10.78.0.1/24');
     const b = await node(cleanup, d.socket, '10.78.0.2/24');
     assert.is(await pingFrom(a.ns, b.ip, 1), 1);
-    const learned = await request<{ macs: MacEntry[] }>(d.socket, { op: 'macs' });
+    const learned = await request(d.socket, { op: 'macs' });
     assert.ok(learned.macs.length >= 2, 'both stations learned');
     const t0 = Date.now();
-    await waitFor(async () => (await request<{ macs: MacEntry[] }>(d.socket, { op: 'macs' })).macs.length === 0, 'MAC table to empty', 4000);
+    await waitFor(async () => (await request(d.socket, { op: 'macs' })).macs.length === 0, 'MAC table to empty', 4000);
     assert.ok(Date.now() - t0 < 3000, 'aged within aging time plus the sweep period');
     assert.is(await pingFrom(a.ns, b.ip, 1), 1, 'forwarding goes on after aging (flood, relearn)');
   } finally {
@@ -76,7 +76,7 @@ testIf(test, root, 'a killed attachment disappears from the ports within a secon
     await killAndWait(b.att.child, 'SIGKILL');
     await waitFor(async () => !(await portInfo(d.socket, b.att.port)), 'port to go', 3000, 20);
     assert.ok(Date.now() - t0 < 1000, `gone after ${Date.now() - t0} ms`);
-    const { macs } = await request<{ macs: MacEntry[] }>(d.socket, { op: 'macs' });
+    const { macs } = await request(d.socket, { op: 'macs' });
     assert.not.ok(macs.some((m) => m.port === b.att.port), 'no MAC left on the dead port');
     assert.match(d.log(), new RegExp(`port ${b.att.port} detached`));
   } finally {

@@ -45,7 +45,7 @@ async function daemonIn(cleanup: Cleanup, ns: string, args: string[]): Promise<H
 }
 
 async function show(socket: string): Promise<VxlanShow> {
-  const v = (await request<{ vxlan: VxlanShow | null }>(socket, { op: 'vxlan-show' })).vxlan;
+  const v = (await request(socket, { op: 'vxlan-show' })).vxlan;
   if (!v) throw new Error('the daemon has no uplink');
   return v;
 }
@@ -102,7 +102,7 @@ testIf(test, whyNoRoot(), 'two containet hosts over VXLAN: ping and a TCP transf
 
     // B's MAC is learned on A's uplink against B's VTEP.
     const macB = (await sh('ip', '-n', cb.ns, '-br', 'link', 'show', 'eth0')).split(/\s+/)[2]!;
-    const macs = (await request<{ macs: Array<{ mac: string; port: number; vtep?: string }> }>(a.socket, { op: 'macs' })).macs;
+    const macs = (await request(a.socket, { op: 'macs' })).macs;
     const upA = await show(a.socket);
     const entry = macs.find((m) => m.mac === macB);
     assert.ok(entry, `A learned ${macB}`);
@@ -140,7 +140,7 @@ testIf(test, whyNoRoot(), 'two containet hosts over VXLAN: ping and a TCP transf
     assert.is(cli.code, 0, cli.stderr);
     const shown = JSON.parse(cli.stdout) as VxlanShow;
     assert.is(shown.remotes.length, 0);
-    const macs2 = (await request<{ macs: Array<{ mac: string }> }>(a.socket, { op: 'macs' })).macs;
+    const macs2 = (await request(a.socket, { op: 'macs' })).macs;
     assert.not.ok(macs2.some((m) => m.mac === macB), 'B flushed with its VTEP');
     assert.is(await pingFrom(ca.ns, cb.ip, 1, 1), 0);
     const add = await run(process.execPath, [BIN, 'vxlan', 'add-remote', '192.168.71.2', '-s', a.socket]);
