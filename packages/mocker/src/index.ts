@@ -10,6 +10,9 @@ import type { Platform } from './platform.js';
 
 export { ImageStore, type StoredImage } from './store/image-store.js';
 export { pull, type PullOptions, type PulledImage } from './pull.js';
+export { push, type PushOptions, type PushedImage } from './push.js';
+export { saveImage, type ArchiveFormat } from './archive/save.js';
+export { loadArchive, type LoadOptions, type LoadedImage } from './archive/load.js';
 export { parseReference, formatReference, familiarName, type ImageReference } from './reference.js';
 export { parsePlatform, hostPlatform, formatPlatform, type Platform } from './platform.js';
 export { applyLayer, type ApplyOptions, type ApplyStats } from './unpack/apply.js';

@@ -7,7 +7,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
@@ -156,6 +156,19 @@ testIf(test, missing, 'wrong bytes: exit 5, the bad download is not kept, and th
     assert.is(again.status, 0, again.stderr);
     const rerun = proxy.requestsFor(big).slice(1);
     assert.equal(rerun.map((s) => [s.range, s.status, s.sent]), [[undefined, 200, bigSize]]);
+    assertReadable(store, name, image);
+  });
+});
+
+testIf(test, missing, 'a partial download whose bytes are wrong (a torn write): the resumed blob fails its digest, and one fresh download replaces it', async () => {
+  await withProxy(async ({ proxy, image, big, bigSize, name, store }) => {
+    mkdirSync(join(store, 'ingest'), { recursive: true });
+    writeFileSync(partial(store, big), Buffer.alloc(100_000));
+    const r = await mocker(store, ['pull', name]);
+    assert.is(r.status, 0, r.stderr);
+    assert.match(r.stdout, /Resuming at 100kB\/2\.\d+MB/);
+    assert.match(r.stdout, /did not verify; starting over/);
+    assert.equal(proxy.requestsFor(big).map((s) => [s.range, s.status, s.sent]), [['bytes=100000-', 206, bigSize - 100_000], [undefined, 200, bigSize]]);
     assertReadable(store, name, image);
   });
 });

@@ -80,6 +80,8 @@ async function readArchive(store: ImageStore, file: string): Promise<Map<string,
         continue;
       }
       const tmp = store.ingestPath();
+      const earlier = files.get(name);
+      if (earlier?.tmp) rmSync(earlier.tmp, { force: true }); // a later entry of the same name wins, as tar(1) extracts
       files.set(name, { digest: '', size: 0, tmp });
       const fh = await open(tmp, 'wx', 0o644);
       try {

@@ -10,7 +10,7 @@
  * `Range: bytes=N-`; a server that answers 200 instead of 206 sends the
  * whole blob, which replaces the file. Bytes that do not verify are removed.
  */
-import { constants } from 'node:fs';
+import { constants, statSync, type Stats } from 'node:fs';
 import { open, rm, type FileHandle } from 'node:fs/promises';
 import { createHash, type Hash } from 'node:crypto';
 import { ContainetError } from '@containet/common';
@@ -41,6 +41,14 @@ function shortBody(got: number, total: number): NodeJS.ErrnoException {
   return e;
 }
 
+function statOrNull(path: string): Stats | null {
+  try {
+    return statSync(path);
+  } catch {
+    return null;
+  }
+}
+
 /** Hash what an earlier download left in `fh`; the bytes kept (0 when they cannot be this blob). */
 async function rehash(fh: FileHandle, size: number, hash: Hash): Promise<number> {
   const have = (await fh.stat()).size;
@@ -64,7 +72,17 @@ export async function fetchBlob(client: RegistryClient, store: ImageStore, repoP
   try {
     // Another process may have fetched it while we waited for the lock.
     if (store.hasBlob(desc.digest, desc.size)) return;
-    await download(client, store, repoPath, desc, what, opts);
+    const resuming = (statOrNull(store.partialPath(desc.digest))?.size ?? 0) > 0;
+    try {
+      await download(client, store, repoPath, desc, what, opts);
+    } catch (err) {
+      // Bytes left by an earlier pull that do not verify (a torn write at a
+      // power cut, say) are no fault of the registry: one fresh try (the
+      // failed download removed them).
+      if (!resuming || (err as { code?: string }).code !== 'MOCKER_DIGEST_MISMATCH') throw err;
+      opts.onProgress?.({ state: 'retrying', got: 0, total: desc.size, reason: 'the download left by an earlier pull did not verify; starting over' });
+      await download(client, store, repoPath, desc, what, opts);
+    }
   } finally {
     lock.release();
   }

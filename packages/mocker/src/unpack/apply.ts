@@ -264,7 +264,15 @@ export async function applyLayer(root: string, tar: Readable, opts: ApplyOptions
   };
   /** A directory kept from a lower layer takes this layer's attributes only (umoci clears them first). */
   const clearXattrs = (target: string): void => {
-    for (const key of llistxattr(target)) {
+    let keys: string[];
+    try {
+      keys = llistxattr(target);
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (code === 'ENOTSUP' || code === 'EOPNOTSUPP') return; // a filesystem without xattrs has none to clear
+      throw err;
+    }
+    for (const key of keys) {
       if (key === 'security.selinux') continue;
       try {
         lremovexattr(target, key);
