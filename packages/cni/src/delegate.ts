@@ -21,6 +21,22 @@ export function findPlugin(type: string, path: readonly string[]): string {
   throw new CniError(CNI_ERR.INVALID_NETWORK_CONFIG, `failed to find plugin "${type}" in CNI_PATH`, `searched: ${path.join(':') || '(CNI_PATH is empty)'}`);
 }
 
+/**
+ * The attachment a delegated call is about when it is not this process's
+ * own (GC tears down recorded attachments): the delegate needs their
+ * CNI_CONTAINERID, CNI_IFNAME and CNI_NETNS, as DEL would have passed them.
+ */
+export interface AttachmentEnv {
+  containerId: string;
+  ifname: string;
+  netns: string | undefined;
+}
+
+function attachmentVariables(a: AttachmentEnv | undefined): Record<string, string> {
+  if (!a) return {};
+  return { CNI_CONTAINERID: a.containerId, CNI_IFNAME: a.ifname, ...(a.netns ? { CNI_NETNS: a.netns } : {}) };
+}
+
 export interface DelegateOutcome {
   /** Parsed stdout (a result, a version listing), or undefined when empty. */
   output: unknown;
@@ -30,11 +46,11 @@ export interface DelegateOutcome {
  * Run delegated plugin `type` for `command` with `conf` on stdin.
  * Throws a CniError carrying the plugin's own code and message.
  */
-export function runDelegate(type: string, command: string, conf: Record<string, unknown>, path: readonly string[]): DelegateOutcome {
+export function runDelegate(type: string, command: string, conf: Record<string, unknown>, path: readonly string[], attachment?: AttachmentEnv): DelegateOutcome {
   const file = findPlugin(type, path);
   const r = spawnSync(file, [], {
     input: JSON.stringify(conf),
-    env: { ...process.env, CNI_COMMAND: command },
+    env: { ...process.env, CNI_COMMAND: command, ...attachmentVariables(attachment) },
     stdio: ['pipe', 'pipe', 'inherit'],
     maxBuffer: 1 << 20,
     timeout: 60_000,
@@ -80,12 +96,12 @@ export function ipamAdd(type: string, conf: Record<string, unknown>, path: reado
 }
 
 /** DEL, CHECK, GC or STATUS through the IPAM plugin, with the same 1.1.0 -> 1.0.0 retry. */
-export function ipamOther(type: string, command: 'DEL' | 'CHECK' | 'GC' | 'STATUS', conf: Record<string, unknown>, path: readonly string[]): void {
+export function ipamOther(type: string, command: 'DEL' | 'CHECK' | 'GC' | 'STATUS', conf: Record<string, unknown>, path: readonly string[], attachment?: AttachmentEnv): void {
   try {
-    runDelegate(type, command, conf, path);
+    runDelegate(type, command, conf, path, attachment);
   } catch (err) {
     if (!(err instanceof CniError) || err.code !== CNI_ERR.INCOMPATIBLE_VERSION || conf['cniVersion'] !== '1.1.0' || command === 'GC' || command === 'STATUS') throw err;
-    runDelegate(type, command, { ...conf, cniVersion: '1.0.0' }, path);
+    runDelegate(type, command, { ...conf, cniVersion: '1.0.0' }, path, attachment);
   }
 }
 

@@ -45,7 +45,7 @@ export async function teardown(t: Teardown): Promise<string[]> {
   }
   if (t.ipamType && t.ipamConf) {
     try {
-      ipamOther(t.ipamType, 'DEL', t.ipamConf, t.path);
+      ipamOther(t.ipamType, 'DEL', t.ipamConf, t.path, { containerId: t.containerId, ifname: t.ifname, netns: t.netns });
     } catch (err) {
       errors.push(`releasing the address with ${t.ipamType}: ${(err as Error).message}`);
     }
