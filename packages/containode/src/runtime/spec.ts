@@ -182,8 +182,13 @@ function line(...fields: (string | number)[]): string {
   return `${fields.map(field).join('\t')}\n`;
 }
 
-/** The `seccomp_*` lines (SPAWN.md): one `seccomp_rule` per system call name. */
+/**
+ * The `seccomp_*` lines (SPAWN.md): one `seccomp_rule` per system call name.
+ * Hundreds of lines for Docker's default, written in a process that has
+ * just started: only fields that need escaping go through field().
+ */
 function seccompLines(f: SeccompFilter): string[] {
+  const esc = (s: string | number) => (typeof s === 'string' && /[\\\t\n]/.test(s) ? field(s) : String(s));
   const out = [f.defaultErrno === undefined ? line('seccomp_default', f.defaultAction) : line('seccomp_default', f.defaultAction, f.defaultErrno)];
   for (const a of f.architectures ?? []) out.push(line('seccomp_arch', a));
   for (const flag of f.flags ?? []) out.push(line('seccomp_flag', flag));
@@ -194,7 +199,9 @@ function seccompLines(f: SeccompFilter): string[] {
       const two = c.valueTwo !== undefined || c.op === 'masked_eq' ? `:${BigInt(c.valueTwo ?? 0)}` : '';
       return `${c.index}:${c.op}:${BigInt(c.value)}${two}`;
     });
-    for (const name of r.names) out.push(line('seccomp_rule', r.action, r.errno ?? '-', name, ...conds));
+    const tail = conds.length ? `\t${conds.join('\t')}\n` : '\n';
+    const head = `seccomp_rule\t${esc(r.action)}\t${r.errno ?? '-'}\t`;
+    for (const name of r.names) out.push(`${head}${esc(name)}${tail}`);
   }
   return out;
 }

@@ -97,6 +97,15 @@ function applies(inc: Filter | undefined, exc: Filter | undefined, bounding: Set
  * a container whose bounding set is `capabilities` (CAP_X or X names).
  */
 export function dockerProfileToOci(raw: unknown, capabilities: readonly string[], src: SeccompSource, host: ProfileHost = thisHost()): OciSeccomp {
+  return evaluate(raw, capabilities, src, host).oci;
+}
+
+/**
+ * The profile checked once, entry by entry as OCI rules, then cut down to
+ * the entries whose conditions hold: both as OCI's form and as the filter
+ * (its rules are the checked entries', so nothing is checked twice).
+ */
+function evaluate(raw: unknown, capabilities: readonly string[], src: SeccompSource, host: ProfileHost): { oci: OciSeccomp; filter: SeccompFilter } {
   if (!isObject(raw)) throw seccompError(src, '', 'must be a JSON object');
   const calls = raw['syscalls'];
   if (calls !== undefined && calls !== null && !Array.isArray(calls)) throw seccompError(src, 'syscalls', 'must be an array');
@@ -115,7 +124,7 @@ export function dockerProfileToOci(raw: unknown, capabilities: readonly string[]
     throw seccompError(src, 'archMap', "both 'architectures' and 'archMap' are given: use one");
   }
   const { archMap: _archMap, syscalls: _syscalls, ...top } = raw;
-  seccompFromOci({ ...top, syscalls: asOci }, src);
+  const checked = seccompFromOci({ ...top, syscalls: asOci }, src);
 
   const out: OciSeccomp = { defaultAction: String(raw['defaultAction']) };
   if (typeof raw['defaultErrnoRet'] === 'number') out.defaultErrnoRet = raw['defaultErrnoRet'];
@@ -135,13 +144,19 @@ export function dockerProfileToOci(raw: unknown, capabilities: readonly string[]
   }
 
   const bounding = new Set(capabilities.map(capabilityName));
-  out.syscalls = [];
+  const syscalls: OciSyscall[] = [];
+  const rules: SeccompFilter['rules'] = [];
   entries.forEach((c, i) => {
     const inc = ruleFilter(src, (c as Record<string, unknown>)['includes'], `syscalls[${i}].includes`);
     const exc = ruleFilter(src, (c as Record<string, unknown>)['excludes'], `syscalls[${i}].excludes`);
-    if (applies(inc, exc, bounding, host)) out.syscalls!.push(asOci[i] as OciSyscall);
+    if (!applies(inc, exc, bounding, host)) return;
+    syscalls.push(asOci[i] as OciSyscall);
+    rules.push(checked.rules[i]!);
   });
-  return out;
+  out.syscalls = syscalls;
+  const filter: SeccompFilter = { ...checked, rules };
+  if (out.architectures) filter.architectures = out.architectures.map((a, i) => architecture(src, a, `architectures[${i}]`));
+  return { oci: out, filter };
 }
 
 /**
@@ -160,5 +175,5 @@ export function parseDockerProfile(json: string | unknown, capabilities: readonl
       throw seccompError(src, '', `not valid JSON: ${(err as Error).message}`, "give a profile in Docker's seccomp JSON format");
     }
   }
-  return seccompFromOci(dockerProfileToOci(raw, capabilities, src, host), src);
+  return evaluate(raw, capabilities, src, host ?? thisHost()).filter;
 }
