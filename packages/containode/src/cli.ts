@@ -1,14 +1,25 @@
 /**
- * The commander adapter: argv in, a command handler called, its status
- * out. `containode ps|exec|stop|kill|inspect ...` are management commands;
- * anything else runs a container (a program called like a command is run
- * with `containode -- ps`).
+ * The commander adapter: argv in, a command module's handler(opts, args)
+ * called, its output or status out (commands/types.ts). `containode
+ * ps|exec|stop|kill|inspect|cleanup ...` are management commands; anything
+ * else runs a container (a program called like a command is run with
+ * `containode -- ps`). Each management module is imported when it runs.
  */
 import { Command, Option } from 'commander';
 import * as run from './commands/run.js';
+import type { CommandResult, ContainodeCommand } from './commands/types.js';
 import { addLimitOptions } from './limits/options.js';
 
-const MANAGEMENT = new Set(['ps', 'exec', 'stop', 'kill', 'inspect']);
+type AnyCommand = ContainodeCommand<never>;
+
+const MANAGEMENT: Readonly<Record<string, () => Promise<AnyCommand>>> = {
+  ps: () => import('./commands/ps.js') as Promise<AnyCommand>,
+  exec: () => import('./commands/exec.js') as Promise<AnyCommand>,
+  stop: () => import('./commands/stop.js') as Promise<AnyCommand>,
+  kill: () => import('./commands/kill.js') as Promise<AnyCommand>,
+  inspect: () => import('./commands/inspect.js') as Promise<AnyCommand>,
+  cleanup: () => import('./commands/cleanup.js') as Promise<AnyCommand>,
+};
 
 function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
@@ -49,16 +60,62 @@ export function runProgram(onStatus: (code: number) => void): Command {
   return addLimitOptions(cmd);
 }
 
+/** Print a handler's text, or pass on its status. */
+function result(r: CommandResult): number {
+  if (typeof r === 'number') return r;
+  process.stdout.write(r);
+  return 0;
+}
+
+/** The options and arguments of one management command, mapped onto its module's handler. */
+function managementProgram(name: string, mod: AnyCommand, onStatus: (code: number) => void): Command {
+  const prog = new Command('containode').enablePositionalOptions().exitOverride();
+  const cmd = prog.command(name).description(mod.help);
+  const call = (opts: object, args: string[]) => (mod.handler as (o: object, a: string[]) => Promise<CommandResult>)(opts, args).then((r) => onStatus(result(r)));
+  switch (name) {
+    case 'ps':
+      cmd.option('-a, --all', 'also stopped containers').option('--json', 'print JSON').action((opts: object) => call(opts, []));
+      break;
+    case 'exec':
+      cmd
+        .usage('[options] ID PROGRAM [ARGS...]')
+        .argument('<id>', 'container identity (or a unique prefix)')
+        .argument('<program...>', 'program and its arguments')
+        .option('-t, --tty', 'give the program a terminal (a pty of the container)')
+        .option('-e, --env <KEY=VALUE>', 'extra environment variable (repeatable)', collect)
+        .option('-w, --workdir <dir>', 'working directory (default /)')
+        .passThroughOptions()
+        .action((id: string, program: string[], opts: object) => call(opts, [id, ...program]));
+      break;
+    case 'stop':
+      cmd.argument('<id>', 'container identity').option('--time <seconds>', 'how long to wait after SIGTERM', '10').action((id: string, opts: object) => call(opts, [id]));
+      break;
+    case 'kill':
+      cmd.argument('<id>', 'container identity').argument('[signal]', 'signal name or number', 'KILL').action((id: string, signal: string) => call({}, [id, signal]));
+      break;
+    case 'inspect':
+      cmd.argument('<id>', 'container identity').action((id: string) => call({}, [id]));
+      break;
+    case 'cleanup':
+      cmd
+        .argument('[socket...]', 'containet control sockets to check (default /tmp/containet.sock)')
+        .option('-n, --dry-run', 'only say what would be removed')
+        .option('--json', 'print the report as JSON')
+        .option('--min-age <seconds>', 'leave empty cgroups younger than this (one being set up has no task yet)', '60')
+        .action((sockets: string[], opts: object) => call(opts, sockets));
+      break;
+  }
+  return prog;
+}
+
 export async function main(argv: string[] = process.argv): Promise<number> {
   const first = argv[2];
-  if (first === 'cleanup') return (await import('./commands/cleanup.js')).cleanupMain(argv); // issue 11
-  if (first !== undefined && MANAGEMENT.has(first)) {
-    const { managementProgram } = await import('./commands/manage.js');
-    let status = 0;
-    await managementProgram((code) => (status = code)).parseAsync(argv);
+  let status = 0;
+  const load = first !== undefined && Object.hasOwn(MANAGEMENT, first) ? MANAGEMENT[first] : undefined;
+  if (load) {
+    await managementProgram(first!, await load(), (code) => (status = code)).parseAsync(argv);
     return status;
   }
-  let status = 0;
   await runProgram((code) => (status = code)).parseAsync(argv);
   return status;
 }

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GLOBAL_OPTIONS, parseOptions } from '../src/oci/args.js';
 import { loadBundle, toContainerSpec } from '../src/oci/config.js';
-import { parseSignal } from '../src/oci/signals.js';
+import { parseSignal } from '../src/container/signals.js';
 import { features } from '../src/oci/features.js';
 import { CAPABILITY_NAMES } from '../src/limits/capabilities.js';
 import { checkId } from '../src/oci/store.js';

@@ -140,29 +140,22 @@ export function format(report: CleanupReport, dry: boolean): string {
   return lines.join('\n') + '\n';
 }
 
-export async function handler(sockets: string[], opts: CleanupOptions & { json?: boolean }): Promise<string> {
-  const report = await cleanup(sockets, opts);
-  return opts.json ? JSON.stringify(report, null, 2) + '\n' : format(report, opts.dryRun === true);
+export const commandNames = ['cleanup'];
+
+export interface CleanupCommandOptions extends CleanupOptions {
+  json?: boolean;
+  /** --min-age as given (seconds). */
+  minAge?: string;
 }
 
-/** The commander program of `containode cleanup` (its own, so cli.ts only routes to it). */
-export async function cleanupMain(argv: string[]): Promise<number> {
-  const { Command } = await import('commander');
-  let status = 0;
-  const prog = new Command('containode').exitOverride();
-  prog
-    .command('cleanup')
-    .description(help)
-    .argument('[socket...]', 'containet control sockets to check (default /tmp/containet.sock)')
-    .option('-n, --dry-run', 'only say what would be removed')
-    .option('--json', 'print the report as JSON')
-    .option('--min-age <seconds>', 'leave empty cgroups younger than this (one being set up has no task yet)', '60')
-    .action(async (sockets: string[], opts: { dryRun?: boolean; json?: boolean; minAge: string }) => {
-      const seconds = Number(opts.minAge);
-      if (!/^\d+(\.\d+)?$/.test(opts.minAge) || !Number.isFinite(seconds)) throw new UsageError(`invalid --min-age ${opts.minAge}`, 'seconds, 0 or more');
-      process.stdout.write(await handler(sockets, { dryRun: opts.dryRun, json: opts.json, minAgeMs: seconds * 1000 }));
-      status = 0;
-    });
-  await prog.parseAsync(argv);
-  return status;
+/** `containode cleanup [--dry-run] [--json] [--min-age S] [SOCKET...]`. */
+export async function handler(opts: CleanupCommandOptions, sockets: string[]): Promise<string> {
+  let minAgeMs = opts.minAgeMs;
+  if (opts.minAge !== undefined) {
+    const seconds = Number(opts.minAge);
+    if (!/^\d+(\.\d+)?$/.test(opts.minAge) || !Number.isFinite(seconds)) throw new UsageError(`invalid --min-age ${opts.minAge}`, 'seconds, 0 or more');
+    minAgeMs = seconds * 1000;
+  }
+  const report = await cleanup(sockets, { dryRun: opts.dryRun, minAgeMs });
+  return opts.json ? JSON.stringify(report, null, 2) + '\n' : format(report, opts.dryRun === true);
 }

@@ -1,7 +1,15 @@
 /** What the management commands share: finding a container by identity. */
-import { ContainetError } from '@containet/common';
+import { ContainetError, UsageError } from '@containet/common';
 import { containodeStore } from '../container/containode-store.js';
 import { recordAlive, type ContainerRecord } from '../container/state.js';
+
+/** The one ID operand of a command. */
+export function containerId(args: string[], command: string): string {
+  const [id, extra] = args;
+  if (!id) throw new UsageError(`${command} needs a container identity`, `containode ${command} ID (see containode ps)`);
+  if (extra !== undefined) throw new UsageError(`${command}: unexpected argument ${extra}`);
+  return id;
+}
 
 /** The record of a running container; a unique prefix of its identity will do. */
 export function findRunning(id: string): ContainerRecord {

@@ -1,11 +1,13 @@
 /** `containode inspect ID`: a running container's record and live details, as JSON. */
 import { readlinkSync } from 'node:fs';
-import { findRunning } from './common.js';
+import { containerId, findRunning } from './common.js';
+
+export const commandNames = ['inspect'];
 
 export const help = 'Show everything known about a running container as JSON: its record, namespaces and cgroups.';
 
-export function handler(id: string): string {
-  const rec = findRunning(id);
+export async function handler(_opts: object, args: string[]): Promise<string> {
+  const rec = findRunning(containerId(args, 'inspect'));
   const namespaces: Record<string, string> = {};
   for (const ns of ['user', 'pid', 'mnt', 'uts', 'ipc', 'net', 'cgroup']) {
     try {

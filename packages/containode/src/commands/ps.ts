@@ -2,6 +2,8 @@
 import { containodeStore } from '../container/containode-store.js';
 import type { ContainerRecord } from '../container/state.js';
 
+export const commandNames = ['ps'];
+
 export const help = 'List running containers (with --all also stopped ones that still have a record).';
 
 export interface PsOptions {
@@ -22,7 +24,7 @@ function table(rows: string[][]): string {
   return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n') + '\n';
 }
 
-export function handler(opts: PsOptions): string {
+export async function handler(opts: PsOptions, _args: string[] = []): Promise<string> {
   const records: ContainerRecord[] = containodeStore().list().filter((r) => opts.all || r.status !== 'stopped');
   if (opts.json) return JSON.stringify(records, null, 2) + '\n';
   const rows = [['ID', 'PID', 'STATUS', 'CREATED', 'ADDRESSES', 'ROOT', 'COMMAND']];

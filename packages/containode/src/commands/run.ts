@@ -5,6 +5,8 @@ import type { RawLimitOptions } from '../limits/options.js';
 
 export type RawOptions = RawRunOptions & RawLimitOptions & { debug?: boolean };
 
+export const commandNames = ['run'];
+
 export const help = 'Run PROGRAM in a new container (mount, PID, UTS, IPC and network namespaces), optionally plugged into a containet switch.';
 
 export const examples = `

@@ -3,9 +3,10 @@
  * container. They load no native code and start no helper unless a hook
  * needs one, so each costs little more than Node's own start-up.
  */
-import { closeSync, constants as fsConstants, openSync, readdirSync, readlinkSync, readSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants as fsConstants, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
 import { ContainetError, errnoText } from '@containet/common';
 import { ContainerCgroup } from '../cgroup/cgroup.js';
+import { killContainer } from '../container/container-kill.js';
 import type { Globals } from './create.js';
 import type { HookStage } from './hooks.js';
 import { ContainerStore, processAlive, type ContainerRecord, type Status } from '../container/state.js';
@@ -117,48 +118,13 @@ export function stateOf(g: Globals, id: string): string {
   return `${JSON.stringify(dirs.ociState(readContainer(dirs, id)), null, 2)}\n`;
 }
 
-function nsId(pid: number, ns: string): string | null {
-  try {
-    return readlinkSync(`/proc/${pid}/ns/${ns}`);
-  } catch {
-    return null;
-  }
-}
-
-/**
- * Every process of the container: with its own pid namespace, all
- * processes in it (the namespace dies with its init anyway); else those in
- * its cgroup; the init in any case.
- */
-export function containerPids(rec: ContainerRecord): number[] {
-  const pids = new Set<number>([rec.pid]);
-  if (rec.namespaces?.pid === true) {
-    const target = nsId(rec.pid, 'pid');
-    if (target) {
-      for (const name of readdirSync('/proc')) {
-        if (!/^\d+$/.test(name)) continue;
-        const pid = Number(name);
-        if (nsId(pid, 'pid') === target) pids.add(pid);
-      }
-    }
-  }
-  for (const pid of rec.cgroup ? ContainerCgroup.fromRecord(rec.cgroup).pids() : []) pids.add(pid);
-  return [...pids];
-}
-
-export async function killContainer(g: Globals, id: string, signal: number, all: boolean): Promise<void> {
+export async function killOciContainer(g: Globals, id: string, signal: number, all: boolean): Promise<void> {
   const dirs = new ContainerStore(g.root);
   await dirs.locked(id, () => {
     const rec = readContainer(dirs, id);
     const status = dirs.status(rec);
     if (status !== 'created' && status !== 'running' && status !== 'paused') throw conflict(id, 'kill', status, 'only a created, running or paused container takes signals');
-    for (const pid of all ? containerPids(rec) : [rec.pid]) {
-      try {
-        process.kill(pid, signal);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
-      }
-    }
+    killContainer(rec, signal, { all });
     // A frozen task acts on SIGKILL only once thawed (cgroup v1): let it die.
     if (status === 'paused' && signal === 9 && rec.cgroup) ContainerCgroup.fromRecord(rec.cgroup).setFrozen(false, `container ${id}`);
     g.log.debug(`container ${id}: sent signal ${signal} to ${all ? 'all its processes' : `pid ${rec.pid}`}`);
@@ -213,11 +179,7 @@ export async function deleteContainer(g: Globals, id: string, force: boolean): P
     const status = dirs.status(rec);
     if (status !== 'stopped') {
       if (!force) throw conflict(id, 'delete', status, `stop it first (containode-oci kill ${id} KILL), or use delete --force`);
-      for (const pid of containerPids(rec)) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {}
-      }
+      killContainer(rec, 9, { all: true });
       if (status === 'paused' && rec.cgroup) ContainerCgroup.fromRecord(rec.cgroup).setFrozen(false, `container ${id}`);
       if (!waitGone(rec, 10_000)) throw new ContainetError('CN_OCI_DELETE', `container ${id}: pid ${rec.pid} survived SIGKILL for 10 s`);
     }

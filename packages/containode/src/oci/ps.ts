@@ -6,7 +6,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { ContainetError } from '@containet/common';
 import type { Globals } from './create.js';
-import { conflict, containerPids } from './lifecycle.js';
+import { containerPids } from '../container/container-kill.js';
+import { conflict } from './lifecycle.js';
 import { ContainerStore } from '../container/state.js';
 import { readContainer } from './store.js';
 

@@ -12,9 +12,9 @@ export const stopAtOperand = false;
 
 export async function handler(opts: OciCommandOptions, operands: string[]): Promise<number> {
   const [id, sig] = args.operands({ options: opts.options, operands }, ['container-id'], 'kill', 1);
-  const { parseSignal } = await import('../signals.js');
+  const { parseSignal } = await import('../../container/signals.js');
   const signal = parseSignal(sig ?? 'SIGTERM');
-  const { killContainer } = await import('../lifecycle.js');
-  await killContainer(opts.global, id!, signal, args.flag(opts.options, 'all'));
+  const { killOciContainer } = await import('../lifecycle.js');
+  await killOciContainer(opts.global, id!, signal, args.flag(opts.options, 'all'));
   return 0;
 }

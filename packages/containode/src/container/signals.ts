@@ -1,5 +1,5 @@
 /**
- * Signal operands as runc takes them: a number, `TERM` or `SIGTERM`
+ * Signal operands as both commands take them (runc's forms): a number, `TERM` or `SIGTERM`
  * (signal(7) names, case-insensitive), and the real-time `RTMIN+N` forms.
  */
 import { constants } from 'node:os';
