@@ -12,7 +12,7 @@ import { loadBundle, toContainerSpec } from '../src/oci/config.js';
 import { parseSignal } from '../src/container/signals.js';
 import { features } from '../src/oci/features.js';
 import { CAPABILITY_NAMES } from '../src/limits/capabilities.js';
-import { checkId } from '../src/oci/store.js';
+import { checkId } from '../src/container/engine.js';
 import { procStat, processAlive, OCI_VERSION } from '../src/container/state.js';
 
 test('global options in the forms urfave/cli accepts, stopping at the command', () => {

@@ -6,7 +6,8 @@
  */
 import { readdirSync, readlinkSync } from 'node:fs';
 import { ContainerCgroup } from '../cgroup/cgroup.js';
-import { processAlive, type ContainerRecord } from './state.js';
+import { conflict, readContainer, type EngineContext } from './engine.js';
+import { ContainerStore, processAlive, type ContainerRecord } from './state.js';
 
 function nsId(pid: number, ns: string): string | null {
   try {
@@ -52,4 +53,21 @@ export function killContainer(rec: ContainerRecord, signal: number, opts: { all?
     }
   }
   return true;
+}
+
+/**
+ * `kill` of a container by id (OCI): under its lock, refused unless it is
+ * created, running or paused; a paused one is thawed after SIGKILL so that
+ * it dies (a frozen v1 task acts on it only once thawed).
+ */
+export async function killContainerById(g: EngineContext, id: string, signal: number, all: boolean): Promise<void> {
+  const dirs = new ContainerStore(g.root);
+  await dirs.locked(id, () => {
+    const rec = readContainer(dirs, id);
+    const status = dirs.status(rec);
+    if (status !== 'created' && status !== 'running' && status !== 'paused') throw conflict(id, 'kill', status, 'only a created, running or paused container takes signals');
+    killContainer(rec, signal, { all });
+    if (status === 'paused' && signal === 9 && rec.cgroup) ContainerCgroup.fromRecord(rec.cgroup).setFrozen(false, `container ${id}`);
+    g.log.debug(`container ${id}: sent signal ${signal} to ${all ? 'all its processes' : `pid ${rec.pid}`}`);
+  });
 }

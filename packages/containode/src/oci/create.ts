@@ -15,12 +15,12 @@ import { loadBundle, toContainerSpec, type Bundle } from './config.js';
 import { ContainerCgroup } from '../cgroup/cgroup.js';
 import { OCI_LABELS } from '../cgroup/plan.js';
 import { cgroupName, wantsCgroup } from './cgroup-path.js';
-import { runContainerHook, runHostHook } from './hooks.js';
+import { runContainerHook, runHostHook } from '../container/hooks.js';
 import type { Logger } from './log.js';
 import { planSwitch, type SwitchPlan } from './switch-annotations.js';
 import type { SwitchLink } from '../container/switch-link.js';
 import { ContainerStore, OCI_VERSION, processAlive, processStartTime, selfRef, type ContainerRecord } from '../container/state.js';
-import { checkId } from './store.js';
+import { checkId } from '../container/engine.js';
 
 export interface Globals {
   root: string;

@@ -13,7 +13,7 @@ import type { Globals } from './create.js';
 import { writeAtomic } from './create.js';
 import { ContainerStore } from '../container/state.js';
 import { cgroupProcsOf } from '../container/exec.js';
-import { readContainer } from './store.js';
+import { readContainer } from '../container/engine.js';
 
 export interface ExecOptions {
   id: string;

@@ -7,9 +7,8 @@ import { existsSync } from 'node:fs';
 import { ContainetError } from '@containet/common';
 import type { Globals } from './create.js';
 import { containerPids } from '../container/container-kill.js';
-import { conflict } from './lifecycle.js';
+import { conflict, readContainer } from '../container/engine.js';
 import { ContainerStore } from '../container/state.js';
-import { readContainer } from './store.js';
 
 /**
  * `ps` (runc's): the container's live processes, as a JSON array of pids,

@@ -5,7 +5,8 @@
  * when it ends (unless --keep). With --detach it is create + start.
  */
 import { createContainer, type CreateOptions, type Globals } from './create.js';
-import { deleteContainer, startContainer } from './lifecycle.js';
+import { deleteContainer } from '../container/container-delete.js';
+import { startContainer } from '../container/container-start.js';
 
 const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH'];
 

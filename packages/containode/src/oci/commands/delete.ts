@@ -12,7 +12,7 @@ export const stopAtOperand = false;
 
 export async function handler(opts: OciCommandOptions, operands: string[]): Promise<number> {
   const [id] = args.operands({ options: opts.options, operands }, ['container-id'], 'delete');
-  const { deleteContainer } = await import('../lifecycle.js');
+  const { deleteContainer } = await import('../../container/container-delete.js');
   await deleteContainer(opts.global, id!, args.flag(opts.options, 'force'));
   return 0;
 }

@@ -14,7 +14,7 @@ export async function handler(opts: OciCommandOptions, operands: string[]): Prom
   const [id, sig] = args.operands({ options: opts.options, operands }, ['container-id'], 'kill', 1);
   const { parseSignal } = await import('../../container/signals.js');
   const signal = parseSignal(sig ?? 'SIGTERM');
-  const { killOciContainer } = await import('../lifecycle.js');
-  await killOciContainer(opts.global, id!, signal, args.flag(opts.options, 'all'));
+  const { killContainerById } = await import('../../container/container-kill.js');
+  await killContainerById(opts.global, id!, signal, args.flag(opts.options, 'all'));
   return 0;
 }

@@ -10,7 +10,7 @@ export const options: readonly args.OptionDef[] = [];
 
 export async function handler(opts: OciCommandOptions, operands: string[]): Promise<number> {
   const [id] = args.operands({ options: opts.options, operands }, ['container-id'], opts.command);
-  const { pauseContainer } = await import('../lifecycle.js');
+  const { pauseContainer } = await import('../../container/container-pause.js');
   await pauseContainer(opts.global, id!, opts.command === 'pause');
   return 0;
 }

@@ -10,7 +10,7 @@ export const options: readonly args.OptionDef[] = [];
 
 export async function handler(opts: OciCommandOptions, operands: string[]): Promise<number> {
   const [id] = args.operands({ options: opts.options, operands }, ['container-id'], 'start');
-  const { startContainer } = await import('../lifecycle.js');
+  const { startContainer } = await import('../../container/container-start.js');
   await startContainer(opts.global, id!);
   return 0;
 }

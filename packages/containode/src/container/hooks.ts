@@ -11,8 +11,8 @@ import { spawn } from 'node:child_process';
 import { closeSync, openSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { ContainetError } from '@containet/common';
-import type { OciHook } from './config.js';
-import type { OciState } from '../container/state.js';
+import type { EngineLog } from './engine.js';
+import type { ContainerRecord, ContainerStore, HookSpec as OciHook, OciState } from './state.js';
 
 export type HookStage = 'prestart' | 'createRuntime' | 'createContainer' | 'startContainer' | 'poststart' | 'poststop';
 
@@ -109,5 +109,16 @@ export async function runContainerHook(stage: HookStage, hook: OciHook, state: O
     throw err;
   } finally {
     closeSync(stdin);
+  }
+}
+
+/** Run the hooks of a stage that only warn on failure (poststart, poststop). */
+export async function runWarningHooks(log: EngineLog, stage: 'poststart' | 'poststop', rec: ContainerRecord, store: ContainerStore): Promise<void> {
+  for (const h of rec.hooks?.[stage] ?? []) {
+    try {
+      await runHostHook(stage, h, store.ociState(rec));
+    } catch (err) {
+      log.warn((err as Error).message);
+    }
   }
 }
