@@ -76,6 +76,17 @@ export class FrameDecoder {
     }
     this.#buf = this.#buf.length === 0 ? chunk : Buffer.concat([this.#buf, chunk]);
     const frames: Frame[] = [];
+    try {
+      this.#parse(frames);
+    } catch (err) {
+      // The caller gets no frame: release the descriptors of those already parsed.
+      for (const f of frames) if (f.fd >= 0) this.#closeFd(f.fd);
+      throw err;
+    }
+    return frames;
+  }
+
+  #parse(frames: Frame[]): void {
     for (;;) {
       if (this.#buf.length < 4) break;
       const len = this.#buf.readUInt32BE(0);
@@ -93,6 +104,5 @@ export class FrameDecoder {
       }
       frames.push({ message, fd: this.takePendingFd() });
     }
-    return frames;
   }
 }

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { encodeFrame, FrameDecoder, MAX_FRAME } from '@containet/common';
+import { encodeFrame, frameJson, FrameDecoder, MAX_FRAME } from '@containet/common';
 
 const noClose = () => {};
 
@@ -43,6 +43,21 @@ test('reset() closes an fd whose frame never completed', () => {
   d.push(encodeFrame({ x: 1 }).subarray(0, 6), 7);
   d.reset();
   assert.equal(closed, [7]);
+});
+
+test('a bad frame behind a good one in the same read: the fd of the good one is closed, not lost', () => {
+  const closed: number[] = [];
+  const d = new FrameDecoder((fd) => closed.push(fd));
+  const bad = Buffer.from('{nope');
+  const head = Buffer.alloc(4);
+  head.writeUInt32BE(bad.length);
+  assert.throws(() => d.push(Buffer.concat([encodeFrame({ op: 'attach' }), head, bad]), 42), (e: { code: string }) => e.code === 'CN_PROTO_MALFORMED');
+  assert.equal(closed, [42]);
+});
+
+test('frameJson frames JSON as encodeFrame does and refuses it over the limit', () => {
+  assert.equal(frameJson('{"a":1}'), encodeFrame({ a: 1 }));
+  assert.throws(() => frameJson(JSON.stringify('x'.repeat(MAX_FRAME))), (e: { code: string }) => e.code === 'CN_PROTO_TOO_LARGE');
 });
 
 test('encodeFrame refuses bodies over the limit', () => {

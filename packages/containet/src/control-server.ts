@@ -133,6 +133,7 @@ export class ControlServer {
   #log: (line: string) => void;
   #refusals: ThrottledLog;
   #drops: ThrottledLog;
+  #protocolErrors: ThrottledLog;
   #sweep: NodeJS.Timeout;
   #listings = 0;
   #listingQueue: Array<() => void> = [];
@@ -145,6 +146,7 @@ export class ControlServer {
     this.#log = opts.log ?? (() => {});
     this.#refusals = new ThrottledLog(this.#log);
     this.#drops = new ThrottledLog(this.#log);
+    this.#protocolErrors = new ThrottledLog(this.#log);
     server.on('connection', (sock) => this.#accept(sock));
     this.#sweep = setInterval(() => this.#closeSilent(), 1000);
     this.#sweep.unref();
@@ -330,7 +332,7 @@ export class ControlServer {
       if (got.data.length === 0) {
         if (got.fd >= 0) closeFd(got.fd);
         if (conn.decoder.buffered > 0) {
-          this.#log(`control: ${conn.name} closed in the middle of a message (${conn.decoder.buffered} bytes dropped)`);
+          this.#protocolErrors.line(`control: ${conn.name} closed in the middle of a message (${conn.decoder.buffered} bytes dropped)`);
         }
         this.#drop(conn);
         return;
@@ -340,7 +342,7 @@ export class ControlServer {
         frames = conn.decoder.push(got.data, got.fd);
       } catch (err) {
         // The stream cannot be resynchronised: say why, then hang up.
-        this.#log(`control: ${conn.name}: ${(err as Error).message}`);
+        this.#protocolErrors.line(`control: ${conn.name}: ${(err as Error).message}`);
         this.#drop(conn, errorBody(err));
         return;
       }
