@@ -60,6 +60,9 @@ testIf(test, missing, 'two repositories tagged 1 side by side: skopeo and umoci 
     assert.is(images.status, 0, images.stderr);
     assert.match(images.stdout, new RegExp(`^${reg.host}/team/a\\s+1\\s`, 'm'));
     assert.match(images.stdout, new RegExp(`^${reg.host}/other/b\\s+1\\s`, 'm'));
+    const json = JSON.parse((await runCommand([process.execPath, MOCKER, '--store', store, 'images', '--json'])).stdout) as Array<{ name: string; repository: string; tag: string }>;
+    assert.equal(json.map((r) => r.name).sort(), Object.keys(refs).sort(), 'what images lists is what skopeo and umoci take');
+    assert.equal(json.map((r) => `${r.repository}:${r.tag}`).sort(), Object.keys(refs).sort());
     const migrated = index();
     assert.equal(migrated.manifests.map((m) => m.digest), old.manifests.map((m) => m.digest), 'no image lost, order kept');
     assert.equal(migrated.manifests.map((m) => m.annotations?.['org.opencontainers.image.ref.name']), migrated.manifests.map((m) => m.annotations?.['io.containerd.image.name']));

@@ -1,4 +1,4 @@
-import { parseReference, familiarName } from '../reference.js';
+import { parseReference, repositoryName } from '../reference.js';
 import { humanSize } from '../progress.js';
 import type { ImageStore, StoredImage } from '../store/image-store.js';
 import { openStore, out, type GlobalOptions } from './common.js';
@@ -17,6 +17,9 @@ export function ago(iso: string | undefined, now = Date.now()): string {
 }
 
 export interface ImageRow {
+  /** The full name other tools address it by: `skopeo inspect oci:STORE:NAME`, `umoci … --image STORE:NAME`. */
+  name: string;
+  /** The full repository (`docker.io/library/alpine`, as crictl lists it): REPOSITORY:TAG is the name. */
   repository: string;
   tag: string;
   digest: string;
@@ -34,7 +37,7 @@ export function imageRows(store: ImageStore): ImageRow[] {
       size = m.config.size + m.layers.reduce((a, l) => a + l.size, 0);
       created = store.config(m).created;
     } catch {}
-    return { repository: familiarName(ref), tag: ref.tag ?? '<none>', digest: img.descriptor.digest, size, created };
+    return { name: img.name, repository: repositoryName(ref), tag: ref.tag ?? '<none>', digest: img.descriptor.digest, size, created };
   });
 }
 

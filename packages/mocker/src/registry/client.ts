@@ -205,7 +205,7 @@ export class RegistryClient {
           await sleep(delayMs, this.#opts.signal);
           continue;
         }
-        throw this.#networkError(err, method, `${this.base}${path}`, headers, opts.what);
+        throw this.#networkError(err, method, new URL(path, this.base).toString(), headers, opts.what);
       }
       if (res.status === 401 && authTries === 0) {
         const ch = parseChallenges(res.headers['www-authenticate'] as string | undefined);
