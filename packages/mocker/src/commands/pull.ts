@@ -2,7 +2,7 @@ import { UsageError } from '@containet/common';
 import { pull } from '../pull.js';
 import { parsePlatform } from '../platform.js';
 import { progressFor } from '../progress.js';
-import { storeFrom, out, type GlobalOptions } from './common.js';
+import { storeFrom, out, interruptible, type GlobalOptions } from './common.js';
 import { pull as texts } from './help.js';
 
 export const help = texts.help;
@@ -18,22 +18,15 @@ export interface PullCommandOptions extends GlobalOptions {
 export async function handler(opts: PullCommandOptions, args: string[]): Promise<number> {
   const [name, ...extra] = args;
   if (name === undefined || extra.length) throw new UsageError('mocker pull takes one image name', 'e.g. mocker pull alpine:3.20');
-  const ac = new AbortController();
-  const stop = (): void => ac.abort(new Error('interrupted'));
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-  try {
-    const image = await pull(name, {
+  const image = await interruptible((signal) =>
+    pull(name, {
       store: storeFrom(opts),
       platform: opts.platform === undefined ? undefined : parsePlatform(opts.platform),
       insecure: opts.insecure ?? [],
       progress: progressFor(process.stdout, opts.quiet ?? false),
-      signal: ac.signal,
-    });
-    if (opts.quiet) out(image.name);
-    return 0;
-  } finally {
-    process.removeListener('SIGINT', stop);
-    process.removeListener('SIGTERM', stop);
-  }
+      signal,
+    }),
+  );
+  if (opts.quiet) out(image.name);
+  return 0;
 }

@@ -18,7 +18,7 @@ import { EXIT } from '../errors.js';
 import type { Descriptor } from '../manifest.js';
 import type { ImageStore } from '../store/image-store.js';
 import { acquireFileLock } from '../store/lock.js';
-import { isTransientError, sleep, transferError, type RegistryClient } from './client.js';
+import { isTransientError, messageOf, sleep, transferError, type RegistryClient } from './client.js';
 import { backoffDelay } from './retry.js';
 
 const STAGE = 1 << 20;
@@ -188,7 +188,7 @@ async function download(client: RegistryClient, store: ImageStore, repoPath: str
         if (opts.signal?.aborted) throw err;
         if (!isTransientError(err) || ++failures > limit) throw transferError(err, 'GET', `${client.base}${path}`);
         const delayMs = backoffDelay(failures, opts.backoffMs ?? 250);
-        opts.onProgress?.({ state: 'retrying', got, total: desc.size, reason: `${String((err as Error).message).replace(/\bhttps?:\/\//g, '')}; next try in ${(delayMs / 1000).toFixed(1)} s` });
+        opts.onProgress?.({ state: 'retrying', got, total: desc.size, reason: `${messageOf(err)}; next try in ${(delayMs / 1000).toFixed(1)} s` });
         await sleep(delayMs, opts.signal);
       }
     }

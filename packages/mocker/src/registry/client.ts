@@ -95,12 +95,17 @@ export async function readBody(res: RegistryResponse, limit = 4 << 20, method = 
  * /v2/x/blobs/sha256:…)`. ContainetErrors (a digest refused, a full disk)
  * pass unchanged.
  */
+/** An error's message without `http://`/`https://` before hosts: `connection to 127.0.0.1:5000 closed …`. */
+export function messageOf(err: unknown): string {
+  return String((err as Error).message ?? err).replace(/\bhttps?:\/\//g, '');
+}
+
 export function transferError(err: unknown, method: string, url: string): ContainetError {
   if (err instanceof ContainetError) return err;
   const e = err as NodeJS.ErrnoException;
   if (e.name === 'AbortError') return new ContainetError('MOCKER_INTERRUPTED', 'interrupted', { exitCode: 130, cause: err });
   const u = new URL(url);
-  const detail = String(e.message ?? err).replace(/\bhttps?:\/\//g, '');
+  const detail = messageOf(err);
   return new RegistryError('MOCKER_NETWORK', `network error: ${detail} (${method} ${redactUrl(url).slice(u.origin.length)})`, {
     exitCode: EXIT.network,
     cause: err,
@@ -201,7 +206,7 @@ export class RegistryClient {
       } catch (err) {
         if (isTransientError(err) && attempt < this.#opts.attempts) {
           const delayMs = backoffDelay(attempt, this.#opts.backoffMs);
-          opts.onRetry?.({ reason: String((err as Error).message).replace(/\bhttps?:\/\//g, ''), delayMs, attempt });
+          opts.onRetry?.({ reason: messageOf(err), delayMs, attempt });
           await sleep(delayMs, this.#opts.signal);
           continue;
         }
