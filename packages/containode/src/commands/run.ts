@@ -55,7 +55,7 @@ export async function handler(raw: RawOptions, args: string[]): Promise<number> 
   // Issue 5: limits, user namespace, capabilities, network hook; checks
   // them first, creates the cgroup in amendSpec, removes it at the end.
   const { withContainerLimits } = await import('../limits/apply.js');
-  return withContainerLimits(raw, opts.id, (hooks) => launch(opts, hooks));
+  return withContainerLimits(raw, opts.id, (hooks) => launch(opts, hooks, { privileged: raw.privileged === true }));
 }
 
 /** The user to run as, from -u or the image, with HOME from its passwd entry (as Docker). */

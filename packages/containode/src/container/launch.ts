@@ -11,6 +11,7 @@ import { closeFd, ContainetError, randomMac } from '@containet/common';
 import { containodeStore } from './containode-store.js';
 import { processStartTime, selfRef, type CgroupRecord, type ContainerRecord, type ContainerStore } from './state.js';
 import type { RunOptions } from './options.js';
+import { newContainerSpec, type NewContainer } from './container-spec.js';
 import { SwitchLink } from './switch-link.js';
 import type { PortProxy } from '../publish/proxy.js';
 
@@ -28,8 +29,8 @@ export interface LaunchHooks {
   cgroup?: () => CgroupRecord | undefined;
 }
 
-/** The spec containode uses for its options. */
-export function buildSpec(opts: RunOptions, mac: string, store: ContainerStore = containodeStore()): ContainerSpec {
+/** What containode's options say of a new container (newContainerSpec adds its cgroup and eth0). */
+export function buildSpec(opts: RunOptions, store: ContainerStore = containodeStore()): ContainerSpec {
   const spec: ContainerSpec = {
     namespaces: { pid: true, mount: true, uts: true },
     hostname: opts.id,
@@ -49,9 +50,6 @@ export function buildSpec(opts: RunOptions, mac: string, store: ContainerStore =
       overlay: { lower: [opts.root], upper: `${opts.top}/upper`, work: `${opts.top}/work` },
     };
   }
-  if (opts.socket) {
-    spec.network = { tap: { ifname: 'eth0', mac, mtu: opts.mtu }, addresses: opts.addresses, gateways: opts.gateways };
-  }
   return spec;
 }
 
@@ -66,7 +64,7 @@ export function claimRecord(store: ContainerStore, rec: ContainerRecord): void {
 }
 
 /** Run a container in the foreground; resolves with its exit status. */
-export async function launch(opts: RunOptions, hooks: LaunchHooks = {}): Promise<number> {
+export async function launch(opts: RunOptions, hooks: LaunchHooks = {}, confinement: NewContainer['confinement'] = { privileged: false }): Promise<number> {
   // `always` runs at the end whatever happened; `onFailure` only when the
   // container never started (then nothing may be left behind).
   const always: Array<() => void> = [];
@@ -122,10 +120,16 @@ export async function launch(opts: RunOptions, hooks: LaunchHooks = {}): Promise
       else if (created) onFailure.push(removeTop);
     }
 
-    const spec = buildSpec(opts, randomMac(), store);
-    await hooks.amendSpec?.(spec);
-    record.namespaces = { ...spec.namespaces };
+    const base = buildSpec(opts, store);
+    await hooks.amendSpec?.(base);
     record.cgroup = hooks.cgroup?.();
+    const spec = newContainerSpec({
+      spec: base,
+      cgroup: record.cgroup && { procsFiles: record.cgroup.dirs.map((d) => `${d}/cgroup.procs`) },
+      network: opts.socket ? { tap: { ifname: 'eth0', mac: randomMac(), mtu: opts.mtu }, addresses: opts.addresses, gateways: opts.gateways } : undefined,
+      confinement,
+    });
+    record.namespaces = { ...spec.namespaces };
     container = await spawnContainer(spec);
     const c = container;
 

@@ -43,11 +43,11 @@ function refusedByTheSystem(err: unknown): boolean {
 /** Add the limits to `spec` (cgroup procs files, namespaces, maps, capabilities). */
 export function amendSpecWithLimits(spec: ContainerSpec, limits: ContainerLimits, cgroup: ContainerCgroup | undefined): void {
   if (cgroup) {
+    // The init joins it through newContainerSpec (container-spec.ts).
     // Not in spec.cleanup.rmdir: the spawner would remove the cgroup
     // before afterExit reads its OOM counters. But when containode is
     // SIGKILLed, its spawner removes it (orphan_rmdir, issue 11); what a
     // crash of both leaves goes with removeStaleCgroups() (containode cleanup).
-    spec.cgroupProcs = [...(spec.cgroupProcs ?? []), ...cgroup.procsFiles];
     spec.cleanup = { ...spec.cleanup, orphanRmdir: [...(spec.cleanup?.orphanRmdir ?? []), ...[...cgroup.plan.dirs].reverse()] };
   }
   if (limits.cgroupns) spec.namespaces.cgroup = true;

@@ -21,6 +21,7 @@ import { planSwitch, type SwitchPlan } from './switch-annotations.js';
 import type { SwitchLink } from '../container/switch-link.js';
 import { ContainerStore, OCI_VERSION, processAlive, processStartTime, selfRef, type ContainerRecord } from '../container/state.js';
 import { checkId } from '../container/engine.js';
+import { newContainerSpec } from '../container/container-spec.js';
 
 export interface Globals {
   root: string;
@@ -133,17 +134,17 @@ async function build(g: Globals, o: CreateOptions, dirs: ContainerStore, rec: Co
       rec.cgroup = cg.record;
       dirs.write(rec);
     }
-    const spec = toContainerSpec(bundle, {
+    const ociSpec = toContainerSpec(bundle, {
       detached: !o.attached,
       execFifo: dirs.fifo(o.id),
       consoleSocket: o.consoleSocket === undefined ? undefined : resolve(o.consoleSocket),
       callerConsole: o.attached === true,
       callerSize: o.attached && cfg.process?.terminal ? (await import('../container/terminal.js')).ourTerminalSize() : undefined,
       noPivot: o.noPivot === true,
-      cgroupProcs,
-      network: plan?.network,
       warn: (m) => g.log.warn(m),
     });
+    // The same path as containode's containers: cgroup, eth0, protections.
+    const spec = newContainerSpec({ spec: ociSpec, cgroup: { procsFiles: cgroupProcs }, network: plan?.network, confinement: { privileged: false } });
     const { spawnContainer } = await import('../runtime/spawn.js');
     spawned = await spawnContainer(spec, { stdio: 'inherit' });
     rec.pid = spawned.pid;
