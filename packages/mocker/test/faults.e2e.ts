@@ -184,6 +184,24 @@ testIf(test, missing, 'a server that ignores Range (200 to a resume): the downlo
   });
 });
 
+testIf(test, missing, 'two pulls of the same image at once: one downloads each blob, the other waits for it (told so) and finds it stored', async () => {
+  await withProxy(async ({ proxy, image, big, name, store }) => {
+    proxy.rules([{ path: big, fault: { kind: 'slow', bytes: 128 << 10, everyMs: 40 } }]);
+    const first = mocker(store, ['pull', name]);
+    for (let i = 0; !proxy.requestsFor(big).length; i++) {
+      if (i > 500) throw new Error('the first pull did not start');
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const second = await mocker(store, ['pull', name]);
+    const one = await first;
+    assert.is(one.status, 0, one.stderr);
+    assert.is(second.status, 0, second.stderr);
+    assert.match(second.stdout, /another mocker is downloading this blob; waiting for it/);
+    assert.is(proxy.requestsFor(big).length, 1, 'the big layer travelled once');
+    assertReadable(store, name, image);
+  });
+});
+
 testIf(test, missing, 'kill -9 mid-blob: the lock is taken over, the next pull continues the partial blob with Range and fetches only the rest', async () => {
   await withProxy(async ({ proxy, image, big, bigSize, name, store }) => {
     proxy.rules([{ path: big, fault: { kind: 'slow', bytes: 64 << 10, everyMs: 40 } }]);

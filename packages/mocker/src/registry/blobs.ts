@@ -68,7 +68,11 @@ async function rehash(fh: FileHandle, size: number, hash: Hash): Promise<number>
 
 export async function fetchBlob(client: RegistryClient, store: ImageStore, repoPath: string, desc: Descriptor, what: string, opts: FetchBlobOptions = {}): Promise<void> {
   if (store.hasBlob(desc.digest, desc.size)) return;
-  const lock = await acquireFileLock(store.blobLockPath(desc.digest), 600_000, opts.signal);
+  // Another pull downloading the same blob may take as long as the blob
+  // needs: wait for it (Ctrl-C ends the wait), then find the blob stored.
+  const lock = await acquireFileLock(store.blobLockPath(desc.digest), Infinity, opts.signal, () =>
+    opts.onProgress?.({ state: 'retrying', got: 0, total: desc.size, reason: 'another mocker is downloading this blob; waiting for it' }),
+  );
   try {
     // Another process may have fetched it while we waited for the lock.
     if (store.hasBlob(desc.digest, desc.size)) return;

@@ -45,8 +45,11 @@ export interface HeldLock {
   release(): void;
 }
 
-/** Take the lock at `path`, waiting up to `timeoutMs` for its holder. */
-export async function acquireFileLock(path: string, timeoutMs = 600_000, signal?: AbortSignal): Promise<HeldLock> {
+/**
+ * Take the lock at `path`, waiting up to `timeoutMs` for its holder
+ * (`onWait` is told once, when waiting begins); an abort ends the wait.
+ */
+export async function acquireFileLock(path: string, timeoutMs = 600_000, signal?: AbortSignal, onWait?: () => void): Promise<HeldLock> {
   const started = Date.now();
   for (let wait = 5; ; wait = Math.min(wait * 2, 200)) {
     const fd = tryLock(path);
@@ -64,6 +67,7 @@ export async function acquireFileLock(path: string, timeoutMs = 600_000, signal?
       };
     }
     if (signal?.aborted) throw signal.reason;
+    if (wait === 5) onWait?.();
     if (Date.now() - started > timeoutMs) {
       const owner = (() => {
         try {
