@@ -97,7 +97,7 @@ testIf(test, missing, 'oci-archive: mocker save is read by skopeo with every dig
 });
 
 testIf(test, missing, 'docker-archive: mocker save is read by skopeo (uncompressed layers matching the diff_ids); skopeo\'s docker-archive loads into mocker', async () => {
-  await withImage(async ({ reg, name, store, work, tree }) => {
+  await withImage(async ({ reg, image, name, store, work, tree }) => {
     const file = join(work, 'app.docker.tar');
     const s = await mocker(store, ['save', '--format', 'docker-archive', name, '-o', file]);
     assert.is(s.status, 0, s.stderr);
@@ -114,6 +114,19 @@ testIf(test, missing, 'docker-archive: mocker save is read by skopeo (uncompress
     assert.is(l.status, 0, l.stderr);
     assert.match(l.stdout, `Loaded image: ${name} (sha256:`);
     assert.equal(await unpacked(fresh, name, join(work, 'fresh-tree')), tree);
+
+    // An image pulled by digest has no tag: its docker-archive has no RepoTags, so it needs --name.
+    const byDigest = `${reg.host}/src/app@${image.digest}`;
+    assert.is((await mocker(store, ['pull', '-q', byDigest])).status, 0);
+    const untagged = join(work, 'untagged.docker.tar');
+    assert.is((await mocker(store, ['save', '--format', 'docker-archive', byDigest, '-o', untagged])).status, 0);
+    const anon = join(work, 'anon');
+    const u1 = await mocker(anon, ['load', '-i', untagged]);
+    assert.is(u1.status, 2);
+    assert.match(u1.stderr, /^mocker: .*untagged\.docker\.tar: image 1 has no RepoTags\nmocker: hint: name it: /);
+    const u2 = await mocker(anon, ['load', '-i', untagged, '--name', 'example.org/named/app:3']);
+    assert.is(u2.status, 0, u2.stderr);
+    assert.equal(await unpacked(anon, 'example.org/named/app:3', join(work, 'anon-tree')), tree);
 
     // skopeo's docker-archive (of a gzip image: skopeo will not put zstd layers in one).
     await pushImage(reg.url, 'src/gz', '1', { layers: [{ entries: [{ name: 'etc/os-release', data: 'ID=gz\n' }] }, { entries: [{ name: 'data/blob', data: Buffer.alloc(300_000, 7) }] }] });

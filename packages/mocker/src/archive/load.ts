@@ -179,7 +179,7 @@ function layerType(f: ArchiveFile): string {
   return MEDIA.ociLayer;
 }
 
-function planDocker(files: Map<string, ArchiveFile>, file: string): Planned[] {
+function planDocker(files: Map<string, ArchiveFile>, file: string, opts: LoadOptions): Planned[] {
   const entries = parseJson<Array<{ Config?: string; RepoTags?: string[] | null; Layers?: string[] }>>(files.get('manifest.json'), file, 'manifest.json');
   if (!Array.isArray(entries) || entries.length === 0) throw bad(file, 'manifest.json lists no image');
   return entries.map((e, n) => {
@@ -203,8 +203,9 @@ function planDocker(files: Map<string, ArchiveFile>, file: string): Planned[] {
       return { mediaType, digest: f.digest, size: f.size };
     });
     const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MEDIA.ociManifest, config: { mediaType: MEDIA.ociConfig, digest: configFile.digest, size: configFile.size }, layers: descs }));
-    const names = (e.RepoTags ?? []).map((t) => formatReference(parseReference(t)));
-    if (names.length === 0) throw bad(file, `image ${n + 1} has no RepoTags; nothing to name it by`);
+    const tags = e.RepoTags?.length ? e.RepoTags : opts.name !== undefined ? [opts.name] : [];
+    const names = tags.map((t) => formatReference(parseReference(t)));
+    if (names.length === 0) throw new ContainetError('MOCKER_ARCHIVE_UNNAMED', `${file}: image ${n + 1} has no RepoTags`, { exitCode: EXIT.usage, hint: 'name it: mocker load -i FILE --name REGISTRY/REPOSITORY:TAG' });
     const platform = config.os && config.architecture ? { os: config.os, architecture: config.architecture, ...(config.variant ? { variant: config.variant } : {}) } : undefined;
     return { names, manifest, mediaType: MEDIA.ociManifest, platform, blobs };
   });
@@ -219,7 +220,7 @@ export async function loadArchive(store: ImageStore, file: string, opts: LoadOpt
     files = await readArchive(store, file);
     let plans: Planned[];
     if (files.has('index.json') && files.has('oci-layout')) plans = planOci(files, file, opts);
-    else if (files.has('manifest.json')) plans = planDocker(files, file);
+    else if (files.has('manifest.json')) plans = planDocker(files, file, opts);
     else throw bad(file, 'neither an OCI layout (oci-layout, index.json) nor a docker archive (manifest.json)');
     if (opts.name !== undefined && plans.length > 1) throw bad(file, `--name names one image, and the archive has ${plans.length}`);
     // Everything verified: blobs in, then the names.
