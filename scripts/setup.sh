@@ -24,6 +24,8 @@ DEBS=(
   ethtool                # containet VXLAN tests: software checksums on a kernel vxlan peer
   openssl                # a test CA and registry certificate for mocker's HTTPS test
   attr                   # getfattr: mocker's unpack test compares extended attributes with umoci's
+  libseccomp-dev         # containode-spawn builds its default system-call filter with libseccomp
+  pkg-config             # finds libseccomp for the native build
 )
 
 if [ "$(id -u)" != 0 ]; then
