@@ -26,6 +26,8 @@ DEBS=(
   attr                   # getfattr: mocker's unpack test compares extended attributes with umoci's
   libseccomp-dev         # containode-spawn builds its default system-call filter with libseccomp
   pkg-config             # finds libseccomp for the native build
+  containernetworking-plugins  # CNI's host-local, bridge, portmap, bandwidth, firewall: containet-cni's IPAM, chaining tests, benchmark reference
+  podman                 # a real CNI client (4.3 uses CNI) for containet-cni's tests
 )
 
 if [ "$(id -u)" != 0 ]; then
@@ -59,4 +61,9 @@ for bin in packages/*/bin/*.js packages/*/bin/*.cjs; do
   name=$(basename "$(basename "$bin" .cjs)" .js)
   ln -sfn "$PWD/$bin" "/usr/local/bin/$name"
 done
+# Where CNI runtimes look for plugins (podman, containerd, kubelet): the
+# CNI plugin is installed as type "containet".
+mkdir -p /opt/cni/bin /usr/lib/cni
+ln -sfn "$PWD/packages/cni/bin/containet-cni.cjs" /opt/cni/bin/containet
+ln -sfn "$PWD/packages/cni/bin/containet-cni.cjs" /usr/lib/cni/containet
 echo "setup: done (containet, containode, containode-oci, mocker are on PATH)"
