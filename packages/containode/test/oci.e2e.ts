@@ -875,4 +875,52 @@ testIf(test, noRoot ?? noContainet, 'containet.socket/containet.ipv4 annotations
   }
 });
 
+testIf(test, noRoot ?? noContainet, 'containet.reattach: a keeper holds the tap and re-attaches it after a SIGKILLed switch comes back; delete ends it and the port', async () => {
+  const cleanup = new Cleanup();
+  try {
+    const dir = tempDir(cleanup, 'ocira');
+    const sock = join(dir, 'containet.sock');
+    const startSwitch = async () => {
+      const sw = start(process.execPath, [CONTAINET, '-s', sock]);
+      cleanup.add(`containet ${sw.pid}`, () => killAndWait(sw));
+      await waitFor(async () => (await run(process.execPath, [CONTAINET, 'status', '-s', sock])).code === 0, 'containet to answer', 10_000);
+      return sw;
+    };
+    const first = await startSwitch();
+    const cfgA = baseConfig(['sleep', '60']);
+    cfgA['annotations'] = { 'containet.socket': sock, 'containet.ipv4': '10.79.0.1/24', 'containet.reattach': 'true' };
+    const a = await makeBundle(cleanup, cfgA);
+    const idA = uniqueName('raa');
+    deleteLater(cleanup, a, idA);
+    const ca = await oci(a, ['run', '--detach', '--bundle', a.dir, idA]);
+    assert.is(ca.code, 0, ca.stderr);
+    const rec = JSON.parse(readFileSync(join(a.state, idA, 'state.json'), 'utf8')) as { switch: { keeper: { pid: number }; persist: boolean } };
+    assert.is(rec.switch.persist, false, 'the port lives with the keeper\'s connection');
+    const keeper = rec.switch.keeper.pid;
+    const b: Bundle = { ...a, dir: tempDir(cleanup, 'ocirab') };
+    await sh('ln', '-s', a.rootfs, join(b.dir, 'rootfs'));
+    const ping = async () => {
+      const cfgB = baseConfig(['ping', '-c', '1', '-W', '1', '10.79.0.1']);
+      cfgB['annotations'] = { 'containet.socket': sock, 'containet.ipv4': '10.79.0.2/24' };
+      writeConfig(b, cfgB);
+      return (await oci(b, ['run', '--bundle', b.dir, uniqueName('rab')], { timeoutMs: 20_000 })).code;
+    };
+    assert.is(await ping(), 0, 'ping through the first switch');
+
+    first.kill('SIGKILL');
+    await new Promise((r) => first.once('exit', r));
+    await startSwitch();
+    await waitFor(async () => (await ping()) === 0, 'ping through the new switch', 10_000, 100);
+    const ports = async () => JSON.parse((await run(process.execPath, [CONTAINET, 'ports', '-s', sock, '--json'])).stdout) as Array<{ node: string }>;
+    assert.equal((await ports()).map((p) => p.node), [idA], 're-attached with its identity');
+
+    assert.is((await oci(a, ['delete', '--force', idA])).code, 0);
+    await waitFor(async () => (await ports()).length === 0, 'the port to go with the keeper');
+    // Gone, or a zombie its new parent (a subreaper, maybe) has not reaped yet.
+    await waitFor(() => !existsSync(`/proc/${keeper}`) || readFileSync(`/proc/${keeper}/stat`, 'utf8').split(') ')[1]?.startsWith('Z'), 'the keeper to end', 3000);
+  } finally {
+    await cleanup.run();
+  }
+});
+
 test.run();

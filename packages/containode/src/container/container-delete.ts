@@ -40,7 +40,13 @@ export async function deleteContainer(g: EngineContext, id: string, force: boole
       if (status === 'paused' && rec.cgroup) ContainerCgroup.fromRecord(rec.cgroup).setFrozen(false, `container ${id}`);
       if (!waitGone(rec, 10_000)) throw new ContainetError('CN_OCI_DELETE', `container ${id}: pid ${rec.pid} survived SIGKILL for 10 s`);
     }
-    if (rec.switch) {
+    if (rec.switch?.keeper) {
+      // The keeper's port goes with its connection.
+      const keeper = rec.switch.keeper;
+      if (processAlive(keeper.pid, keeper.start)) process.kill(keeper.pid, 'SIGTERM');
+      const deadline = Date.now() + 2000;
+      while (processAlive(keeper.pid, keeper.start) && Date.now() < deadline) sleepSync(5);
+    } else if (rec.switch?.persist) {
       const { SwitchLink } = await import('./switch-link.js');
       await SwitchLink.detach(rec.switch.socket, rec.switch.node).catch((err: Error) => g.log.warn(`detach from containet: ${err.message}`));
     }

@@ -78,8 +78,10 @@ export interface SwitchRecord {
   socket: string;
   node: string;
   port: number;
-  /** The switch keeps (and re-attaches) the port without a connection; delete detaches it. */
+  /** The switch keeps the port without a connection; delete detaches it. */
   persist: boolean;
+  /** The process that holds the tap and re-attaches it after a switch restart (OCI containet.reattach). */
+  keeper?: ProcessRef;
 }
 
 export interface ContainerRecord {

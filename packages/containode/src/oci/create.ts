@@ -156,9 +156,20 @@ async function build(g: Globals, o: CreateOptions, dirs: ContainerStore, rec: Co
     if (plan && link) {
       const tap = spawned.tap;
       if (!tap) throw new ContainetError('CN_SPAWN', 'the spawner did not hand over the tap');
-      const port = await link.attach({ node: o.id, ifname: tap.ifname, mac: plan.mac, addresses: plan.addresses, pid: rec.pid }, tap.fd, { persist: true });
-      rec.switch = { socket: plan.socket, node: o.id, port, persist: true };
-      if (tap.mac) rec.mac = tap.mac;
+      rec.mac = tap.mac || plan.mac;
+      if (plan.reattach) {
+        // The keeper holds the tap from now on; our copy goes with the link.
+        rec.switch = { socket: plan.socket, node: o.id, port: -1, persist: false };
+        dirs.write(rec);
+        const { startKeeper } = await import('./keeper.js');
+        const kept = await startKeeper(g.root, o.id, tap.fd);
+        rec.switch = { ...rec.switch, port: kept.port, keeper: kept.keeper };
+        const { closeFd } = await import('@containet/common');
+        closeFd(tap.fd);
+      } else {
+        const port = await link.attach({ node: o.id, ifname: tap.ifname, mac: plan.mac, addresses: plan.addresses, pid: rec.pid }, tap.fd, { persist: true });
+        rec.switch = { socket: plan.socket, node: o.id, port, persist: true };
+      }
       dirs.write(rec);
     }
 
@@ -186,7 +197,13 @@ async function build(g: Globals, o: CreateOptions, dirs: ContainerStore, rec: Co
         process.kill(rec.pid, 'SIGKILL');
       } catch {}
     }
-    if (rec.switch) await (await import('../container/switch-link.js')).SwitchLink.detach(rec.switch.socket, rec.switch.node).catch(() => {});
+    if (rec.switch?.keeper) {
+      try {
+        process.kill(rec.switch.keeper.pid, 'SIGTERM');
+      } catch {
+        // gone already
+      }
+    } else if (rec.switch) await (await import('../container/switch-link.js')).SwitchLink.detach(rec.switch.socket, rec.switch.node).catch(() => {});
     if (rec.cgroup) await ContainerCgroup.fromRecord(rec.cgroup).remove().catch(() => {});
     dirs.remove(o.id);
     throw err;

@@ -45,7 +45,9 @@ Global options:
   --systemd-cgroup       not supported (error)
 
 Annotations containet.socket, containet.ipv4, containet.ipv6,
-containet.gateway and containet.mac attach eth0 to a containet switch.
+containet.gateway and containet.mac attach eth0 to a containet switch; with
+containet.reattach "true" a small process keeps the port and re-attaches it
+when the switch restarts (else the port goes with the switch).
 
 Examples:
   mkdir -p b/rootfs && ${PROG} spec --bundle b     # then fill b/rootfs

@@ -3,11 +3,18 @@
  * containode -s/-4 does: `containet.socket` (control socket), and
  * optionally `containet.ipv4` (ADDR[/MASK]), `containet.ipv6`
  * (ADDR/PREFIX), `containet.gateway` (default route, v4 or v6),
- * `containet.mac`. The spawner creates the tap eth0 inside the new network
+ * `containet.mac`, and `containet.reattach` ("true" or "false", default
+ * false: see below). The spawner creates the tap eth0 inside the new network
  * namespace; create attaches it through the one attach path
  * (../container/switch-link.ts) with `persist: true`, since nothing of this
  * runtime stays connected after create returns; `delete` detaches the port
  * (the switch's tap fd would otherwise keep the netns alive).
+ *
+ * Such a port goes with the switch: after a switch restart the container
+ * has no eth0 peer. With `containet.reattach: "true"` a small keeper
+ * process (oci/commands/switch-link.ts) holds the tap instead, attached
+ * with `persist: false`, and re-attaches it to the new switch as containode
+ * does; it ends with the container's init, or at delete.
  */
 import { ContainetError } from '@containet/common';
 import type { NetworkSpec } from '../runtime/spec.js';
@@ -17,6 +24,8 @@ export interface SwitchPlan {
   mac: string;
   addresses: string[];
   network: NetworkSpec;
+  /** A keeper process re-attaches the port after a switch restart. */
+  reattach: boolean;
 }
 
 const PREFIX = 'containet.';
@@ -27,12 +36,14 @@ export async function planSwitch(annotations: Record<string, string> | undefined
   const keys = Object.keys(a).filter((k) => k.startsWith(PREFIX));
   if (keys.length === 0) return undefined;
   for (const k of keys) {
-    if (!['containet.socket', 'containet.ipv4', 'containet.ipv6', 'containet.gateway', 'containet.mac'].includes(k)) {
+    if (!['containet.socket', 'containet.ipv4', 'containet.ipv6', 'containet.gateway', 'containet.mac', 'containet.reattach'].includes(k)) {
       throw new ContainetError('CN_OCI_CONFIG', `config.json: annotations.${k}: unknown containet annotation`, {
-        hint: 'known: containet.socket, containet.ipv4, containet.ipv6, containet.gateway, containet.mac',
+        hint: 'known: containet.socket, containet.ipv4, containet.ipv6, containet.gateway, containet.mac, containet.reattach',
       });
     }
   }
+  const reattach = a['containet.reattach'] ?? 'false';
+  if (reattach !== 'true' && reattach !== 'false') throw new ContainetError('CN_OCI_CONFIG', `config.json: annotations.containet.reattach: ${reattach} is not "true" or "false"`);
   const socket = a['containet.socket'];
   if (!socket) {
     throw new ContainetError('CN_OCI_CONFIG', 'config.json: annotations: containet.* addresses need containet.socket (the switch control socket)');
@@ -55,5 +66,5 @@ export async function planSwitch(annotations: Record<string, string> | undefined
   const gw = a['containet.gateway'];
   if (gw) gateways.push(wrap('containet.gateway', () => (gw.includes(':') ? parseIpv6Cidr(gw).address : parseIpv4(gw))));
   const mac = a['containet.mac'] ? wrap('containet.mac', () => formatMac(parseMac(a['containet.mac']!))) : randomMac();
-  return { socket, mac, addresses, network: { tap: { ifname: 'eth0', mac }, addresses, gateways } };
+  return { socket, mac, addresses, network: { tap: { ifname: 'eth0', mac }, addresses, gateways }, reattach: reattach === 'true' };
 }

@@ -24,4 +24,5 @@ export const COMMANDS: Readonly<Record<string, () => Promise<OciCommand>>> = {
   update: () => import('./unsupported.js'),
   checkpoint: () => import('./unsupported.js'),
   restore: () => import('./unsupported.js'),
+  '__switch-link': () => import('./switch-link.js'),
 };
