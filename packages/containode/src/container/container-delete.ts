@@ -7,7 +7,6 @@ import { ContainetError } from '@containet/common';
 import { ContainerCgroup } from '../cgroup/cgroup.js';
 import { killContainer } from './container-kill.js';
 import { conflict, readContainer, type EngineContext } from './engine.js';
-import { runWarningHooks } from './hooks.js';
 import { ContainerStore, processAlive, type ContainerRecord } from './state.js';
 import { sleepSync } from './sleep.js';
 
@@ -56,5 +55,5 @@ export async function deleteContainer(g: EngineContext, id: string, force: boole
   });
   // runtime.md: poststop hooks run after the container is deleted; their
   // failure is a warning.
-  await runWarningHooks(g.log, 'poststop', rec!, dirs);
+  if (rec!.hooks?.poststop?.length) await (await import('./hooks.js')).runWarningHooks(g.log, 'poststop', rec!, dirs);
 }

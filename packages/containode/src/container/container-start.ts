@@ -6,7 +6,6 @@
 import { closeSync, constants as fsConstants, openSync, readSync, unlinkSync } from 'node:fs';
 import { ContainetError, errnoText } from '@containet/common';
 import { conflict, readContainer, type EngineContext } from './engine.js';
-import { runWarningHooks } from './hooks.js';
 import { ContainerStore, processAlive, type ContainerRecord } from './state.js';
 import { sleepSync } from './sleep.js';
 
@@ -88,6 +87,7 @@ export async function startContainer(g: EngineContext, id: string): Promise<void
     releaseFifo(dirs, rec);
     rec.status = 'running';
     dirs.write(rec);
-    await runWarningHooks(g.log, 'poststart', rec, dirs);
+    // hooks.ts (and node:child_process) only for a container that has hooks.
+    if (rec.hooks?.poststart?.length) await (await import('./hooks.js')).runWarningHooks(g.log, 'poststart', rec, dirs);
   });
 }

@@ -20,41 +20,75 @@ function hookError(stage: HookStage, hook: OciHook, what: string): ContainetErro
   return new ContainetError('CN_OCI_HOOK', `${stage} hook ${hook.path} ${what}`, { hint: 'fix the hook or remove it from config.json hooks' });
 }
 
-/** Run one hook in the runtime's namespaces; rejects with CN_OCI_HOOK on failure. */
-export function runHostHook(stage: HookStage, hook: OciHook, state: OciState): Promise<void> {
+/** How a hook process ended. */
+export interface HookOutcome {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  timedOut: boolean;
+  /** Its last stderr lines (when captured), joined with ` | `. */
+  stderrTail: string;
+}
+
+/**
+ * Run a hook process in the runtime's namespaces: the one way both
+ * commands run them (OCI hooks; containode's --net-hook, `PATH -pid PID`).
+ * `input` goes to its stdin; `output: 'forward'` sends its stdout and
+ * stderr to ours (containode: the container's stdout stays the program's),
+ * `'capture'` drops stdout and keeps the tail of stderr for the message
+ * (OCI: the caller reads our log). Killed after `timeoutMs`. Rejects only
+ * when it cannot be started (spawn's error).
+ */
+export function runHookProcess(hook: OciHook, opts: { input?: string; env?: NodeJS.ProcessEnv; output: 'forward' | 'capture'; timeoutMs?: number }): Promise<HookOutcome> {
   return new Promise((resolve, reject) => {
     const args = hook.args ?? [hook.path];
     const child = spawn(hook.path, args.slice(1), {
       argv0: args[0] ?? hook.path,
-      env: Object.fromEntries((hook.env ?? []).map((e) => [e.slice(0, e.indexOf('=') < 0 ? e.length : e.indexOf('=')), e.slice(e.indexOf('=') + 1)])),
-      stdio: ['pipe', 'ignore', 'pipe'],
+      env: opts.env ?? Object.fromEntries((hook.env ?? []).map((e) => [e.slice(0, e.indexOf('=') < 0 ? e.length : e.indexOf('=')), e.slice(e.indexOf('=') + 1)])),
+      stdio: [opts.input === undefined ? 'ignore' : 'pipe', opts.output === 'forward' ? 'pipe' : 'ignore', 'pipe'],
     });
     let stderr = '';
     let timedOut = false;
-    const timer = hook.timeout
+    const timer = opts.timeoutMs
       ? setTimeout(() => {
           timedOut = true;
           child.kill('SIGKILL');
-        }, hook.timeout * 1000)
+        }, opts.timeoutMs)
       : undefined;
-    child.stderr!.setEncoding('utf8');
-    child.stderr!.on('data', (s: string) => {
-      if (stderr.length < 4096) stderr += s;
-    });
-    child.stdin!.on('error', () => {}); // a hook that does not read its stdin is fine
-    child.stdin!.end(JSON.stringify(state));
+    if (opts.output === 'forward') {
+      child.stdout!.on('data', (d: Buffer) => process.stderr.write(d));
+      child.stderr!.on('data', (d: Buffer) => process.stderr.write(d));
+    } else {
+      child.stderr!.setEncoding('utf8');
+      child.stderr!.on('data', (s: string) => {
+        if (stderr.length < 4096) stderr += s;
+      });
+    }
+    if (opts.input !== undefined) {
+      child.stdin!.on('error', () => {}); // a hook that does not read its stdin is fine
+      child.stdin!.end(opts.input);
+    }
     child.once('error', (err) => {
       if (timer) clearTimeout(timer);
-      reject(hookError(stage, hook, `could not run: ${(err as NodeJS.ErrnoException).code ?? err.message}`));
+      reject(err);
     });
     child.once('close', (code, signal) => {
       if (timer) clearTimeout(timer);
-      const tail = stderr.trim() ? `: ${stderr.trim().split('\n').slice(-3).join(' | ')}` : '';
-      if (timedOut) reject(hookError(stage, hook, `timed out after ${hook.timeout} s${tail}`));
-      else if (code !== 0) reject(hookError(stage, hook, `failed (${signal ? `killed by ${signal}` : `exit status ${code}`})${tail}`));
-      else resolve();
+      resolve({ code, signal, timedOut, stderrTail: stderr.trim().split('\n').slice(-3).join(' | ') });
     });
   });
+}
+
+/** Run one OCI hook in the runtime's namespaces; rejects with CN_OCI_HOOK on failure. */
+export async function runHostHook(stage: HookStage, hook: OciHook, state: OciState): Promise<void> {
+  let r: HookOutcome;
+  try {
+    r = await runHookProcess(hook, { input: JSON.stringify(state), output: 'capture', timeoutMs: hook.timeout ? hook.timeout * 1000 : undefined });
+  } catch (err) {
+    throw hookError(stage, hook, `could not run: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  const tail = r.stderrTail ? `: ${r.stderrTail}` : '';
+  if (r.timedOut) throw hookError(stage, hook, `timed out after ${hook.timeout} s${tail}`);
+  if (r.code !== 0) throw hookError(stage, hook, `failed (${r.signal ? `killed by ${r.signal}` : `exit status ${r.code}`})${tail}`);
 }
 
 /**

@@ -4,7 +4,6 @@
  * that it can move a veth into /proc/PID/ns/net, plug it into a bridge,
  * and so on. A non-zero exit aborts the start.
  */
-import { spawn } from 'node:child_process';
 import { accessSync, constants, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ContainetError, UsageError } from '@containet/common';
@@ -32,35 +31,23 @@ export function checkNetHook(path: string): string {
 }
 
 /**
- * Run `hook -pid PID`. Its stdout and stderr go to containode's stderr (the
+ * Run `hook -pid PID`, through the engine's one hook runner
+ * (container/hooks.ts). Its stdout and stderr go to containode's stderr (the
  * container's stdout stays the program's alone); CONTAINODE_ID names the
  * container. Rejects with CN_NET_HOOK on a non-zero exit, a signal or the
  * timeout.
  */
-export function runNetHook(hook: string, pid: number, id: string, timeoutMs = HOOK_TIMEOUT_MS): Promise<void> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(hook, ['-pid', String(pid)], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, CONTAINODE_ID: id },
-    });
-    child.stdout.on('data', (d: Buffer) => process.stderr.write(d));
-    child.stderr.on('data', (d: Buffer) => process.stderr.write(d));
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGKILL');
-    }, timeoutMs);
-    child.once('error', (err) => {
-      clearTimeout(timer);
-      reject(new ContainetError('CN_NET_HOOK', `network hook ${hook}: ${err.message}`, { cause: err }));
-    });
-    child.once('close', (code, signal) => {
-      clearTimeout(timer);
-      if (code === 0) return resolvePromise();
-      const how = timedOut ? `did not finish within ${timeoutMs / 1000} s` : signal ? `was killed by ${signal}` : `exited with status ${code}`;
-      reject(new ContainetError('CN_NET_HOOK', `network hook \`${hook} -pid ${pid}\` ${how}; the container was not started`, {
-        hint: 'its own messages are above',
-      }));
-    });
+export async function runNetHook(hook: string, pid: number, id: string, timeoutMs = HOOK_TIMEOUT_MS): Promise<void> {
+  const { runHookProcess } = await import('../container/hooks.js');
+  let r;
+  try {
+    r = await runHookProcess({ path: hook, args: [hook, '-pid', String(pid)] }, { env: { ...process.env, CONTAINODE_ID: id }, output: 'forward', timeoutMs });
+  } catch (err) {
+    throw new ContainetError('CN_NET_HOOK', `network hook ${hook}: ${(err as Error).message}`, { cause: err });
+  }
+  if (r.code === 0) return;
+  const how = r.timedOut ? `did not finish within ${timeoutMs / 1000} s` : r.signal ? `was killed by ${r.signal}` : `exited with status ${r.code}`;
+  throw new ContainetError('CN_NET_HOOK', `network hook \`${hook} -pid ${pid}\` ${how}; the container was not started`, {
+    hint: 'its own messages are above',
   });
 }
