@@ -13,6 +13,7 @@ import { dirname, join } from 'node:path';
 import { ContainetError, errnoText } from '@containet/common';
 import { detectCgroupLayout, type CgroupLayout } from './layout.js';
 import { CONTAINODE_LABELS, limitsToResources, memoryEventsFile, planResources, type CgroupLimits, type CgroupPlan, type CgroupResources, type ResourceLabels } from './plan.js';
+import { sleepSync } from '../container/sleep.js';
 
 /** The parent of every container cgroup containode makes, in each hierarchy. */
 export const CGROUP_PARENT = 'containet';
@@ -30,9 +31,6 @@ function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-function sleepSync(ms: number): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-}
 
 export interface CgroupOptions {
   layout?: CgroupLayout;

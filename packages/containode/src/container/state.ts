@@ -18,6 +18,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, 
 import { join } from 'node:path';
 import { ContainetError } from '@containet/common';
 import type { NamespaceType } from '../runtime/spec.js';
+import { sleepSync } from './sleep.js';
 
 /** runtime-spec version of the state `containode-oci state` prints. */
 export const OCI_VERSION = '1.0.2';
@@ -186,10 +187,6 @@ export function validId(id: string): boolean {
   return ID_RE.test(id) && id !== '.' && id !== '..';
 }
 
-/** Block this thread for `ms` (a lock to retry: nothing else for the event loop to do meanwhile). */
-function sleepSync(ms: number): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-}
 
 /** One state directory of container records. */
 export class ContainerStore {
