@@ -53,6 +53,9 @@ export interface ControlLimits extends ConnectionLimits {
   concurrentListings: number;
 }
 
+/** Refused connections kept open half a second at most at once. */
+const LINGERING_MAX = 256;
+
 /** Requests of one connection handled per turn of the event loop. */
 const FRAMES_PER_TURN = 32;
 
@@ -136,6 +139,8 @@ export class ControlServer {
   #protocolErrors: ThrottledLog;
   #sweep: NodeJS.Timeout;
   #listings = 0;
+  /** Refused sockets waiting to be closed (see #refuse). */
+  #lingering = 0;
   #listingQueue: Array<() => void> = [];
 
   private constructor(path: string, server: Server, opts: ControlServerOptions) {
@@ -216,7 +221,17 @@ export class ControlServer {
    */
   #refuse(sock: Socket, error: ErrorBody): void {
     sock.end(encodeFrame({ id: 0, ok: false, error }));
-    setTimeout(() => sock.destroy(), 500).unref();
+    // In a storm of refusals the fds matter more: beyond LINGERING_MAX the
+    // socket goes at once (the reason is in the peer's receive queue already).
+    if (this.#lingering >= LINGERING_MAX) {
+      sock.destroy();
+      return;
+    }
+    this.#lingering++;
+    setTimeout(() => {
+      this.#lingering--;
+      sock.destroy();
+    }, 500).unref();
   }
 
   #accept(sock: Socket): void {

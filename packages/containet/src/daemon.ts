@@ -51,8 +51,8 @@ export class Daemon {
   readonly subscriptions: Subscriptions;
   readonly captures: Captures;
   readonly hostPort: HostPort;
-  /** Dashboard clients now, for status (the dashboard sets it). */
-  dashboardClients = 0;
+  /** Dashboard clients now, and refused and dropped since start, for status (the dashboard counts them). */
+  readonly dashboard = { clients: 0, refused: 0, dropped: 0 };
   #closed = false;
   #snapshots = new Map<boolean, { time: number; json: string }>();
 
@@ -180,7 +180,12 @@ export class Daemon {
       ...this.#statusReply(),
       captures: this.captures.list(),
       vxlan: this.switch.vxlanShow(),
-      clients: { connections: this.server.connectionCount, dashboard: this.dashboardClients, refused: this.server.refused, dropped: this.server.dropped },
+      clients: {
+        connections: this.server.connectionCount,
+        dashboard: this.dashboard.clients,
+        refused: this.server.refused + this.dashboard.refused,
+        dropped: this.server.dropped + this.dashboard.dropped,
+      },
     };
   }
 

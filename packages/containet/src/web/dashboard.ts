@@ -75,11 +75,8 @@ export class Dashboard {
   #wss: WebSocketServer;
   #heartbeat: NodeJS.Timeout;
   #closed = false;
-  /** Clients refused for room and dropped for not reading, since start. */
-  static refused = 0;
-  static dropped = 0;
 
-  private constructor(http: Server, wss: WebSocketServer, url: string, drops: ThrottledLog) {
+  private constructor(daemon: Daemon, http: Server, wss: WebSocketServer, url: string, drops: ThrottledLog) {
     this.#http = http;
     this.#wss = wss;
     this.url = url;
@@ -87,7 +84,7 @@ export class Dashboard {
     this.#heartbeat = setInterval(() => {
       for (const ws of wss.clients) {
         if (answered.get(ws) === false) {
-          Dashboard.dropped++;
+          daemon.dashboard.dropped++;
           drops.line(`dashboard: dropped ${clientNames.get(ws) ?? 'a client'}: no answer to a ping in ${HEARTBEAT_MS} ms`);
           ws.terminate();
           continue;
@@ -145,14 +142,14 @@ export class Dashboard {
         return;
       }
       if (wss.clients.size >= maxClients) {
-        Dashboard.refused++;
+        daemon.dashboard.refused++;
         refusals.line(`dashboard: refused ${req.socket.remoteAddress}:${req.socket.remotePort}: ${maxClients} clients already`);
         socket.end('HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain\r\n\r\ntoo many dashboard clients\n');
         return;
       }
       wss.handleUpgrade(req, socket, head, (ws) => {
-        daemon.dashboardClients = wss.clients.size;
-        ws.once('close', () => (daemon.dashboardClients = wss.clients.size));
+        daemon.dashboard.clients = wss.clients.size;
+        ws.once('close', () => (daemon.dashboard.clients = wss.clients.size));
         Dashboard.#serve(daemon, ws, req, opts, drops);
       });
     });
@@ -167,7 +164,7 @@ export class Dashboard {
     const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
     const url = `http://${host}:${port}/`;
     log(`dashboard on ${url}${opts.token ? ' (token required)' : ''}`);
-    return new Dashboard(http, wss, url, drops);
+    return new Dashboard(daemon, http, wss, url, drops);
   }
 
   static #serve(daemon: Daemon, ws: WebSocket, req: IncomingMessage, opts: DashboardOptions, drops: ThrottledLog): void {
@@ -179,7 +176,7 @@ export class Dashboard {
     const sendJson = (json: string) => {
       if (ws.readyState !== ws.OPEN) return;
       if (ws.bufferedAmount > maxBuffered) {
-        Dashboard.dropped++;
+        daemon.dashboard.dropped++;
         drops.line(`dashboard: dropped ${who}: ${ws.bufferedAmount} bytes unsent (limit ${maxBuffered})`);
         unsubscribe();
         ws.terminate();
