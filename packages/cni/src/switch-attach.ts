@@ -4,13 +4,15 @@
  * holds the tap, so it writes the frame this side encodes, on this side's
  * connection (the socket is shared with it as fd 3), and this side reads
  * the reply. Node itself never touches a descriptor, which spares loading
- * the native library (koffi) on every CNI call.
+ * the native library (koffi) on every CNI call. Requests are pipelined:
+ * the hello goes out on connect and its answer is awaited only when the
+ * caller needs it, so engines' per-container calls do not pay round trips
+ * to the daemon one after another.
  */
 import { connect, type Socket } from 'node:net';
 import { closeFd, ContainetError, encodeFrame, FrameDecoder, socketFd, type AttachReply, type RequestBody } from '@containet/common';
 
 const HELLO_ID = 1;
-const ATTACH_ID = 2;
 
 export class SwitchConnection {
   readonly path: string;
@@ -18,6 +20,9 @@ export class SwitchConnection {
   #decoder = new FrameDecoder(closeFd);
   #waiting = new Map<number, { resolve: (m: Record<string, unknown>) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
   #timeoutMs: number;
+  #nextId = HELLO_ID + 1;
+  /** Settles when the daemon answered the hello (rejects: not a containet switch, or refused). */
+  readonly hello: Promise<void>;
 
   private constructor(path: string, sock: Socket, timeoutMs: number) {
     this.path = path;
@@ -49,10 +54,20 @@ export class SwitchConnection {
     });
     sock.on('error', () => {});
     sock.on('close', () => this.#failAll(new ContainetError('CN_SWITCH_GONE', `containet at ${path} closed the connection`)));
+    const hello = this.#expect(HELLO_ID, 'hello');
+    sock.write(encodeFrame({ op: 'hello', id: HELLO_ID }));
+    this.hello = hello.then((reply) => {
+      if (reply['ok'] !== true || typeof reply['version'] !== 'number') throw reply['ok'] === false ? replyError(reply) : new ContainetError('CN_PROTO_INVALID', 'hello reply lacks ok/version');
+    });
+    this.hello.catch(() => {}); // a caller that fails earlier never waits
   }
 
-  /** Connect and say hello: resolves once the daemon accepts this peer as a containet client. */
-  static async open(path: string, timeoutMs = 2000): Promise<SwitchConnection> {
+  /**
+   * Connect and send the hello; resolves once connected, without waiting
+   * for the answer (`hello`), so that the caller's own work (the IPAM
+   * plugin) overlaps the daemon's round trip.
+   */
+  static async connect(path: string, timeoutMs = 2000): Promise<SwitchConnection> {
     const sock = await new Promise<Socket>((resolve, reject) => {
       const s = connect(path);
       s.once('error', (err: NodeJS.ErrnoException) =>
@@ -60,17 +75,34 @@ export class SwitchConnection {
       );
       s.once('connect', () => resolve(s));
     });
-    const conn = new SwitchConnection(path, sock, timeoutMs);
+    return new SwitchConnection(path, sock, timeoutMs);
+  }
+
+  /** Connect and say hello: resolves once the daemon accepts this peer as a containet client. */
+  static async open(path: string, timeoutMs = 2000): Promise<SwitchConnection> {
+    const conn = await SwitchConnection.connect(path, timeoutMs);
     try {
-      const hello = conn.#expect(HELLO_ID, 'hello');
-      sock.write(encodeFrame({ op: 'hello', id: HELLO_ID }));
-      const reply = await hello;
-      if (reply['ok'] !== true || typeof reply['version'] !== 'number') throw new ContainetError('CN_PROTO_INVALID', 'hello reply lacks ok/version');
+      await conn.hello;
     } catch (err) {
       conn.close();
       throw err;
     }
     return conn;
+  }
+
+  /**
+   * Send `body` now (pipelined after the hello) and return the promise of
+   * its reply; an error reply rejects with the daemon's code and message.
+   */
+  send(body: RequestBody<'detach'>): Promise<Record<string, unknown>> {
+    const id = this.#nextId++;
+    const reply = this.#expect(id, body.op).then((m) => {
+      if (m['ok'] !== true) throw replyError(m);
+      return m;
+    });
+    reply.catch(() => {});
+    this.#sock.write(encodeFrame({ ...body, id }));
+    return reply;
   }
 
   /** The connection's fd, to share with the helper that sends the tap. */
@@ -80,8 +112,9 @@ export class SwitchConnection {
 
   /** The attach frame for `body`, and the promise of its reply. */
   attachFrame(body: RequestBody<'attach'>): { frame: Buffer; reply: Promise<AttachReply> } {
-    const frame = encodeFrame({ ...body, id: ATTACH_ID });
-    const reply = this.#expect(ATTACH_ID, 'attach').then((m) => {
+    const id = this.#nextId++;
+    const frame = encodeFrame({ ...body, id });
+    const reply = this.#expect(id, 'attach').then((m) => {
       if (m['ok'] !== true) throw replyError(m);
       if (typeof m['port'] !== 'number' || typeof m['tap'] !== 'string') throw new ContainetError('CN_PROTO_INVALID', 'attach reply lacks port/tap');
       return { port: m['port'], tap: m['tap'], vnetHdr: m['vnetHdr'] === true };

@@ -51,11 +51,12 @@ export async function add(env: CniEnvironment, conf: NetConf): Promise<CniResult
   const mac = conf.mac ?? env.args.get('MAC') ?? attachmentMac(env.containerId, env.ifname);
   const node = portIdentity(env.containerId, env.ifname);
 
-  // The switch first: a socket that is no containet switch fails before
-  // anything is made.
+  // The switch first: a path where nothing listens fails before anything
+  // is made. The hello's answer is awaited after the IPAM plugin ran (its
+  // round trip overlaps), and its failure undoes the lease like any other.
   let sw: SwitchConnection;
   try {
-    sw = await SwitchConnection.open(socket);
+    sw = await SwitchConnection.connect(socket);
   } catch (err) {
     throw fromSwitchError(err, socket);
   }
@@ -69,6 +70,11 @@ export async function add(env: CniEnvironment, conf: NetConf): Promise<CniResult
       ipam = ipamAdd(conf.ipamType, ipamConf, env.path);
       const type = conf.ipamType;
       undo.push(() => ipamOther(type, 'DEL', ipamConf, env.path));
+    }
+    try {
+      await sw.hello;
+    } catch (err) {
+      throw fromSwitchError(err, socket);
     }
     const ips: CniIpConfig[] = (ipam?.ips ?? []).map((ip) => ({ address: ip.address, ...(ip.gateway ? { gateway: ip.gateway } : {}), interface: 0 }));
     const { frame, reply } = sw.attachFrame({

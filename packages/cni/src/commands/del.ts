@@ -12,7 +12,7 @@ import { ipamOther } from '../delegate.js';
 import { deleteTap } from '../netns-helper.js';
 import { portIdentity } from '../port-identity.js';
 import { readRecord, removeRecord, type AttachmentRecord } from '../records.js';
-import { detachPort } from '../switch-requests.js';
+import { SwitchConnection } from '../switch-attach.js';
 
 export interface Teardown {
   network: string;
@@ -28,13 +28,17 @@ export interface Teardown {
 /** Undo one attachment; returns the errors that remain (empty: all done). */
 export async function teardown(t: Teardown): Promise<string[]> {
   const errors: string[] = [];
+  // The detach goes out first and its answer is collected last, so the
+  // daemon's round trip overlaps the namespace helper and the IPAM plugin.
+  // A switch that is gone or restarting had the port go with it; a port
+  // already gone is what DEL wants; and deleting the tap removes it too.
+  let detached: Promise<unknown> | undefined;
+  let sw: SwitchConnection | undefined;
   if (t.socket) {
     try {
-      await detachPort(t.socket, portIdentity(t.containerId, t.ifname));
-    } catch {
-      // The switch is gone or restarting: the port went with it (or goes
-      // with the tap below).
-    }
+      sw = await SwitchConnection.connect(t.socket);
+      detached = sw.send({ op: 'detach', port: portIdentity(t.containerId, t.ifname) }).catch(() => {});
+    } catch {}
   }
   if (t.netns) {
     try {
@@ -50,6 +54,8 @@ export async function teardown(t: Teardown): Promise<string[]> {
       errors.push(`releasing the address with ${t.ipamType}: ${(err as Error).message}`);
     }
   }
+  await detached;
+  sw?.close();
   if (!errors.length) removeRecord(t.network, t.containerId, t.ifname);
   return errors;
 }

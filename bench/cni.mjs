@@ -1,0 +1,176 @@
+#!/usr/bin/env node
+// node bench/cni.mjs — what one CNI ADD and one DEL cost through
+// containet-cni (tap in the pod's namespace, host-local lease, port on a
+// running containet switch) next to Debian's `bridge` CNI plugin doing the
+// same job with the same IPAM (veth pair, Linux bridge, host-local), with
+// the cost of starting a process at all (`node -e 0`, the floor of any
+// Node program) measured in the same run. Engines run the plugin once per
+// container and operation, so start-up is most of what it costs.
+//
+// Everything runs inside a network namespace of its own (the script
+// re-executes itself under `ip netns exec`), so the bridge and iptables
+// state of the reference never touch the host's. Variants are interleaved
+// round by round so that they share the machine's load; medians and p90s
+// are printed. A benchmark, not a test: it never fails on the figures.
+//
+// Usage: node bench/cni.mjs [--rounds N]      (root; default 30 rounds)
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const PLUGIN = join(root, 'packages/cni/bin/containet-cni.cjs');
+const CONTAINET = join(root, 'packages/containet/bin/containet.js');
+const CNI_DIR = '/usr/lib/cni';
+const argRounds = process.argv.indexOf('--rounds');
+const ROUNDS = argRounds > 0 ? Number(process.argv[argRounds + 1]) : 30;
+const INNER = process.argv.includes('--inner');
+
+if (process.getuid?.() !== 0) {
+  console.error('bench/cni: needs root (network namespaces)');
+  process.exit(1);
+}
+for (const p of ['bridge', 'host-local']) {
+  if (!existsSync(join(CNI_DIR, p))) {
+    console.error(`bench/cni: needs ${CNI_DIR}/${p} (apt-get install containernetworking-plugins)`);
+    process.exit(1);
+  }
+}
+
+const suffix = `${process.pid.toString(36)}`;
+
+if (!INNER) {
+  // Re-run inside a namespace of our own; remove it whatever happens.
+  const ns = `cnibench${suffix}`;
+  spawnSync('ip', ['netns', 'add', ns], { stdio: 'inherit' });
+  const r = spawnSync('ip', ['netns', 'exec', ns, process.execPath, fileURLToPath(import.meta.url), '--inner', ...process.argv.slice(2)], { stdio: 'inherit' });
+  spawnSync('ip', ['netns', 'del', ns], { stdio: 'inherit' });
+  process.exit(r.status ?? 1);
+}
+
+const base = mkdtempSync(join(tmpdir(), 'cni-bench-'));
+const socket = join(base, 'switch.sock');
+const sw = spawn(process.execPath, [CONTAINET, '-s', socket], { stdio: ['ignore', 'ignore', 'pipe'] });
+let swLog = '';
+sw.stderr.on('data', (d) => (swLog += d));
+const pods = [];
+
+function sh(...argv) {
+  const r = spawnSync(argv[0], argv.slice(1), { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`${argv.join(' ')} exited ${r.status}: ${r.stderr}`);
+  return r.stdout;
+}
+
+/** Run a CNI plugin as a runtime does and time it; throws on failure. */
+function time(plugin, command, att, conf) {
+  const env = {
+    PATH: process.env.PATH,
+    CNI_COMMAND: command,
+    CNI_CONTAINERID: att.id,
+    CNI_NETNS: att.netns,
+    CNI_IFNAME: 'eth0',
+    CNI_PATH: CNI_DIR,
+    CONTAINET_CNI_STATE: join(base, 'state'),
+  };
+  const input = JSON.stringify(conf);
+  const t = process.hrtime.bigint();
+  const r = spawnSync(plugin, [], { env, input, stdio: ['pipe', 'pipe', 'pipe'] });
+  const ms = Number(process.hrtime.bigint() - t) / 1e6;
+  if (r.status !== 0) throw new Error(`${plugin} ${command} exited ${r.status}: ${r.stdout}${r.stderr}`);
+  return ms;
+}
+
+// The plugin's launcher drops NODE_EXTRA_CA_CERTS (Node parses the file at
+// every start); the floor is measured without it too.
+const nodeEnv = { ...process.env };
+delete nodeEnv.NODE_EXTRA_CA_CERTS;
+
+function timeNode() {
+  const t = process.hrtime.bigint();
+  const r = spawnSync(process.execPath, ['-e', '0'], { stdio: 'ignore', env: nodeEnv });
+  if (r.status !== 0) throw new Error('node -e 0 failed');
+  return Number(process.hrtime.bigint() - t) / 1e6;
+}
+
+function stats(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  const q = (p) => s[Math.min(s.length - 1, Math.floor(p * s.length))];
+  return { median: q(0.5), p90: q(0.9) };
+}
+
+function bundleCurrent() {
+  try {
+    const inputs = JSON.parse(readFileSync(join(root, 'packages/cni/dist/bundle/containet-cni.inputs.json'), 'utf8'));
+    return inputs.length > 0 && inputs.every(([p, m]) => statSync(p).mtimeMs === m);
+  } catch {
+    return false;
+  }
+}
+
+try {
+  for (let i = 0; i < 100 && !(existsSync(socket) && swLog.includes('listening on')); i++) await new Promise((r) => setTimeout(r, 50));
+  if (!swLog.includes('listening on')) throw new Error(`containet did not start: ${swLog}`);
+  const containet = {
+    cniVersion: '1.0.0',
+    name: 'benchcn',
+    type: 'containet',
+    socket,
+    ipam: { type: 'host-local', subnet: '10.201.0.0/16', dataDir: join(base, 'ipam-cn'), routes: [{ dst: '0.0.0.0/0' }] },
+  };
+  const bridge = {
+    cniVersion: '1.0.0',
+    name: 'benchbr',
+    type: 'bridge',
+    bridge: `cnibr${suffix}`.slice(0, 15),
+    isGateway: true,
+    ipam: { type: 'host-local', subnet: '10.202.0.0/16', dataDir: join(base, 'ipam-br'), routes: [{ dst: '0.0.0.0/0' }] },
+  };
+  const samples = { node: [], cnAdd: [], cnDel: [], brAdd: [], brDel: [] };
+  const newPod = () => {
+    const name = `cnibp${suffix}${pods.length}`.slice(0, 15);
+    sh('ip', 'netns', 'add', name);
+    pods.push(name);
+    return { id: `${'b'.repeat(52)}${String(pods.length).padStart(12, '0')}`, netns: `/run/netns/${name}` };
+  };
+  // Warm-up: the first runs write V8's code cache and fill the page cache.
+  for (let i = 0; i < 3; i++) {
+    const a = newPod();
+    time(PLUGIN, 'ADD', a, containet);
+    time(PLUGIN, 'DEL', a, containet);
+    const b = newPod();
+    time(join(CNI_DIR, 'bridge'), 'ADD', b, bridge);
+    time(join(CNI_DIR, 'bridge'), 'DEL', b, bridge);
+    timeNode();
+  }
+  for (let round = 0; round < ROUNDS; round++) {
+    samples.node.push(timeNode());
+    const a = newPod();
+    samples.cnAdd.push(time(PLUGIN, 'ADD', a, containet));
+    samples.cnDel.push(time(PLUGIN, 'DEL', a, containet));
+    const b = newPod();
+    samples.brAdd.push(time(join(CNI_DIR, 'bridge'), 'ADD', b, bridge));
+    samples.brDel.push(time(join(CNI_DIR, 'bridge'), 'DEL', b, bridge));
+  }
+  const n = stats(samples.node);
+  const row = (label, xs, extra = '') => {
+    const s = stats(xs);
+    console.log(`${label.padEnd(34)} ${s.median.toFixed(1).padStart(7)} ms  ${s.p90.toFixed(1).padStart(7)} ms  ${extra}`);
+    return s;
+  };
+  console.log(`CNI ADD/DEL, ${ROUNDS} rounds interleaved, ${cpus().length} CPUs, load ${loadavg()[0].toFixed(2)}; bundle ${bundleCurrent() ? 'current' : 'MISSING (run pnpm build)'}`);
+  console.log(`${''.padEnd(34)} ${'median'.padStart(10)}  ${'p90'.padStart(10)}`);
+  row('node -e 0 (process start)', samples.node);
+  for (const [label, key] of [['containet-cni ADD', 'cnAdd'], ['containet-cni DEL', 'cnDel']]) {
+    const s = stats(samples[key]);
+    row(label, samples[key], `(+${(s.median - n.median).toFixed(1)} ms over node -e 0)`);
+  }
+  row('bridge ADD (Debian, Go)', samples.brAdd);
+  row('bridge DEL (Debian, Go)', samples.brDel);
+} finally {
+  sw.kill('SIGTERM');
+  await new Promise((r) => (sw.exitCode !== null ? r() : sw.once('exit', r)));
+  for (const p of pods) spawnSync('ip', ['netns', 'del', p]);
+  rmSync(base, { recursive: true, force: true });
+}
