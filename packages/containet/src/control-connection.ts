@@ -57,6 +57,8 @@ export class ControlConnection implements Connection {
   watched = false;
   /** A turn of the event loop is booked to handle more of the backlog. */
   turnScheduled = false;
+  /** A listing waits for its turn (ListingGate). */
+  listingQueued = false;
   /** When the listing being sent last made progress; 0 with none. */
   listingSince = 0;
   closed = false;

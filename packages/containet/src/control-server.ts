@@ -33,6 +33,7 @@ import {
 } from '@containet/common';
 import { ControlConnection, Listing, type Connection, type ConnectionLimits } from './control-connection.js';
 import { ThrottledLog } from './throttled-log.js';
+import { ListingGate } from './listing-gate.js';
 
 export type { Connection } from './control-connection.js';
 export { Listing } from './control-connection.js';
@@ -138,16 +139,16 @@ export class ControlServer {
   #drops: ThrottledLog;
   #protocolErrors: ThrottledLog;
   #sweep: NodeJS.Timeout;
-  #listings = 0;
+  #listings: ListingGate;
   /** Refused sockets waiting to be closed (see #refuse). */
   #lingering = 0;
-  #listingQueue: Array<() => void> = [];
 
   private constructor(path: string, server: Server, opts: ControlServerOptions) {
     this.path = path;
     this.#server = server;
     this.#opts = opts;
     this.limits = { ...DEFAULT_CONTROL_LIMITS, ...opts.limits };
+    this.#listings = new ListingGate(this.limits.concurrentListings);
     this.#log = opts.log ?? (() => {});
     this.#refusals = new ThrottledLog(this.#log);
     this.#drops = new ThrottledLog(this.#log);
@@ -306,7 +307,8 @@ export class ControlServer {
   #closeSilent(): void {
     const now = Date.now();
     for (const c of [...this.#conns.values()]) {
-      if (c.listingSince !== 0 && now - c.listingSince > this.limits.listingStallMs) {
+      // A listing waiting for its turn is not stalled; one being sent that the peer does not take is.
+      if (c.listingSince !== 0 && !c.listingQueued && now - c.listingSince > this.limits.listingStallMs) {
         this.#dropFor(c, `took nothing of a listing for ${this.limits.listingStallMs} ms`);
         continue;
       }
@@ -432,9 +434,11 @@ export class ControlServer {
     conn.listingSince = Date.now();
     // Level-triggered readiness would call us for the unread input all along.
     this.#unwatch(conn);
+    conn.listingQueued = true;
     const run = () => {
+      conn.listingQueued = false;
       if (conn.closed) {
-        this.#nextListing();
+        this.#listings.done();
         return;
       }
       let items: readonly unknown[];
@@ -443,27 +447,16 @@ export class ControlServer {
       } catch (err) {
         conn.listingSince = 0;
         conn.send({ id, ok: false, error: errorBody(err) });
-        this.#nextListing();
+        this.#listings.done();
         this.#resume(conn);
         return;
       }
       conn.sendListing(id, listing.key, items).then(() => {
-        this.#nextListing();
+        this.#listings.done();
         this.#resume(conn);
       });
     };
-    if (this.#listings < this.limits.concurrentListings) {
-      this.#listings++;
-      run();
-    } else {
-      this.#listingQueue.push(() => run());
-    }
-  }
-
-  #nextListing(): void {
-    const next = this.#listingQueue.shift();
-    if (next) next();
-    else this.#listings--;
+    this.#listings.enter(run);
   }
 
   /** A listing is out: handle what was read behind it, and read on. */
