@@ -153,6 +153,12 @@ export class Dashboard {
         Dashboard.#serve(daemon, ws, req, opts, drops);
       });
     });
+    // Plain HTTP connections are bounded too (a page load, the upgrades in
+    // flight): beyond this many sockets node:http closes new ones at once,
+    // and a client gets 10 s to send its request.
+    http.maxConnections = maxClients * 4;
+    http.headersTimeout = 10_000;
+    http.requestTimeout = 10_000;
     await new Promise<void>((resolve, reject) => {
       http.once('error', (err: NodeJS.ErrnoException) =>
         reject(new ContainetError('CN_LISTEN', `cannot listen on ${opts.host}:${opts.port}: ${err.code ?? err.message}`, { cause: err })),
