@@ -3,8 +3,8 @@
  * transfer with a Range request (RFC 9110 §14) and renaming it into blobs/
  * only once its size and sha256 match the descriptor.
  *
- * The download is ingest/sha256-HEX, under a lock on that blob (flock(2),
- * store/lock.ts) so one process at a time writes it. What an earlier pull
+ * The download is ingest/sha256-HEX, under a lock on that blob
+ * (store/lock.ts) so one process at a time writes it. What an earlier pull
  * left there, cut off, interrupted or killed, is continued: its bytes are
  * hashed again to rebuild the sha256 state and the rest is asked for with
  * `Range: bytes=N-`; a server that answers 200 instead of 206 sends the
@@ -21,7 +21,8 @@ import { acquireFileLock } from '../store/lock.js';
 import { isTransientError, messageOf, sleep, transferError, type RegistryClient } from './client.js';
 import { backoffDelay } from './retry.js';
 
-const STAGE = 1 << 20;
+/** Body pieces are written to the disk in batches of about this much (one pwritev(2) each). */
+const BATCH = 1 << 20;
 
 export interface BlobProgress {
   (event: { state: 'downloading' | 'resuming' | 'verifying' | 'retrying'; got: number; total: number; reason?: string }): void;
@@ -56,7 +57,7 @@ async function rehash(fh: FileHandle, size: number, hash: Hash): Promise<number>
     await fh.truncate(0);
     return 0;
   }
-  const buf = Buffer.allocUnsafe(Math.min(STAGE, Math.max(have, 1)));
+  const buf = Buffer.allocUnsafe(Math.min(BATCH, Math.max(have, 1)));
   for (let at = 0; at < have; ) {
     const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, have - at), at);
     if (bytesRead === 0) return at;
@@ -99,7 +100,6 @@ async function download(client: RegistryClient, store: ImageStore, repoPath: str
   let keep = true;
   try {
     let hash: Hash = createHash('sha256');
-    const free: Buffer[] = [];
     let got = await rehash(fh, desc.size, hash);
     if (got > 0) opts.onProgress?.({ state: 'resuming', got, total: desc.size });
     let failures = 0;
@@ -126,33 +126,35 @@ async function download(client: RegistryClient, store: ImageStore, repoPath: str
         }
         const progressEvery = Math.max(1 << 16, Math.floor(desc.size / 200));
         let lastReport = 0;
-        // Pieces of the body (views of the connection's read area) are
-        // hashed and copied into a 1 MiB staging area; a full area is
-        // written with one pwrite(2) on libuv's pool while the next fills.
-        // Reading pauses while an older write is still running, so at most
-        // three areas exist. `got` counts bytes on disk only: a resume
-        // always starts right after what was written.
-        let area = free.pop() ?? Buffer.allocUnsafe(STAGE);
+        // Pieces of the body (views of what the connection read) are hashed
+        // and held, and a batch of about 1 MiB of them is written with one
+        // pwritev(2) on libuv's pool while the next batch arrives; written
+        // pieces are released for the connection to read into again (no
+        // copy into a staging area). Reading pauses while an older write is
+        // still running, so at most about three batches are held. `got`
+        // counts bytes on disk only: a resume always starts right after
+        // what was written.
+        let batch: Buffer[] = [];
         let fill = 0;
         let queued = 0;
         let writing = 0;
         let chain: Promise<void> = Promise.resolve();
-        const writeArea = (): void => {
-          const buf = area;
+        const writeBatch = (): void => {
+          const views = batch;
           const n = fill;
           const at = got + queued;
           queued += n;
           writing++;
-          area = free.pop() ?? Buffer.allocUnsafe(STAGE);
+          batch = [];
           fill = 0;
           const before = chain;
           chain = before.then(async () => {
-            const { bytesWritten } = await fh.write(buf, 0, n, at);
+            const { bytesWritten } = await fh.writev(views, at);
             if (bytesWritten !== n) throw new ContainetError('MOCKER_STORE', `short write to ${tmp} (${bytesWritten} of ${n} bytes): is the disk full?`);
+            for (const v of views) res.body.release(v);
             got += n;
             queued -= n;
             writing--;
-            free.push(buf);
             if (got - lastReport >= progressEvery) {
               lastReport = got;
               opts.onProgress?.({ state: 'downloading', got, total: desc.size });
@@ -174,16 +176,14 @@ async function download(client: RegistryClient, store: ImageStore, repoPath: str
               throw new ContainetError('MOCKER_SIZE_MISMATCH', `blob ${desc.digest} of ${what} is larger than the ${desc.size} bytes its manifest says`, { exitCode: EXIT.verify });
             }
             hash.update(view);
-            for (let off = 0; off < view.length; ) {
-              const n = view.copy(area, fill, off);
-              fill += n;
-              off += n;
-              if (fill === STAGE) writeArea();
-            }
+            res.body.hold(view);
+            batch.push(view);
+            fill += view.length;
+            if (fill >= BATCH) writeBatch();
           });
         } finally {
           // Keep what arrived before a cut: the resume asks for the rest.
-          if (fill > 0) writeArea();
+          if (fill > 0) writeBatch();
           await chain;
         }
         if (got < desc.size) throw shortBody(got, desc.size);

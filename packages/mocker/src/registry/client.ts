@@ -27,7 +27,7 @@ export interface ClientOptions {
   signal?: AbortSignal;
 }
 
-export type ResponseBody = Pick<HttpResponse, 'consume' | 'read' | 'discard' | 'pause' | 'resume' | 'destroy'>;
+export type ResponseBody = Pick<HttpResponse, 'consume' | 'hold' | 'release' | 'read' | 'discard' | 'pause' | 'resume' | 'destroy'>;
 
 export interface RegistryResponse {
   status: number;
