@@ -2,10 +2,11 @@
  * The C library calls mocker needs and Node does not offer: extended
  * attributes (setxattr(2) and friends), utimensat(2) with nanoseconds
  * (fs.lutimes takes a double of seconds, too coarse for a 2024 time to the
- * nanosecond) and flock(2). This is the one module that loads libc.so.6
- * through koffi and declares their prototypes; libcontainet
- * (@containet/common's native surface) is not the place, these being plain
- * libc calls with no C of ours behind them.
+ * nanosecond) and flock(2) (only to take over a dead process's lock:
+ * loading koffi costs ~10 ms, which a pull does not pay). This is the one
+ * module that loads libc.so.6 through koffi and declares their prototypes;
+ * libcontainet (@containet/common's native surface) is not the place, these
+ * being plain libc calls with no C of ours behind them.
  *
  * Failures are SystemCallErrors (ContainetError) whose code is the errno's
  * name (ENOTSUP, EWOULDBLOCK…), with errno, syscall and path.
