@@ -234,14 +234,26 @@ static ssize_t read_frame(char *buf, size_t cap)
 	}
 }
 
+static char frame[MAX_FRAME];
+static ssize_t frame_len = -ENODATA;
+
+/* Read the attach frame from stdin before anything can fail, so the caller
+ * writing it never meets a closed pipe (EPIPE) when this process gives up
+ * early.  Return: 0 or -errno.
+ */
+static int take_frame(const struct request *rq)
+{
+	if (rq->send_fd < 0)
+		return 0;
+	frame_len = read_frame(frame, sizeof(frame));
+	return frame_len < 0 ? (int)frame_len : 0;
+}
+
 static int send_tap(int sock, int tap)
 {
-	static char frame[MAX_FRAME];
-	ssize_t len = read_frame(frame, sizeof(frame));
-
-	if (len < 0)
-		return (int)len;
-	return send_with_fd(sock, frame, (size_t)len, tap);
+	if (frame_len < 0)
+		return (int)frame_len;
+	return send_with_fd(sock, frame, (size_t)frame_len, tap);
 }
 
 static void delete_tap(int nl, const char *name)
@@ -461,6 +473,9 @@ int main(int argc, char **argv)
 
 	if (parse_args(argc, argv, &rq) < 0)
 		return usage();
+	r = take_frame(&rq);
+	if (r)
+		return fail(r, "read(stdin)", "attach frame");
 	r = enter_netns(rq.netns);
 	if (r == -ENOENT && !strcmp(rq.cmd, "del")) {
 		printf("absent\n");

@@ -40,7 +40,9 @@ function runHelper(args: string[], opts: { input?: Buffer; sendFd?: number } = {
     argv.push('--send', '3');
   }
   const r = spawnSync(nativeHelper(HELPER), argv, { input: opts.input, stdio, timeout: 30_000 });
-  if (r.error) throw new NetnsError(`${HELPER}: ${r.error.message}`, 'EHELPER');
+  // EPIPE writing stdin while the helper exited with a status of its own:
+  // the status says what happened.
+  if (r.error && !((r.error as NodeJS.ErrnoException).code === 'EPIPE' && r.status !== null)) throw new NetnsError(`${HELPER}: ${r.error.message}`, 'EHELPER');
   return { status: r.status ?? 1, stdout: r.stdout?.toString('utf8') ?? '', stderr: r.stderr?.toString('utf8').trim() ?? '' };
 }
 

@@ -88,7 +88,7 @@ testIf(test, reason, 'bad input: the error JSON names what is wrong, exit non-ze
     await sh('ip', '-n', nsName, 'link', 'add', 'eth1', 'type', 'veth', 'peer', 'name', 'eth1p');
     r = await runPlugin({ command: 'ADD', att: { ...att, ifname: 'eth1' }, state }, good);
     assert.is(r.json?.['code'], 100, r.stdout);
-    assert.match(String(r.json?.['msg']), /interface eth1 already exists in \/run\/netns\//);
+    assert.match(String(r.json?.['msg']), /interface eth1 already exists in \/run\/netns\//, r.stdout);
     assert.match(String(r.json?.['details']), /File exists/);
     assert.ok(await linkExists(nsName, 'eth1'), 'the existing interface is untouched');
     assert.match(await sh('ip', '-n', nsName, '-d', 'link', 'show', 'eth1'), /veth/);

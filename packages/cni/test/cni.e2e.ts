@@ -132,7 +132,7 @@ testIf(test, reason, 'a switch restart: the persistent taps stay, `containet-cni
     assert.equal(await ports(socket), []);
     assert.is(await pingFrom(nss[0]!, ips[1]!, 1, 1), 0, 'no path before reattach');
     const r = await run(PLUGIN, ['reattach', '--json'], { env: { ...process.env, CONTAINET_CNI_STATE: state } });
-    assert.is(r.code, 0, r.stderr);
+    assert.is(r.code, 0, r.stdout + r.stderr);
     const out = JSON.parse(r.stdout) as { attached: string[]; failed: unknown[] };
     assert.is(out.attached.length, 2);
     assert.equal(out.failed, []);
