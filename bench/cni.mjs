@@ -10,8 +10,10 @@
 // Everything runs inside a network namespace of its own (the script
 // re-executes itself under `ip netns exec`), so the bridge and iptables
 // state of the reference never touch the host's. Variants are interleaved
-// round by round so that they share the machine's load; medians and p90s
-// are printed. A benchmark, not a test: it never fails on the figures.
+// round by round so that they share the machine's load; medians, p90s and
+// minimums of wall time are printed, and the mean CPU time (user + system,
+// the plugin and every process it ran) per call, which a loaded machine
+// disturbs less. A benchmark, not a test: it never fails on the figures.
 //
 // Usage: node bench/cni.mjs [--rounds N]      (root; default 30 rounds)
 import { spawn, spawnSync } from 'node:child_process';
@@ -63,6 +65,22 @@ function sh(...argv) {
   return r.stdout;
 }
 
+// CPU time (user + system) of reaped children, from proc(5)'s
+// /proc/self/stat cutime and cstime, in clock ticks (USER_HZ, 100 on Linux):
+// less sensitive to the machine's load than wall time.
+function childTicks() {
+  const f = readFileSync('/proc/self/stat', 'utf8');
+  const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
+  return Number(rest[13]) + Number(rest[14]);
+}
+const cpu = { node: 0, cnAdd: 0, cnDel: 0, brAdd: 0, brDel: 0 };
+function charge(key, fn) {
+  const t = childTicks();
+  const ms = fn();
+  cpu[key] += (childTicks() - t) * 10;
+  return ms;
+}
+
 /** Run a CNI plugin as a runtime does and time it; throws on failure. */
 function time(plugin, command, att, conf) {
   const env = {
@@ -97,7 +115,7 @@ function timeNode() {
 function stats(xs) {
   const s = [...xs].sort((a, b) => a - b);
   const q = (p) => s[Math.min(s.length - 1, Math.floor(p * s.length))];
-  return { median: q(0.5), p90: q(0.9) };
+  return { median: q(0.5), p90: q(0.9), min: s[0] };
 }
 
 function bundleCurrent() {
@@ -145,26 +163,27 @@ try {
     timeNode();
   }
   for (let round = 0; round < ROUNDS; round++) {
-    samples.node.push(timeNode());
+    samples.node.push(charge('node', timeNode));
     const a = newPod();
-    samples.cnAdd.push(time(PLUGIN, 'ADD', a, containet));
-    samples.cnDel.push(time(PLUGIN, 'DEL', a, containet));
+    samples.cnAdd.push(charge('cnAdd', () => time(PLUGIN, 'ADD', a, containet)));
+    samples.cnDel.push(charge('cnDel', () => time(PLUGIN, 'DEL', a, containet)));
     const b = newPod();
-    samples.brAdd.push(time(join(CNI_DIR, 'bridge'), 'ADD', b, bridge));
-    samples.brDel.push(time(join(CNI_DIR, 'bridge'), 'DEL', b, bridge));
+    samples.brAdd.push(charge('brAdd', () => time(join(CNI_DIR, 'bridge'), 'ADD', b, bridge)));
+    samples.brDel.push(charge('brDel', () => time(join(CNI_DIR, 'bridge'), 'DEL', b, bridge)));
   }
   const n = stats(samples.node);
   const row = (label, xs, extra = '') => {
     const s = stats(xs);
-    console.log(`${label.padEnd(34)} ${s.median.toFixed(1).padStart(7)} ms  ${s.p90.toFixed(1).padStart(7)} ms  ${extra}`);
+    console.log(`${label.padEnd(34)} ${s.median.toFixed(1).padStart(7)} ms  ${s.p90.toFixed(1).padStart(7)} ms  ${s.min.toFixed(1).padStart(7)} ms  ${(cpu[keyOf[label]] / ROUNDS).toFixed(1).padStart(7)} ms  ${extra}`);
     return s;
   };
+  const keyOf = { 'node -e 0 (process start)': 'node', 'containet-cni ADD': 'cnAdd', 'containet-cni DEL': 'cnDel', 'bridge ADD (Debian, Go)': 'brAdd', 'bridge DEL (Debian, Go)': 'brDel' };
   console.log(`CNI ADD/DEL, ${ROUNDS} rounds interleaved, ${cpus().length} CPUs, load ${loadavg()[0].toFixed(2)}; bundle ${bundleCurrent() ? 'current' : 'MISSING (run pnpm build)'}`);
-  console.log(`${''.padEnd(34)} ${'median'.padStart(10)}  ${'p90'.padStart(10)}`);
+  console.log(`${''.padEnd(34)} ${'median'.padStart(10)}  ${'p90'.padStart(10)}  ${'min'.padStart(10)}  ${'CPU'.padStart(10)}`);
   row('node -e 0 (process start)', samples.node);
   for (const [label, key] of [['containet-cni ADD', 'cnAdd'], ['containet-cni DEL', 'cnDel']]) {
     const s = stats(samples[key]);
-    row(label, samples[key], `(+${(s.median - n.median).toFixed(1)} ms over node -e 0)`);
+    row(label, samples[key], `(+${(s.median - n.median).toFixed(1)} ms median, +${(s.min - n.min).toFixed(1)} ms min, +${((cpu[key] - cpu.node) / ROUNDS).toFixed(1)} ms CPU over node -e 0)`);
   }
   row('bridge ADD (Debian, Go)', samples.brAdd);
   row('bridge DEL (Debian, Go)', samples.brDel);
