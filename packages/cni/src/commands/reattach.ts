@@ -47,7 +47,17 @@ async function attachOne(rec: AttachmentRecord): Promise<void> {
   try {
     const addresses = (rec.ipam?.ips ?? []).map((ip) => ip.address).slice(0, 64);
     const { frame, reply } = sw.attachFrame({ op: 'attach', node: rec.node, ifname: rec.ifname, mac: rec.mac, addresses, persist: true });
-    reopenTap(rec.netns, rec.ifname, sw.fd, frame);
+    // A tap still held by a switch that is going away refuses a second
+    // queue (TUNSETIFF: EBUSY) until its last fd is closed: wait a little.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        reopenTap(rec.netns, rec.ifname, sw.fd, frame);
+        break;
+      } catch (err) {
+        if (!(err instanceof NetnsError) || err.errno !== 'EBUSY' || attempt >= 10) throw err;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
     await reply;
   } finally {
     sw.close();
