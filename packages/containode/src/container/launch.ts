@@ -136,7 +136,7 @@ export async function launch(opts: RunOptions, hooks: LaunchHooks = {}, confinem
     record.pid = c.pid;
     record.pidStart = processStartTime(c.pid) ?? undefined;
     record.mac = c.tap?.mac;
-    store.write(record);
+    store.update(record);
 
     if (link && c.tap) {
       const port = await link.attach({ node: opts.id, ifname: c.tap.ifname, mac: c.tap.mac, addresses: opts.addresses, pid: c.pid }, c.tap.fd);
@@ -156,7 +156,7 @@ export async function launch(opts: RunOptions, hooks: LaunchHooks = {}, confinem
     await c.started;
     started = true;
     record.status = 'running';
-    store.write(record);
+    store.update(record);
 
     const status = await c.exited;
     await hooks.afterExit?.(status);

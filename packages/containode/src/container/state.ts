@@ -14,7 +14,7 @@
  * holds after a reboot of the host. Imports nothing of @containet/common
  * beyond its errors, so containode-oci's bundle stays small.
  */
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { ContainetError } from '@containet/common';
 import type { NamespaceType } from '../runtime/spec.js';
@@ -219,17 +219,23 @@ export class ContainerStore {
   claim(rec: ContainerRecord, opts: { replaceStale: boolean }): ContainerRecord | undefined {
     mkdirSync(this.root, { recursive: true, mode: 0o711 });
     for (let attempt = 0; attempt < 3; attempt++) {
+      // The directory appears with its record in it: made under a name no
+      // id can have, then renamed into place (rename(2) of a directory is
+      // atomic, and fails when the target exists and is not empty).
+      const tmp = join(this.root, `.${rec.id}.${process.pid}.tmp`);
+      mkdirSync(tmp, { mode: 0o711 });
       try {
-        mkdirSync(this.dir(rec.id), { mode: 0o711 });
-        this.write(rec);
+        writeFileSync(join(tmp, 'state.json'), `${JSON.stringify(rec, null, 2)}\n`, { mode: 0o644 });
+        renameSync(tmp, this.dir(rec.id));
         return undefined;
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        rmSync(tmp, { recursive: true, force: true });
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code !== 'EEXIST' && code !== 'ENOTEMPTY') throw err;
       }
       const old = this.read(rec.id);
       if (old && (!opts.replaceStale || recordAlive(old))) return old;
-      // A directory without a record: its creator died between mkdir and write.
-      if (!old && !opts.replaceStale) return { ...rec, status: 'stopped', pid: 0 };
+      if (!old && !opts.replaceStale && existsSync(this.dir(rec.id))) return { ...rec, status: 'stopped', pid: 0 };
       this.remove(rec.id);
     }
     throw new ContainetError('CN_IDENTITY_IN_USE', `could not claim identity ${rec.id}: its record keeps changing`);
@@ -264,6 +270,22 @@ export class ContainerStore {
       closeSync(fd);
     }
     renameSync(tmp, final);
+  }
+
+  /**
+   * Rewrite the record of a container whose directory may be gone: the
+   * spawner removes a containode record when the container ends, which a
+   * quick program does before its supervisor's last update. Return: false
+   * when it was gone (nothing is written then).
+   */
+  update(rec: ContainerRecord): boolean {
+    try {
+      this.write(rec);
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw err;
+    }
   }
 
   /** Remove a container's directory (record, fifo, lock). */
