@@ -4,7 +4,7 @@
  * replaced as needed) and the complete configuration on stdin; its stderr
  * goes to ours, its result or error comes back on stdout.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { join } from 'node:path';
 import { CniError, CNI_ERR } from './errors.js';
@@ -56,7 +56,38 @@ export function runDelegate(type: string, command: string, conf: Record<string, 
     timeout: 60_000,
   });
   if (r.error) throw new CniError(CNI_ERR.DELEGATE, `running ${type} (${command}) failed`, `${file}: ${r.error.message}`, r.error);
-  const text = r.stdout.toString('utf8').trim();
+  return interpret(type, command, r.status, r.signal, r.stdout.toString('utf8'));
+}
+
+/** The same as runDelegate, without blocking: other work runs while the plugin does. */
+export function runDelegateAsync(type: string, command: string, conf: Record<string, unknown>, path: readonly string[], attachment?: AttachmentEnv): Promise<DelegateOutcome> {
+  const file = findPlugin(type, path);
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, [], { env: { ...process.env, CNI_COMMAND: command, ...attachmentVariables(attachment) }, stdio: ['pipe', 'pipe', 'inherit'], timeout: 60_000 });
+    const out: Buffer[] = [];
+    child.stdout.on('data', (d: Buffer) => out.push(d));
+    child.stdin.on('error', () => {}); // a plugin that exits without reading its config
+    child.once('error', (err) => reject(new CniError(CNI_ERR.DELEGATE, `running ${type} (${command}) failed`, `${file}: ${err.message}`, err)));
+    child.once('close', (status, signal) => {
+      try {
+        resolve(interpret(type, command, status, signal, Buffer.concat(out).toString('utf8')));
+      } catch (err) {
+        reject(err as Error);
+      }
+    });
+    // The plugin reads its config to end of file, so the pipe is closed at
+    // once when the write went through (a small config always does), not
+    // on a later turn of the event loop the caller may be blocking.
+    child.stdin.write(JSON.stringify(conf));
+    if (child.stdin.writableLength === 0) child.stdin.destroy();
+    else child.stdin.end();
+  });
+}
+
+/** A delegate's exit and stdout as its result, or its error as a CniError. */
+function interpret(type: string, command: string, status: number | null, signal: NodeJS.Signals | null, stdout: string): DelegateOutcome {
+  const r = { status, signal };
+  const text = stdout.trim();
   let output: unknown;
   if (text) {
     try {
@@ -102,6 +133,16 @@ export function ipamOther(type: string, command: 'DEL' | 'CHECK' | 'GC' | 'STATU
   } catch (err) {
     if (!(err instanceof CniError) || err.code !== CNI_ERR.INCOMPATIBLE_VERSION || conf['cniVersion'] !== '1.1.0' || command === 'GC' || command === 'STATUS') throw err;
     runDelegate(type, command, { ...conf, cniVersion: '1.0.0' }, path, attachment);
+  }
+}
+
+/** ipamOther without blocking (DEL runs the namespace helper meanwhile). */
+export async function ipamOtherAsync(type: string, command: 'DEL' | 'CHECK', conf: Record<string, unknown>, path: readonly string[], attachment?: AttachmentEnv): Promise<void> {
+  try {
+    await runDelegateAsync(type, command, conf, path, attachment);
+  } catch (err) {
+    if (!(err instanceof CniError) || err.code !== CNI_ERR.INCOMPATIBLE_VERSION || conf['cniVersion'] !== '1.1.0') throw err;
+    await runDelegateAsync(type, command, { ...conf, cniVersion: '1.0.0' }, path, attachment);
   }
 }
 

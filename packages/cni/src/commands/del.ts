@@ -8,7 +8,7 @@
 import type { NetConf } from '../config.js';
 import type { CniEnvironment } from '../environment.js';
 import { CniError, CNI_ERR } from '../errors.js';
-import { ipamOther } from '../delegate.js';
+import { ipamOtherAsync } from '../delegate.js';
 import { deleteTap } from '../netns-helper.js';
 import { portIdentity } from '../port-identity.js';
 import { readRecord, removeRecord, type AttachmentRecord } from '../records.js';
@@ -40,6 +40,16 @@ export async function teardown(t: Teardown): Promise<string[]> {
       detached = sw.send({ op: 'detach', port: portIdentity(t.containerId, t.ifname) }).catch(() => {});
     } catch {}
   }
+  // The IPAM plugin's DEL runs while the helper deletes the tap: neither
+  // needs the other, and both wait on the kernel (a link deletion waits for
+  // an RCU grace period).
+  let released: Promise<void> | undefined;
+  if (t.ipamType && t.ipamConf) {
+    const type = t.ipamType;
+    released = ipamOtherAsync(type, 'DEL', t.ipamConf, t.path, { containerId: t.containerId, ifname: t.ifname, netns: t.netns }).catch((err: unknown) => {
+      errors.push(`releasing the address with ${type}: ${(err as Error).message}`);
+    });
+  }
   if (t.netns) {
     try {
       deleteTap(t.netns, t.ifname);
@@ -47,13 +57,7 @@ export async function teardown(t: Teardown): Promise<string[]> {
       errors.push(`deleting ${t.ifname} in ${t.netns}: ${(err as Error).message}`);
     }
   }
-  if (t.ipamType && t.ipamConf) {
-    try {
-      ipamOther(t.ipamType, 'DEL', t.ipamConf, t.path, { containerId: t.containerId, ifname: t.ifname, netns: t.netns });
-    } catch (err) {
-      errors.push(`releasing the address with ${t.ipamType}: ${(err as Error).message}`);
-    }
-  }
+  await released;
   await detached;
   sw?.close();
   if (!errors.length) removeRecord(t.network, t.containerId, t.ifname);
