@@ -184,4 +184,46 @@ testIf(test, reason, 'GC removes the port, tap, lease and record of every attach
   }
 });
 
+testIf(test, reason ?? (existsSync('/usr/lib/cni/static') ? null : 'needs /usr/lib/cni/static'), 'static IPAM, IPv4 and IPv6: the addresses and routes it gives are applied; both families ping', async () => {
+  const cleanup = new Cleanup();
+  try {
+    const { state } = privateDirs(cleanup);
+    const sw = await startSwitch(cleanup);
+    const nss: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const ns = await makeNetns(cleanup, 'cnicns');
+      const att = { containerId: containerId(), netns: `/run/netns/${ns}`, ifname: 'eth0' };
+      const conf = {
+        cniVersion: '1.0.0',
+        name: 'cnistatic',
+        type: 'containet',
+        socket: sw.socket,
+        ipam: {
+          type: 'static',
+          addresses: [
+            { address: `10.96.1.${10 + i}/24`, gateway: '10.96.1.1' },
+            { address: `fd00:96::${10 + i}/64`, gateway: 'fd00:96::1' },
+          ],
+          routes: [{ dst: '192.0.2.0/24' }, { dst: '2001:db8::/32' }],
+        },
+      };
+      const r = await runPlugin({ command: 'ADD', att, state }, conf);
+      assert.is(r.status, 0, r.stdout + r.stderr);
+      cleanup.add(`DEL ${att.containerId}`, () => runPlugin({ command: 'DEL', att, state }, conf));
+      const ips = (r.json as { ips: Array<{ address: string }> }).ips.map((ip) => ip.address);
+      assert.equal(ips, [`10.96.1.${10 + i}/24`, `fd00:96::${10 + i}/64`]);
+      const routes4 = await sh('ip', '-n', ns, 'route');
+      assert.match(routes4, /192\.0\.2\.0\/24 via 10\.96\.1\.1 dev eth0/);
+      const routes6 = await sh('ip', '-n', ns, '-6', 'route');
+      assert.match(routes6, /2001:db8::\/32 via fd00:96::1 dev eth0/);
+      nss.push(ns);
+    }
+    assert.is(await pingFrom(nss[0]!, '10.96.1.11', 2), 2);
+    const r6 = await run('ip', ['netns', 'exec', nss[0]!, 'ping', '-6', '-n', '-c', '2', '-W', '2', '-i', '0.2', 'fd00:96::11']);
+    assert.match(r6.stdout, /2 received/, r6.stdout + r6.stderr);
+  } finally {
+    await cleanup.run();
+  }
+});
+
 test.run();
