@@ -165,17 +165,20 @@ const REQUESTS: { [K in ControlOp]: Check<Omit<Extract<ControlRequest, { op: K }
     pid: opt(int),
     persist: opt(bool),
   }),
-  detach: obj({ port: numOrStr }),
+  detach: obj({ port: numOrStr, permanent: opt(bool) }),
+  undetach: obj({ node: str }),
   ports: obj({}),
   macs: obj({}),
   status: obj({}),
   subscribe: obj({ macs: opt(bool), counters: opt(bool) }),
-  capture: obj({ port: numOrStr, snaplen: opt(int) }),
+  capture: obj({ port: numOrStr, snaplen: opt(int), filter: opt(str) }),
   'host-add': obj({ address: str, nat: opt(bool) }),
+  'host-del': obj({}),
   'vxlan-show': obj({}),
   'vxlan-add': obj({ vni: numOrStr, local: str, remotes: opt(list(str, 64)), mtu: opt(numOrStr) }),
   'vxlan-remote-add': obj({ remote: str }),
   'vxlan-remote-del': obj({ remote: str }),
+  'vxlan-del': obj({}),
 };
 
 /** Each operation's reply body. */
@@ -183,6 +186,7 @@ const REPLIES: { [K in ControlOp]: Check<ReplyBodies[K]> } = {
   hello: obj({ version: int, pid: int }),
   attach: obj({ port: int, tap: str, vnetHdr: bool }),
   detach: obj({ port: int, node: str }),
+  undetach: obj({ node: str, lifted: bool }),
   ports: obj({ ports: list(portInfo) }),
   macs: obj({ macs: list(macEntry) }),
   status: (v, at) => {
@@ -197,10 +201,12 @@ const REPLIES: { [K in ControlOp]: Check<ReplyBodies[K]> } = {
   subscribe: obj({ subscribed: obj({ macs: bool, counters: bool }) }),
   capture: obj({ capture: int, port: int }),
   'host-add': obj({ port: int, ifname: str, address: str, subnet: str, nat: bool }),
+  'host-del': obj({ port: int, ifname: str, address: str }),
   'vxlan-show': vxlanReply,
   'vxlan-add': vxlanReply,
   'vxlan-remote-add': vxlanReply,
   'vxlan-remote-del': vxlanReply,
+  'vxlan-del': obj({ port: int, vni: int }),
 };
 
 export const CONTROL_OPS = Object.keys(REQUESTS) as ControlOp[];

@@ -58,6 +58,20 @@ export interface DetachRequest {
   id: number;
   /** Port id or node identity. */
   port: number | string;
+  /**
+   * Also refuse this node's attaches from now on, across switch restarts
+   * (kept in the state directory), as `docker network disconnect` stays
+   * disconnected: a re-attacher (containode) gets CN_DETACHED_PERMANENTLY
+   * and stops. `undetach` lifts it.
+   */
+  permanent?: boolean | undefined;
+}
+
+/** Lift a permanent detach: `node` may attach again. */
+export interface UndetachRequest {
+  op: 'undetach';
+  id: number;
+  node: string;
 }
 
 export interface PortsRequest {
@@ -94,6 +108,8 @@ export interface CaptureRequest {
   port: number | string;
   /** Bytes kept per frame, 64..262144. */
   snaplen?: number | undefined;
+  /** A pcap-filter(7) expression run in the datapath: only matching frames are captured. */
+  filter?: string | undefined;
 }
 
 /** Give the host a port with ADDR/PREFIX, optionally masquerading its subnet. */
@@ -102,6 +118,12 @@ export interface HostAddRequest {
   id: number;
   address: string;
   nat?: boolean | undefined;
+}
+
+/** Remove the host's port: its tap, address, NAT rules; ip_forward as it was. */
+export interface HostDelRequest {
+  op: 'host-del';
+  id: number;
 }
 
 export interface VxlanShowRequest {
@@ -133,20 +155,29 @@ export interface VxlanRemoteDelRequest {
   remote: string;
 }
 
+/** Remove the VXLAN uplink (its port, UDP socket and remotes). */
+export interface VxlanDelRequest {
+  op: 'vxlan-del';
+  id: number;
+}
+
 export type ControlRequest =
   | HelloRequest
   | AttachRequest
   | DetachRequest
+  | UndetachRequest
   | PortsRequest
   | MacsRequest
   | StatusRequest
   | SubscribeRequest
   | CaptureRequest
   | HostAddRequest
+  | HostDelRequest
   | VxlanShowRequest
   | VxlanAddRequest
   | VxlanRemoteAddRequest
-  | VxlanRemoteDelRequest;
+  | VxlanRemoteDelRequest
+  | VxlanDelRequest;
 
 export type ControlOp = ControlRequest['op'];
 
@@ -174,6 +205,12 @@ export interface AttachReply {
 export interface DetachReply {
   port: number;
   node: string;
+}
+
+export interface UndetachReply {
+  node: string;
+  /** Whether the node was permanently detached (false: nothing to lift). */
+  lifted: boolean;
 }
 
 export interface PortCounters {
@@ -316,6 +353,17 @@ export interface HostAddReply {
   nat: boolean;
 }
 
+export interface HostDelReply {
+  port: number;
+  ifname: string;
+  address: string;
+}
+
+export interface VxlanDelReply {
+  port: number;
+  vni: number;
+}
+
 export interface VxlanReply {
   vxlan: VxlanUplinkInfo | null;
 }
@@ -325,16 +373,19 @@ export interface ReplyBodies {
   hello: HelloReply;
   attach: AttachReply;
   detach: DetachReply;
+  undetach: UndetachReply;
   ports: PortsReply;
   macs: MacsReply;
   status: StatusReply;
   subscribe: SubscribeReply;
   capture: CaptureReply;
   'host-add': HostAddReply;
+  'host-del': HostDelReply;
   'vxlan-show': VxlanReply;
   'vxlan-add': VxlanReply;
   'vxlan-remote-add': VxlanReply;
   'vxlan-remote-del': VxlanReply;
+  'vxlan-del': VxlanDelReply;
 }
 
 export type ReplyOf<K extends ControlOp> = ReplyBodies[K];

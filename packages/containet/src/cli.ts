@@ -2,12 +2,14 @@
  * The commander adapter: options and arguments in, a command handler called,
  * its output printed. Nothing else lives here.
  */
-import { Command, Option } from 'commander';
-import { DEFAULT_SOCKET, UsageError } from '@containet/common';
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError, Option } from 'commander';
+import { ContainetError, DEFAULT_SOCKET, UsageError } from '@containet/common';
 import * as serve from './commands/serve.js';
 import * as ports from './commands/ports.js';
 import * as macs from './commands/macs.js';
 import * as detach from './commands/detach.js';
+import * as undetach from './commands/undetach.js';
 import * as status from './commands/status.js';
 import * as capture from './commands/capture.js';
 import * as top from './commands/top.js';
@@ -39,14 +41,23 @@ function addServeOptions(cmd: Command): Command {
     .option('--vxlan-local <addr[:port]>', 'local VTEP address to bind (UDP port 4789 unless given)')
     .option('--vxlan-remote <addr[:port]>', 'a remote VTEP (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
     .option('--vxlan-mtu <bytes>', "the underlay MTU (default 1500); the containers' MTU must be at most 50 less")
+    .option('--allow-duplicate-addresses', 'let two ports carry the same IPv4 address or MAC (refused by default)')
     .option('--debug', 'print stack traces of errors');
+}
+
+/** The package's version, shown by --version. */
+export function version(): string {
+  return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 }
 
 export function program(): Command {
   const prog = new Command('containet')
     .description('A userspace ethernet switch for containers: taps attach over a unix socket.')
+    .version(version(), '-V, --version', 'print the version and exit')
     .enablePositionalOptions()
-    .exitOverride();
+    .exitOverride()
+    // Parse errors are ours to print (main): one line and a hint, exit 2.
+    .configureOutput({ outputError: () => {} });
   const runServe = async (opts: serve.ServeOptions): Promise<void> => {
     process.exitCode = await serve.handler(opts);
   };
@@ -84,26 +95,37 @@ export function program(): Command {
     .argument('<port>', 'port id or node identity')
     .description(detach.help)
     .addOption(socketOption())
+    .option('--permanent', "also refuse the node's attaches from now on, across switch restarts (until containet undetach)")
     .option('--json', 'print JSON')
     .option('--debug', 'print stack traces of errors')
-    .action(async (port: string, opts: { socket?: string; json?: boolean }) => {
+    .action(async (port: string, opts: detach.DetachOptions) => {
       process.stdout.write(await detach.handler(opts, [port]));
     });
   prog
+    .command('undetach')
+    .argument('<node>', 'node identity')
+    .description(undetach.help)
+    .addOption(socketOption())
+    .option('--json', 'print JSON')
+    .option('--debug', 'print stack traces of errors')
+    .action(async (node: string, opts: { socket?: string; json?: boolean }) => {
+      process.stdout.write(await undetach.handler(opts, [node]));
+    });
+  prog
     .command('host')
-    .argument('<action>', '"add"')
-    .argument('<address>', 'ADDR/PREFIX for the host port')
+    .argument('<action>', 'add or del')
+    .argument('[address]', 'add: ADDR/PREFIX for the host port')
     .description(host.help)
     .addOption(socketOption())
     .option('--nat', 'also masquerade the subnet to the outside')
     .option('--json', 'print JSON')
     .option('--debug', 'print stack traces of errors')
-    .action(async (action: string, address: string, opts: host.HostOptions) => {
-      process.stdout.write(await host.handler(opts, [action, address]));
+    .action(async (action: string, address: string | undefined, opts: host.HostOptions) => {
+      process.stdout.write(await host.handler(opts, address === undefined ? [action] : [action, address]));
     });
   prog
     .command('vxlan')
-    .argument('<action>', 'show, add, add-remote or del-remote')
+    .argument('<action>', 'show, add, add-remote, del-remote or del')
     .argument('[arg]', 'VNI for add, ADDR[:PORT] for add-remote/del-remote')
     .description(vxlan.help)
     .addOption(socketOption())
@@ -130,17 +152,42 @@ export function program(): Command {
     });
   prog
     .command('top')
-    .argument('<host:port>', 'where containet --listen serves the dashboard')
+    .argument('[host:port]', 'read the dashboard served there (containet --listen) instead of the control socket')
     .description(top.help)
+    .addOption(socketOption())
     .option('--token <token>', 'the dashboard token, if one is set')
     .option('--once', 'print one sample and exit')
     .option('--debug', 'print stack traces of errors')
-    .action(async (where: string, opts: top.TopOptions) => {
-      process.stdout.write(await top.handler(opts, [where]));
+    .action(async (where: string | undefined, opts: top.TopOptions) => {
+      process.stdout.write(await top.handler(opts, where === undefined ? [] : [where]));
     });
   return prog;
 }
 
+/**
+ * commander's parse errors as ours: `containet: unknown option '--bogus'`
+ * and a hint, exit 2 (its own print `error: ...` and exit 1). Help and
+ * --version end with exit 0.
+ */
+export function parseError(err: CommanderError, command?: string): UsageError | undefined {
+  if (err.exitCode === 0) return undefined;
+  const what = err.message.replace(/^error: /, '').replace(/\.$/, '');
+  return new UsageError(what, `see containet ${command ? `${command} ` : ''}--help`);
+}
+
 export async function main(argv: string[] = process.argv): Promise<void> {
-  await program().parseAsync(argv);
+  const prog = program();
+  try {
+    await prog.parseAsync(argv);
+  } catch (err) {
+    // The command a parse error is about, for its hint: the first word that names one.
+    const command = argv.slice(2).find((w) => prog.commands.some((c) => c.name() === w));
+    const e = err instanceof CommanderError ? parseError(err, command) : err;
+    if (e === undefined) return;
+    // With --json nothing but JSON goes to stdout; the error is one line on stderr.
+    if (argv.includes('--json') && e instanceof ContainetError && e.hint) {
+      throw new ContainetError(e.code, `${e.message} (hint: ${e.hint})`, { exitCode: e.exitCode, cause: e });
+    }
+    throw e;
+  }
 }

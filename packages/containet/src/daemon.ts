@@ -19,6 +19,7 @@ import { Captures } from './captures.js';
 import { HostPort } from './host-port.js';
 import { Subscriptions, type EventSink, type Subscription } from './subscriptions.js';
 import { requestHandler } from './requests.js';
+import { PermanentDetaches } from './permanent-detaches.js';
 import type { VxlanSettings } from './vxlan.js';
 
 export { parseAttach } from './request-checks.js';
@@ -38,6 +39,8 @@ export interface DaemonOptions {
   nat?: boolean | undefined;
   /** A VXLAN uplink to other hosts (RFC 7348). */
   vxlan?: VxlanSettings | undefined;
+  /** Let ports share an IPv4 address or MAC (refused by default). */
+  allowDuplicateAddresses?: boolean | undefined;
   /** Control connection limits (tests lower them). */
   limits?: Partial<ControlLimits> | undefined;
 }
@@ -70,10 +73,11 @@ export class Daemon {
     const poller = new FdPoller();
     let sw: Switch | undefined;
     try {
-      sw = new Switch({ macTableSize: opts.macTableSize, macAgeSeconds: opts.macAge, poller, log });
+      sw = new Switch({ macTableSize: opts.macTableSize, macAgeSeconds: opts.macAge, poller, log, allowDuplicateAddresses: opts.allowDuplicateAddresses });
       const subscriptions = new Subscriptions(sw, log);
       const captures = new Captures(sw);
       const hostPort = new HostPort(sw, opts.socket, log);
+      const detached = new PermanentDetaches(opts.socket);
       let daemon: Daemon | undefined;
       const subscribers = new Set<Connection>();
       const server = await ControlServer.listen(opts.socket, {
@@ -100,6 +104,7 @@ export class Daemon {
         captures,
         subscriptions,
         hostPort,
+        detached,
         subscribers,
         status: () => d.statusBody(),
         addVxlan: (v) => d.addVxlan(v),

@@ -14,6 +14,7 @@ import { Listing, type Connection, type RequestHandler } from './control-server.
 import type { Switch } from './switch.js';
 import type { Captures } from './captures.js';
 import type { HostPort } from './host-port.js';
+import type { PermanentDetaches } from './permanent-detaches.js';
 import { MAX_SUBSCRIBERS, type Subscriptions } from './subscriptions.js';
 import { parseAttach, portSelector, remoteToAdd, vxlanAddSettings } from './request-checks.js';
 import { parseVtep, type VxlanSettings } from './vxlan.js';
@@ -23,6 +24,8 @@ export interface RequestContext {
   captures: Captures;
   subscriptions: Subscriptions;
   hostPort: HostPort;
+  /** Nodes detached with --permanent, whose attaches are refused. */
+  detached: PermanentDetaches;
   /** Control connections subscribed (dashboard clients are bounded by the dashboard); the daemon removes closed ones. */
   subscribers: Set<Connection>;
   /** The body of `status`. */
@@ -51,15 +54,26 @@ export function requestHandler(ctx: RequestContext): RequestHandler {
           throw err;
         }
         const { persist, ...meta } = spec;
+        try {
+          ctx.detached.check(meta.node, meta.pid);
+        } catch (err) {
+          closeFd(fd);
+          throw err;
+        }
         const info = ctx.switch.attach({ ...meta, owner: persist ? undefined : conn.id }, fd);
         return { port: info.port, tap: info.tap, vnetHdr: info.vnetHdr } satisfies ReplyOf<'attach'>;
       }
       case 'detach': {
-        const info = ctx.switch.detach(portSelector(req.port, false), 'detached on request');
+        const info = ctx.switch.detach(portSelector(req.port, false), req.permanent ? 'detached permanently on request' : 'detached on request');
+        if (req.permanent) ctx.detached.add(info.node, info.pid);
         return { port: info.port, node: info.node } satisfies ReplyOf<'detach'>;
       }
+      case 'undetach':
+        return { node: req.node, lifted: ctx.detached.lift(req.node) } satisfies ReplyOf<'undetach'>;
       case 'host-add':
         return ctx.hostPort.add(req.address, req.nat === true);
+      case 'host-del':
+        return ctx.hostPort.remove();
       case 'vxlan-add':
         return ctx.addVxlan(vxlanAddSettings(req));
       case 'vxlan-remote-add':
@@ -68,6 +82,8 @@ export function requestHandler(ctx: RequestContext): RequestHandler {
       case 'vxlan-remote-del':
         ctx.switch.removeVxlanRemote(parseVtep(req.remote, 'remote VTEP').address);
         return { vxlan: ctx.switch.vxlanShow() } satisfies ReplyOf<'vxlan-remote-del'>;
+      case 'vxlan-del':
+        return ctx.switch.removeVxlan() satisfies ReplyOf<'vxlan-del'>;
       case 'vxlan-show':
         return { vxlan: ctx.switch.vxlanShow() } satisfies ReplyOf<'vxlan-show'>;
       case 'ports':

@@ -26,6 +26,8 @@ export interface SwitchOptions {
   macAgeSeconds: number;
   poller: FdPoller;
   log?: (line: string) => void;
+  /** Let two ports carry the same IPv4 address or MAC (refused by default: CN_DUPLICATE_ADDRESS). */
+  allowDuplicateAddresses?: boolean | undefined;
 }
 
 export interface AttachSpec {
@@ -57,10 +59,12 @@ export class Switch extends EventEmitter {
   #closed = false;
   #vxlan: { port: number; vni: number; local: Vtep; mtu: number } | undefined;
   readonly macAgeSeconds: number;
+  readonly #allowDuplicates: boolean;
 
   constructor(opts: SwitchOptions) {
     super();
     this.#log = opts.log ?? (() => {});
+    this.#allowDuplicates = opts.allowDuplicateAddresses === true;
     this.macAgeSeconds = opts.macAgeSeconds;
     this.datapath = new Datapath({
       macTableSize: opts.macTableSize,
@@ -82,6 +86,7 @@ export class Switch extends EventEmitter {
           hint: 'node identities are unique on a switch; detach the old port first (containet detach)',
         });
       }
+      if (!this.#allowDuplicates) this.#refuseDuplicate(spec);
       let info;
       try {
         info = tapInfo(fd);
@@ -111,6 +116,26 @@ export class Switch extends EventEmitter {
       return out;
     } finally {
       if (fd >= 0) closeFd(fd);
+    }
+  }
+
+  /**
+   * Two ports with one IPv4 address or MAC make both unreachable at random
+   * (ARP answers and MAC learning flip between them), so an attach that
+   * repeats one is refused, naming the port that has it.
+   */
+  #refuseDuplicate(spec: AttachSpec): void {
+    const ipv4 = new Set((spec.addresses ?? []).map(ipv4Of).filter((a): a is string => a !== undefined));
+    for (const rec of this.#ports.values()) {
+      if (rec.port === this.#vxlan?.port) continue; // its address is the underlay's
+      const clash =
+        (spec.mac !== undefined && rec.mac === spec.mac ? `MAC ${spec.mac}` : undefined) ??
+        (rec.addresses ?? []).map(ipv4Of).find((a) => a !== undefined && ipv4.has(a));
+      if (clash === undefined) continue;
+      const what = clash.startsWith('MAC ') ? clash : `IPv4 address ${clash}`;
+      throw new ContainetError('CN_DUPLICATE_ADDRESS', `${what} of node ${spec.node} is already on port ${rec.port} (node ${rec.node})`, {
+        hint: `give ${spec.node} another address, detach ${rec.node} first (containet detach ${rec.node}), or start containet with --allow-duplicate-addresses`,
+      });
     }
   }
 
@@ -188,7 +213,7 @@ export class Switch extends EventEmitter {
     if (this.#closed) throw new ContainetError('CN_CLOSED', 'the switch is shutting down');
     if (this.#vxlan) {
       throw new ContainetError('CN_VXLAN_EXISTS', `this switch already has a VXLAN uplink (VNI ${this.#vxlan.vni} on port ${this.#vxlan.port})`, {
-        hint: 'detach its port first (containet detach PORT), then add the new one',
+        hint: 'remove it first (containet vxlan del), then add the new one',
       });
     }
     let port: number;
@@ -204,6 +229,13 @@ export class Switch extends EventEmitter {
     this.#log(`port ${port}: VXLAN uplink VNI ${vni} on ${formatVtep(local)} (underlay MTU ${mtu}, containers' MTU at most ${mtu - VXLAN_OVERHEAD})`);
     this.emit('attached', this.#info(rec));
     return port;
+  }
+
+  /** Remove the uplink: its port, UDP socket, remotes and their MACs. Throws CN_NO_VXLAN. */
+  removeVxlan(): { port: number; vni: number } {
+    const up = this.#uplink();
+    this.detach(up.port, 'VXLAN uplink removed');
+    return { port: up.port, vni: up.vni };
   }
 
   #uplink(): { port: number; vni: number; local: Vtep; mtu: number } {
@@ -330,6 +362,12 @@ export class Switch extends EventEmitter {
     }
     this.emit('mac', ev);
   }
+}
+
+/** The IPv4 address of `a.b.c.d[/prefix]`, else undefined (IPv6 and anything else). */
+function ipv4Of(cidr: string): string | undefined {
+  const addr = cidr.split('/')[0]!;
+  return /^\d{1,3}(\.\d{1,3}){3}$/.test(addr) ? addr : undefined;
 }
 
 /** Normalise a MAC given in an attach request; throws CN_BAD_REQUEST. */

@@ -47,6 +47,65 @@ test('an unknown command exits 2 with one line and starts no switch', async () =
   assert.match(r.stderr, /^containet: unknown command 'bogus'\n/);
 });
 
+test('--version prints the version and exits 0', async () => {
+  for (const flag of ['--version', '-V']) {
+    const r = await run(process.execPath, [BIN, flag], { timeoutMs: 10_000 });
+    assert.is(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^\d+\.\d+\.\d+\n$/);
+  }
+});
+
+test('a parse error of any command is one line and a hint, exit 2, nothing on stdout', async () => {
+  const commands = [[], ['serve'], ['ports'], ['macs'], ['status'], ['detach', 'x'], ['undetach', 'x'], ['host', 'del'], ['vxlan', 'show'], ['capture', 'all', '-w', '-'], ['top']];
+  for (const words of commands) {
+    const r = await run(process.execPath, [BIN, ...words, '--bogus'], { timeoutMs: 10_000 });
+    const where = words[0] ? `${words[0]} ` : '';
+    assert.is(r.code, 2, `${words.join(' ')}: ${r.stderr}`);
+    assert.is(r.stdout, '');
+    assert.is(r.stderr, `containet: unknown option '--bogus'\ncontainet: hint: see containet ${where}--help\n`, words.join(' '));
+  }
+  for (const [words, message] of [
+    [['detach'], "missing required argument 'port'"],
+    [['undetach'], "missing required argument 'node'"],
+    [['vxlan'], "missing required argument 'action'"],
+    [['capture', 'all'], "required option '-w, --write <file>' not specified"],
+    [['ports', '-s'], "option '-s, --socket <path>' argument missing"],
+  ] as const) {
+    const r = await run(process.execPath, [BIN, ...words], { timeoutMs: 10_000 });
+    assert.is(r.code, 2, r.stderr);
+    assert.is(r.stderr, `containet: ${message}\ncontainet: hint: see containet ${words[0]} --help\n`);
+  }
+});
+
+test('--json with no switch: nothing on stdout, one line on stderr, exit 1', async () => {
+  const sock = join(tmpdir(), `${uniqueName('cnnone')}.sock`);
+  for (const words of [['status'], ['ports'], ['macs'], ['vxlan', 'show'], ['detach', '1'], ['undetach', 'x'], ['host', 'del']]) {
+    const r = await run(process.execPath, [BIN, ...words, '--json', '-s', sock], { timeoutMs: 10_000 });
+    assert.is(r.code, 1, words.join(' '));
+    assert.is(r.stdout, '');
+    assert.is(r.stderr, `containet: cannot reach containet at ${sock}: ENOENT (hint: start it with: containet -s ${sock})\n`);
+  }
+});
+
+testIf(test, whyNoRoot(), '--json on every listing and inspect command prints JSON only', async () => {
+  const cleanup = new Cleanup();
+  try {
+    const d = await startDaemon(cleanup);
+    for (const [words, check] of [
+      [['ports'], (v: unknown) => Array.isArray(v)],
+      [['macs'], (v: unknown) => Array.isArray(v)],
+      [['status'], (v: unknown) => (v as { pid?: unknown }).pid === d.child.pid],
+      [['vxlan', 'show'], (v: unknown) => v === null],
+    ] as const) {
+      const r = await run(process.execPath, [BIN, ...words, '--json', '-s', d.socket], { timeoutMs: 10_000 });
+      assert.is(r.code, 0, r.stderr);
+      assert.ok(check(JSON.parse(r.stdout)), `${words.join(' ')} --json: ${r.stdout}`);
+    }
+  } finally {
+    await cleanup.run();
+  }
+});
+
 testIf(test, whyNoRoot(), 'a user the socket refuses is told why: root-only, or root and one group', async () => {
   const cleanup = new Cleanup();
   try {

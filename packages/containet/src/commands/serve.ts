@@ -28,6 +28,7 @@ export interface ServeOptions {
   vxlanLocal?: string;
   vxlanRemote?: string[];
   vxlanMtu?: string | number;
+  allowDuplicateAddresses?: boolean;
 }
 
 export interface ServeSettings {
@@ -41,6 +42,7 @@ export interface ServeSettings {
   host?: string | undefined;
   nat?: boolean | undefined;
   vxlan?: VxlanSettings | undefined;
+  allowDuplicateAddresses?: boolean | undefined;
 }
 
 function token(value: string | undefined, name: string): string | undefined {
@@ -111,6 +113,7 @@ export function serveSettings(opts: ServeOptions): ServeSettings {
     host: opts.host === undefined ? undefined : parseIpv4Cidr(opts.host).cidr,
     nat: natSetting(opts),
     vxlan: vxlanSettings(opts),
+    allowDuplicateAddresses: opts.allowDuplicateAddresses === true,
   };
 }
 

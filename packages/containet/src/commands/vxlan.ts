@@ -1,5 +1,5 @@
 /**
- * `containet vxlan show|add|add-remote|del-remote`: the VXLAN uplink of a
+ * `containet vxlan show|add|add-remote|del-remote|del`: the VXLAN uplink of a
  * running switch.
  */
 import { UsageError, type RequestBody } from '@containet/common';
@@ -10,7 +10,7 @@ import { withClient, type ClientOptions } from './common.js';
 export const commandNames = ['vxlan'];
 
 export const help =
-  'Show or change the VXLAN uplink of a running switch: show; add VNI --local ADDR[:PORT] [--remote ADDR[:PORT]]... [--mtu N]; add-remote ADDR[:PORT]; del-remote ADDR.';
+  'Show or change the VXLAN uplink of a running switch: show; add VNI --local ADDR[:PORT] [--remote ADDR[:PORT]]... [--mtu N]; add-remote ADDR[:PORT]; del-remote ADDR; del (removes the uplink and closes its UDP socket).';
 
 export interface VxlanOptions extends ClientOptions {
   local?: string;
@@ -18,7 +18,7 @@ export interface VxlanOptions extends ClientOptions {
   mtu?: string;
 }
 
-const USAGE = 'usage: containet vxlan show | add VNI --local ADDR[:PORT] [--remote ADDR[:PORT]]... [--mtu N] | add-remote ADDR[:PORT] | del-remote ADDR';
+const USAGE = 'usage: containet vxlan show | add VNI --local ADDR[:PORT] [--remote ADDR[:PORT]]... [--mtu N] | add-remote ADDR[:PORT] | del-remote ADDR | del';
 
 /** The uplink as text: settings, drop counters, one row per remote. */
 export function formatVxlan(v: VxlanShow | null): string {
@@ -42,6 +42,11 @@ export function formatVxlan(v: VxlanShow | null): string {
 
 export async function handler(opts: VxlanOptions, args: string[]): Promise<string> {
   const [action, arg, extra] = args;
+  if (action === 'del' && arg === undefined) {
+    const reply = await withClient(opts, (c) => c.request({ op: 'vxlan-del' }));
+    if (opts.json) return JSON.stringify(reply) + '\n';
+    return `VXLAN uplink VNI ${reply.vni} (port ${reply.port}) removed\n`;
+  }
   let req: RequestBody<'vxlan-show' | 'vxlan-add' | 'vxlan-remote-add' | 'vxlan-remote-del'>;
   if (action === 'show' && arg === undefined) req = { op: 'vxlan-show' };
   else if (action === 'add' && arg !== undefined && extra === undefined) {
