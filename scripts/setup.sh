@@ -26,6 +26,7 @@ DEBS=(
   attr                   # getfattr: mocker's unpack test compares extended attributes with umoci's
   libseccomp-dev         # containode-spawn builds its default system-call filter with libseccomp
   pkg-config             # finds libseccomp for the native build
+  liburing-dev           # libcontainet's io_uring datapath (links liburing 2.3)
   containernetworking-plugins  # CNI's host-local, bridge, portmap, bandwidth, firewall: containet-cni's IPAM, chaining tests, benchmark reference
   podman                 # a real CNI client (4.3 uses CNI) for containet-cni's tests
 )

@@ -102,17 +102,30 @@ export async function vdeSwitch(lab) {
  * (3) containet with two containode containers. Without -r a container sees
  * the host's filesystem, so the host's iperf3 and ping run inside it.
  */
-export async function containetSwitch(lab) {
+export async function containetSwitch(lab, { datapath } = {}) {
   const tag = runTag();
   const dir = await lab.tempDir('containet-bench-');
   const socket = join(dir, 'switch.sock');
-  await startSwitch(lab, socket);
+  // CONTAINET_DATAPATH=epoll makes the daemon take its read/write path
+  // instead of io_uring (the child inherits the environment at spawn).
+  const saved = process.env.CONTAINET_DATAPATH;
+  if (datapath) process.env.CONTAINET_DATAPATH = datapath;
+  let sw;
+  try {
+    sw = await startSwitch(lab, socket);
+  } finally {
+    if (saved === undefined) delete process.env.CONTAINET_DATAPATH;
+    else process.env.CONTAINET_DATAPATH = saved;
+  }
   const addrs = ['10.233.0.1', '10.233.0.2'];
   const client = new Shell(startContainer(lab, { socket, address: `${addrs[1]}/${PREFIX}`, id: `bench-c-${tag}`, program: ['/bin/sh'] }));
   // The shell answers once containode has attached eth0 and started it.
   await client.run('true', 20_000);
   let servers = 0;
   return {
+    // The daemon's pid: its CPU time (all threads, /proc/PID/stat) is the switch's cost.
+    switchPid: sw.pid,
+    socket,
     serverAddr: addrs[0],
     startServer: (argv) =>
       startContainer(lab, { socket, address: `${addrs[0]}/${PREFIX}`, id: `bench-s${++servers}-${tag}`, program: argv, stdin: 'ignore' }),

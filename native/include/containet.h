@@ -179,11 +179,17 @@ struct cn_switch_status {
 	uint64_t mac_age_ms;
 	uint64_t events_lost;	/* MAC events dropped because the queue was full */
 	uint64_t evictions;	/* MAC entries evicted from a full table */
+	uint64_t io_uring;	/* 1: the io_uring datapath, 0: read/write with epoll */
 };
 
 /* cn_switch_create() - allocate a switch with a MAC table of
  * @mac_table_size entries aging after @mac_age_ms (0: never) and start its
- * datapath thread.
+ * datapath thread: the io_uring path (src/lib/uring.h: batches of
+ * non-blocking reads and writes, one system call per round) when the
+ * kernel offers it (buffer rings, Linux 5.19; not disabled by
+ * kernel.io_uring_disabled) and the environment does not say
+ * CONTAINET_DATAPATH=epoll, else one read(2)/write(2) per frame. Both wait
+ * in epoll and poll for 50 us after traffic before sleeping.
  * Return: handle (>= 0), -EINVAL for bad sizes, -EMFILE when too many
  * switches exist, or -errno.
  */

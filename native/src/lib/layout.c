@@ -36,13 +36,14 @@
 	F(cn_mac_record, remote, 6)					\
 	F(cn_mac_record, port, 8)					\
 	F(cn_mac_record, age_ms, 12)					\
-	S(cn_switch_status, 48)						\
+	S(cn_switch_status, 56)						\
 	F(cn_switch_status, ports, 0)					\
 	F(cn_switch_status, macs, 8)					\
 	F(cn_switch_status, mac_table_size, 16)				\
 	F(cn_switch_status, mac_age_ms, 24)				\
 	F(cn_switch_status, events_lost, 32)				\
 	F(cn_switch_status, evictions, 40)				\
+	F(cn_switch_status, io_uring, 48)				\
 	S(cn_vxlan_stats, 80)						\
 	F(cn_vxlan_stats, vni, 0)					\
 	F(cn_vxlan_stats, mtu, 8)					\

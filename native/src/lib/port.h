@@ -9,6 +9,9 @@
  *          namespace is gone); the datapath removes it at the end of the
  *          current batch and queues a port-down event.
  * UP -> FREE directly on an explicit removal (cn_switch_port_del).
+ * On the io_uring path (uring.h) an UP port is read with batches of
+ * non-blocking reads when epoll says it is readable; none stays armed, so
+ * the ring never holds the tap open past its port.
  * A VXLAN uplink (@vx set) goes through the same states; it is only ever
  * removed explicitly, a UDP socket has no peer to hang up.
  */
@@ -32,6 +35,7 @@ struct port {
 	int hdr_len;		/* virtio_net_hdr bytes per frame: 0, 10 or 12 */
 	int offload;		/* TUNSETOFFLOAD accepted: may read GSO frames */
 	int dead_err;		/* DYING: positive errno of the failed read */
+	int rx_batch;		/* io_uring path: reads to submit at once */
 	char name[16];
 	struct cn_port_stats st;
 };

@@ -60,6 +60,7 @@ export const STRUCTS = {
     mac_age_ms: 'uint64_t',
     events_lost: 'uint64_t',
     evictions: 'uint64_t',
+    io_uring: 'uint64_t',
   },
   cn_vxlan_stats: {
     vni: 'uint64_t',

@@ -92,6 +92,8 @@ export interface DatapathStatus {
   macAgeMs: number;
   eventsLost: number;
   evictions: number;
+  /** How frames move: 'io_uring' (batched, the default where the kernel has it) or 'epoll' (a read and a write per frame). */
+  datapath: 'io_uring' | 'epoll';
 }
 
 export type DatapathEvent =
@@ -198,6 +200,7 @@ export class Datapath {
       macAgeMs: st.mac_age_ms,
       eventsLost: st.events_lost,
       evictions: st.evictions,
+      datapath: st.io_uring ? 'io_uring' : 'epoll',
     };
   }
 
