@@ -488,6 +488,18 @@ export interface DashboardSnapshot {
 /** The most MAC entries a dashboard snapshot carries. */
 export const DASHBOARD_MACS = 1000;
 
+/**
+ * Every DASHBOARD_MAC_AGES_MS, the newest MAC entries again with the ages
+ * the datapath reports (a MAC refreshed by traffic is not a change, so
+ * only this keeps the page's ages equal to `containet macs`).
+ */
+export interface DashboardMacs {
+  event: 'macs';
+  macs: MacEntry[];
+}
+
+export const DASHBOARD_MAC_AGES_MS = 2000;
+
 /** A refused dashboard request. */
 export interface DashboardError {
   event: 'error';
@@ -502,7 +514,7 @@ export interface DashboardDetachRequest {
   adminToken: string;
 }
 
-export type DashboardMessage = DashboardSnapshot | DashboardError | ControlEvent;
+export type DashboardMessage = DashboardSnapshot | DashboardMacs | DashboardError | ControlEvent;
 
 // The decoders of these messages (type-only imports there: no cycle at run time).
 export * from './protocol-decode.js';

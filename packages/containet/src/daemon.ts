@@ -9,6 +9,7 @@ import {
   FdPoller,
   PROTOCOL_VERSION,
   type DashboardSnapshot,
+  type MacEntry,
   type MemoryFigures,
   type ReplyOf,
   type SwitchStatusReply,
@@ -169,14 +170,19 @@ export class Daemon {
   }
 
   snapshot(admin: boolean): DashboardSnapshot {
-    const macs = this.switch.macs();
     return {
       event: 'snapshot',
       admin,
       ports: this.switch.ports(),
-      macs: macs.length > DASHBOARD_MACS ? macs.slice(macs.length - DASHBOARD_MACS) : macs,
+      macs: this.newestMacs(),
       status: this.#statusReply(),
     };
+  }
+
+  /** The newest DASHBOARD_MACS entries of the MAC table, with the datapath's ages. */
+  newestMacs(): MacEntry[] {
+    const macs = this.switch.macs();
+    return macs.length > DASHBOARD_MACS ? macs.slice(macs.length - DASHBOARD_MACS) : macs;
   }
 
   /** The body of `status`. */

@@ -45,6 +45,10 @@ testIf(test, reason, 'a second attach with an IPv4 address or MAC already on a p
     // Another address and MAC are fine.
     await attach(cleanup, d.socket, ns, uniqueName('d'), 'eth3', ['--addr', '10.77.0.3/24', '--mac', '02:00:00:77:00:03']);
     assert.is((await ports(d.socket)).length, 2);
+    // The interface column names a tap opened in the container once (its name there is its only name).
+    const table = await run(process.execPath, [BIN, 'ports', '-s', d.socket], { timeoutMs: 10_000 });
+    assert.match(table.stdout, /^PORT\s+NODE\s+INTERFACE\s+MACS\s+ADDRESSES\s/);
+    assert.match(table.stdout, new RegExp(`\\s${first}\\s+eth0\\s+02:00:00:77:00:02\\s+10\\.77\\.0\\.2/24\\s`));
 
     const lax = await startDaemon(cleanup, ['--allow-duplicate-addresses']);
     await attach(cleanup, lax.socket, ns, uniqueName('e'), 'eth4', ['--addr', '10.77.0.2/24']);

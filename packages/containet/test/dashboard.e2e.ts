@@ -65,8 +65,23 @@ testIf(test, root, 'a WebSocket client sees attach events, MAC learning and coun
     );
     const screen = await top.handler({ once: true }, [url.replace(/^http:\/\//, '').replace(/\/$/, '')]);
     assert.match(screen, new RegExp(`\\b${a.att.port}\\b.*eth0`));
-    assert.match(screen, /\d+(\.\d)?[KM]?b\/s/);
+    // The dashboard's unit style: SI bit/s as iperf3 prints rates.
+    assert.match(screen, /\d+(\.\d)? (k|M)?bit\/s/);
     assert.match(screen, /containet pid \d+ on /);
+
+    // MAC ages come from the switch: a MAC refreshed by the pings stays young on the page too.
+    await new Promise((r) => setTimeout(r, 3000));
+    const from = messages.length;
+    await waitFor(() => messages.slice(from).some((m) => m['event'] === 'macs'), 'a macs event', 5000);
+    const ages = messages.slice(from).find((m) => m['event'] === 'macs')!['macs'] as Array<{ mac: string; age: number }>;
+    const listed = (await run(process.execPath, [BIN, 'macs', '--json', '-s', d.socket], { timeoutMs: 10_000 })).stdout;
+    const switchAges = new Map((JSON.parse(listed) as Array<{ mac: string; age: number }>).map((m) => [m.mac, m.age]));
+    assert.ok(ages.length >= 2, 'both MACs');
+    for (const m of ages) {
+      assert.ok(switchAges.has(m.mac), `${m.mac} is in containet macs`);
+      assert.ok(Math.abs(switchAges.get(m.mac)! - m.age) <= 2, `${m.mac}: page ${m.age} s, switch ${switchAges.get(m.mac)} s`);
+      assert.ok(m.age <= 1, `${m.mac} is refreshed by the pings (age ${m.age} s)`);
+    }
   } finally {
     await cleanup.run();
   }

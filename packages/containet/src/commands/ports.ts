@@ -4,19 +4,24 @@ import { withClient, type ClientOptions } from './common.js';
 
 export const commandNames = ['ports'];
 
-export const help = 'List the attached ports: id, node identity, interface, MACs seen, addresses, rx/tx packets and bytes, drops, errors.';
+export const help =
+  'List the attached ports: id, node identity, interface (the name inside the container, then the host-side device in parentheses when its name differs; "plain" for a tap without a virtio header), MACs seen, addresses, rx/tx packets and bytes, drops, errors.';
+
+/** One column for the interface: a tap opened in the container's namespace has one name there, shown once. */
+export function interfaceName(p: { ifname: string; tap: string; vnetHdr: boolean }): string {
+  return (p.tap === p.ifname ? p.ifname : `${p.ifname} (${p.tap})`) + (p.vnetHdr ? '' : ' plain');
+}
 
 export async function handler(opts: ClientOptions): Promise<string> {
   const { ports } = await withClient(opts, (c) => c.request({ op: 'ports' }));
   if (opts.json) return JSON.stringify(ports, null, 2) + '\n';
   if (ports.length === 0) return 'no ports attached\n';
   return formatTable(
-    ['PORT', 'NODE', 'IFNAME', 'TAP', 'MACS', 'ADDRESSES', 'RX-PKTS', 'RX-BYTES', 'TX-PKTS', 'TX-BYTES', 'DROPS', 'ERRORS'],
+    ['PORT', 'NODE', 'INTERFACE', 'MACS', 'ADDRESSES', 'RX-PKTS', 'RX-BYTES', 'TX-PKTS', 'TX-BYTES', 'DROPS', 'ERRORS'],
     ports.map((p) => [
       p.port,
       p.node,
-      p.ifname,
-      p.tap + (p.vnetHdr ? '' : ' (plain)'),
+      interfaceName(p),
       (p.macs.join(',') || '-') + (p.macCount > p.macs.length ? ` (+${p.macCount - p.macs.length})` : ''),
       p.addresses.join(',') || '-',
       p.counters.rxPackets,

@@ -1,88 +1,71 @@
-/** `containet top HOST:PORT`: the dashboard's live view in a terminal, from its WebSocket. */
+/**
+ * `containet top [-s SOCK | HOST:PORT]`: ports with live rates and the last
+ * events, refreshed every second, read from the control socket (a
+ * `subscribe` to counters and MAC changes) or from the dashboard's
+ * WebSocket of a containet started with --listen. `q` quits.
+ */
 import WebSocket from 'ws';
-import { ContainetError, UsageError, decodeEvent, switchStatus, type ControlEvent, type RatedPort } from '@containet/common';
-import { formatTable, humanBytes } from '../table.js';
+import { ContainetError, ControlClient, DEFAULT_SOCKET, UsageError, decodeEvent, switchStatus, type ControlEvent } from '@containet/common';
 import { parseListen } from '../web/dashboard.js';
+import { TopScreen } from '../top/screen.js';
+import { TopTerminal } from '../top/terminal.js';
+
+export { renderTop } from '../top/screen.js';
 
 export const commandNames = ['top'];
 
-export const help = 'Show ports with live rx/tx rates and recent events, refreshed every second, from the dashboard of a containet started with --listen.';
+export const help =
+  'Show ports with live rx/tx rates and recent events, refreshed every second, from the control socket (-s) or, given HOST:PORT, from the dashboard of a containet started with --listen. q (or Ctrl-C) quits.';
 
 export interface TopOptions {
+  socket?: string;
   token?: string;
   /** Print one sample (the first with rates) and return. */
   once?: boolean;
 }
 
-function bits(bps: number): string {
-  const units = ['b', 'Kb', 'Mb', 'Gb'];
-  let v = bps;
-  let u = 0;
-  while (v >= 1000 && u < units.length - 1) {
-    v /= 1000;
-    u++;
+/** Where events come from; `stop` ends it, `ended` settles when it ends by itself (or fails). */
+interface Source {
+  stop(): void;
+  ended: Promise<void>;
+}
+
+type Sink = { event: (ev: ControlEvent) => void; header: (text: string) => void };
+
+async function socketSource(path: string, sink: Sink): Promise<Source> {
+  let gone!: (err: Error) => void;
+  const ended = new Promise<void>((_resolve, reject) => (gone = reject));
+  let stopping = false;
+  const client = await ControlClient.connect(path, {
+    onEvent: (ev) => sink.event(ev),
+    onClose: () => {
+      if (!stopping) gone(new ContainetError('CN_SWITCH_GONE', `containet at ${path} closed the connection`));
+    },
+  });
+  try {
+    const { status } = await client.request({ op: 'status' });
+    sink.header(`containet pid ${status.pid} on ${status.socket}`);
+    await client.request({ op: 'subscribe', macs: true, counters: true });
+  } catch (err) {
+    client.close();
+    throw err;
   }
-  return `${v.toFixed(v < 10 && u > 0 ? 1 : 0)}${units[u]}/s`;
+  return {
+    stop: () => {
+      stopping = true;
+      client.close();
+    },
+    ended,
+  };
 }
 
-/** One screen: the ports table and the last events. */
-export function renderTop(ports: RatedPort[], events: string[], header: string): string {
-  const table =
-    ports.length === 0
-      ? 'no ports attached\n'
-      : formatTable(
-          ['PORT', 'NODE', 'IFNAME', 'ADDRESSES', 'RX/S', 'TX/S', 'RX-PKTS', 'TX-PKTS', 'RX-BYTES', 'TX-BYTES', 'DROPS'],
-          ports.map((p) => [
-            p.port,
-            p.node,
-            p.ifname,
-            p.addresses.join(',') || '-',
-            bits(p.rates.rxBps),
-            bits(p.rates.txBps),
-            p.counters.rxPackets,
-            p.counters.txPackets,
-            humanBytes(p.counters.rxBytes),
-            humanBytes(p.counters.txBytes),
-            p.counters.drops,
-          ]),
-        );
-  return `${header}\n\n${table}\n${events.slice(-8).join('\n')}\n`;
-}
-
-/** The lines an event adds to the screen's log. */
-function describe(ev: ControlEvent): string[] {
-  switch (ev.event) {
-    case 'port-attached':
-      return [`port ${ev.port.port} attached: ${ev.port.node} ${ev.port.ifname}`];
-    case 'port-detached':
-      return [`port ${ev.port} detached: ${ev.node} (${ev.reason})`];
-    case 'mac-changes':
-      return [
-        ...ev.changes.map((c) => (c.change === 'moved' ? `${c.mac} moved from port ${c.from} to ${c.port}` : `${c.mac} ${c.change} on port ${c.port}`)),
-        ...(ev.lost ? [`(${ev.lost} more MAC changes)`] : []),
-      ];
-    default:
-      return [];
-  }
-}
-
-export async function handler(opts: TopOptions, args: string[]): Promise<string> {
-  const [where, extra] = args;
-  if (!where || extra !== undefined) throw new UsageError('top takes one HOST:PORT, the address given to containet --listen');
+async function dashboardSource(where: string, token: string | undefined, sink: Sink): Promise<Source> {
   const { host, port } = parseListen(where);
-  const url = `ws://${host.includes(':') ? `[${host}]` : host}:${port}/ws${opts.token ? `?token=${encodeURIComponent(opts.token)}` : ''}`;
+  const url = `ws://${host.includes(':') ? `[${host}]` : host}:${port}/ws${token ? `?token=${encodeURIComponent(token)}` : ''}`;
   const ws = new WebSocket(url);
-  const events: string[] = [];
-  let header = `containet at ${where}`;
-  let samples = 0;
-  /** The parts of one counters sample so far. */
-  let ports: RatedPort[] = [];
-  return new Promise<string>((resolve, reject) => {
-    const stop = () => {
-      ws.close();
-      resolve('');
-    };
-    process.once('SIGINT', stop);
+  sink.header(`containet at ${where}`);
+  let stopping = false;
+  const ended = new Promise<void>((resolve, reject) => {
     ws.on('error', (err) =>
       reject(new ContainetError('CN_DASHBOARD_UNREACHABLE', `cannot reach the containet dashboard at ${where}: ${err.message}`, { hint: 'start containet with --listen HOST:PORT (and give --token if it has one)' })),
     );
@@ -90,42 +73,57 @@ export async function handler(opts: TopOptions, args: string[]): Promise<string>
       reject(new ContainetError('CN_DASHBOARD_REFUSED', `the dashboard at ${where} refused the connection (HTTP ${res.statusCode})`, { hint: 'give the right --token' }));
       ws.terminate();
     });
-    ws.on('close', () => {
-      process.off('SIGINT', stop);
-      resolve('');
-    });
-    ws.on('message', (data) => {
-      let ev: ControlEvent;
-      try {
-        const msg = JSON.parse(String(data)) as { event?: unknown; status?: unknown };
-        if (msg.event === 'snapshot') {
-          const st = switchStatus(msg.status, 'snapshot.status');
-          header = `containet pid ${st.pid} on ${st.socket} (dashboard ${where})`;
-          return;
-        }
-        if (msg.event === 'error') return;
-        ev = decodeEvent(msg);
-      } catch {
-        return; // not for us to show
-      }
-      if (ev.event !== 'counters') {
-        for (const line of describe(ev)) events.push(`${new Date().toLocaleTimeString()}  ${line}`);
-        events.splice(0, Math.max(0, events.length - 100));
-        return;
-      }
-      ports.push(...ev.ports);
-      if (ev.more) return;
-      samples++;
-      const screen = renderTop(ports, events, header);
-      ports = [];
-      // The first sample has no rates yet (no previous counters).
-      if (opts.once && samples >= 2) {
-        process.off('SIGINT', stop);
-        ws.close();
-        resolve(screen);
-        return;
-      }
-      if (!opts.once) process.stdout.write(`\x1b[H\x1b[2J${screen}`);
-    });
+    ws.on('close', () => (stopping ? resolve() : reject(new ContainetError('CN_SWITCH_GONE', `the dashboard at ${where} closed the connection`))));
   });
+  ws.on('message', (data) => {
+    try {
+      const msg = JSON.parse(String(data)) as { event?: unknown; status?: unknown };
+      if (msg.event === 'snapshot') {
+        const st = switchStatus(msg.status, 'snapshot.status');
+        sink.header(`containet pid ${st.pid} on ${st.socket} (dashboard ${where})`);
+        return;
+      }
+      if (msg.event === 'error' || msg.event === 'macs') return;
+      sink.event(decodeEvent(msg));
+    } catch {
+      // not for us to show
+    }
+  });
+  return {
+    stop: () => {
+      stopping = true;
+      ws.close();
+    },
+    ended,
+  };
+}
+
+export async function handler(opts: TopOptions, args: string[]): Promise<string> {
+  const [where, extra] = args;
+  if (extra !== undefined) throw new UsageError('top takes at most one HOST:PORT, the address given to containet --listen', 'without it, top reads the control socket (-s)');
+  if (where !== undefined) parseListen(where); // a usage error before anything starts
+  const screen = new TopScreen('containet');
+  let done!: (text: string) => void;
+  const result = new Promise<string>((resolve) => (done = resolve));
+  let terminal: TopTerminal | undefined;
+  const sink: Sink = {
+    header: (text) => (screen.header = text),
+    event: (ev) => {
+      const text = screen.push(ev);
+      if (text === undefined) return;
+      // The first sample has no rates yet (no previous counters).
+      if (opts.once) {
+        if (screen.samples >= 2) done(text);
+      } else terminal?.draw(text);
+    },
+  };
+  const source = where === undefined ? await socketSource(opts.socket ?? DEFAULT_SOCKET, sink) : await dashboardSource(where, opts.token, sink);
+  if (!opts.once) terminal = new TopTerminal(() => done(''));
+  try {
+    return await Promise.race([result, source.ended.then(() => '')]);
+  } finally {
+    terminal?.restore();
+    source.stop();
+    source.ended.catch(() => {});
+  }
 }

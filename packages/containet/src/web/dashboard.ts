@@ -9,7 +9,15 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { timingSafeEqual } from 'node:crypto';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { ContainetError, UsageError, decodeDashboardRequest, type DashboardDetachRequest, type DashboardError } from '@containet/common';
+import {
+  ContainetError,
+  DASHBOARD_MAC_AGES_MS,
+  UsageError,
+  decodeDashboardRequest,
+  type DashboardDetachRequest,
+  type DashboardError,
+  type DashboardMacs,
+} from '@containet/common';
 import type { Daemon } from '../daemon.js';
 import { ThrottledLog } from '../throttled-log.js';
 
@@ -43,6 +51,8 @@ export const HEARTBEAT_MS = 5000;
 
 /** ADDR:PORT of each client, for log lines. */
 const clientNames = new WeakMap<WebSocket, string>();
+/** How to send to each client (bounded: see #serve). */
+const senders = new WeakMap<WebSocket, (json: string) => void>();
 
 const PAGE_URL = new URL('../../../web/index.html', import.meta.url);
 
@@ -74,6 +84,7 @@ export class Dashboard {
   #http: Server;
   #wss: WebSocketServer;
   #heartbeat: NodeJS.Timeout;
+  #macAges: NodeJS.Timeout;
   #closed = false;
 
   private constructor(daemon: Daemon, http: Server, wss: WebSocketServer, url: string, drops: ThrottledLog) {
@@ -95,6 +106,13 @@ export class Dashboard {
       }
     }, HEARTBEAT_MS);
     this.#heartbeat.unref();
+    // The MAC ages as the datapath has them, one listing for all clients.
+    this.#macAges = setInterval(() => {
+      if (wss.clients.size === 0) return;
+      const json = JSON.stringify({ event: 'macs', macs: daemon.newestMacs() } satisfies DashboardMacs);
+      for (const ws of wss.clients) senders.get(ws)?.(json);
+    }, DASHBOARD_MAC_AGES_MS);
+    this.#macAges.unref();
   }
 
   static async start(daemon: Daemon, opts: DashboardOptions): Promise<Dashboard> {
@@ -190,6 +208,7 @@ export class Dashboard {
       }
       ws.send(json);
     };
+    senders.set(ws, sendJson);
     const fail = (error: DashboardError) => sendJson(JSON.stringify(error));
     try {
       sendJson(daemon.snapshotJson(opts.adminToken !== undefined));
@@ -226,6 +245,7 @@ export class Dashboard {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#heartbeat);
+    clearInterval(this.#macAges);
     for (const ws of this.#wss.clients) ws.terminate();
     this.#wss.close();
     this.#http.closeAllConnections();
