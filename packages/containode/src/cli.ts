@@ -48,6 +48,8 @@ export function runProgram(onStatus: (code: number) => void): Command {
     .option('-u, --user <user[:group]>', 'run as this user: UID[:GID] or names from the root\'s /etc/passwd and /etc/group (default: the image\'s User, else root)')
     .option('-p, --publish <[hostip:]hostport:port[/proto]>', 'relay a host port to the container\'s IPv4 address (tcp or udp; repeatable; needs -s and -4)', collect)
     .option('--mtu <bytes>', 'MTU of eth0, 68..65535 (e.g. 1450 behind a VXLAN uplink)')
+    .option('--security-opt <opt>', 'seccomp=unconfined|builtin|PROFILE.json (Docker\'s JSON format), no-new-privileges[=true|false], systempaths=unconfined (repeatable)', collect)
+    .option('--sysctl <KEY=VALUE>', 'a kernel setting of the container\'s own namespaces: net.* (own network), kernel.shm*, kernel.msg*, kernel.sem, fs.mqueue.* (own IPC) (repeatable)', collect)
     .option('--debug', 'print stack traces of errors')
     .addHelpText('after', run.examples)
     .passThroughOptions()

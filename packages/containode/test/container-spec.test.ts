@@ -37,7 +37,7 @@ test('containode options and an OCI config go through the same newContainerSpec'
       linux: { namespaces: [{ type: 'mount' }, { type: 'network' }, { type: 'pid' }] },
     }));
     const ociSpec = toContainerSpec(loadBundle(dir), { detached: true, warn: () => {} });
-    const fromConfig = newContainerSpec({ spec: ociSpec, cgroup, network, confinement: { privileged: false } });
+    const fromConfig = newContainerSpec({ spec: ociSpec, cgroup, network });
 
     const expected = [
       'cgroup_procs\t/sys/fs/cgroup/pids/x/cgroup.procs',

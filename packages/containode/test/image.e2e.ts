@@ -138,6 +138,27 @@ function tree(dir: string, prefix = ''): string[] {
   return out;
 }
 
+testIf(test, reason, '--image containers are confined as -r ones: the filter on, /proc/sys and /sys read-only, masked files empty, the host unchanged', async () => {
+  const before = readFileSync('/proc/sys/kernel/printk_ratelimit', 'utf8');
+  await withImage(CONFIG, async ({ image, env }) => {
+    // Each write puts back the value already there: a failed protection would still change nothing.
+    const probe = [
+      "grep '^Seccomp:' /proc/self/status",
+      'for f in /proc/sys/kernel/printk_ratelimit /sys/module/printk/parameters/time; do v=$(cat $f); if (echo "$v" > $f) 2>/dev/null; then echo "$f=written"; else echo "$f=refused"; fi; done',
+      'echo "keys=$(cat /proc/keys | wc -c)"',
+      'unshare -U true 2>/dev/null && echo userns=made || echo userns=refused',
+    ].join('; ');
+    const r = await containode(['--rm', '-u', '0', '--image', image, '--entrypoint', '/bin/sh', '--', '-c', probe], { env });
+    assert.is(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^Seccomp:\s+2$/m);
+    assert.match(r.stdout, /^\/proc\/sys\/kernel\/printk_ratelimit=refused$/m);
+    assert.match(r.stdout, /^\/sys\/module\/printk\/parameters\/time=refused$/m);
+    assert.match(r.stdout, /^keys=0$/m);
+    assert.match(r.stdout, /^userns=refused$/m);
+  });
+  assert.is(readFileSync('/proc/sys/kernel/printk_ratelimit', 'utf8'), before);
+});
+
 testIf(test, reason, 'two containers of one image share one unpacked lower layer (unpacked once) and keep separate changes', async () => {
   await withImage({ Cmd: ['/bin/sh'] }, async ({ c, store, image, env }) => {
     const ids = ['img-a-' + process.pid, 'img-b-' + process.pid];

@@ -2,8 +2,9 @@
 import { imageName, parseRunOptions, storeOf, type RawRunOptions, type RunOptions } from '../container/options.js';
 import { resolveUser } from '../container/user.js';
 import type { RawLimitOptions } from '../limits/options.js';
+import type { Confinement } from '../container/container-spec.js';
 
-export type RawOptions = RawRunOptions & RawLimitOptions & { debug?: boolean };
+export type RawOptions = RawRunOptions & RawLimitOptions & { debug?: boolean; securityOpt?: string[]; sysctl?: string[] };
 
 export const commandNames = ['run'];
 
@@ -51,11 +52,39 @@ export async function handler(raw: RawOptions, args: string[]): Promise<number> 
     opts = parseRunOptions(raw, args);
   }
   if (opts.user !== undefined) applyUser(opts);
+  const confinement = await parseConfinement(raw, opts);
   const { launch } = await import('../container/launch.js');
   // Issue 5: limits, user namespace, capabilities, network hook; checks
   // them first, creates the cgroup in amendSpec, removes it at the end.
   const { withContainerLimits } = await import('../limits/apply.js');
-  return withContainerLimits(raw, opts.id, (hooks) => launch(opts, hooks, { privileged: raw.privileged === true }));
+  return withContainerLimits(raw, opts.id, (hooks) => launch(opts, hooks, confinement));
+}
+
+/**
+ * --privileged, --security-opt and --sysctl, checked before anything is
+ * created: a profile that does not parse, an unknown option or a setting
+ * outside the container's namespaces is refused here (exit 2).
+ */
+async function parseConfinement(raw: RawOptions, opts: RunOptions): Promise<Confinement> {
+  const { parseSecurityOpts } = await import('../security/security-opt.js');
+  const { parseSysctlOptions } = await import('../security/sysctl.js');
+  const security = parseSecurityOpts(raw.securityOpt ?? []);
+  const sysctls = parseSysctlOptions(raw.sysctl ?? [], { newNet: opts.newNet, newIpc: opts.newIpc });
+  if (security.seccomp.kind === 'profile') {
+    // Read and checked now; its capability-dependent rules are settled
+    // again once the capabilities are final (newContainerSpec).
+    const { seccompFilterFor } = await import('../security/seccomp.js');
+    const { DEFAULT_CAPABILITIES } = await import('../limits/capabilities.js');
+    seccompFilterFor(security.seccomp, DEFAULT_CAPABILITIES);
+  }
+  // The limits set no_new_privs unless --privileged; the option says otherwise.
+  if (security.noNewPrivileges !== undefined) raw.noNewPrivileges = security.noNewPrivileges;
+  return {
+    privileged: raw.privileged === true,
+    sysctls,
+    seccomp: security.seccomp,
+    unconfinedSystemPaths: security.unconfinedSystemPaths === true,
+  };
 }
 
 /** The user to run as, from -u or the image, with HOME from its passwd entry (as Docker). */

@@ -11,7 +11,7 @@ import { closeFd, ContainetError, randomMac } from '@containet/common';
 import { containodeStore } from './containode-store.js';
 import { processStartTime, selfRef, type CgroupRecord, type ContainerRecord, type ContainerStore } from './state.js';
 import type { RunOptions } from './options.js';
-import { newContainerSpec, type NewContainer } from './container-spec.js';
+import { newContainerSpec, type Confinement } from './container-spec.js';
 import { SwitchLink } from './switch-link.js';
 import type { PortProxy } from '../publish/proxy.js';
 
@@ -64,7 +64,7 @@ export function claimRecord(store: ContainerStore, rec: ContainerRecord): void {
 }
 
 /** Run a container in the foreground; resolves with its exit status. */
-export async function launch(opts: RunOptions, hooks: LaunchHooks = {}, confinement: NewContainer['confinement'] = { privileged: false }): Promise<number> {
+export async function launch(opts: RunOptions, hooks: LaunchHooks = {}, confinement: Confinement = { privileged: false }): Promise<number> {
   // `always` runs at the end whatever happened; `onFailure` only when the
   // container never started (then nothing may be left behind).
   const always: Array<() => void> = [];

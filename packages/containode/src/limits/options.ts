@@ -27,6 +27,8 @@ export interface RawLimitOptions {
   capAdd?: string[];
   capDrop?: string[];
   netHook?: string;
+  /** --security-opt no-new-privileges[=true|false]; default: set unless --privileged. */
+  noNewPrivileges?: boolean;
 }
 
 export interface ContainerLimits {
@@ -117,7 +119,7 @@ export function parseLimitOptions(raw: RawLimitOptions, env: LimitEnvironment = 
     cgroupns: raw.cgroupns ?? supported,
     userns,
     capabilities,
-    noNewPrivileges: !raw.privileged,
+    noNewPrivileges: raw.noNewPrivileges ?? !raw.privileged,
     netHook: raw.netHook === undefined ? undefined : checkNetHook(raw.netHook),
   };
 }

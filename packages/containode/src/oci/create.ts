@@ -144,7 +144,7 @@ async function build(g: Globals, o: CreateOptions, dirs: ContainerStore, rec: Co
       warn: (m) => g.log.warn(m),
     });
     // The same path as containode's containers: cgroup, eth0, protections.
-    const spec = newContainerSpec({ spec: ociSpec, cgroup: { procsFiles: cgroupProcs }, network: plan?.network, confinement: { privileged: false } });
+    const spec = newContainerSpec({ spec: ociSpec, cgroup: { procsFiles: cgroupProcs }, network: plan?.network });
     const { spawnContainer } = await import('../runtime/spawn.js');
     spawned = await spawnContainer(spec, { stdio: 'inherit' });
     rec.pid = spawned.pid;

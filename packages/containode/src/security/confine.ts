@@ -32,6 +32,8 @@ export interface ConfinePolicy {
    * (--security-opt seccomp=unconfined).
    */
   seccomp?: SeccompFilter;
+  /** --security-opt systempaths=unconfined: no masked or read-only /proc and /sys paths (the rest stays). */
+  unconfinedSystemPaths?: boolean;
 }
 
 function union(have: readonly string[] | undefined, add: readonly string[]): string[] {
@@ -76,7 +78,7 @@ export function confine(spec: ContainerSpec, policy: ConfinePolicy): ContainerSp
     spec.sysfsWritable = true;
     return spec;
   }
-  if (mountNs) {
+  if (mountNs && !policy.unconfinedSystemPaths) {
     spec.maskedPaths = union(spec.maskedPaths, DOCKER_MASKED_PATHS);
     spec.readonlyPaths = union(spec.readonlyPaths, DOCKER_READONLY_PATHS);
   }
