@@ -27,6 +27,7 @@ DEBS=(
   libseccomp-dev         # containode-spawn builds its default system-call filter with libseccomp
   pkg-config             # finds libseccomp for the native build
   liburing-dev           # libcontainet's io_uring datapath (links liburing 2.3)
+  libpcap-dev            # containet capture filters: pcap-filter(7) expressions compiled to classic BPF
   containernetworking-plugins  # CNI's host-local, bridge, portmap, bandwidth, firewall: containet-cni's IPAM, chaining tests, benchmark reference
   podman                 # a real CNI client (4.3 uses CNI) for containet-cni's tests
 )

@@ -374,6 +374,24 @@ int cn_switch_capture_stats(int sw, int id, struct cn_capture_stats *out);
  */
 int cn_capture_pair(int *fds);
 
+/* ---- capfilter.c: capture filters (pcap-filter(7), compiled by libpcap) ---- */
+
+/* cn_capfilter_compile() - check that pcap-filter(7) @expr compiles for
+ * Ethernet frames (DLT_EN10MB, snaplen 65535) into classic BPF.
+ * Return: the program's instruction count, -EINVAL with libpcap's message
+ * in @err (at most @errlen bytes, NUL-terminated), or -ENOMEM.
+ */
+int cn_capfilter_compile(const char *expr, char *err, int errlen);
+
+/* cn_capture_filter() - compile @expr and run it on every frame of the
+ * capture that will take @fd (the next cn_switch_capture_add() with @fd):
+ * frames it rejects are neither written nor counted. NULL @expr removes a
+ * filter still waiting for @fd (call it when the capture was not added).
+ * Return: 0, -EINVAL with libpcap's message in @err, -ENOSPC (16 filters
+ * waiting already), -ENOMEM.
+ */
+int cn_capture_filter(int fd, const char *expr, char *err, int errlen);
+
 /* ---- layout.c: the structs and constants above, as the TypeScript side
  * declares them once (packages/common/src/native-types.ts). layout.c pins
  * every size and offset with _Static_assert; a test compares the

@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "capfilter.h"
 #include "capture.h"
 #include "containet.h"
 
@@ -60,6 +61,8 @@ int capture_open(struct capture *c, int fd, uint32_t snaplen)
 		c->fd = -1;
 		return r < 0 ? (int)r : -EAGAIN;
 	}
+	/* On failure above, the filter stays waiting: the caller drops it. */
+	c->filter = capfilter_take(fd);
 	return 0;
 }
 
@@ -102,6 +105,8 @@ void capture_frames(struct capture *c, const struct iovec *v, int n)
 		size_t total = sizeof(rec) + cap, done;
 		ssize_t r;
 
+		if (c->filter && !capfilter_match(c->filter, v[i].iov_base, v[i].iov_len))
+			continue;
 		if (!flush(c)) {
 			c->dropped++;
 			continue;
@@ -135,6 +140,8 @@ void capture_close(struct capture *c)
 		close(c->fd);
 	free(c->pend);
 	c->pend = NULL;
+	capfilter_free(c->filter);
+	c->filter = NULL;
 	c->fd = -1;
 }
 

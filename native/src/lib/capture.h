@@ -30,10 +30,12 @@ struct capture {
 	uint64_t written, dropped;
 	uint8_t *pend;		/* unsent tail of the last record */
 	size_t pend_len, pend_off;
+	struct capfilter *filter;	/* frames it rejects are skipped; NULL: all */
 };
 
-/* capture_open() - take over @fd (a socket or pipe), make it non-blocking
- * and write the pcap global header (link type EN10MB, @snaplen).
+/* capture_open() - take over @fd (a socket or pipe) and the filter waiting
+ * for it (capfilter.h), make it non-blocking and write the pcap global
+ * header (link type EN10MB, @snaplen).
  * Return: 0, -ENOMEM, -EINVAL for a snaplen out of 64..262144, or -errno.
  */
 int capture_open(struct capture *c, int fd, uint32_t snaplen);

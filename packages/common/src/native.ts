@@ -78,6 +78,9 @@ const SWITCH_PROTOTYPES = {
   cn_switch_capture_del: 'int cn_switch_capture_del(int sw, int id)',
   cn_switch_capture_stats: 'int cn_switch_capture_stats(int sw, int id, _Out_ cn_capture_stats *out)',
   cn_capture_pair: 'int cn_capture_pair(_Out_ int *fds)',
+  // capfilter.c: capture filters (pcap-filter(7) compiled by libpcap); libpcap's message in err
+  cn_capfilter_compile: 'int cn_capfilter_compile(const char *expr, _Out_ uint8_t *err, int errlen)',
+  cn_capture_filter: 'int cn_capture_filter(int fd, const char *expr, _Out_ uint8_t *err, int errlen)',
   cn_vnet_segment:
     'int cn_vnet_segment(const uint8_t *hdr, const uint8_t *frame, size_t len, _Out_ uint8_t *out, size_t cap, _Out_ uint32_t *seg_lens, int max)',
   cn_vnet_csum: 'int cn_vnet_csum(_Inout_ uint8_t *hdr, _Inout_ uint8_t *frame, size_t len)',

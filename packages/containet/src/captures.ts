@@ -6,6 +6,7 @@ import { ContainetError, closeFd, type CaptureInfo, type CaptureRequest } from '
 import type { Connection } from './control-connection.js';
 import type { Switch } from './switch.js';
 import { captureSnaplen, portSelector } from './request-checks.js';
+import { setCaptureFilter } from './capture-filter.js';
 
 export class Captures {
   readonly #switch: Switch;
@@ -19,6 +20,7 @@ export class Captures {
   /**
    * Mirror a port (or all) into `fd`, the socket or pipe that came with the
    * request; the datapath owns it from then on (it is closed on failure).
+   * With a filter only the frames it matches are captured (and counted).
    */
   start(req: CaptureRequest, fd: number, conn: Connection): { capture: number; port: number } {
     if (fd < 0) {
@@ -31,9 +33,11 @@ export class Captures {
       const which = portSelector(req.port, true);
       const port = which === 0 ? 0 : this.#switch.resolvePort(which);
       let id: number;
+      if (req.filter !== undefined && req.filter !== '') setCaptureFilter(fd, req.filter);
       try {
         id = this.#switch.datapath.addCapture(port, fd, snaplen);
       } catch (err) {
+        if (req.filter) setCaptureFilter(fd, null);
         const code = (err as { code?: string }).code;
         if (code === 'EINVAL') throw new ContainetError('CN_BAD_CAPTURE_FD', 'the descriptor for a capture must be a socket or a pipe', { cause: err });
         if (code === 'ENOSPC') throw new ContainetError('CN_CAPTURES_FULL', 'too many captures are running on this switch', { cause: err });

@@ -140,15 +140,16 @@ export function program(): Command {
   prog
     .command('capture')
     .argument('<port>', 'port id, node identity, or "all"')
+    .argument('[filter...]', 'a pcap-filter(7) expression, e.g. icmp or tcp port 80')
     .description(capture.help)
     .addOption(socketOption())
     .requiredOption('-w, --write <file>', 'pcap file to write, - for stdout')
     .option('-c, --count <n>', 'stop after this many frames')
     .option('--snaplen <bytes>', 'bytes kept per frame (64..262144)')
     .option('--debug', 'print stack traces of errors')
-    .action(async (port: string, opts: capture.CaptureOptions) => {
+    .action(async (port: string, filter: string[], opts: capture.CaptureOptions) => {
       const onReady = (id: number, p: number) => process.stderr.write(`containet: capturing ${p === 0 ? 'all ports' : `port ${p}`} (capture ${id})\n`);
-      process.stderr.write(`containet: ${await capture.handler({ ...opts, onReady }, [port])}`);
+      process.stderr.write(`containet: ${await capture.handler({ ...opts, onReady }, [port, ...filter])}`);
     });
   prog
     .command('top')

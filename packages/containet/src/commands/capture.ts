@@ -1,6 +1,8 @@
 /**
- * `containet capture PORT|all -w FILE|-`: mirror a port's frames (both
- * directions; `all`: every frame once) into a pcap file or stdout. The
+ * `containet capture PORT|all -w FILE|- [FILTER...]`: mirror a port's
+ * frames (both directions; `all`: every frame once) into a pcap file or
+ * stdout, only those a pcap-filter(7) expression matches when one is given
+ * (run in the datapath: capture-filter.ts). The
  * daemon's datapath writes the pcap stream straight into a socket we pass
  * it, so a slow or vanished reader only loses records, never slows the
  * switch.
@@ -9,11 +11,12 @@ import { createWriteStream } from 'node:fs';
 import { Socket } from 'node:net';
 import type { Writable } from 'node:stream';
 import { check, closeFd, ControlClient, DEFAULT_SOCKET, native, UsageError } from '@containet/common';
+import { checkCaptureFilter } from '../capture-filter.js';
 
 export const commandNames = ['capture'];
 
 export const help =
-  'Capture the frames of a port (id or node identity; "all" for every frame) into a pcap file (-w FILE) or stdout (-w -), readable by tcpdump -r and tshark. Large TCP (GSO) frames are written as the segments on the wire. Stops on Ctrl-C, after -c frames, or when the port goes.';
+  'Capture the frames of a port (id or node identity; "all" for every frame) into a pcap file (-w FILE) or stdout (-w -), readable by tcpdump -r and tshark; with FILTER (pcap-filter(7), as tcpdump takes it: icmp, tcp port 80, host 10.0.0.2) only the frames it matches, filtered in the datapath. Large TCP (GSO) frames are written (and filtered) as the segments on the wire. Stops on Ctrl-C, after -c frames, or when the port goes.';
 
 export interface CaptureOptions {
   socket?: string;
@@ -99,8 +102,11 @@ function wholeNumber(v: string | number | undefined, name: string, min: number, 
 
 /** Runs until stopped; resolves with the summary line (for stderr). */
 export async function handler(opts: CaptureOptions, args: string[], stop?: Promise<unknown>): Promise<string> {
-  const [which, extra] = args;
-  if (which === undefined || which === '' || extra !== undefined) throw new UsageError('capture takes one PORT: a port id, a node identity or "all"');
+  const [which, ...words] = args;
+  if (which === undefined || which === '') throw new UsageError('capture takes one PORT: a port id, a node identity or "all"', 'see containet capture --help');
+  // As tcpdump: the words after the port are one expression. A bad one is a usage error before anything starts.
+  const filter = words.join(' ').trim();
+  if (filter !== '') checkCaptureFilter(filter);
   if (opts.write === undefined || opts.write === '') throw new UsageError('capture needs -w FILE (or -w - for stdout)');
   const limit = wholeNumber(opts.count, '-c', 1, Number.MAX_SAFE_INTEGER);
   const snaplen = wholeNumber(opts.snaplen, '--snaplen', 64, 262144);
@@ -115,7 +121,7 @@ export async function handler(opts: CaptureOptions, args: string[], stop?: Promi
   try {
     client = await ControlClient.connect(opts.socket ?? DEFAULT_SOCKET, { onClose: () => ended('the switch closed the connection') });
     try {
-      const reply = await client.request({ op: 'capture', port, ...(snaplen ? { snaplen } : {}) }, writeFd);
+      const reply = await client.request({ op: 'capture', port, ...(snaplen ? { snaplen } : {}), ...(filter ? { filter } : {}) }, writeFd);
       opts.onReady?.(reply.capture, reply.port);
     } catch (err) {
       client.close();
