@@ -138,7 +138,8 @@ test('features: the versions this runtime reads, its hooks, namespaces, capabili
   assert.equal(f['linux'].namespaces, ['cgroup', 'ipc', 'mount', 'network', 'pid', 'user', 'uts']);
   assert.equal(f['linux'].capabilities, CAPABILITY_NAMES);
   assert.ok(f['mountOptions'].includes('rbind') && f['mountOptions'].includes('ro'));
-  assert.is(f['linux'].seccomp.enabled, false);
+  assert.is(f['linux'].seccomp.enabled, true);
+  assert.ok(f['linux'].seccomp.actions.includes('SCMP_ACT_ERRNO'));
   assert.is(f['linux'].cgroup.systemd, false);
   assert.is(f['linux'].mountExtensions.idmap.enabled, false);
 });

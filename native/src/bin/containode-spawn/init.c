@@ -113,15 +113,22 @@ static void set_sysctls(const struct spec *s, const struct init_fds *fds)
 	}
 }
 
-static void set_user(const struct spec *s, const struct init_fds *fds)
+/* set_user() - the process user's groups, gid and uid.
+ * Return: 0, or errno with *step set to the failed call.
+ */
+static int set_user(const struct spec *s, const char **step)
 {
+	*step = "setgroups";
 	if (setgroups((size_t)s->n_groups, s->groups) < 0 &&
 	    !(errno == EPERM && s->n_groups == 0))
-		die(fds, errno, "setgroups", "");
+		return errno;
+	*step = "setresgid";
 	if (setresgid(s->gid, s->gid, s->gid) < 0)
-		die(fds, errno, "setresgid", "");
+		return errno;
+	*step = "setresuid";
 	if (setresuid(s->uid, s->uid, s->uid) < 0)
-		die(fds, errno, "setresuid", "");
+		return errno;
+	return 0;
 }
 
 /* init_run() - everything between the spawner's "go" and execve; never
@@ -190,22 +197,9 @@ void init_run(const struct spec *s, const struct init_fds *fds)
 		if (r)
 			die(fds, -r, "seccomp", "");
 	}
-	if (s->has_caps) {
-		r = caps_drop_bounding(s->caps[CAPS_BOUNDING], fds->last_cap);
-		if (r)
-			die(fds, -r, "prctl(PR_CAPBSET_DROP)", "");
-	}
-	if (s->has_user) {
-		if (s->has_caps && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
-			die(fds, errno, "prctl(PR_SET_KEEPCAPS)", "");
-		set_user(s, fds);
-	}
-	if (s->has_caps) {
-		r = caps_apply(s->caps, fds->last_cap, &step);
-		if (r)
-			die(fds, -r, step, "");
-	}
-	umask(s->umask);
+	/* Found now, still as the container's root, so that a missing
+	 * program fails `create` (as runc's LookPath does); chdir again
+	 * below as the process user, whose access is what counts. */
 	if (chdir(s->cwd ? s->cwd : "/") < 0)
 		die(fds, errno, "chdir", s->cwd ? s->cwd : "/");
 	r = find_program(s, prog, sizeof(prog));
@@ -215,26 +209,57 @@ void init_run(const struct spec *s, const struct init_fds *fds)
 	report_send(fds->rep, "ready", -1);
 	if (fds->exec_fifo >= 0) {
 		/* The fifo's path is the caller's, gone after pivot_root: reopen
-		 * the O_PATH fd the spawner took, through this proc. The write
-		 * end stays open, close-on-exec, until execve: `start` reads
-		 * end of file when the program runs, an error line when not
-		 * (detached, the spawner is gone and nobody else would hear). */
+		 * the O_PATH fd the spawner took, through this proc, before the
+		 * process user and its capabilities replace root's: the fifo is
+		 * 0600 for the container's root, and open(2) of a /proc/self/fd
+		 * link checks the inode's permissions against who opens it
+		 * (path_resolution(7)). The open blocks until `start` opens the
+		 * read end (fifo(7)). The write end stays open, close-on-exec,
+		 * until execve: `start` reads end of file when the program runs,
+		 * an error line when not (detached, the spawner is gone and
+		 * nobody else would hear). */
 		snprintf(buf, sizeof(buf), "/proc/self/fd/%d", fds->exec_fifo);
 		fifo = open(buf, O_WRONLY | O_CLOEXEC);
-
-		if (fifo < 0 || write(fifo, "0", 1) != 1)
-			die(fds, errno, "open(exec fifo)", s->exec_fifo);
+		if (fifo < 0 || write(fifo, "0", 1) != 1) {
+			r = errno;
+			report_fail(fds->rep, r, "open(exec fifo)", s->exec_fifo);
+			/* Detached, nobody reads the report socket any more. */
+			if (s->detached)
+				dprintf(2, "containode: open(exec fifo %s): %s\n", s->exec_fifo, strerror(r));
+			_exit(1);
+		}
 		close(fds->exec_fifo);
 	}
-	if (s->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+	r = 0;
+	step = "";
+	if (s->has_caps) {
+		r = -caps_drop_bounding(s->caps[CAPS_BOUNDING], fds->last_cap);
+		step = "prctl(PR_CAPBSET_DROP)";
+	}
+	if (!r && s->has_user) {
+		if (s->has_caps && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) {
+			r = errno;
+			step = "prctl(PR_SET_KEEPCAPS)";
+		} else {
+			r = set_user(s, &step);
+		}
+	}
+	if (!r && s->has_caps)
+		r = -caps_apply(s->caps, fds->last_cap, &step);
+	umask(s->umask);
+	if (!r && chdir(s->cwd ? s->cwd : "/") < 0) {
+		r = errno;
+		step = "chdir";
+		snprintf(prog, sizeof(prog), "%s", s->cwd ? s->cwd : "/");
+	} else if (!r && s->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
 		r = errno;
 		step = "prctl(PR_SET_NO_NEW_PRIVS)";
-	} else if (s->seccomp.enabled && s->no_new_privs &&
+	} else if (!r && s->seccomp.enabled && s->no_new_privs &&
 		   (r = -seccomp_install(&s->seccomp)) != 0) {
 		/* The last step before execve: the init's own calls up to
 		 * here are not subject to the container's filter. */
 		step = "seccomp";
-	} else {
+	} else if (!r) {
 		execve(prog, s->args, s->env);
 		r = errno;
 		step = "exec";

@@ -127,6 +127,8 @@ export interface ContainerRecord {
   hooks?: HookSpecs;
   /** config.json's process, the base for `exec`. */
   process?: unknown;
+  /** config.json's linux.seccomp, applied to `exec`'d processes as to the init (as runc does). */
+  seccomp?: unknown;
 }
 
 /** Start time of a live process and its state letter (proc(5)), or null when it is gone. */

@@ -480,15 +480,15 @@ export function toContainerSpec(b: Bundle, opts: SpecOptions): ContainerSpec {
 
   const mounts: MountSpec[] = [];
   for (const m of cfg.mounts ?? []) {
-    let { source, type } = m;
+    const { source } = m;
+    let { type } = m;
     let options = m.options ?? [];
-    // A v1/hybrid host has no single cgroup filesystem to mount: show the
-    // host hierarchy read-only, as a recursive bind (runc mounts each
-    // controller; the cgroup namespace still roots /proc/self/cgroup).
+    // The container's own cgroups, whatever the host's layout: the
+    // spawner mounts its view (SPAWN.md, `cgroup` mounts; each hierarchy's
+    // own cgroup, as runc mounts them), never the host's whole tree.
     if (type === 'cgroup' || type === 'cgroup2') {
-      source = '/sys/fs/cgroup';
-      type = 'bind';
-      options = ['rbind', ...options.filter((o) => o !== 'bind' && o !== 'rbind')];
+      type = 'cgroup';
+      options = options.filter((o) => o !== 'bind' && o !== 'rbind');
     }
     mounts.push({ source: source ?? '', destination: m.destination, type: type ?? '', options });
   }

@@ -69,16 +69,20 @@ function hostId(maps: { containerID: number; hostID: number; size: number }[] | 
 }
 
 /**
- * The spawner makes exec.fifo 0600 for host root; in a new user namespace
- * the init (the process user, mapped) could not open it, and would die
- * unseen after `ready`. Hand it to the mapped user while the init still
- * waits at the first sync point, as runc does with its fifo.
+ * The spawner makes exec.fifo 0600 for host root; the init opens it as the
+ * container's root, before it becomes the process user (SPAWN.md). In a new
+ * user namespace that root is a mapped host id which could not open it, and
+ * the init would die unseen after `ready`: hand the fifo to it while the
+ * init still waits at the first sync point, as runc chowns its fifo to the
+ * container's root.
  */
-function giveFifoToContainer(fifo: string, user: { uid: number; gid: number }, linux: { uidMappings?: IdMapping[]; gidMappings?: IdMapping[] }): void {
-  const uid = hostId(linux.uidMappings, user.uid);
-  const gid = hostId(linux.gidMappings, user.gid);
+function giveFifoToContainer(fifo: string, linux: { uidMappings?: IdMapping[]; gidMappings?: IdMapping[] }): void {
+  const uid = hostId(linux.uidMappings, 0);
+  const gid = hostId(linux.gidMappings, 0);
   if (uid === undefined || gid === undefined) {
-    throw new ContainetError('CN_OCI_CONFIG', `config.json: process.user ${user.uid}:${user.gid} is not mapped by linux.uidMappings/gidMappings`);
+    throw new ContainetError('CN_OCI_CONFIG', 'config.json: the container\'s root (0:0) is not mapped by linux.uidMappings/gidMappings', {
+      hint: 'map container id 0 in both, as runc requires',
+    });
   }
   chownSync(fifo, uid, gid);
 }
@@ -111,6 +115,7 @@ export async function createContainer(g: Globals, o: CreateOptions): Promise<Cre
   if (cfg.hooks) rec.hooks = cfg.hooks;
   if (cfg.process) rec.process = cfg.process;
   if (cfg.hostname) rec.hostname = cfg.hostname;
+  if (cfg.linux?.seccomp) rec.seccomp = cfg.linux.seccomp;
   if (dirs.claim(rec, { replaceStale: false })) {
     throw new ContainetError('CN_OCI_EXISTS', `container ${o.id} already exists`, { hint: `delete it first: containode-oci delete ${o.id}` });
   }
@@ -146,12 +151,14 @@ async function build(g: Globals, o: CreateOptions, dirs: ContainerStore, rec: Co
     // The same path as containode's containers: cgroup, eth0, protections.
     const spec = newContainerSpec({ spec: ociSpec, cgroup: { procsFiles: cgroupProcs }, network: plan?.network });
     const { spawnContainer } = await import('../runtime/spawn.js');
-    spawned = await spawnContainer(spec, { stdio: 'inherit' });
+    // The spawner's warnings are the runtime's: to --log, never into the
+    // container's stderr (conmon makes that the container's log).
+    spawned = await spawnContainer(spec, { stdio: 'inherit', onWarning: (m) => g.log.warn(m) });
     rec.pid = spawned.pid;
     rec.pidStart = processStartTime(spawned.pid) ?? undefined;
     dirs.write(rec);
     g.log.debug(`container ${o.id}: init is pid ${rec.pid}`);
-    if (namespaces['user'] === true) giveFifoToContainer(dirs.fifo(o.id), cfg.process!.user, cfg.linux ?? {});
+    if (namespaces['user'] === true) giveFifoToContainer(dirs.fifo(o.id), cfg.linux ?? {});
 
     if (plan && link) {
       const tap = spawned.tap;

@@ -92,8 +92,15 @@ export async function execInContainer(g: Globals, o: ExecOptions): Promise<numbe
   if (o.consoleSocket) spec.process.consoleSocket = o.consoleSocket;
   if (proc.oomScoreAdj !== undefined) spec.process.oomScoreAdj = proc.oomScoreAdj;
 
+  // runc's exec runs the process under the container's filter (its
+  // setns init installs config.json's linux.seccomp, checked again here).
+  if (rec.seccomp != null) {
+    const { seccompFromOci } = await import('../security/seccomp.js');
+    spec.seccomp = seccompFromOci(rec.seccomp);
+  }
+
   const { spawnContainer } = await import('../runtime/spawn.js');
-  const c = await spawnContainer(spec, { stdio: 'inherit' });
+  const c = await spawnContainer(spec, { stdio: 'inherit', onWarning: (m) => g.log.warn(m) });
   if (o.pidFile) writeAtomic(o.pidFile, String(c.pid));
   if (o.detach) {
     await c.release();

@@ -5,14 +5,15 @@
  * namespace listed here may still be missing from a given kernel.
  */
 import { CAPABILITY_NAMES } from '../limits/capabilities.js';
+import { seccompFeatures } from '../security/seccomp.js';
 import { RUNTIME_VERSION } from './store.js';
 
-/** The options the spawner's mount table recognises (native/src/bin/containode-spawn/mounts.c). */
+/** The options the spawner's mount table recognises (native/src/bin/containode-spawn/mounts.c); others go to the file system as data. */
 const MOUNT_OPTIONS = [
   'defaults', 'ro', 'rw', 'nosuid', 'suid', 'nodev', 'dev', 'noexec', 'exec', 'sync', 'async', 'dirsync',
   'remount', 'mand', 'nomand', 'atime', 'noatime', 'diratime', 'nodiratime', 'relatime', 'norelatime',
   'strictatime', 'nostrictatime', 'bind', 'rbind', 'private', 'rprivate', 'slave', 'rslave', 'shared',
-  'rshared', 'unbindable', 'runbindable',
+  'rshared', 'unbindable', 'runbindable', 'tmpcopyup', 'notmpcopyup', 'copy-symlink',
 ];
 
 export function features(): Record<string, unknown> {
@@ -26,7 +27,7 @@ export function features(): Record<string, unknown> {
       namespaces: ['cgroup', 'ipc', 'mount', 'network', 'pid', 'user', 'uts'],
       capabilities: CAPABILITY_NAMES,
       cgroup: { v1: true, v2: true, systemd: false, systemdUser: false, rdma: false },
-      seccomp: { enabled: false },
+      seccomp: seccompFeatures(),
       apparmor: { enabled: false },
       selinux: { enabled: false },
       intelRdt: { enabled: false },

@@ -1,0 +1,138 @@
+/**
+ * containode-oci against the parts of the runtime spec that podman and
+ * containerd lean on: a process user other than root (the init opens
+ * exec.fifo before it drops to that user), the container's own cgroup view
+ * for a `cgroup` mount, exec under the container's seccomp filter, the
+ * spawner's warnings kept out of the container's output (they go to --log),
+ * and a failure of the init between create and start named by `start`.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Cleanup, testIf, uniqueName, waitFor, whyNoRoot } from '@containet/common/testing';
+import { baseConfig, deleteLater, makeBundle, oci, ociState, tempDir } from './oci-fixtures.js';
+
+const noRoot = whyNoRoot();
+const v2 = existsSync('/sys/fs/cgroup/cgroup.controllers');
+
+function statusField(pid: number, name: string): string {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return status.match(new RegExp(`^${name}:\\s*(.*)$`, 'm'))?.[1] ?? '';
+}
+
+testIf(test, noRoot, 'process.user 1000:1000: run prints its ids; create + start runs it as that user (exec.fifo opened before the drop)', async () => {
+  const cleanup = new Cleanup();
+  try {
+    const b = await makeBundle(cleanup, { ...baseConfig(['sh', '-c', 'echo $(id -u):$(id -g)']), process: { ...baseConfig([]).process, args: ['sh', '-c', 'echo $(id -u):$(id -g)'], user: { uid: 1000, gid: 1000 } } });
+    const r = await oci(b, ['run', '--bundle', b.dir, uniqueName('usr')]);
+    assert.is(r.code, 0, r.stderr);
+    assert.is(r.stdout, '1000:1000\n');
+
+    const cfg = baseConfig(['sleep', '60']);
+    cfg['process'].user = { uid: 1000, gid: 1000, additionalGids: [5] };
+    const b2 = await makeBundle(cleanup, cfg);
+    const id = uniqueName('usr');
+    deleteLater(cleanup, b2, id);
+    const c = await oci(b2, ['create', '--bundle', b2.dir, id]);
+    assert.is(c.code, 0, c.stderr);
+    const st = await oci(b2, ['start', id]);
+    assert.is(st.code, 0, st.stderr);
+    const s = await ociState(b2, id);
+    assert.is(s['status'], 'running');
+    await waitFor(() => readFileSync(`/proc/${s['pid']}/comm`, 'utf8').trim() === 'sleep', 'sleep to run');
+    assert.is(statusField(s['pid'], 'Uid').split('\t')[0], '1000');
+    assert.is(statusField(s['pid'], 'Gid').split('\t')[0], '1000');
+    assert.is(statusField(s['pid'], 'Groups').trim(), '5');
+    assert.is(statusField(s['pid'], 'CapEff'), '0000000000000000');
+  } finally {
+    await cleanup.run();
+  }
+});
+
+testIf(test, noRoot, 'a failure of the init after create (cwd the process user may not enter) is named by start with step and errno', async () => {
+  const cleanup = new Cleanup();
+  try {
+    const cfg = baseConfig(['true']);
+    cfg['process'].user = { uid: 1000, gid: 1000 };
+    cfg['process'].cwd = '/root';
+    const b = await makeBundle(cleanup, cfg);
+    const { mkdirSync, chmodSync } = await import('node:fs');
+    mkdirSync(join(b.rootfs, 'root'), { recursive: true });
+    chmodSync(join(b.rootfs, 'root'), 0o700);
+    const id = uniqueName('cwd');
+    deleteLater(cleanup, b, id);
+    const c = await oci(b, ['create', '--bundle', b.dir, id]);
+    assert.is(c.code, 0, c.stderr);
+    const st = await oci(b, ['start', id]);
+    assert.is.not(st.code, 0);
+    assert.match(st.stderr, 'chdir(/root): Permission denied');
+  } finally {
+    await cleanup.run();
+  }
+});
+
+testIf(test, noRoot, 'a cgroup mount shows the container its own limits (memory 64 MiB, pids 20), not the host root\'s', async () => {
+  const cleanup = new Cleanup();
+  try {
+    const memFile = v2 ? '/sys/fs/cgroup/memory.max' : '/sys/fs/cgroup/memory/memory.limit_in_bytes';
+    const pidsFile = v2 ? '/sys/fs/cgroup/pids.max' : '/sys/fs/cgroup/pids/pids.max';
+    const cfg = baseConfig(['sh', '-c', `cat ${memFile} ${pidsFile}`]);
+    // As podman sends it (runc's `spec` too).
+    cfg['mounts'].push({ destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['rprivate', 'nosuid', 'noexec', 'nodev', 'relatime', 'ro'] });
+    cfg['linux'].cgroupsPath = `/${uniqueName('ocicg')}`;
+    cfg['linux'].resources = { memory: { limit: 67108864 }, pids: { limit: 20 } };
+    const b = await makeBundle(cleanup, cfg);
+    const r = await oci(b, ['run', '--bundle', b.dir, uniqueName('cgv')]);
+    assert.is(r.code, 0, r.stderr);
+    assert.is(r.stdout, '67108864\n20\n');
+  } finally {
+    await cleanup.run();
+  }
+});
+
+testIf(test, noRoot, 'exec runs under the container\'s linux.seccomp as the init does', async () => {
+  const cleanup = new Cleanup();
+  try {
+    const cfg = baseConfig(['sleep', '60']);
+    cfg['linux'].seccomp = {
+      defaultAction: 'SCMP_ACT_ALLOW',
+      architectures: ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32'],
+      syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO', errnoRet: 1 }],
+    };
+    const b = await makeBundle(cleanup, cfg);
+    const id = uniqueName('sec');
+    deleteLater(cleanup, b, id);
+    assert.is((await oci(b, ['run', '--bundle', b.dir, '--detach', id])).code, 0);
+    const e = await oci(b, ['exec', id, 'sh', '-c', 'grep ^Seccomp: /proc/self/status; mkdir /tmp/x; echo rc=$?']);
+    assert.is(e.code, 0, e.stderr);
+    assert.match(e.stdout, /Seccomp:\s+2/);
+    assert.match(e.stdout, 'rc=1');
+    assert.match(e.stdout + e.stderr, 'Operation not permitted');
+  } finally {
+    await cleanup.run();
+  }
+});
+
+testIf(test, noRoot, 'the spawner\'s warnings go to --log, never into the container\'s output', async () => {
+  const cleanup = new Cleanup();
+  try {
+    const cfg = baseConfig(['echo', 'hello']);
+    cfg['linux'].seccomp = {
+      defaultAction: 'SCMP_ACT_ALLOW',
+      syscalls: [{ names: ['no_such_call_in_libseccomp'], action: 'SCMP_ACT_ERRNO' }],
+    };
+    const b = await makeBundle(cleanup, cfg);
+    const log = join(tempDir(cleanup, 'ocilog'), 'log.json');
+    const r = await oci(b, ['run', '--bundle', b.dir, uniqueName('warn')], { global: ['--log', log, '--log-format', 'json'] });
+    assert.is(r.code, 0, r.stderr);
+    assert.is(r.stdout, 'hello\n');
+    assert.is(r.stderr, '');
+    const lines = readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { level: string; msg: string });
+    assert.ok(lines.some((l) => l.level === 'warning' && l.msg.includes('no_such_call_in_libseccomp')), JSON.stringify(lines));
+  } finally {
+    await cleanup.run();
+  }
+});
+
+test.run();
