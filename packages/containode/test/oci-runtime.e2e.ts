@@ -135,4 +135,63 @@ testIf(test, noRoot, 'the spawner\'s warnings go to --log, never into the contai
   }
 });
 
+testIf(test, noRoot, 'mount options as podman sends them: tmpcopyup on a read-only root, rprivate and rbind binds, copy-symlink', async () => {
+  const cleanup = new Cleanup();
+  try {
+    const host = tempDir(cleanup, 'ocimnt');
+    const { mkdirSync, symlinkSync, writeFileSync, chmodSync, chownSync } = await import('node:fs');
+    writeFileSync(join(host, 'data'), 'from the host\n');
+    symlinkSync('/usr/share/zoneinfo/Etc/UTC', join(host, 'localtime'));
+    const cfg = baseConfig(['sh', '-c', [
+      'cat /run/seed/file; stat -c "%a %u:%g" /run/seed /run/seed/file; readlink /run/seed/link',
+      'grep -c " /run tmpfs " /proc/mounts',
+      'touch /run/new && echo run-writable',
+      'touch /x 2>/dev/null || echo root-read-only',
+      'cat /mnt/host/data; readlink /etc/localtime',
+    ].join('; ')]);
+    cfg['root'].readonly = true;
+    cfg['mounts'].push(
+      { destination: '/run', type: 'tmpfs', source: 'tmpfs', options: ['rw', 'rprivate', 'nosuid', 'nodev', 'tmpcopyup'] },
+      { destination: '/mnt/host', type: 'bind', source: host, options: ['rbind', 'rprivate', 'ro'] },
+      { destination: '/etc/localtime', type: 'bind', source: join(host, 'localtime'), options: ['bind', 'copy-symlink', 'ro'] },
+    );
+    const b = await makeBundle(cleanup, cfg);
+    mkdirSync(join(b.rootfs, 'run/seed'), { recursive: true });
+    writeFileSync(join(b.rootfs, 'run/seed/file'), 'from the image\n');
+    chmodSync(join(b.rootfs, 'run/seed'), 0o750);
+    chmodSync(join(b.rootfs, 'run/seed/file'), 0o640);
+    chownSync(join(b.rootfs, 'run/seed/file'), 1000, 1001);
+    symlinkSync('file', join(b.rootfs, 'run/seed/link'));
+    const r = await oci(b, ['run', '--bundle', b.dir, uniqueName('mnt')]);
+    assert.is(r.code, 0, r.stderr);
+    assert.is(r.stdout, 'from the image\n750 0:0\n640 1000:1001\nfile\n1\nrun-writable\nroot-read-only\nfrom the host\n/usr/share/zoneinfo/Etc/UTC\n');
+    // The image's directory itself is untouched.
+    assert.not.ok(existsSync(join(b.rootfs, 'run/new')));
+  } finally {
+    await cleanup.run();
+  }
+});
+
+testIf(test, noRoot, 'idmap is refused clearly; an option the kernel refuses is named in the error', async () => {
+  const cleanup = new Cleanup();
+  try {
+    const cfg = baseConfig(['true']);
+    cfg['mounts'].push({ destination: '/mnt', type: 'bind', source: '/tmp', options: ['rbind', 'idmap'] });
+    const b = await makeBundle(cleanup, cfg);
+    const r = await oci(b, ['run', '--bundle', b.dir, uniqueName('idm')]);
+    assert.is.not(r.code, 0);
+    assert.match(r.stderr, 'mounts[4].options: idmap: idmapped mounts are not supported');
+
+    const cfg2 = baseConfig(['true']);
+    cfg2['mounts'].push({ destination: '/run', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'mode=755', 'nosuchoption', 'size=1m'] });
+    const b2 = await makeBundle(cleanup, cfg2);
+    const r2 = await oci(b2, ['run', '--bundle', b2.dir, uniqueName('opt')]);
+    assert.is.not(r2.code, 0);
+    assert.match(r2.stderr, '/run: option nosuchoption');
+    assert.match(r2.stderr, 'Invalid argument');
+  } finally {
+    await cleanup.run();
+  }
+});
+
 test.run();

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cgroupfs.h"
+#include "copyup.h"
 #include "devices.h"
 #include "inroot.h"
 #include "mounts.h"
@@ -65,8 +66,23 @@ int mount_propagation(const char *name, unsigned long *out)
 	return -1;
 }
 
+/* Options that are neither mount(2) flags nor file system data: runc's and
+ * crun's extensions to the OCI list, done by the runtime itself. */
+#define EXT_TMPCOPYUP	0x1	/* copy the covered directory into the new tmpfs */
+#define EXT_COPY_SYMLINK 0x2	/* a bind of a symlink copies the link (crun) */
+#define EXT_IDMAP	0x4	/* idmapped mount: refused, not supported */
+
+static const struct {
+	const char *name;
+	unsigned int ext;
+} ext_opts[] = {
+	{ "tmpcopyup", EXT_TMPCOPYUP }, { "notmpcopyup", 0 }, { "copy-symlink", EXT_COPY_SYMLINK },
+	{ "idmap", EXT_IDMAP }, { "ridmap", EXT_IDMAP },
+};
+
 struct parsed_opts {
 	unsigned long flags, prop;
+	unsigned int ext;
 	char data[1024];
 };
 
@@ -93,6 +109,12 @@ static int parse_options(const char *opts, struct parsed_opts *p)
 		for (i = 0; i < N_OPTS(prop_opts) && !known; i++) {
 			if (strlen(prop_opts[i].name) == n && !strncmp(o, prop_opts[i].name, n)) {
 				p->prop |= prop_opts[i].flag;
+				known = 1;
+			}
+		}
+		for (i = 0; i < N_OPTS(ext_opts) && !known; i++) {
+			if (strlen(ext_opts[i].name) == n && !strncmp(o, ext_opts[i].name, n)) {
+				p->ext |= ext_opts[i].ext;
 				known = 1;
 			}
 		}
@@ -220,6 +242,69 @@ static int cgroup_own_ns(const struct spec *s)
 #define BIND_FLAGS (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | \
 		    MS_NODIRATIME | MS_RELATIME | MS_STRICTATIME)
 
+/* refused_option() - which option of @data the kernel refuses for @type,
+ * found by mounting @src once per option at @dst (each success undone),
+ * so that an EINVAL names the option instead of the whole list; "" when
+ * every one passes alone. */
+static void refused_option(const char *src, const char *dst, const char *type,
+			   unsigned long flags, const char *data, char *out, size_t cap)
+{
+	const char *o = data;
+
+	out[0] = '\0';
+	while (*o) {
+		size_t n = strcspn(o, ",");
+
+		snprintf(out, cap, "%.*s", (int)n, o);
+		if (mount(src, dst, type, flags, out) < 0) {
+			if (errno == EINVAL)
+				return;
+		} else {
+			umount2(dst, MNT_DETACH);
+		}
+		o += n;
+		if (*o == ',')
+			o++;
+	}
+	out[0] = '\0';
+}
+
+/* copy_symlink() - `copy-symlink`: @dest becomes a symlink with @src's
+ * target instead of a bind of what it points to (crun; podman asks for it
+ * for /etc/localtime). Return: 0, or -1 after reporting.
+ */
+static int copy_symlink(int rep, const char *root, const char *src, const char *dest)
+{
+	char target[PATH_MAX], parent[PATH_MAX];
+	const char *base = strrchr(dest, '/');
+	ssize_t n;
+	int dir;
+
+	n = readlink(src, target, sizeof(target) - 1);
+	if (n < 0)
+		return fail(rep, errno, "readlink(copy-symlink)", src);
+	target[n] = '\0';
+	snprintf(parent, sizeof(parent), "%.*s", base ? (int)(base - dest) : 0, dest);
+	dir = inroot_open(root, parent[0] ? parent : "/", INROOT_MKDIR);
+	if (dir < 0)
+		return fail(rep, -dir, "mkdir(mount point)", parent);
+	base = base ? base + 1 : dest;
+	if (unlinkat(dir, base, 0) < 0 && errno != ENOENT && errno != EISDIR) {
+		int err = errno;
+
+		close(dir);
+		return fail(rep, err, "unlink(copy-symlink)", dest);
+	}
+	if (symlinkat(target, dir, base) < 0) {
+		int err = errno;
+
+		close(dir);
+		return fail(rep, err, "symlink(copy-symlink)", dest);
+	}
+	close(dir);
+	return 0;
+}
+
 /* One mount of @src on @dest, a path inside @root ("" = the host's /),
  * resolved with inroot_open() so no symlink in the root can redirect it. */
 static int mount_at(const struct spec *s, int rep, const char *root, const char *src,
@@ -232,7 +317,11 @@ static int mount_at(const struct spec *s, int rep, const char *root, const char 
 
 	if (parse_options(options, &p))
 		return fail(rep, EINVAL, "mount options", options);
+	if (p.ext & EXT_IDMAP)
+		return fail(rep, EOPNOTSUPP, "mount option idmap (idmapped mounts are not supported)", dest);
 	is_bind = (p.flags & MS_BIND) || !strcmp(type, "bind");
+	if (is_bind && (p.ext & EXT_COPY_SYMLINK) && lstat(src, &st) == 0 && S_ISLNK(st.st_mode))
+		return copy_symlink(rep, root, src, dest);
 	if (is_bind && stat(src, &st) < 0)
 		return fail(rep, errno, "stat(bind source)", src);
 	fd = inroot_open(root, dest, INROOT_MKDIR | ((is_bind && !S_ISDIR(st.st_mode)) ? INROOT_FILE : 0));
@@ -251,11 +340,33 @@ static int mount_at(const struct spec *s, int rep, const char *root, const char 
 			goto err_mount;
 	} else if (mount(src, dst, type, p.flags & ~MS_REC, p.data[0] ? p.data : NULL) < 0) {
 		int err = errno;
-		char what[64];
+		char what[64], opt[256], detail[PATH_MAX + 300];
 
 		snprintf(what, sizeof(what), "mount(%s)", type);
+		if (err == EINVAL && p.data[0])
+			refused_option(src, dst, type, p.flags & ~MS_REC, p.data, opt, sizeof(opt));
+		else
+			opt[0] = '\0';
+		if (opt[0])
+			snprintf(detail, sizeof(detail), "%s: option %s", dest, opt);
+		else
+			snprintf(detail, sizeof(detail), "%s", dest);
 		close(fd);
-		return fail(rep, err, what, dest);
+		return fail(rep, err, what, detail);
+	} else if (p.ext & EXT_TMPCOPYUP) {
+		/* fd still names the directory the tmpfs now covers. */
+		int to = inroot_open(root, dest, 0), r;
+
+		if (to < 0) {
+			close(fd);
+			return fail(rep, -to, "open(mount point)", dest);
+		}
+		r = copyup_tree(fd, to);
+		close(to);
+		if (r) {
+			close(fd);
+			return fail(rep, -r, "tmpcopyup", dest);
+		}
 	}
 	/* The fd still names the covered directory: reopen to reach the new
 	 * mount for the remount and propagation changes. */

@@ -323,7 +323,9 @@ export function loadBundle(bundleDir: string): Bundle {
       if (!isObj(m)) throw bad(`mounts[${i}]`, 'must be an object');
       const dest = checkString(m['destination'], `mounts[${i}].destination`);
       if (!isAbsolute(dest)) throw bad(`mounts[${i}].destination`, `${dest} is not an absolute path`);
-      checkStrings(m['options'], `mounts[${i}].options`);
+      for (const o of checkStrings(m['options'], `mounts[${i}].options`)) {
+        if (o === 'idmap' || o === 'ridmap') throw bad(`mounts[${i}].options`, `${o}: idmapped mounts are not supported`, 'remove the option (features: mountExtensions.idmap.enabled is false)');
+      }
     });
   }
   checkHooks(raw['hooks']);
