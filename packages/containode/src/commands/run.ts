@@ -8,7 +8,14 @@ export type RawOptions = RawRunOptions & RawLimitOptions & { debug?: boolean; se
 
 export const commandNames = ['run'];
 
-export const help = 'Run PROGRAM in a new container (mount, PID, UTS, IPC and network namespaces), optionally plugged into a containet switch.';
+export const help = `Run PROGRAM in a new container (mount, PID, UTS, IPC and network namespaces), optionally plugged into a containet switch.
+
+Without -r or --image the container shares the host's files (as the original
+containode: it can read and write them, as root); give it its own root with
+-r ROOT (changes go to an overlay in TOP) or --image NAME. Either way it is
+confined as Docker's default: a system-call filter, /proc/sys and /sys
+read-only, sensitive /proc files masked, Docker's capabilities only;
+--privileged lifts all of it.`;
 
 export const examples = `
 Examples:
