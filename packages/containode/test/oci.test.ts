@@ -86,7 +86,8 @@ test('config.json becomes the spawner spec field by field', () => {
     assert.equal(spec.readonlyPaths, ['/proc/sys']);
     assert.equal(spec.sysctl, { 'net.ipv4.ip_forward': '1' });
     assert.equal(spec.devices, [{ path: '/dev/fuse', type: 'c', major: 10, minor: 229, fileMode: 0o666, uid: 0, gid: 0 }]);
-    assert.equal(spec.mounts?.[1], { source: '/sys/fs/cgroup', destination: '/sys/fs/cgroup', type: 'bind', options: ['rbind', 'ro'] });
+    // The container's own cgroup view (the spawner's `cgroup` mount), not a bind of the host's tree.
+    assert.equal(spec.mounts?.[1], { source: 'cgroup', destination: '/sys/fs/cgroup', type: 'cgroup', options: ['ro'] });
     assert.equal(spec.process.user, { uid: 1, gid: 2, additionalGids: [3] });
     assert.equal(spec.process.rlimits, [{ type: 'RLIMIT_NOFILE', soft: 10, hard: 'unlimited' }]);
     assert.is(spec.process.cwd, '/w');
