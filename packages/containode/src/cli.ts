@@ -1,32 +1,72 @@
 /**
  * The commander adapter: argv in, a command module's handler(opts, args)
- * called, its output or status out (commands/types.ts). `containode
- * ps|exec|stop|kill|inspect|cleanup ...` are management commands; anything
- * else runs a container (a program called like a command is run with
- * `containode -- ps`). Each management module is imported when it runs.
+ * called, its output or status out (commands/types.ts).
+ *
+ * `containode run [OPTIONS] [--] PROG` is the explicit form; the original
+ * `containode [OPTIONS] PROG` keeps working, except that a program named
+ * like a container-management verb (`rm`, `logs`, `top`, ...) is refused
+ * there: a Docker habit such as `containode rm -rf NAME` would otherwise
+ * run the host's /bin/rm on the host's files. `containode run -- rm` runs
+ * it. Each management module is imported when it runs.
+ *
+ * One convention for every command: `containode: what was wrong` plus a
+ * hint and exit status 2 for a command line commander refuses, one line
+ * and exit 1 without root, `--json` on listings.
  */
-import { Command, Option } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
+import { ContainetError, UsageError } from '@containet/common';
 import * as run from './commands/run.js';
 import type { CommandResult, ContainodeCommand } from './commands/types.js';
 import { addLimitOptions } from './limits/options.js';
 
 type AnyCommand = ContainodeCommand<never>;
 
-const MANAGEMENT: Readonly<Record<string, () => Promise<AnyCommand>>> = {
+export const VERSION = '0.1.0';
+
+export const MANAGEMENT: Readonly<Record<string, () => Promise<AnyCommand>>> = {
   ps: () => import('./commands/ps.js') as Promise<AnyCommand>,
   exec: () => import('./commands/exec.js') as Promise<AnyCommand>,
   stop: () => import('./commands/stop.js') as Promise<AnyCommand>,
   kill: () => import('./commands/kill.js') as Promise<AnyCommand>,
   inspect: () => import('./commands/inspect.js') as Promise<AnyCommand>,
   cleanup: () => import('./commands/cleanup.js') as Promise<AnyCommand>,
+  completion: () => import('./commands/completion.js') as Promise<AnyCommand>,
 };
+
+/** Commands that need no root: they touch no namespace, tap, cgroup or record. */
+const WITHOUT_ROOT = new Set(['completion']);
+
+/**
+ * Words a Docker, Podman or runc user may type as a command that containode
+ * does not have: as the first word they are refused, never run as a host
+ * program (docker(1) and runc(8) command lists).
+ */
+export const REFUSED_VERBS: ReadonlySet<string> = new Set([
+  'rm', 'rmi', 'logs', 'start', 'restart', 'top', 'stats', 'images', 'image', 'pull', 'push', 'build', 'attach', 'cp',
+  'create', 'port', 'wait', 'rename', 'commit', 'diff', 'events', 'history', 'info', 'login', 'logout', 'network',
+  'volume', 'system', 'update', 'version', 'pause', 'unpause', 'delete', 'list', 'container', 'save', 'load', 'tag',
+  'search', 'export', 'import', 'context', 'builder', 'buildx', 'compose', 'plugin', 'swarm', 'node', 'service',
+  'secret', 'config', 'stack', 'trust', 'manifest', 'checkpoint', 'restore', 'state', 'spec', 'features', 'help',
+]);
 
 function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
 
-export function runProgram(onStatus: (code: number) => void): Command {
-  const cmd = new Command('containode')
+/** The one message for a command run without root. */
+export function requireRoot(): void {
+  if (process.getuid?.() !== 0) {
+    throw new ContainetError('CN_NEEDS_ROOT', 'needs root (namespaces, taps, cgroups): run it with sudo');
+  }
+}
+
+/** Parse errors are ours to print (one `containode:` line and a hint), not commander's. */
+function quiet(cmd: Command): Command {
+  return cmd.exitOverride().configureOutput({ outputError: () => {} });
+}
+
+export function runProgram(onStatus: (code: number) => void, name = 'containode'): Command {
+  const cmd = quiet(new Command(name))
     .description(run.help)
     .usage('[options] [--] PROGRAM [ARGS...]')
     .argument('[program...]', 'program and its arguments')
@@ -35,8 +75,11 @@ export function runProgram(onStatus: (code: number) => void): Command {
     .option('-6, --ipv6 <addr/prefix>', 'IPv6 address of eth0 (repeatable; needs -s)', collect)
     .option('-g, --gateway <addr>', 'default route via this gateway (IPv4 or IPv6; repeatable)', collect)
     .option('-r, --root <dir>', 'root filesystem (read-only lower layer of an overlay) to pivot into')
-    .option('-t, --top <dir>', 'where changes to the root are stored (default: ROOT-ID)')
+    .option('-t, --top <dir>', 'where changes to the root are stored (default: ROOT-ID); a terminal is --tty')
     .option('-i, --identity <id>', 'identity, unique among running containers; also the hostname (default: random, 11 characters)')
+    .option('--name <id>', 'the same as -i')
+    .option('--tty', 'give the program a terminal (a pty of the container) driven from ours')
+    .option('--interactive', 'keep stdin attached (it always is in the foreground; with --tty through the pty)')
     .option('-N, --no-net', 'no new network namespace: use the host network')
     .option('-I, --no-ipc', 'no new IPC namespace: use the host IPC namespace')
     .option('-e, --env <KEY=VALUE>', 'environment variable (repeatable); defaults: PATH, HOME, TERM, HOSTNAME', collect)
@@ -53,8 +96,12 @@ export function runProgram(onStatus: (code: number) => void): Command {
     .option('--debug', 'print stack traces of errors')
     .addHelpText('after', run.examples)
     .passThroughOptions()
-    .exitOverride()
-    .action(async (program: string[], opts: run.RawOptions) => {
+    .action(async (program: string[], opts: run.RawOptions & { name?: string }) => {
+      if (opts.name !== undefined) {
+        if (opts.identity !== undefined && opts.identity !== opts.name) throw new UsageError(`--name ${opts.name} and -i ${opts.identity} name the container twice`, 'give one of them');
+        opts.identity = opts.name;
+      }
+      requireRoot();
       onStatus(await run.handler(opts, program));
     });
   // Issue 5: --memory --cpus --pids-limit --cgroupns -U --uidmap --gidmap
@@ -69,11 +116,19 @@ function result(r: CommandResult): number {
   return 0;
 }
 
-/** The options and arguments of one management command, mapped onto its module's handler. */
-function managementProgram(name: string, mod: AnyCommand, onStatus: (code: number) => void): Command {
-  const prog = new Command('containode').enablePositionalOptions().exitOverride();
-  const cmd = prog.command(name).description(mod.help);
-  const call = (opts: object, args: string[]) => (mod.handler as (o: object, a: string[]) => Promise<CommandResult>)(opts, args).then((r) => onStatus(result(r)));
+/**
+ * The options and arguments of one management command. The module is
+ * loaded by the action (after the root check), so the definitions serve
+ * `--help`, parse errors and the completion script alike.
+ */
+export function managementProgram(name: string, onStatus: (code: number) => void, help = ''): Command {
+  const prog = quiet(new Command('containode')).enablePositionalOptions();
+  const cmd = prog.command(name).description(help);
+  const call = async (opts: object, args: string[]) => {
+    if (!WITHOUT_ROOT.has(name)) requireRoot();
+    const mod = await MANAGEMENT[name]!();
+    onStatus(result(await (mod.handler as (o: object, a: string[]) => Promise<CommandResult>)(opts, args)));
+  };
   switch (name) {
     case 'ps':
       cmd.option('-a, --all', 'also stopped containers').option('--json', 'print JSON').action((opts: object) => call(opts, []));
@@ -84,6 +139,7 @@ function managementProgram(name: string, mod: AnyCommand, onStatus: (code: numbe
         .argument('<id>', 'container identity (or a unique prefix)')
         .argument('<program...>', 'program and its arguments')
         .option('-t, --tty', 'give the program a terminal (a pty of the container)')
+        .option('-i, --interactive', 'keep stdin attached (it always is; with -t through the pty): -it as Docker\'s')
         .option('-e, --env <KEY=VALUE>', 'extra environment variable (repeatable)', collect)
         .option('-w, --workdir <dir>', 'working directory (default /)')
         .passThroughOptions()
@@ -96,7 +152,7 @@ function managementProgram(name: string, mod: AnyCommand, onStatus: (code: numbe
       cmd.argument('<id>', 'container identity').argument('[signal]', 'signal name or number', 'KILL').action((id: string, signal: string) => call({}, [id, signal]));
       break;
     case 'inspect':
-      cmd.argument('<id>', 'container identity').action((id: string) => call({}, [id]));
+      cmd.argument('<id>', 'container identity').option('--json', 'print JSON (the only format; accepted for the one convention)').action((id: string, opts: object) => call(opts, [id]));
       break;
     case 'cleanup':
       cmd
@@ -106,18 +162,104 @@ function managementProgram(name: string, mod: AnyCommand, onStatus: (code: numbe
         .option('--min-age <seconds>', 'leave empty cgroups younger than this (one being set up has no task yet)', '60')
         .action((sockets: string[], opts: object) => call(opts, sockets));
       break;
+    case 'completion':
+      cmd.argument('<shell>', 'bash').action((shell: string) => call({}, [shell]));
+      break;
   }
   return prog;
 }
 
-export async function main(argv: string[] = process.argv): Promise<number> {
-  const first = argv[2];
-  let status = 0;
-  const load = first !== undefined && Object.hasOwn(MANAGEMENT, first) ? MANAGEMENT[first] : undefined;
-  if (load) {
-    await managementProgram(first!, await load(), (code) => (status = code)).parseAsync(argv);
-    return status;
+/** The options of the run form that take a value (`-e X`), to find where the program starts. */
+function valueOptions(cmd: Command): Set<string> {
+  const out = new Set<string>();
+  for (const o of cmd.options) {
+    if (!o.required && !o.optional) continue;
+    if (o.short) out.add(o.short);
+    if (o.long) out.add(o.long);
   }
-  await runProgram((code) => (status = code)).parseAsync(argv);
+  return out;
+}
+
+/**
+ * Docker's `-it` (and `-ti`, `-itd`, ...) in the run form: refused with
+ * the reason, since -i takes the identity here (commander would name the
+ * container "t") and -t the top directory.
+ */
+function checkRunWords(cmd: Command, args: string[], explicit: boolean): void {
+  const takesValue = valueOptions(cmd);
+  for (let i = 0; i < args.length; i++) {
+    const word = args[i]!;
+    if (word === '--') return;
+    if (/^-[itd]{2,3}$/.test(word) && word.includes('i') && word.includes('t')) {
+      throw new UsageError(
+        `${word}: -i takes the container's identity here (-i NAME) and -t its top directory, so ${word} is not Docker's -i -t`,
+        'for a terminal give --tty (stdin is attached already); for an identity -i NAME or --name NAME',
+      );
+    }
+    if (word.startsWith('--')) {
+      if (!word.includes('=') && takesValue.has(word)) i++;
+      continue;
+    }
+    if (word.startsWith('-') && word.length > 1) {
+      // -e X takes the next word; -eX carries its value
+      if (word.length === 2 && takesValue.has(word)) i++;
+      continue;
+    }
+    // The program: in the bare form a management verb is refused.
+    if (!explicit && REFUSED_VERBS.has(word)) throw refusedVerb(word);
+    return;
+  }
+}
+
+function refusedVerb(word: string): UsageError {
+  const hint =
+    word === 'version' ? 'containode --version' : word === 'help' ? 'containode --help' : `to run a program named ${word} in a container: containode run [OPTIONS] -- ${word} ...`;
+  return new UsageError(`${word} is not a containode command: it manages containers in Docker or runc, and containode runs nothing for it`, hint);
+}
+
+/** A commander parse error as the suite's one line and hint, exit status 2. */
+function usageFromCommander(err: CommanderError, command: string | undefined): UsageError {
+  const what = err.message.replace(/^error: /, '');
+  return new UsageError(what, `see containode${command ? ` ${command}` : ''} --help`);
+}
+
+export async function main(argv: string[] = process.argv): Promise<number> {
+  const args = argv.slice(2);
+  const first = args[0];
+  let status = 0;
+  const onStatus = (code: number) => (status = code);
+  if (first === '--version' || first === '-V') {
+    process.stdout.write(`containode ${VERSION}\n`);
+    return 0;
+  }
+  let command: string | undefined;
+  let program: Command;
+  let rest: string[];
+  if (first !== undefined && Object.hasOwn(MANAGEMENT, first)) {
+    command = first;
+    const help = first === 'completion' ? 'Print a shell completion script (bash) made from these command definitions.' : (await MANAGEMENT[first]!()).help;
+    program = managementProgram(first, onStatus, help);
+    rest = args;
+  } else if (first === 'run') {
+    command = 'run';
+    program = runProgram(onStatus, 'containode run');
+    rest = args.slice(1);
+    checkRunWords(program, rest, true);
+  } else {
+    if (first !== undefined && REFUSED_VERBS.has(first)) throw refusedVerb(first);
+    program = runProgram(onStatus);
+    rest = args;
+    checkRunWords(program, rest, false);
+  }
+  try {
+    await program.parseAsync(rest, { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help (and commander's own version) end well; anything else is a usage error.
+      if (err.exitCode === 0) return 0;
+      throw usageFromCommander(err, command);
+    }
+    throw err;
+  }
   return status;
 }

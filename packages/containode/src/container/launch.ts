@@ -13,7 +13,9 @@ import { processStartTime, selfRef, type CgroupRecord, type ContainerRecord, typ
 import type { RunOptions } from './options.js';
 import { newContainerSpec, type Confinement } from './container-spec.js';
 import { SwitchLink } from './switch-link.js';
+import { ourTerminalSize } from './terminal.js';
 import type { PortProxy } from '../publish/proxy.js';
+import type { AttachedTerminal } from './terminal.js';
 
 /** Signals containode passes on to the container's PID 1. */
 export const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
@@ -41,6 +43,10 @@ export function buildSpec(opts: RunOptions, store: ContainerStore = containodeSt
     // The record goes with the container, even when containode was SIGKILLed.
     cleanup: { unlink: [store.file(opts.id)], rmdir: [store.dir(opts.id)], ...(opts.rm && opts.top ? { orphanRmtree: [opts.top] } : {}) },
   };
+  if (opts.tty) {
+    spec.process.terminal = true;
+    spec.process.consoleSize = ourTerminalSize();
+  }
   if (opts.resolvedUser) spec.process.user = { ...opts.resolvedUser };
   if (opts.newIpc) spec.namespaces.ipc = true;
   if (opts.newNet) spec.namespaces.net = true;
@@ -89,6 +95,7 @@ export async function launch(opts: RunOptions, hooks: LaunchHooks = {}, confinem
   };
   let container: SpawnedContainer | undefined;
   let started = false;
+  let tty: AttachedTerminal | undefined;
   const proxies: PortProxy[] = [];
   const forward = new Map<NodeJS.Signals, () => void>();
   const store = containodeStore();
@@ -152,16 +159,24 @@ export async function launch(opts: RunOptions, hooks: LaunchHooks = {}, confinem
       forward.set(sig, fn);
       process.on(sig, fn);
     }
-    await c.release();
+    // The pty exists only once the init runs: release first.
+    const released = c.release();
+    if (opts.tty) {
+      const { attachTerminal } = await import('./terminal.js');
+      tty = attachTerminal(await c.console);
+    }
+    await released;
     await c.started;
     started = true;
     record.status = 'running';
     store.update(record);
 
     const status = await c.exited;
+    if (tty) await Promise.race([tty.drained, new Promise((r) => setTimeout(r, 1000))]);
     await hooks.afterExit?.(status);
     return status;
   } finally {
+    tty?.restore();
     for (const [sig, fn] of forward) process.off(sig, fn);
     // The container goes first: its mounts hold TOP, its port the tap.
     if (container) await container.abort();

@@ -28,6 +28,8 @@ export interface RawRunOptions {
   user?: string;
   publish?: string[];
   mtu?: string;
+  /** --tty: a pty of the container driven from our terminal. */
+  tty?: boolean;
 }
 
 /** What run options take from a stored image (mocker's resolveImage). */
@@ -58,6 +60,8 @@ export interface RunOptions {
   user: string | undefined;
   publish: PublishSpec[];
   mtu: number | undefined;
+  /** Give the program a pty of the container, driven from our terminal (--tty). */
+  tty: boolean;
   /** HOME came from the image or -e (else the user's passwd entry may give it). */
   explicitHome: boolean;
   /** Set from `user` once the root filesystem is known. */
@@ -215,6 +219,7 @@ export function parseRunOptions(raw: RawRunOptions, args: string[], image?: Imag
     user: raw.user ?? (image?.config.User || undefined),
     publish,
     mtu,
+    tty: raw.tty === true,
     explicitHome: [...imageEnv, ...extra].some((kv) => kv.startsWith('HOME=')),
   };
 }
