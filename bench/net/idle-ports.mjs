@@ -16,6 +16,10 @@ if (!socket || !Number.isInteger(count) || count < 1) {
   process.stderr.write('usage: idle-ports.mjs SOCKET COUNT\n');
   process.exit(2);
 }
+// Idle means silent: no IPv6 autoconfiguration (router solicitations,
+// duplicate address detection, MLD reports) from 100 interfaces coming up,
+// which the switch would flood to every port. This namespace only.
+execFileSync('sysctl', ['-q', '-w', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1']);
 const client = await ControlClient.connect(socket, { onClose: () => process.exit(3) });
 for (let i = 0; i < count; i++) {
   const tap = openTap(`idle${i}`, { vnetHdr: true });
