@@ -4,7 +4,10 @@
 // `mocker unpack` and with `umoci unpack`; each run alternates the tools on
 // fresh directories, and the medians are printed with their ratios.
 // Env: BENCH_RUNS (default 3), BENCH_FILES (small files per layer, default 2000),
-// BENCH_BLOB_MB (one incompressible file per layer, MiB, default 8).
+// BENCH_BLOB_MB (one incompressible file per layer, MiB, default 8),
+// BENCH_BASELINE (another mocker to pull with in the same runs, e.g. a copy
+// of an earlier build run like bin/mocker.cjs: on a shared, loaded machine
+// only comparisons made in one run mean anything).
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,6 +20,7 @@ const MOCKER = fileURLToPath(new URL('../bin/mocker.cjs', import.meta.url));
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const FILES = Number(process.env.BENCH_FILES ?? 2000);
 const BLOB_MB = Number(process.env.BENCH_BLOB_MB ?? 8);
+const BASELINE = process.env.BENCH_BASELINE || null;
 
 for (const tool of ['docker-registry', 'skopeo', 'umoci']) {
   if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) {
@@ -74,20 +78,26 @@ async function pullOverHttps() {
   copyFileSync(certs.ca, join(certDir, 'ca.crt'));
   writeFileSync(join(work, 'hosts'), '127.0.0.1 localhost\n127.0.0.1 registry.test\n');
   const ref = `registry.test:${tlsReg.host.split(':')[1]}/bench/app:v1`;
+  // Each tool's directory is removed (and the removal synced) right before
+  // its own run, and the order alternates as in the plain-HTTP runs: with
+  // both removed before the first tool, it alone paid for the discards.
+  const tools = BASELINE ? ['m', 's', 'b'] : ['m', 's'];
+  const pullOf = {
+    m: `NODE_EXTRA_CA_CERTS=${certs.ca} ${MOCKER} --store "$1/https-m" pull -q ${ref} >/dev/null`,
+    b: `NODE_EXTRA_CA_CERTS=${certs.ca} ${BASELINE} --store "$1/https-b" pull -q ${ref} >/dev/null`,
+    s: `skopeo copy -q --src-cert-dir ${certDir} docker://${ref} "oci:$1/https-s:v1"`,
+  };
   const script = [
     'mount --bind "$1/hosts" /etc/hosts',
     'ms() { echo $(( $(date +%s%N) / 1000000 )); }',
-    `for run in $(seq ${RUNS}); do`,
-    '  rm -rf "$1/https-m" "$1/https-s"; sync',
-    `  a=$(ms); NODE_EXTRA_CA_CERTS=${certs.ca} ${MOCKER} --store "$1/https-m" pull -q ${ref} >/dev/null || exit 1; echo m $(( $(ms) - a ))`,
-    '  sync',
-    `  a=$(ms); skopeo copy -q --src-cert-dir ${certDir} docker://${ref} "oci:$1/https-s:v1" || exit 1; echo s $(( $(ms) - a ))`,
-    'done',
+    ...Array.from({ length: RUNS }, (_, run) => tools.slice(run % tools.length).concat(tools.slice(0, run % tools.length)))
+      .flat()
+      .map((k) => `rm -rf "$1/https-${k}"; sync; a=$(ms); ${pullOf[k]} || exit 1; echo ${k} $(( $(ms) - a ))`),
   ].join('\n');
   const r = spawnSync('unshare', ['-m', 'sh', '-c', script, 'sh', work], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`pull over HTTPS failed: ${r.stderr}`);
   const times = (k) => r.stdout.split('\n').filter((l) => l.startsWith(`${k} `)).map((l) => Number(l.slice(2)));
-  return { m: times('m'), s: times('s') };
+  return { m: times('m'), s: times('s'), b: times('b') };
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -104,13 +114,15 @@ try {
   const size = img.layerBlobs.reduce((a, b) => a + b.length, 0);
   console.log(`${(size / 1e6).toFixed(1)} MB compressed, ${5 * (FILES + 71)} entries`);
   const ref = `${reg.host}/bench/app:v1`;
-  const t = { mockerPull: [], skopeoPull: [], mockerUnpack: [], umociUnpack: [], mockerShm: [], umociShm: [] };
+  const t = { mockerPull: [], skopeoPull: [], baselinePull: [], mockerUnpack: [], umociUnpack: [], mockerShm: [], umociShm: [] };
   for (let run = 0; run < RUNS; run++) {
     const store = join(work, `store${run}`);
     const oci = join(work, `oci${run}`);
     const order = run % 2 === 0 ? ['m', 's'] : ['s', 'm'];
-    for (const o of order) {
+    const pulls = BASELINE ? (['m', 's', 'b'].slice(run % 3).concat(['m', 's', 'b'].slice(0, run % 3))) : order;
+    for (const o of pulls) {
       if (o === 'm') t.mockerPull.push(time(MOCKER, ['--store', store, 'pull', '-q', ref]));
+      else if (o === 'b') t.baselinePull.push(time(BASELINE, ['--store', join(work, `baseline${run}`), 'pull', '-q', ref]));
       else t.skopeoPull.push(time('skopeo', ['copy', '-q', '--src-tls-verify=false', `docker://${ref}`, `oci:${oci}:v1`]));
     }
     for (const o of order) {
@@ -121,7 +133,7 @@ try {
       if (o === 'm') t.mockerShm.push(time(MOCKER, ['--store', store, 'unpack', '-q', ref, join(shm, 'm-root')]));
       else t.umociShm.push(time('umoci', ['unpack', '--image', `${oci}:v1`, join(shm, 'u-bundle')]));
     }
-    for (const d of [store, oci, join(work, `m-root${run}`), join(work, `u-bundle${run}`), ...(shm ? [join(shm, 'm-root'), join(shm, 'u-bundle')] : [])]) rmSync(d, { recursive: true, force: true });
+    for (const d of [store, oci, join(work, `baseline${run}`), join(work, `m-root${run}`), join(work, `u-bundle${run}`), ...(shm ? [join(shm, 'm-root'), join(shm, 'u-bundle')] : [])]) rmSync(d, { recursive: true, force: true });
   }
   const row = (what, ours, theirs, ref2) => {
     const a = median(ours);
@@ -132,10 +144,12 @@ try {
   // defers NODE_EXTRA_CA_CERTS to the first HTTPS request.
   console.log(`median of ${RUNS} runs (each a fresh process and directory)${process.env.NODE_EXTRA_CA_CERTS ? '; NODE_EXTRA_CA_CERTS is set here' : ''}:`);
   row('pull', t.mockerPull, t.skopeoPull, 'skopeo');
+  if (BASELINE) row('pull (baseline)', t.baselinePull, t.skopeoPull, 'skopeo');
   row('unpack', t.mockerUnpack, t.umociUnpack, 'umoci');
   if (shm) row('unpack to tmpfs', t.mockerShm, t.umociShm, 'umoci');
   const https = await pullOverHttps();
   if (https) row('pull over HTTPS', https.m, https.s, 'skopeo');
+  if (https && BASELINE) row('HTTPS (baseline)', https.b, https.s, 'skopeo');
 } finally {
   await tlsReg?.stop();
   await reg.stop();
