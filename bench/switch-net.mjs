@@ -7,8 +7,8 @@
 // Usage (root): node bench/switch-net.mjs [--time SECONDS] [--runs N] [--no-vde]
 // The steps are exported for bench:net: bridgePair(), containetPair(),
 // vdePair(), measure(), each returning { a, b, ipB } plus a Cleanup entry.
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -66,16 +66,16 @@ export async function attachTap(cleanup, socket, ns, node, flags = []) {
   return reply.port;
 }
 
-/** Two namespaces with vnet taps on a containet switch. */
+/** Two namespaces with vnet taps on a containet switch; `pid` is the daemon's, for its CPU time. */
 export async function containetPair(cleanup) {
-  const { socket } = await startContainet(cleanup);
+  const { socket, child } = await startContainet(cleanup);
   const a = await makeNetns(cleanup, 'cnca');
   const b = await makeNetns(cleanup, 'cncb');
   await attachTap(cleanup, socket, a, uniqueName('ba'));
   await attachTap(cleanup, socket, b, uniqueName('bb'));
   await addr(a, 'eth0', '10.92.0.1/24');
   await addr(b, 'eth0', '10.92.0.2/24');
-  return { a, b, ipB: '10.92.0.2' };
+  return { a, b, ipB: '10.92.0.2', pid: child.pid };
 }
 
 /** Two namespaces on vde_switch, whose taps are created on the host and moved in. */
@@ -96,16 +96,31 @@ export async function vdePair(cleanup) {
   return { a, b, ipB: '10.93.0.2' };
 }
 
-/** iperf3 TCP throughput (bit/s) from a to b and ping RTT average (ms). */
-export async function measure({ a, b, ipB }, seconds = 5) {
+/** CPU seconds (user + system, all threads) of process `pid`: /proc/PID/stat fields 14 and 15, proc(5). */
+export function cpuSeconds(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // The command name (field 2) may hold spaces: count fields after its ')'.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+}
+const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+
+/**
+ * iperf3 TCP throughput (bit/s) from a to b, ping RTT average (ms) and,
+ * for a pair with a switch process (`pid`), its CPU seconds per Gbit
+ * moved over the TCP run (NaN for the kernel's).
+ */
+export async function measure({ a, b, ipB, pid }, seconds = 5) {
   const ping = await run('ip', ['netns', 'exec', a, 'ping', '-n', '-q', '-c', '30', '-i', '0.02', ipB], { timeoutMs: 30_000 });
   const rtt = ping.stdout.match(/= [\d.]+\/([\d.]+)\//);
   const server = spawn('ip', ['netns', 'exec', b, 'iperf3', '-s', '-1'], { stdio: 'ignore' });
   try {
     await sleep(300);
+    const c0 = pid ? cpuSeconds(pid) : NaN;
     const r = await run('ip', ['netns', 'exec', a, 'iperf3', '-c', ipB, '-t', String(seconds), '-J'], { timeoutMs: (seconds + 20) * 1000 });
-    const bps = JSON.parse(r.stdout)?.end?.sum_received?.bits_per_second;
-    return { bps: Number(bps ?? 0), rttMs: rtt ? Number(rtt[1]) : NaN };
+    const bps = Number(JSON.parse(r.stdout)?.end?.sum_received?.bits_per_second ?? 0);
+    const cpuPerGbit = pid ? (cpuSeconds(pid) - c0) / ((bps * seconds) / 1e9) : NaN;
+    return { bps, rttMs: rtt ? Number(rtt[1]) : NaN, cpuPerGbit };
   } finally {
     await killAndWait(server);
   }
@@ -115,7 +130,8 @@ function fmt(name, m, ref) {
   const g = (m.bps / 1e9).toFixed(2).padStart(6);
   const rtt = m.rttMs.toFixed(3).padStart(7);
   const ratio = ref ? `  ${(m.bps / ref.bps).toFixed(2)}x throughput, ${(m.rttMs / ref.rttMs).toFixed(2)}x RTT` : '  (reference)';
-  return `${name.padEnd(22)} ${g} Gbit/s  ${rtt} ms${ratio}`;
+  const cpu = Number.isFinite(m.cpuPerGbit) ? `, switch CPU ${(m.cpuPerGbit * 1e3).toFixed(1)} ms per Gbit` : '';
+  return `${name.padEnd(22)} ${g} Gbit/s  ${rtt} ms${ratio}${cpu}`;
 }
 
 const median = (xs) => {
@@ -125,7 +141,7 @@ const median = (xs) => {
 
 /** Median throughput and RTT of several samples. */
 export function medianOf(samples) {
-  return { bps: median(samples.map((m) => m.bps)), rttMs: median(samples.map((m) => m.rttMs)) };
+  return { bps: median(samples.map((m) => m.bps)), rttMs: median(samples.map((m) => m.rttMs)), cpuPerGbit: median(samples.map((m) => m.cpuPerGbit)) };
 }
 
 async function main() {

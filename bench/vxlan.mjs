@@ -6,14 +6,14 @@
 // Containers use MTU 1450 on both (underlay 1500 - 50 bytes of VXLAN).
 //
 // Usage (root): node bench/vxlan.mjs [--time SECONDS] [--runs N]
-import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Cleanup, killAndWait, makeNetns, sh, uniqueName, waitFor } from '@containet/common/testing';
 import { ControlClient } from '@containet/common';
-import { attachTap, measure, medianOf } from './switch-net.mjs';
+import { attachTap, cpuSeconds, measure, medianOf } from './switch-net.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const CONTAINET = join(root, 'packages/containet/bin/containet.js');
@@ -58,14 +58,6 @@ async function kernelVxlan(cleanup) {
 
 /** The containet daemons started, whose CPU time is the switches' cost. */
 const pids = [];
-
-/** CPU seconds (user + system, all threads) of process `pid`: /proc/PID/stat fields 14 and 15, proc(5). */
-function cpuSeconds(pid) {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
-}
-const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
 
 /** containet run inside host namespace `ns`; resolves with its socket. */
 async function containetIn(cleanup, ns, args) {
