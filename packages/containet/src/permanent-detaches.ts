@@ -55,7 +55,13 @@ export class PermanentDetaches {
       // none yet, or unreadable: nothing is refused
     }
     this.#entries = entries.filter((e) => !this.#gone(e));
-    if (this.#entries.length !== entries.length) this.#save();
+    if (this.#entries.length !== entries.length) {
+      try {
+        this.#save();
+      } catch {
+        // pruning is tidying: the stale entries refuse nothing, and a switch must start
+      }
+    }
   }
 
   get entries(): readonly PermanentDetach[] {

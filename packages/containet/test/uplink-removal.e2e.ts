@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gatewayRecordPath, gatewayTag } from '@containet/common';
-import { Cleanup, inNetns, linkExists, makeNetns, pingFrom, run, sh, testIf, uniqueName, whyMissing, whyNoRoot } from '@containet/common/testing';
+import { Cleanup, inNetns, linkExists, makeNetns, pingFrom, run, sh, testIf, uniqueName, waitFor, whyMissing, whyNoRoot } from '@containet/common/testing';
 import { BIN, node, ports, startDaemon } from './helpers.js';
 
 process.env['CONTAINET_STATE'] = mkdtempSync(join(tmpdir(), 'cn-state-'));
@@ -59,9 +59,17 @@ testIf(test, reason, 'host del removes the host tap, its address, the NAT rules 
     assert.is(r.code, 1);
     assert.match(r.stderr, /^containet: the host has no port on this switch\n/);
 
-    r = await cli(hostNs, ['host', 'add', '10.89.0.1/24', '-s', socket]);
+    r = await cli(hostNs, ['host', 'add', '10.89.0.1/24', '--nat', '-s', socket]);
     assert.is(r.code, 0, r.stderr);
     assert.ok((await pingFrom(hostNs, '10.89.0.2', 2)) >= 1, 'a new host port works');
+    assert.ok((await natRules(hostNs, tag)).length > 0, 'NAT rules installed again');
+
+    // A plain detach of the host port undoes the same.
+    r = await cli(hostNs, ['detach', 'host', '-s', socket]);
+    assert.is(r.code, 0, r.stderr);
+    await waitFor(async () => (await natRules(hostNs, tag)).length === rulesBefore.length && !existsSync(gatewayRecordPath(tag)), 'rules and record gone', 5000);
+    assert.not.ok(await linkExists(hostNs, ifname), 'the host tap is gone');
+    assert.is((await inNetns(hostNs, 'sysctl', ['-n', 'net.ipv4.ip_forward'])).stdout.trim(), '0', 'ip_forward back to 0');
   } finally {
     await cleanup.run();
   }
