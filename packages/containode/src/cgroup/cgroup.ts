@@ -12,7 +12,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, statSync, 
 import { dirname, join } from 'node:path';
 import { ContainetError, errnoText } from '@containet/common';
 import { detectCgroupLayout, type CgroupLayout } from './layout.js';
-import { CONTAINODE_LABELS, limitsToResources, memoryEventsFile, planResources, type CgroupLimits, type CgroupPlan, type CgroupResources, type ResourceLabels } from './plan.js';
+import { CONTAINODE_LABELS, limitsToResources, memoryEventsFile, planResources, type CgroupLimits, type CgroupPlan, type CgroupResources, type CgroupWrite, type ResourceLabels } from './plan.js';
 import { sleepSync } from '../container/sleep.js';
 
 /** The parent of every container cgroup containode makes, in each hierarchy. */
@@ -210,17 +210,11 @@ export class ContainerCgroup {
     // Again, now that the leaf pins its parents: another containode may have
     // removed and re-made the shared parent in between (removeEmptyParents).
     for (const e of enable) this.#enable(e);
-    for (const w of writes) {
-      if (!existsSync(w.file)) {
-        if (w.optional) continue;
-        throw new ContainetError('CN_CGROUP_UNSUPPORTED', `cannot apply ${w.option}: ${w.file} does not exist (controller not enabled for this cgroup)`, {
-          hint: `check the cgroup layout under ${this.layout.root}, or run without ${w.option}`,
-        });
-      }
-      try {
-        writeFileSync(w.file, w.value);
-      } catch (err) {
-        throw new ContainetError('CN_CGROUP', `cannot apply ${w.option}: writing ${w.value} to ${w.file}: ${osErrnoText(err)}`, { cause: err });
+    for (const w of writes) writeChecked(w, this.layout.root);
+    for (const c of this.plan.checks ?? []) {
+      const lines = readLines(c.file);
+      if (lines.includes(c.line) !== c.present) {
+        throw new ContainetError('CN_CGROUP', `cannot apply ${c.option}: ${c.file} ${c.present ? 'lacks' : 'still holds'} "${c.line}" after writing (it reads: ${lines.join('; ') || 'nothing'})`);
       }
     }
     // v2 cgroup.freeze exists from Linux 5.2 on.
@@ -364,6 +358,48 @@ function initCpusets(hierarchy: string, name: string): void {
       }
     }
     parent = dir;
+  }
+}
+
+function readLines(file: string): string[] {
+  try {
+    return readFileSync(file, 'utf8').split('\n').map((l) => l.trim()).filter(Boolean);
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * One interface file written (to the first of its alternatives that exists)
+ * and, when the plan says what it must then hold, read back: the kernel
+ * takes some values without error and keeps another (a rounded limit, a
+ * setting its scheduler ignores), and a limit that is not in force must not
+ * pass for one.
+ */
+function writeChecked(w: CgroupWrite, root: string): void {
+  const target = [...(w.alternatives ?? []), w.file].find((f) => existsSync(f));
+  if (!target) {
+    if (w.optional) return;
+    throw new ContainetError('CN_CGROUP_UNSUPPORTED', `cannot apply ${w.option}: ${w.file} does not exist (controller not enabled for this cgroup, or the kernel lacks the feature)`, {
+      hint: `check the cgroup layout under ${root}, or run without ${w.option}`,
+    });
+  }
+  try {
+    writeFileSync(target, w.value);
+  } catch (err) {
+    throw new ContainetError('CN_CGROUP', `cannot apply ${w.option}: writing ${w.value} to ${target}: ${osErrnoText(err)}`, { cause: err });
+  }
+  if (w.expect === undefined && w.expectLine === undefined) return;
+  const text = (() => {
+    try {
+      return readFileSync(target, 'utf8');
+    } catch {
+      return '';
+    }
+  })();
+  const ok = w.expect !== undefined ? text.trim() === w.expect : text.split('\n').some((l) => l.trim() === w.expectLine);
+  if (!ok) {
+    throw new ContainetError('CN_CGROUP', `cannot apply ${w.option}: wrote ${w.value} to ${target}, it reads ${JSON.stringify(text.trim())}`);
   }
 }
 

@@ -10,6 +10,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { ContainetError } from '@containet/common';
 import type { Capabilities, ContainerSpec, DeviceSpec, IdMapping, MountSpec, NamespaceType, Rlimit, SeccompFilter } from '../runtime/spec.js';
 import { seccompFromOci, type OciSeccomp } from '../security/seccomp-oci.js';
+import type { BlockIO, DeviceRule } from '../cgroup/plan.js';
 
 export interface OciHook {
   path: string;
@@ -60,9 +61,13 @@ export interface OciNamespace {
 }
 
 export interface OciResources {
-  memory?: { limit?: number; reservation?: number; swap?: number };
+  memory?: { limit?: number; reservation?: number; swap?: number; swappiness?: number; disableOOMKiller?: boolean };
   cpu?: { shares?: number; quota?: number; period?: number; cpus?: string; mems?: string };
   pids?: { limit?: number };
+  devices?: DeviceRule[];
+  blockIO?: BlockIO;
+  network?: { classID?: number; priorities?: { name: string; priority: number }[] };
+  hugepageLimits?: { pageSize: string; limit: number }[];
 }
 
 export interface OciLinux {
@@ -157,23 +162,31 @@ const KNOWN: Known = {
     devices: { path: true, type: true, major: true, minor: true, fileMode: true, uid: true, gid: true },
     cgroupsPath: true,
     resources: {
-      devices: 'the device cgroup is not programmed: access is limited to the device nodes created',
+      devices: { allow: true, type: true, major: true, minor: true, access: true },
       memory: {
         limit: true,
         reservation: true,
         swap: true,
         kernel: 'kernel memory limits are not applied',
         kernelTCP: 'kernel TCP memory limits are not applied',
-        swappiness: 'swappiness is not changed',
-        disableOOMKiller: 'the OOM killer stays enabled',
+        swappiness: true,
+        disableOOMKiller: true,
         useHierarchy: 'use_hierarchy is not changed',
         checkBeforeUpdate: true,
       },
       cpu: { shares: true, quota: true, period: true, cpus: true, mems: true, realtimeRuntime: 'realtime limits are not applied', realtimePeriod: 'realtime limits are not applied', idle: 'cpu.idle is not set', burst: 'cpu burst is not set' },
       pids: { limit: true },
-      blockIO: 'block I/O limits are not applied',
-      hugepageLimits: 'hugepage limits are not applied',
-      network: 'network class/priority are not applied',
+      blockIO: {
+        weight: true,
+        leafWeight: true,
+        weightDevice: { major: true, minor: true, weight: true, leafWeight: true },
+        throttleReadBpsDevice: { major: true, minor: true, rate: true },
+        throttleWriteBpsDevice: { major: true, minor: true, rate: true },
+        throttleReadIOPSDevice: { major: true, minor: true, rate: true },
+        throttleWriteIOPSDevice: { major: true, minor: true, rate: true },
+      },
+      hugepageLimits: { pageSize: true, limit: true },
+      network: { classID: true, priorities: { name: true, priority: true } },
       rdma: 'RDMA limits are not applied',
       unified: 'cgroup v2 unified keys are not applied',
     },
@@ -387,6 +400,17 @@ export function loadBundle(bundleDir: string): Bundle {
     checkStrings(linux['maskedPaths'], 'linux.maskedPaths');
     checkStrings(linux['readonlyPaths'], 'linux.readonlyPaths');
     if (linux['cgroupsPath'] !== undefined) checkString(linux['cgroupsPath'], 'linux.cgroupsPath');
+    const res = linux['resources'];
+    if (isObj(res) && res['devices'] !== undefined) {
+      if (!Array.isArray(res['devices'])) throw bad('linux.resources.devices', 'must be an array');
+      res['devices'].forEach((d, i) => {
+        const f = `linux.resources.devices[${i}]`;
+        if (!isObj(d) || typeof d['allow'] !== 'boolean') throw bad(`${f}.allow`, 'must be true or false');
+        if (d['type'] !== undefined && !['a', 'b', 'c'].includes(String(d['type']))) throw bad(`${f}.type`, `${String(d['type'])} is not one of a b c`);
+        for (const k of ['major', 'minor']) if (d[k] !== undefined && d[k] !== null && d[k] !== -1) checkUint(d[k], `${f}.${k}`);
+        if (d['access'] !== undefined && !/^[rwm]{0,3}$/.test(String(d['access']))) throw bad(`${f}.access`, `${String(d['access'])} is not some of r w m`);
+      });
+    }
   }
   // Checked now, before anything is created; the spawner compiles it.
   const seccomp = isObj(linux) && linux['seccomp'] != null ? seccompFromOci(linux['seccomp']) : undefined;

@@ -14,7 +14,7 @@ import type { IdMapping } from '../runtime/spec.js';
 import { loadBundle, toContainerSpec, type Bundle } from './config.js';
 import { ContainerCgroup } from '../cgroup/cgroup.js';
 import { OCI_LABELS } from '../cgroup/plan.js';
-import { cgroupName, wantsCgroup } from './cgroup-path.js';
+import { cgroupName, ociResources, wantsCgroup } from './cgroup-path.js';
 import { runContainerHook, runHostHook } from '../container/hooks.js';
 import type { Logger } from './log.js';
 import { planSwitch, type SwitchPlan } from './switch-annotations.js';
@@ -134,7 +134,7 @@ async function build(g: Globals, o: CreateOptions, dirs: ContainerStore, rec: Co
     const linux = cfg.linux ?? {};
     if (wantsCgroup(linux.cgroupsPath, linux.resources)) {
       // Every hierarchy the host has, as runc joins them (the container sees its own cgroup in each).
-      const cg = await ContainerCgroup.createNamed(cgroupName(o.id, linux.cgroupsPath), linux.resources ?? {}, { labels: OCI_LABELS, joinExisting: true });
+      const cg = await ContainerCgroup.createNamed(cgroupName(o.id, linux.cgroupsPath), ociResources(linux), { labels: OCI_LABELS, joinExisting: true });
       cgroupProcs = cg.procsFiles;
       rec.cgroup = cg.record;
       dirs.write(rec);
