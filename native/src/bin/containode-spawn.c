@@ -302,7 +302,7 @@ int main(int argc, char **argv)
 {
 	static const int ignored[] = { SIGINT, SIGQUIT, SIGHUP, SIGTSTP, SIGTTIN, SIGTTOU, SIGPIPE };
 	struct spawner sp = { .ctl = -1, .rep = -1, .sync = -1, .sigfd = -1 };
-	struct init_fds fds = { .console_sock = -1, .exec_fifo = -1 };
+	struct init_fds fds = { .console_sock = -1, .exec_fifo = -1, .host_proc = -1 };
 	int cgfd[MAX_CGROUPS], rep[2], syncp[2], r, i, tap = -1;
 	char errmsg[512], detail[512], mac[18];
 	const char *step = "", *path = "";
@@ -337,6 +337,12 @@ int main(int argc, char **argv)
 		fds.exec_fifo = open(spec.exec_fifo, O_PATH | O_CLOEXEC);
 		if (fds.exec_fifo < 0)
 			fail(&sp, errno, "open", spec.exec_fifo);
+		/* The init reopens the fifo through this /proc: a joined mount
+		 * namespace's own /proc belongs to another PID namespace, in
+		 * which the init has no /proc/self. */
+		fds.host_proc = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (fds.host_proc < 0)
+			fail(&sp, errno, "open", "/proc");
 	}
 	if (spec.console_socket) {
 		fds.console_sock = console_socket_connect(spec.console_socket);
@@ -386,6 +392,8 @@ int main(int argc, char **argv)
 		close(fds.console_sock);
 	if (fds.exec_fifo >= 0)
 		close(fds.exec_fifo);
+	if (fds.host_proc >= 0)
+		close(fds.host_proc);
 	sp.rep = rep[0];
 	sp.sync = syncp[1];
 

@@ -194,4 +194,79 @@ testIf(test, noRoot, 'idmap is refused clearly; an option the kernel refuses is 
   }
 });
 
+testIf(test, noRoot, 'rootfsPropagation shared and unbindable: the container\'s root has it (pivot_root works)', async () => {
+  const cleanup = new Cleanup();
+  try {
+    for (const [prop, word] of [['shared', 'shared:'], ['rshared', 'shared:'], ['unbindable', 'unbindable'], ['slave', '']] as const) {
+      const cfg = baseConfig(['awk', '$5 == "/"', '/proc/self/mountinfo']);
+      cfg['linux'].rootfsPropagation = prop;
+      const b = await makeBundle(cleanup, cfg);
+      const r = await oci(b, ['run', '--bundle', b.dir, uniqueName('prop')]);
+      assert.is(r.code, 0, `${prop}: ${r.stderr}`);
+      if (word) assert.match(r.stdout, word, `${prop}: ${r.stdout}`);
+    }
+  } finally {
+    await cleanup.run();
+  }
+});
+
+testIf(test, noRoot, 'namespaces by path: a joined mount namespace is the other container\'s files; a joined uts namespace takes the hostname; no mount namespace: chroot, nothing mounted', async () => {
+  const cleanup = new Cleanup();
+  try {
+    const a = await makeBundle(cleanup, baseConfig(['sh', '-c', 'echo from-a > /tmp/marker; exec sleep 60']));
+    const idA = uniqueName('nsa');
+    deleteLater(cleanup, a, idA);
+    assert.is((await oci(a, ['run', '--bundle', a.dir, '--detach', idA])).code, 0);
+    const pidA = (await ociState(a, idA))['pid'] as number;
+    await waitFor(() => existsSync(join(a.rootfs, 'tmp/marker')), 'a to write its marker');
+
+    const cfg = baseConfig(['sh', '-c', 'cat /tmp/marker; hostname']);
+    delete cfg['mounts'];
+    cfg['hostname'] = 'joined-name';
+    cfg['linux'].namespaces = [{ type: 'pid' }, { type: 'mount', path: `/proc/${pidA}/ns/mnt` }, { type: 'uts', path: `/proc/${pidA}/ns/uts` }];
+    const b = await makeBundle(cleanup, cfg);
+    const r = await oci(b, ['run', '--bundle', b.dir, uniqueName('nsb')]);
+    assert.is(r.code, 0, r.stderr);
+    assert.is(r.stdout, 'from-a\njoined-name\n');
+    const e = await oci(a, ['exec', idA, 'hostname']);
+    assert.is(e.stdout, 'joined-name\n', 'the name was set in the joined namespace');
+
+    const none = baseConfig(['sh', '-c', 'cat /only-in-rootfs; ls /proc | wc -l']);
+    delete none['mounts'];
+    delete none['hostname'];
+    none['linux'].namespaces = [{ type: 'pid' }];
+    const c = await makeBundle(cleanup, none);
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(join(c.rootfs, 'only-in-rootfs'), 'chrooted\n');
+    const rc = await oci(c, ['run', '--bundle', c.dir, uniqueName('nsc')]);
+    assert.is(rc.code, 0, rc.stderr);
+    assert.is(rc.stdout, 'chrooted\n0\n', 'its root is root.path and nothing is mounted in it');
+    assert.not.match(readFileSync('/proc/self/mountinfo', 'utf8'), c.rootfs, 'nothing was mounted on the host');
+  } finally {
+    await cleanup.run();
+  }
+});
+
+testIf(test, noRoot, 'poststart hooks get the state running with the pid, even for a program that ends at once', async () => {
+  const cleanup = new Cleanup();
+  try {
+    const out = join(tempDir(cleanup, 'ocihk'), 'state.json');
+    const cfg = baseConfig(['true']);
+    cfg['hooks'] = { poststart: [{ path: '/bin/sh', args: ['sh', '-c', `cat > ${out}`] }] };
+    const b = await makeBundle(cleanup, cfg);
+    const id = uniqueName('hk');
+    deleteLater(cleanup, b, id);
+    assert.is((await oci(b, ['create', '--bundle', b.dir, id])).code, 0);
+    const pid = (await ociState(b, id))['pid'] as number;
+    const st = await oci(b, ['start', id]);
+    assert.is(st.code, 0, st.stderr);
+    const state = JSON.parse(readFileSync(out, 'utf8')) as { status: string; pid: number; id: string };
+    assert.is(state.status, 'running');
+    assert.is(state.pid, pid);
+    assert.is(state.id, id);
+  } finally {
+    await cleanup.run();
+  }
+});
+
 test.run();

@@ -743,7 +743,7 @@ testIf(test, noRoot, 'bad bundles: each gives a message naming the field, and no
       [(c) => delete c['process'].args, 'process.args'],
       [(c) => (c['process'].cwd = 'relative'), 'process.cwd'],
       [(c) => (c['linux'].namespaces = [{ type: 'mount' }, { type: 'bogus' }]), 'linux.namespaces[1].type: unknown namespace type bogus'],
-      [(c) => (c['linux'].namespaces = [{ type: 'uts' }]), 'a new mount namespace is required'],
+      [(c) => (c['linux'].namespaces = [{ type: 'uts' }]), 'mounts: cannot be applied without a mount namespace'],
       [(c) => (c['linux'].rootfsPropagation = 'sideways'), 'linux.rootfsPropagation'],
       [(c) => (c['hooks'] = { poststart: [{ path: 'relative/hook' }] }), 'hooks.poststart[0].path'],
       [(c) => (c['linux'].devices = [{ path: '/dev/x', type: 'q', major: 1, minor: 1 }]), 'linux.devices[0].type'],

@@ -150,7 +150,7 @@ test('features: the versions this runtime reads, its hooks, namespaces, capabili
 
 test('inconsistent configs are refused before anything is made', () => {
   const cases: Array<[(c: Record<string, any>) => void, string]> = [
-    [(c) => (c['linux'].namespaces = [{ type: 'mount' }]), 'hostname: needs a new uts namespace'],
+    [(c) => (c['linux'].namespaces = [{ type: 'mount' }]), 'hostname: needs a uts namespace'],
     [(c) => (c['linux'].uidMappings = [{ containerID: 0, hostID: 1000, size: 1 }]), 'mappings need a new user namespace'],
     [(c) => c['linux'].namespaces.push({ type: 'user' }), 'needs linux.uidMappings and linux.gidMappings'],
     [(c) => (c['process'].terminal = true), 'no --console-socket'],

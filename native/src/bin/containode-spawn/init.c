@@ -166,6 +166,13 @@ void init_run(const struct spec *s, const struct init_fds *fds)
 			_exit(1);
 		if (hostdev >= 0)
 			close(hostdev);
+	} else if (s->chroot_dir) {
+		/* No mount namespace (an OCI config without one): the root
+		 * changes for this process only; nothing is mounted. */
+		if (chroot(s->chroot_dir) < 0)
+			die(fds, errno, "chroot", s->chroot_dir);
+		if (chdir("/") < 0)
+			die(fds, errno, "chdir", "/");
 	}
 	if (s->terminal && console_setup(s, fds->rep, fds->console_sock))
 		_exit(1);
@@ -209,7 +216,8 @@ void init_run(const struct spec *s, const struct init_fds *fds)
 	report_send(fds->rep, "ready", -1);
 	if (fds->exec_fifo >= 0) {
 		/* The fifo's path is the caller's, gone after pivot_root: reopen
-		 * the O_PATH fd the spawner took, through this proc, before the
+		 * the O_PATH fd the spawner took, through the spawner's /proc
+		 * (still the host's, whatever is mounted here now), before the
 		 * process user and its capabilities replace root's: the fifo is
 		 * 0600 for the container's root, and open(2) of a /proc/self/fd
 		 * link checks the inode's permissions against who opens it
@@ -218,8 +226,8 @@ void init_run(const struct spec *s, const struct init_fds *fds)
 		 * until execve: `start` reads end of file when the program runs,
 		 * an error line when not (detached, the spawner is gone and
 		 * nobody else would hear). */
-		snprintf(buf, sizeof(buf), "/proc/self/fd/%d", fds->exec_fifo);
-		fifo = open(buf, O_WRONLY | O_CLOEXEC);
+		snprintf(buf, sizeof(buf), "self/fd/%d", fds->exec_fifo);
+		fifo = openat(fds->host_proc, buf, O_WRONLY | O_CLOEXEC);
 		if (fifo < 0 || write(fifo, "0", 1) != 1) {
 			r = errno;
 			report_fail(fds->rep, r, "open(exec fifo)", s->exec_fifo);
@@ -229,6 +237,7 @@ void init_run(const struct spec *s, const struct init_fds *fds)
 			_exit(1);
 		}
 		close(fds->exec_fifo);
+		close(fds->host_proc);
 	}
 	r = 0;
 	step = "";

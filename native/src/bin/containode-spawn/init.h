@@ -9,6 +9,7 @@ struct init_fds {
 	int sync;		/* read end: one byte from the spawner = go */
 	int console_sock;	/* OCI console socket, or -1 */
 	int exec_fifo;		/* O_PATH fd of the exec fifo, or -1 */
+	int host_proc;		/* O_PATH fd of the spawner's /proc (to reopen exec_fifo), or -1 */
 	int last_cap;
 };
 

@@ -447,6 +447,36 @@ static int default_mounts(const struct spec *s, int rep, const char *root)
 	return default_sysfs(s, rep, root);
 }
 
+/* mount_containing() - the mount point of the mount that holds @path
+ * (the longest mount point in /proc/self/mountinfo that is a prefix of it).
+ * Return: 0, or -1 when none is found.
+ */
+static int mount_containing(const char *path, char *out, size_t cap)
+{
+	char line[4096], mp[PATH_MAX];
+	size_t best = 0;
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		size_t n;
+
+		/* ID PARENT MAJ:MIN ROOT MOUNTPOINT ... (proc(5)) */
+		if (sscanf(line, "%*s %*s %*s %*s %4095s", mp) != 1)
+			continue;
+		n = strlen(mp);
+		if (strncmp(path, mp, n) || (n > 1 && path[n] != '/' && path[n] != '\0'))
+			continue;
+		if (n >= best && n < cap) {
+			best = n;
+			memcpy(out, mp, n + 1);
+		}
+	}
+	fclose(f);
+	return best ? 0 : -1;
+}
+
 /* mounts_prepare() - propagation, rootfs, default mounts, the mount list
  * and devices; @hostdev gets an O_PATH fd of the host's /dev, taken before
  * anything covers it, for bind-mounting device nodes when mknod is refused.
@@ -455,10 +485,28 @@ static int default_mounts(const struct spec *s, int rep, const char *root)
 int mounts_prepare(const struct spec *s, int rep, int *hostdev)
 {
 	const char *root = s->rootfs ? s->rootfs : "";
+	unsigned long pre;
 	int i;
 
-	if (mount(NULL, "/", NULL, s->propagation, NULL) < 0)
+	/* Unbindable would refuse the rootfs bind below (EINVAL): private
+	 * until the pivot, unbindable after it. */
+	pre = (s->propagation & MS_UNBINDABLE) ? (MS_PRIVATE | (s->propagation & MS_REC)) : s->propagation;
+	if (mount(NULL, "/", NULL, pre, NULL) < 0)
 		return fail(rep, errno, "mount(propagation)", "/");
+	/* pivot_root(2) refuses a shared new root, a shared parent of it and
+	 * a shared current root (EINVAL): with a shared propagation asked for,
+	 * the root and the mount holding the rootfs are made private for the
+	 * pivot (runc's rootfsParentMountPrivate), and the propagation is
+	 * applied to the new root afterwards (mounts_pivot()). */
+	if (s->rootfs && !s->no_pivot && (s->propagation & MS_SHARED)) {
+		char parent[PATH_MAX];
+
+		if (mount(NULL, "/", NULL, MS_PRIVATE, NULL) < 0)
+			return fail(rep, errno, "mount(private /)", "/");
+		if (mount_containing(s->rootfs, parent, sizeof(parent)) == 0 &&
+		    mount(NULL, parent, NULL, MS_PRIVATE, NULL) < 0)
+			return fail(rep, errno, "mount(private rootfs parent)", parent);
+	}
 	*hostdev = open("/dev", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (*hostdev < 0)
 		return fail(rep, errno, "open", "/dev");
@@ -481,6 +529,9 @@ int mounts_prepare(const struct spec *s, int rep, int *hostdev)
 		if (mount(s->rootfs, s->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
 			return fail(rep, errno, "mount(bind rootfs)", s->rootfs);
 	}
+	if (s->rootfs && !s->no_pivot && (s->propagation & MS_SHARED) &&
+	    mount(NULL, s->rootfs, NULL, MS_PRIVATE, NULL) < 0)
+		return fail(rep, errno, "mount(private rootfs)", s->rootfs);
 
 	if (s->default_mounts && default_mounts(s, rep, root))
 		return -1;
@@ -525,6 +576,11 @@ int mounts_pivot(const struct spec *s, int rep)
 	}
 	if (chdir("/") < 0)
 		return fail(rep, errno, "chdir", "/");
+	/* The asked propagation on the container's root itself (runc applies
+	 * rootfsPropagation after the pivot too): shared, slave, unbindable. */
+	if (s->propagation != MS_REC_PRIVATE_DEFAULT &&
+	    mount(NULL, "/", NULL, s->propagation, NULL) < 0)
+		return fail(rep, errno, "mount(propagation)", "/");
 	return 0;
 }
 

@@ -209,6 +209,11 @@ static int spec_line(struct spec *s, char **f, int n)
 	} else if (!strcmp(k, "propagation")) {
 		NEED(2);
 		return mount_propagation(f[1], &s->propagation);
+	} else if (!strcmp(k, "chroot")) {
+		NEED(2);
+		if (f[1][0] != '/')
+			return -1;
+		s->chroot_dir = f[1];
 	} else if (!strcmp(k, "no_pivot")) {
 		NEED(1);
 		s->no_pivot = 1;
@@ -415,8 +420,11 @@ static const char *spec_check(const struct spec *s)
 		return "overlay needs a rootfs line (the overlay is mounted on it)";
 	if (s->tap_name && !s->ns_new[NS_NET])
 		return "tap needs 'ns net new'";
-	if ((s->hostname || s->domainname) && !s->ns_new[NS_UTS])
-		return "hostname needs 'ns uts new'";
+	/* A joined uts namespace gets the name too, as runc sets it there. */
+	if ((s->hostname || s->domainname) && !s->ns_new[NS_UTS] && !s->ns_path[NS_UTS])
+		return "hostname needs 'ns uts new' or 'ns uts path'";
+	if (s->chroot_dir && (mnt || s->ns_path[NS_MOUNT]))
+		return "chroot is for a process without a mount namespace of its own (use rootfs)";
 	if ((s->uidmap[0] || s->gidmap[0]) && !s->ns_new[NS_USER])
 		return "uidmap/gidmap need 'ns user new'";
 	if (s->console_socket && !s->terminal)

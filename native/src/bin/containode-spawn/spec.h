@@ -60,6 +60,7 @@ struct spec {
 	int rootfs_readonly;
 	unsigned long propagation;
 	int no_pivot;
+	const char *chroot_dir;	/* no mount namespace: chroot(2) here (OCI without a mount namespace) */
 	int default_mounts, default_devices;
 	int sysfs_rw;		/* `sysfs rw`: default /sys writable (privileged) */
 	struct mount_ent mounts[MAX_MOUNTS];

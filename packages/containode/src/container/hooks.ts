@@ -149,8 +149,12 @@ export async function runContainerHook(stage: HookStage, hook: OciHook, state: O
 /** Run the hooks of a stage that only warn on failure (poststart, poststop). */
 export async function runWarningHooks(log: EngineLog, stage: 'poststart' | 'poststop', rec: ContainerRecord, store: ContainerStore): Promise<void> {
   for (const h of rec.hooks?.[stage] ?? []) {
+    // runtime.md: poststart runs once the program was started, before start
+    // returns: the container is running as far as its state goes, even when
+    // a quick program has already ended (runc passes `running` and the pid).
+    const state = stage === 'poststart' ? { ...store.ociState(rec), status: 'running' as const, pid: rec.pid } : store.ociState(rec);
     try {
-      await runHostHook(stage, h, store.ociState(rec));
+      await runHostHook(stage, h, state);
     } catch (err) {
       log.warn((err as Error).message);
     }

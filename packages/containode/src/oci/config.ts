@@ -483,14 +483,30 @@ export function toContainerSpec(b: Bundle, opts: SpecOptions): ContainerSpec {
   const linux = cfg.linux ?? {};
   const namespaces: ContainerSpec['namespaces'] = {};
   for (const n of linux.namespaces ?? []) namespaces[NS_TYPES[n.type]!] = n.path ?? true;
-  if (namespaces.mount !== true) {
-    throw bad('linux.namespaces', 'a new mount namespace is required (a root filesystem is pivoted into)', 'add {"type": "mount"}');
+  // runc sets the names in a joined uts namespace too (its check is only
+  // that the config lists one): so do we.
+  if (cfg.hostname !== undefined && namespaces.uts === undefined) {
+    throw bad('hostname', 'needs a uts namespace', 'add {"type": "uts"} to linux.namespaces');
   }
-  if (cfg.hostname !== undefined && namespaces.uts !== true) {
-    throw bad('hostname', 'needs a new uts namespace', 'add {"type": "uts"} to linux.namespaces');
+  if (cfg.domainname !== undefined && namespaces.uts === undefined) {
+    throw bad('domainname', 'needs a uts namespace', 'add {"type": "uts"} to linux.namespaces');
   }
-  if (cfg.domainname !== undefined && namespaces.uts !== true) {
-    throw bad('domainname', 'needs a new uts namespace', 'add {"type": "uts"} to linux.namespaces');
+  // Without a mount namespace of its own nothing can be mounted without
+  // changing the host's: a joined one already has its root (the process
+  // starts there, as exec does), none at all gets chroot into root.path.
+  const ownMounts = namespaces.mount === true;
+  if (!ownMounts) {
+    const what = namespaces.mount === undefined ? 'without a mount namespace' : 'in a joined mount namespace';
+    const need = (field: string, present: boolean) => {
+      if (present) throw bad(field, `cannot be applied ${what} (it would change the host's or that namespace's mounts)`, 'add {"type": "mount"} to linux.namespaces, or remove the field');
+    };
+    need('mounts', (cfg.mounts ?? []).length > 0);
+    need('linux.devices', (linux.devices ?? []).length > 0);
+    need('linux.maskedPaths', (linux.maskedPaths ?? []).length > 0);
+    need('linux.readonlyPaths', (linux.readonlyPaths ?? []).length > 0);
+    need('linux.rootfsPropagation', linux.rootfsPropagation !== undefined);
+    need('root.readonly', cfg.root?.readonly === true);
+    if (typeof namespaces.mount === 'string') opts.warn(`config.json: root.path: not used: the process starts at the root of the joined mount namespace ${namespaces.mount}`);
   }
   if ((linux.uidMappings?.length || linux.gidMappings?.length) && namespaces.user !== true) {
     throw bad('linux.uidMappings', 'mappings need a new user namespace', 'add {"type": "user"} to linux.namespaces');
@@ -534,15 +550,19 @@ export function toContainerSpec(b: Bundle, opts: SpecOptions): ContainerSpec {
   const spec: ContainerSpec = {
     detached: opts.detached,
     namespaces,
-    rootfs: { path: b.rootfs, readonly: cfg.root?.readonly === true },
-    defaultDevices: true,
-    mounts,
-    devices,
-    maskedPaths: linux.maskedPaths ?? [],
-    readonlyPaths: linux.readonlyPaths ?? [],
     sysctl: linux.sysctl ?? {},
     process: { ...spawnerProcess(proc), rlimits },
   };
+  if (ownMounts) {
+    spec.rootfs = { path: b.rootfs, readonly: cfg.root?.readonly === true };
+    spec.defaultDevices = true;
+    spec.mounts = mounts;
+    spec.devices = devices;
+    spec.maskedPaths = linux.maskedPaths ?? [];
+    spec.readonlyPaths = linux.readonlyPaths ?? [];
+  } else if (namespaces.mount === undefined) {
+    spec.chroot = b.rootfs;
+  }
   if (proc.user.umask !== undefined) spec.process.umask = proc.user.umask;
   if (proc.capabilities) spec.process.capabilities = ambientRaisable(proc.capabilities, opts.warn);
   if (proc.oomScoreAdj !== undefined) spec.process.oomScoreAdj = proc.oomScoreAdj;
@@ -556,7 +576,7 @@ export function toContainerSpec(b: Bundle, opts: SpecOptions): ContainerSpec {
   if (cfg.hostname !== undefined) spec.hostname = cfg.hostname;
   if (cfg.domainname !== undefined) spec.domainname = cfg.domainname;
   if (linux.rootfsPropagation) spec.propagation = linux.rootfsPropagation;
-  if (opts.noPivot) spec.noPivot = true;
+  if (opts.noPivot && ownMounts) spec.noPivot = true;
   if (opts.execFifo) spec.execFifo = opts.execFifo;
   if (opts.cgroupProcs?.length) spec.cgroupProcs = opts.cgroupProcs;
   if (opts.network) spec.network = opts.network;

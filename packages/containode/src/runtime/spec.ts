@@ -145,6 +145,8 @@ export interface ContainerSpec {
   /** Recursive propagation of / in the new mount namespace: rprivate (default), rslave, ... */
   propagation?: string;
   noPivot?: boolean;
+  /** Without a mount namespace of its own: chroot(2) into this directory, nothing mounted (an OCI config without a mount namespace). */
+  chroot?: string;
   defaultMounts?: boolean;
   defaultDevices?: boolean;
   /**
@@ -228,6 +230,7 @@ export function serializeSpec(spec: ContainerSpec): string {
   }
   if (spec.propagation) out.push(line('propagation', spec.propagation));
   if (spec.noPivot) out.push(line('no_pivot'));
+  if (spec.chroot) out.push(line('chroot', spec.chroot));
   if (spec.defaultMounts) out.push(line('default_mounts'));
   if (spec.defaultDevices) out.push(line('default_devices'));
   if (spec.sysfsWritable) out.push(line('sysfs', 'rw'));
