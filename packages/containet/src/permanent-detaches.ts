@@ -17,6 +17,7 @@
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ContainetError, gatewayTag, stateDir } from '@containet/common';
+import { processStartTime } from './proc.js';
 
 export interface PermanentDetach {
   node: string;
@@ -25,19 +26,6 @@ export interface PermanentDetach {
   startTime?: number;
   /** When it was detached (ms since the epoch). */
   at: number;
-}
-
-/** proc(5): /proc/PID/stat field 22, starttime; undefined when the process is gone. */
-export function processStartTime(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name (field 2) may hold spaces and parentheses: count from the last ')'.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const start = Number(fields[19]);
-    return Number.isFinite(start) ? start : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 export class PermanentDetaches {

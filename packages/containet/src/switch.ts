@@ -18,6 +18,7 @@ import {
   type SwitchStatus,
 } from '@containet/common';
 import { Datapath, type DatapathEvent } from './datapath.js';
+import { processRunning } from './proc.js';
 import { VXLAN_OVERHEAD, formatVtep, vxlanError, type Vtep, type VxlanShow } from './vxlan.js';
 
 export interface SwitchOptions {
@@ -122,12 +123,16 @@ export class Switch extends EventEmitter {
   /**
    * Two ports with one IPv4 address or MAC make both unreachable at random
    * (ARP answers and MAC learning flip between them), so an attach that
-   * repeats one is refused, naming the port that has it.
+   * repeats one is refused, naming the port that has it. A port whose
+   * attaching process has exited does not count.
    */
   #refuseDuplicate(spec: AttachSpec): void {
     const ipv4 = new Set((spec.addresses ?? []).map(ipv4Of).filter((a): a is string => a !== undefined));
     for (const rec of this.#ports.values()) {
       if (rec.port === this.#vxlan?.port) continue; // its address is the underlay's
+      // A container that has exited leaves its port until the daemon reads
+      // its connection's end; a successor with its address must not race that.
+      if (rec.pid !== undefined && !processRunning(rec.pid)) continue;
       const clash =
         (spec.mac !== undefined && rec.mac === spec.mac ? `MAC ${spec.mac}` : undefined) ??
         (rec.addresses ?? []).map(ipv4Of).find((a) => a !== undefined && ipv4.has(a));

@@ -5,6 +5,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -49,6 +50,14 @@ testIf(test, reason, 'a second attach with an IPv4 address or MAC already on a p
     const table = await run(process.execPath, [BIN, 'ports', '-s', d.socket], { timeoutMs: 10_000 });
     assert.match(table.stdout, /^PORT\s+NODE\s+INTERFACE\s+MACS\s+ADDRESSES\s/);
     assert.match(table.stdout, new RegExp(`\\s${first}\\s+eth0\\s+02:00:00:77:00:02\\s+10\\.77\\.0\\.2/24\\s`));
+
+    // A port whose container has exited (its connection not yet closed) does not hold its address.
+    const gone = spawn('true');
+    await new Promise((r) => gone.once('exit', r));
+    await attach(cleanup, d.socket, ns, uniqueName('g'), 'eth6', ['--addr', '10.77.0.9/24', '--pid', String(gone.pid)]);
+    await attach(cleanup, d.socket, ns, uniqueName('h'), 'eth7', ['--addr', '10.77.0.9/24']);
+    err = await refusal(attach(cleanup, d.socket, ns, uniqueName('i'), 'eth8', ['--addr', '10.77.0.9/24']));
+    assert.is(err.code, 'CN_DUPLICATE_ADDRESS', 'a running one does');
 
     const lax = await startDaemon(cleanup, ['--allow-duplicate-addresses']);
     await attach(cleanup, lax.socket, ns, uniqueName('e'), 'eth4', ['--addr', '10.77.0.2/24']);
