@@ -6,7 +6,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
-import { Cleanup, killAndWait, pingFrom, testIf, waitFor, whyMissing, whyNoRoot } from '@containet/common/testing';
+import { Cleanup, killAndWait, pingFrom, run, testIf, waitFor, whyMissing, whyNoRoot } from '@containet/common/testing';
 import { BIN, node, startDaemon } from './helpers.js';
 import { bitRate, humanBytes } from '../src/table.js';
 
@@ -54,6 +54,13 @@ testIf(test, reason, 'top -s draws from the control socket; q quits with exit 0 
     assert.match(stty, /(^|\s)icanon(\s|$)/m, 'cooked mode');
     assert.match(stty, /(^|\s)echo(\s|$)/m, 'echo on');
     assert.match(stty, /(^|\s)isig(\s|$)/m, 'signals on');
+
+    // --once: one sample with rates, printed, no terminal games.
+    const once = await run(process.execPath, [BIN, 'top', '--once', '-s', d.socket], { timeoutMs: 10_000 });
+    assert.is(once.code, 0, once.stderr);
+    assert.match(once.stdout, /^containet pid \d+ on .*\n\nPORT\s+NODE\s+IFNAME/);
+    assert.match(once.stdout, new RegExp(`\\b${c.att.port}\\b.*eth0.*\\d+(\\.\\d)? (k|M)?bit/s`));
+    assert.not.ok(once.stdout.includes('\x1b'), 'no escape sequences');
   } finally {
     await cleanup.run();
   }
