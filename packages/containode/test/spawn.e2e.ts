@@ -314,8 +314,8 @@ testIf(test, noRoot, 'detached create/start: the spawner exits, the init waits o
     const b = Buffer.alloc(1);
     assert.is(readSync(fd, b, 0, 1, null), 1);
     closeSync(fd);
-    await waitFor(() => existsSync(marker), 'the program to start after the fifo was read', 5000);
-    assert.is(readFileSync(marker, 'utf8'), 'started\n');
+    // The shell creates the file before it writes the line: wait for the line.
+    await waitFor(() => existsSync(marker) && readFileSync(marker, 'utf8') === 'started\n', 'the program to start after the fifo was read', 5000);
   } finally {
     await cleanup.run();
   }
