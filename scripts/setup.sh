@@ -30,6 +30,7 @@ DEBS=(
   libpcap-dev            # containet capture filters: pcap-filter(7) expressions compiled to classic BPF
   containernetworking-plugins  # CNI's host-local, bridge, portmap, bandwidth, firewall: containet-cni's IPAM, chaining tests, benchmark reference
   podman                 # a real CNI client (4.3 uses CNI) for containet-cni's tests
+  containerd             # containerd 1.6 + ctr: a real client of containode-oci (its runc shim runs it) in containode's tests
 )
 
 if [ "$(id -u)" != 0 ]; then
