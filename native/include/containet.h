@@ -127,7 +127,7 @@ int cn_poll_destroy(int poller);
  * which the datapath holds per batch of ready ports, never across a wait.
  */
 
-#define CN_SWITCH_PORTS_MAX 1024	/* ports per switch */
+#define CN_SWITCH_PORTS_MAX 4096	/* ports per switch */
 #define CN_FRAME_MAX (65536 + 128)	/* largest frame read, without vnet header */
 
 /* Port flags in struct cn_port_stats.flags. */

@@ -9,7 +9,7 @@
 /** The constants of containet.h, without their CN_ prefix. */
 export const CN = {
   TAP_VNET_HDR: 0x1,
-  SWITCH_PORTS_MAX: 1024,
+  SWITCH_PORTS_MAX: 4096,
   FRAME_MAX: 65536 + 128,
   PORT_VNET_HDR: 0x1,
   PORT_OFFLOAD: 0x2,
