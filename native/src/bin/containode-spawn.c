@@ -32,6 +32,7 @@
 #include "containode-spawn/userns.h"
 #include "containode-spawn/rmtree.h"
 #include "containode-spawn/seccomp.h"
+#include "containode-spawn/supervise.h"
 
 static struct spec spec;
 static struct linebuf ctl_lines;
@@ -312,6 +313,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: containode-spawn CTL-SOCKET   (see native/SPAWN.md)\n");
 		return 2;
 	}
+	/* Supervised mode (SPAWN.md): a detached container's parent for its life. */
+	if (getenv(SUPERVISE_ENV))
+		return supervise_main(argv[1], getenv(SUPERVISE_ENV));
 	for (i = 0; i < (int)(sizeof(ignored) / sizeof(ignored[0])); i++)
 		signal(ignored[i], SIG_IGN);
 	sp.ctl = ctl_connect(argv[1]);

@@ -30,6 +30,9 @@ export const MANAGEMENT: Readonly<Record<string, () => Promise<AnyCommand>>> = {
   kill: () => import('./commands/kill.js') as Promise<AnyCommand>,
   inspect: () => import('./commands/inspect.js') as Promise<AnyCommand>,
   cleanup: () => import('./commands/cleanup.js') as Promise<AnyCommand>,
+  logs: () => import('./commands/logs.js') as Promise<AnyCommand>,
+  wait: () => import('./commands/wait.js') as Promise<AnyCommand>,
+  rm: () => import('./commands/rm.js') as Promise<AnyCommand>,
   completion: () => import('./commands/completion.js') as Promise<AnyCommand>,
 };
 
@@ -78,6 +81,8 @@ export function runProgram(onStatus: (code: number) => void, name = 'containode'
     .option('-t, --top <dir>', 'where changes to the root are stored (default: ROOT-ID); a terminal is --tty')
     .option('-i, --identity <id>', 'identity, unique among running containers; also the hostname (default: random, 11 characters)')
     .option('--name <id>', 'the same as -i')
+    .option('-d, --detach', 'run in the background, supervised by containode-spawn (output: containode logs ID); prints the identity')
+    .option('--restart <policy>', 'with -d: no (default), on-failure[:MAX], always; containode stop ends it')
     .option('--tty', 'give the program a terminal (a pty of the container) driven from ours')
     .option('--interactive', 'keep stdin attached (it always is in the foreground; with --tty through the pty)')
     .option('-N, --no-net', 'no new network namespace: use the host network')
@@ -161,6 +166,20 @@ export function managementProgram(name: string, onStatus: (code: number) => void
         .option('--json', 'print the report as JSON')
         .option('--min-age <seconds>', 'leave empty cgroups younger than this (one being set up has no task yet)', '60')
         .action((sockets: string[], opts: object) => call(opts, sockets));
+      break;
+    case 'logs':
+      cmd
+        .argument('<id>', 'container identity')
+        .option('-f, --follow', 'keep printing new output until the container has ended')
+        .option('-n, --tail <lines>', 'only the last LINES lines (or all)')
+        .option('-t, --timestamps', 'prefix each line with the time it was written (RFC 3339, UTC)')
+        .action((id: string, opts: object) => call(opts, [id]));
+      break;
+    case 'wait':
+      cmd.argument('<id...>', 'container identities').action((ids: string[]) => call({}, ids));
+      break;
+    case 'rm':
+      cmd.argument('<id...>', 'container identities').option('-f, --force', 'stop a running container first (SIGKILL)').action((ids: string[], opts: object) => call(opts, ids));
       break;
     case 'completion':
       cmd.argument('<shell>', 'bash').action((shell: string) => call({}, [shell]));

@@ -20,7 +20,9 @@ process.env['CONTAINET_STATE'] = stateDir;
 test.after(() => rmSync(stateDir, { recursive: true, force: true }));
 
 const VERBS = ['rm', 'rmi', 'logs', 'start', 'restart', 'top', 'stats', 'images', 'pull', 'push', 'build', 'attach', 'cp', 'create', 'port', 'wait', 'rename', 'commit', 'diff', 'events', 'history', 'info', 'login', 'network', 'volume', 'system', 'update', 'version'];
-const COMMANDS = ['ps', 'exec', 'stop', 'kill', 'inspect', 'cleanup', 'completion', 'run'];
+const COMMANDS = ['ps', 'exec', 'stop', 'kill', 'inspect', 'cleanup', 'logs', 'wait', 'rm', 'completion', 'run'];
+/** Verbs that are containode's own commands (about containers). */
+const MANAGED = ['rm', 'logs', 'wait'];
 
 function oneErrorLine(stderr: string, what: RegExp): void {
   const lines = stderr.trimEnd().split('\n');
@@ -37,10 +39,19 @@ testIf(test, noRoot, 'a management verb as the first word runs nothing; run -- V
     writeFileSync(file, 'keep');
     for (const verb of VERBS) {
       const r = await containode([verb, ...(verb === 'rm' ? ['-f', file] : [file])]);
+      assert.is(r.stdout, '');
+      if (MANAGED.includes(verb)) {
+        // containode's own rm, logs and wait: about containers, never files
+        assert.is(r.code, 2, `${verb}: ${r.stderr}`);
+        oneErrorLine(r.stderr, /^containode: invalid container identity /);
+        continue;
+      }
       assert.is(r.code, 2, `${verb}: ${r.stderr}`);
       oneErrorLine(r.stderr, new RegExp(`^containode: ${verb} is not a containode command`));
-      assert.is(r.stdout, '');
     }
+    const rmId = await containode(['rm', 'nosuchcontainer']);
+    assert.is(rmId.code, 1);
+    oneErrorLine(rmId.stderr, /^containode: no container nosuchcontainer$/);
     // Also after options in the bare form; the hint names the explicit form.
     const withOpts = await containode(['-N', 'rm', file]);
     assert.is(withOpts.code, 2);
@@ -102,7 +113,7 @@ testIf(test, noRoot, 'without root every command says so in one line and exits 1
     writeFileSync(file, 'keep');
     const asNobody = (args: string[]) =>
       run('setpriv', ['--reuid', '65534', '--regid', '65534', '--clear-groups', process.execPath, CONTAINODE, ...args], { timeoutMs: 30_000 });
-    const cases = [['-N', 'true'], ['run', '-N', '--', 'rm', file], ['ps'], ['ps', '-a', '--json'], ['exec', 'x', 'sh'], ['stop', 'x'], ['kill', 'x'], ['inspect', 'x'], ['cleanup']];
+    const cases = [['-N', 'true'], ['run', '-N', '--', 'rm', file], ['ps'], ['ps', '-a', '--json'], ['exec', 'x', 'sh'], ['stop', 'x'], ['kill', 'x'], ['inspect', 'x'], ['cleanup'], ['logs', 'x'], ['wait', 'x'], ['rm', '-f', 'x'], ['run', '-d', '-N', 'true']];
     for (const args of cases) {
       const r = await asNobody(args);
       assert.is(r.code, 1, `${args.join(' ')}: ${r.stderr}`);

@@ -13,6 +13,7 @@
  *    its daemon holds the fd; then recoverGateway (@containet/common) removes
  *    its NAT rules and restores ip_forward.
  */
+import { isDetached } from '../container/detach.js';
 import { execFile } from 'node:child_process';
 import { existsSync, lstatSync, readFileSync, unlinkSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -80,7 +81,8 @@ export async function cleanup(sockets: string[], opts: CleanupOptions = {}): Pro
   const live = new Map(all.filter((r) => recordAlive(r)).map((r) => [r.id, r]));
   // containode-oci keeps the records of stopped containers until `delete`
   // (runtime-spec lifecycle): those are its state, not leftovers.
-  const dead: ContainerRecord[] = all.filter((r) => !live.has(r.id) && r.runtime === 'containode');
+  // A detached container's record stays after its end too, for `logs` and `rm`.
+  const dead: ContainerRecord[] = all.filter((r) => !live.has(r.id) && r.runtime === 'containode' && !isDetached(r));
 
   // Mounts first: a top directory's mounts are what a record points at.
   const liveDirs = [...live.values()].flatMap((r) => [r.top, r.root]).filter((d): d is string => !!d);

@@ -1,16 +1,16 @@
 /** `containode exec [-t] ID PROGRAM [ARGS...]`: run a program inside a running container. */
 import { execSpec, type ExecOptions } from '../container/exec.js';
 import { UsageError } from '@containet/common';
-import { containerId, findRunning } from './common.js';
+import { containerId, findRunning, runningInit } from './common.js';
 
 export const commandNames = ['exec'];
 
 export const help = 'Run PROGRAM inside a running container: its namespaces, root, cgroups, environment and capabilities.';
 
-export async function handler(opts: ExecOptions, args: string[]): Promise<number> {
+export async function handler(opts: ExecOptions & { interactive?: boolean }, args: string[]): Promise<number> {
   const [id, ...program] = args;
   if (!program.length) throw new UsageError('exec needs ID and PROGRAM', 'containode exec [-t] ID PROGRAM [ARGS...]');
-  const spec = execSpec(findRunning(containerId([id ?? ''], 'exec')), program, opts);
+  const spec = execSpec(runningInit(findRunning(containerId([id ?? ''], 'exec'))), program, opts);
   const { spawnContainer } = await import('../runtime/spawn.js');
   const c = await spawnContainer(spec);
   const forward = (sig: NodeJS.Signals) => c.kill(sig);

@@ -2,7 +2,7 @@
 import { UsageError } from '@containet/common';
 import { killContainer } from '../container/container-kill.js';
 import { parseSignal } from '../container/signals.js';
-import { findRunning } from './common.js';
+import { findRunning, runningInit } from './common.js';
 
 export const commandNames = ['kill'];
 
@@ -13,6 +13,6 @@ export async function handler(_opts: object, args: string[]): Promise<string> {
   if (!id) throw new UsageError('kill needs a container identity', 'containode kill ID [SIGNAL]');
   if (extra !== undefined) throw new UsageError(`kill: unexpected argument ${extra}`);
   const sig = parseSignal(signal);
-  killContainer(findRunning(id), sig);
+  killContainer(runningInit(findRunning(id)), sig);
   return '';
 }

@@ -3,8 +3,10 @@ import { imageName, parseRunOptions, storeOf, type RawRunOptions, type RunOption
 import { resolveUser } from '../container/user.js';
 import type { RawLimitOptions } from '../limits/options.js';
 import type { Confinement } from '../container/container-spec.js';
+import { writeSync } from 'node:fs';
+import { UsageError } from '@containet/common';
 
-export type RawOptions = RawRunOptions & RawLimitOptions & { debug?: boolean; securityOpt?: string[]; sysctl?: string[] };
+export type RawOptions = RawRunOptions & RawLimitOptions & { debug?: boolean; securityOpt?: string[]; sysctl?: string[]; detach?: boolean; restart?: string };
 
 export const commandNames = ['run'];
 
@@ -60,6 +62,8 @@ export async function handler(raw: RawOptions, args: string[]): Promise<number> 
   }
   if (opts.user !== undefined) applyUser(opts);
   const confinement = await parseConfinement(raw, opts);
+  if (raw.detach) return detached(raw, opts, confinement);
+  if (raw.restart !== undefined) throw new UsageError('--restart needs -d: a foreground container ends with its program', 'add -d');
   const { launch } = await import('../container/launch.js');
   // Issue 5: limits, user namespace, capabilities, network hook; checks
   // them first, creates the cgroup in amendSpec, removes it at the end.
@@ -99,4 +103,30 @@ function applyUser(opts: RunOptions): void {
   const user = resolveUser(opts.root, opts.user!);
   opts.resolvedUser = { uid: user.uid, gid: user.gid, additionalGids: user.additionalGids };
   if (!opts.explicitHome && user.home) opts.env = opts.env.map((kv) => (kv.startsWith('HOME=') ? `HOME=${user.home}` : kv));
+}
+
+/**
+ * -d: started, then left to containode-spawn's supervisor (container/detach.ts);
+ * prints the identity. The cgroup stays with the container (the supervisor
+ * removes it at the end) unless the start failed.
+ */
+async function detached(raw: RawOptions, opts: RunOptions, confinement: Confinement): Promise<number> {
+  const { parseRestart, launchDetached } = await import('../container/detach.js');
+  const restart = parseRestart(raw.restart);
+  if (opts.publish.length) throw new UsageError('-p needs the foreground: the published port\'s relay runs in containode itself', 'run without -d, or reach the container through the switch');
+  if (opts.tty) throw new UsageError('--tty needs the foreground: a detached container has no terminal', 'use containode exec -it ID sh');
+  const { prepareLimits } = await import('../limits/apply.js');
+  const { parseLimitOptions } = await import('../limits/options.js');
+  const session = prepareLimits(parseLimitOptions(raw), opts.id);
+  try {
+    await launchDetached(opts, session.hooks, confinement, restart);
+  } catch (err) {
+    await session.release().catch(() => undefined);
+    throw err;
+  }
+  writeSync(1, `${opts.id}\n`);
+  // spawnContainer keeps the spawner's child handle, which has no unref:
+  // the container is the supervisor's now and this process is done.
+  // eslint-disable-next-line n/no-process-exit
+  process.exit(0);
 }

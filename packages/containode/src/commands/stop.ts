@@ -2,8 +2,10 @@
 import { constants } from 'node:os';
 import { UsageError } from '@containet/common';
 import { killContainer } from '../container/container-kill.js';
-import { recordAlive } from '../container/state.js';
+import { recordAlive, type ContainerRecord } from '../container/state.js';
 import { containerId, findRunning } from './common.js';
+import { containodeStore } from '../container/containode-store.js';
+import { initOf, isDetached, markStopped } from '../container/detach.js';
 
 export const commandNames = ['stop'];
 
@@ -19,13 +21,27 @@ export async function handler(opts: StopOptions, args: string[]): Promise<string
   const seconds = Number(timeSeconds);
   if (!Number.isFinite(seconds) || seconds < 0) throw new UsageError(`invalid --time ${timeSeconds}`, 'seconds, 0 or more');
   const rec = findRunning(containerId(args, 'stop'));
-  killContainer(rec, constants.signals.SIGTERM);
+  // A detached container's supervisor must not start it again.
+  if (isDetached(rec)) markStopped(containodeStore(), rec.id);
+  const signal = (sig: number) => {
+    const init = initOf(rec);
+    if (init) killContainer(init, sig);
+  };
+  signal(constants.signals.SIGTERM);
   const deadline = Date.now() + seconds * 1000;
   while (Date.now() < deadline) {
-    if (!recordAlive(rec)) return '';
+    if (!recordAlive(rec)) return detachPort(rec).then(() => '');
     await new Promise((r) => setTimeout(r, 50));
   }
-  if (recordAlive(rec)) killContainer(rec, constants.signals.SIGKILL);
+  if (recordAlive(rec)) signal(constants.signals.SIGKILL);
   while (recordAlive(rec) && Date.now() < deadline + 5000) await new Promise((r) => setTimeout(r, 20));
+  await detachPort(rec);
   return '';
+}
+
+/** A detached container's persistent switch port: it would stay until `rm` (the switch holds the tap). */
+async function detachPort(rec: ContainerRecord): Promise<void> {
+  if (!rec.switch?.persist || recordAlive(rec)) return;
+  const { SwitchLink } = await import('../container/switch-link.js');
+  await SwitchLink.detach(rec.switch.socket, rec.switch.node).catch(() => undefined);
 }
