@@ -102,6 +102,12 @@ export interface Bundle {
   rootfs: string;
   config: OciConfig;
   warnings: string[];
+  /**
+   * Fields ignored because the spec says to (unknown properties, config.md
+   * "Extensibility"; Windows-only ones): for --debug, not warnings, since a
+   * warning is for a choice this runtime made.
+   */
+  ignored: string[];
   /** linux.seccomp as the spawner's filter; none: the program runs unfiltered (as runc). */
   seccomp?: SeccompFilter | undefined;
 }
@@ -123,7 +129,7 @@ function isObj(v: unknown): v is Json {
  * the spec lets configs carry extensions, runc ignores them).
  */
 interface Known {
-  [field: string]: true | string | Known;
+  [field: string]: true | string | Known | null;
 }
 
 const HOOK_KNOWN: Known = { path: true, args: true, env: true, timeout: true };
@@ -138,7 +144,7 @@ const KNOWN: Known = {
     cwd: true,
     env: true,
     args: true,
-    commandLine: 'Windows only, ignored',
+    commandLine: null,
     rlimits: { type: true, soft: true, hard: true },
     apparmorProfile: 'AppArmor is not supported: no profile is applied',
     capabilities: { bounding: true, effective: true, permitted: true, inheritable: true, ambient: true },
@@ -148,7 +154,7 @@ const KNOWN: Known = {
     selinuxLabel: 'SELinux is not supported: no label is applied',
     ioPriority: 'the I/O priority is not changed',
     execCPUAffinity: 'the CPU affinity is not changed',
-    user: { uid: true, gid: true, umask: true, additionalGids: true, username: 'Windows only, ignored' },
+    user: { uid: true, gid: true, umask: true, additionalGids: true, username: null },
   },
   hostname: true,
   domainname: true,
@@ -202,17 +208,23 @@ const KNOWN: Known = {
   },
 };
 
-function walkKnown(value: unknown, known: Known, path: string, warnings: string[]): void {
+/**
+ * `null` in the table: a field the spec itself says to ignore here
+ * (Windows-only); absent: unknown, which config.md requires runtimes to
+ * ignore. Both go to `ignored`; a string (a choice of this runtime) warns.
+ */
+function walkKnown(value: unknown, known: Known, path: string, warnings: string[], ignored: string[]): void {
   const visit = (v: unknown, p: string) => {
     if (!isObj(v)) return;
     for (const [key, sub] of Object.entries(v)) {
       const k = known[key];
       const fp = p ? `${p}.${key}` : key;
-      if (k === undefined) warnings.push(`${fp}: unknown field, ignored`);
+      if (k === undefined) ignored.push(`${fp}: unknown field, ignored`);
+      else if (k === null) ignored.push(`${fp}: not for Linux, ignored`);
       else if (typeof k === 'string') warnings.push(`${fp}: not supported, ${k}`);
       else if (k !== true) {
-        if (Array.isArray(sub)) sub.forEach((item, i) => walkKnown(item, k, `${fp}[${i}]`, warnings));
-        else walkKnown(sub, k, fp, warnings);
+        if (Array.isArray(sub)) sub.forEach((item, i) => walkKnown(item, k, `${fp}[${i}]`, warnings, ignored));
+        else walkKnown(sub, k, fp, warnings, ignored);
       }
     }
   };
@@ -284,7 +296,8 @@ export function loadBundle(bundleDir: string): Bundle {
   }
   if (!isObj(raw)) throw bad('(top level)', 'must be an object');
   const warnings: string[] = [];
-  walkKnown(raw, KNOWN, '', warnings);
+  const ignored: string[] = [];
+  walkKnown(raw, KNOWN, '', warnings, ignored);
 
   checkString(raw['ociVersion'], 'ociVersion');
   if (!String(raw['ociVersion']).startsWith('1.')) throw bad('ociVersion', `${String(raw['ociVersion'])} is not a 1.x version`);
@@ -414,7 +427,7 @@ export function loadBundle(bundleDir: string): Bundle {
   }
   // Checked now, before anything is created; the spawner compiles it.
   const seccomp = isObj(linux) && linux['seccomp'] != null ? seccompFromOci(linux['seccomp']) : undefined;
-  return { dir, rootfs, config: raw as unknown as OciConfig, warnings, seccomp };
+  return { dir, rootfs, config: raw as unknown as OciConfig, warnings, ignored, seccomp };
 }
 
 /** 2^64-1 (and JSON's rounding of it) means no limit in OCI rlimits. */

@@ -90,6 +90,7 @@ function giveFifoToContainer(fifo: string, linux: { uidMappings?: IdMapping[]; g
 export async function createContainer(g: Globals, o: CreateOptions): Promise<Created> {
   const bundle = loadBundle(o.bundle);
   for (const w of bundle.warnings) g.log.warn(`config.json: ${w}`);
+  for (const w of bundle.ignored) g.log.debug(`config.json: ${w}`);
   const cfg = bundle.config;
   const namespaces: Record<string, true | string> = {};
   for (const n of cfg.linux?.namespaces ?? []) namespaces[n.type === 'network' ? 'net' : n.type] = n.path ?? true;
