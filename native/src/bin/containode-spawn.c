@@ -26,6 +26,7 @@
 #include "containode-spawn/console.h"
 #include "containode-spawn/init.h"
 #include "containode-spawn/netlink.h"
+#include "containode-spawn/devcgroup.h"
 #include "containode-spawn/ns.h"
 #include "containode-spawn/report.h"
 #include "containode-spawn/spec.h"
@@ -328,6 +329,12 @@ int main(int argc, char **argv)
 		fail(&sp, r, "spec", errmsg);
 	build_seccomp(&sp);
 
+	/* cgroup v2's device allowlist, before the init can join the cgroup. */
+	if (spec.devices_cgroup2) {
+		r = devcgroup_attach(spec.devices_cgroup2, spec.device_rules, spec.n_device_rules, &step);
+		if (r)
+			fail(&sp, -r, step, spec.devices_cgroup2);
+	}
 	/* Everything named by a host path, before any setns. */
 	for (i = 0; i < spec.n_cgroups; i++) {
 		cgfd[i] = open(spec.cgroup_procs[i], O_WRONLY | O_CLOEXEC);

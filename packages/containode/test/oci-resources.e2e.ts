@@ -9,11 +9,12 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { Cleanup, testIf, uniqueName, whyNoRoot } from '@containet/common/testing';
-import { detectCgroupLayout, hierarchyOf } from '../src/cgroup/index.js';
-import { baseConfig, deleteLater, makeBundle, oci } from './oci-fixtures.js';
+import { Cleanup, sh, testIf, uniqueName, whyNoRoot } from '@containet/common/testing';
+import { spawnContainer } from '../src/runtime/spawn.js';
+import { detectCgroupLayout, hierarchyOf, removeCgroupDir } from '../src/cgroup/index.js';
+import { baseConfig, deleteLater, makeBundle, oci, tempDir } from './oci-fixtures.js';
 
 const noRoot = whyNoRoot();
 const layout = detectCgroupLayout();
@@ -168,6 +169,38 @@ testIf(test, noRoot ?? (home('cpuset')?.version === 1 ? null : 'needs the v1 cpu
     assert.is(r.code, 0, r.stderr);
     assert.match(r.stdout, /^Cpus_allowed_list:\s+0$/m);
     assert.not.ok(existsSync(join(home('cpuset')!.path, top)), 'the levels are removed with the container');
+  } finally {
+    await cleanup.run();
+  }
+});
+
+testIf(test, noRoot ?? (layout.unified ? null : 'needs a cgroup v2 hierarchy'), 'cgroup v2 device allowlist: the spawner\'s BPF_PROG_TYPE_CGROUP_DEVICE program denies what the rules do not allow', async () => {
+  const cleanup = new Cleanup();
+  try {
+    // A cgroup of our own in the unified hierarchy (the program needs no
+    // controller enabled), a device node made on the host, a process in the
+    // cgroup that tries it and /dev/null.
+    const dir = join(layout.unified!, uniqueName('ocibpf'));
+    mkdirSync(dir);
+    cleanup.add(`rmdir ${dir}`, () => removeCgroupDir(dir));
+    const tmp = tempDir(cleanup, 'ocibpf');
+    await sh('mknod', join(tmp, 'lc'), 'c', '10', '237');
+    const outFile = join(tmp, 'out');
+    const out = openSync(outFile, 'w');
+    try {
+      const c = await spawnContainer({
+        namespaces: { mount: true },
+        cgroupProcs: [join(dir, 'cgroup.procs')],
+        deviceCgroup: { path: dir, rules: [{ allow: false }, { allow: true, type: 'c', major: 1, minor: 3, access: 'rwm' }, { allow: true, type: 'c', major: 10, access: 'r' }] },
+        process: { args: ['/bin/sh', '-c', `(: < ${tmp}/lc) 2>/dev/null; echo read=$?; (: > ${tmp}/lc) 2>/dev/null; echo write=$?; : > /dev/null; echo null=$?; (: < /dev/zero) 2>/dev/null; echo zero=$?`], env: [] },
+      }, { stdio: ['ignore', out, 'inherit'] });
+      await c.release();
+      assert.is(await c.exited, 0);
+    } finally {
+      closeSync(out);
+    }
+    // c 10:* r allows the read, nothing allows the write to it or /dev/zero.
+    assert.match(readFileSync(outFile, 'utf8'), /^read=0\nwrite=[1-9]\nnull=0\nzero=[1-9]\n$/);
   } finally {
     await cleanup.run();
   }

@@ -276,6 +276,38 @@ static int spec_line(struct spec *s, char **f, int n)
 			return -1;
 		s->sysctl[s->n_sysctl].key = f[1];
 		s->sysctl[s->n_sysctl++].value = f[2];
+	} else if (!strcmp(k, "devices_cgroup2")) {
+		NEED(2);
+		if (f[1][0] != '/')
+			return -1;
+		s->devices_cgroup2 = f[1];
+	} else if (!strcmp(k, "device_rule")) {
+		struct device_rule *d;
+		char *end;
+
+		NEED(6);
+		if (s->n_device_rules >= MAX_DEVICE_RULES)
+			return -1;
+		d = &s->device_rules[s->n_device_rules++];
+		if (strcmp(f[1], "allow") && strcmp(f[1], "deny"))
+			return -1;
+		d->allow = !strcmp(f[1], "allow");
+		if (strlen(f[2]) != 1 || !strchr("acb", f[2][0]))
+			return -1;
+		d->type = f[2][0];
+		d->major = d->minor = -1;
+		if (strcmp(f[3], "*")) {
+			d->major = strtol(f[3], &end, 10);
+			if (*end || d->major < 0)
+				return -1;
+		}
+		if (strcmp(f[4], "*")) {
+			d->minor = strtol(f[4], &end, 10);
+			if (*end || d->minor < 0)
+				return -1;
+		}
+		if (devcgroup_parse_access(f[5], &d->access))
+			return -1;
 	} else if (!strcmp(k, "cgroup_procs")) {
 		NEED(2);
 		if (s->n_cgroups >= MAX_CGROUPS || f[1][0] != '/')

@@ -11,6 +11,8 @@
 
 enum ns_type { NS_USER, NS_PID, NS_MOUNT, NS_UTS, NS_IPC, NS_NET, NS_CGROUP, NS_COUNT };
 
+#include "devcgroup.h"
+
 #define MAX_MOUNTS	256
 #define MAX_DEVICES	128
 #define MAX_PATHS	128
@@ -74,6 +76,9 @@ struct spec {
 	struct sysctl_ent sysctl[MAX_SYSCTL];
 	int n_sysctl;
 	const char *cgroup_procs[MAX_CGROUPS];
+	const char *devices_cgroup2;	/* cgroup v2 directory for the device program */
+	struct device_rule device_rules[MAX_DEVICE_RULES];
+	int n_device_rules;
 	int n_cgroups;
 	const char *tap_name, *tap_mac;
 	unsigned int tap_mtu;

@@ -10,7 +10,7 @@ import { userInfo } from 'node:os';
 import { chownSync, writeFileSync, renameSync } from 'node:fs';
 import { ContainetError } from '@containet/common';
 import type { SpawnedContainer } from '../runtime/spawn.js';
-import type { IdMapping } from '../runtime/spec.js';
+import type { ContainerSpec, IdMapping } from '../runtime/spec.js';
 import { loadBundle, toContainerSpec, type Bundle } from './config.js';
 import { ContainerCgroup } from '../cgroup/cgroup.js';
 import { OCI_LABELS } from '../cgroup/plan.js';
@@ -129,6 +129,7 @@ async function build(g: Globals, o: CreateOptions, dirs: ContainerStore, rec: Co
   let link: SwitchLink | undefined;
   let spawned: SpawnedContainer | undefined;
   let cgroupProcs: string[] = [];
+  let deviceCgroup: ContainerSpec['deviceCgroup'];
   try {
     dirs.write(rec);
     if (plan) link = await (await import('../container/switch-link.js')).SwitchLink.open(plan.socket);
@@ -137,6 +138,7 @@ async function build(g: Globals, o: CreateOptions, dirs: ContainerStore, rec: Co
       // Every hierarchy the host has, as runc joins them (the container sees its own cgroup in each).
       const cg = await ContainerCgroup.createNamed(cgroupName(o.id, linux.cgroupsPath), ociResources(linux), { labels: OCI_LABELS, joinExisting: true });
       cgroupProcs = cg.procsFiles;
+      deviceCgroup = cg.plan.deviceProgram ? { path: cg.plan.deviceProgram.dir, rules: cg.plan.deviceProgram.rules } : undefined;
       rec.cgroup = cg.record;
       dirs.write(rec);
     }
@@ -150,6 +152,8 @@ async function build(g: Globals, o: CreateOptions, dirs: ContainerStore, rec: Co
       warn: (m) => g.log.warn(m),
     });
     // The same path as containode's containers: cgroup, eth0, protections.
+    // cgroup v2: the device allowlist is a program the spawner attaches.
+    if (deviceCgroup) ociSpec.deviceCgroup = deviceCgroup;
     const spec = newContainerSpec({ spec: ociSpec, cgroup: { procsFiles: cgroupProcs }, network: plan?.network });
     const { spawnContainer } = await import('../runtime/spawn.js');
     // The spawner's warnings are the runtime's: to --log, never into the

@@ -161,6 +161,12 @@ export interface ContainerSpec {
   sysctl?: Record<string, string>;
   /** cgroup.procs files the init joins before it is released. */
   cgroupProcs?: string[];
+  /**
+   * cgroup v2's device allowlist: a BPF_PROG_TYPE_CGROUP_DEVICE program
+   * attached to `path` (the container's cgroup v2 directory) before the init
+   * joins it; `rules` in devices.allow order (a later rule overrides).
+   */
+  deviceCgroup?: { path: string; rules: { allow: boolean; type?: string; major?: number; minor?: number; access?: string }[] };
   network?: NetworkSpec;
   process: ProcessSpec;
   /** Created by the spawner; the init waits until someone opens it for reading. */
@@ -245,6 +251,12 @@ export function serializeSpec(spec: ContainerSpec): string {
   for (const p of spec.readonlyPaths ?? []) out.push(line('readonly', p));
   for (const [k, v] of Object.entries(spec.sysctl ?? {})) out.push(line('sysctl', k, v));
   for (const p of spec.cgroupProcs ?? []) out.push(line('cgroup_procs', p));
+  if (spec.deviceCgroup) {
+    out.push(line('devices_cgroup2', spec.deviceCgroup.path));
+    for (const r of spec.deviceCgroup.rules) {
+      out.push(line('device_rule', r.allow ? 'allow' : 'deny', r.type ?? 'a', r.major ?? '*', r.minor ?? '*', r.access || 'rwm'));
+    }
+  }
   const net = spec.network;
   if (net?.tap) {
     out.push(line('tap', net.tap.ifname, net.tap.mac ?? '-', net.tap.mtu ?? 0));
