@@ -53,6 +53,8 @@ export class Switch extends EventEmitter {
   readonly datapath: Datapath;
   #ports = new Map<number, PortRecord>();
   #byNode = new Map<string, number>();
+  /** Ports by IPv4 address and MAC (addressKeys), for the duplicate check. */
+  #byAddress = new Map<string, number>();
   /** Ports per owning connection. */
   #owned = new Map<number, number>();
   #started = Date.now();
@@ -110,6 +112,7 @@ export class Switch extends EventEmitter {
       const rec: PortRecord = { ...spec, port, tap: info.name, vnetHdr: info.vnetHdr, attachedAt: Date.now() };
       this.#ports.set(port, rec);
       this.#byNode.set(spec.node, port);
+      for (const key of addressKeys(spec)) this.#byAddress.set(key, port);
       if (spec.owner !== undefined) this.#owned.set(spec.owner, (this.#owned.get(spec.owner) ?? 0) + 1);
       const out = this.#info(rec);
       this.#log(`port ${port} attached: node ${spec.node} ${spec.ifname} (tap ${info.name}${info.vnetHdr ? ', vnet' : ''})`);
@@ -127,17 +130,13 @@ export class Switch extends EventEmitter {
    * attaching process has exited does not count.
    */
   #refuseDuplicate(spec: AttachSpec): void {
-    const ipv4 = new Set((spec.addresses ?? []).map(ipv4Of).filter((a): a is string => a !== undefined));
-    for (const rec of this.#ports.values()) {
-      if (rec.port === this.#vxlan?.port) continue; // its address is the underlay's
+    for (const key of addressKeys(spec)) {
+      const rec = this.#ports.get(this.#byAddress.get(key) ?? -1);
+      if (!rec) continue;
       // A container that has exited leaves its port until the daemon reads
       // its connection's end; a successor with its address must not race that.
       if (rec.pid !== undefined && !processRunning(rec.pid)) continue;
-      const clash =
-        (spec.mac !== undefined && rec.mac === spec.mac ? `MAC ${spec.mac}` : undefined) ??
-        (rec.addresses ?? []).map(ipv4Of).find((a) => a !== undefined && ipv4.has(a));
-      if (clash === undefined) continue;
-      const what = clash.startsWith('MAC ') ? clash : `IPv4 address ${clash}`;
+      const what = key.startsWith('mac ') ? `MAC ${key.slice(4)}` : `IPv4 address ${key.slice(5)}`;
       throw new ContainetError('CN_DUPLICATE_ADDRESS', `${what} of node ${spec.node} is already on port ${rec.port} (node ${rec.node})`, {
         hint: `give ${spec.node} another address, detach ${rec.node} first (containet detach ${rec.node}), or start containet with --allow-duplicate-addresses`,
       });
@@ -313,6 +312,7 @@ export class Switch extends EventEmitter {
     this.datapath.close();
     this.#ports.clear();
     this.#byNode.clear();
+    this.#byAddress.clear();
     this.#owned.clear();
   }
 
@@ -346,6 +346,7 @@ export class Switch extends EventEmitter {
     if (rec.port === this.#vxlan?.port) this.#vxlan = undefined;
     this.#ports.delete(rec.port);
     this.#byNode.delete(rec.node);
+    for (const key of addressKeys(rec)) if (this.#byAddress.get(key) === rec.port) this.#byAddress.delete(key);
     if (rec.owner !== undefined) {
       const n = (this.#owned.get(rec.owner) ?? 1) - 1;
       if (n > 0) this.#owned.set(rec.owner, n);
@@ -367,6 +368,17 @@ export class Switch extends EventEmitter {
     }
     this.emit('mac', ev);
   }
+}
+
+/** An attach's IPv4 addresses and MAC as keys of Switch's address index: `ipv4 A.B.C.D`, `mac AA:..`. */
+function addressKeys(spec: { addresses?: string[] | undefined; mac?: string | undefined }): string[] {
+  const keys = new Set<string>();
+  for (const a of spec.addresses ?? []) {
+    const v4 = ipv4Of(a);
+    if (v4 !== undefined) keys.add(`ipv4 ${v4}`);
+  }
+  if (spec.mac !== undefined) keys.add(`mac ${spec.mac}`);
+  return [...keys];
 }
 
 /** The IPv4 address of `a.b.c.d[/prefix]`, else undefined (IPv6 and anything else). */
