@@ -8,7 +8,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { DEFAULT_DEVICE_RULES, OCI_LABELS, deviceRuleText, planResources, type CgroupLayout } from '../src/cgroup/index.js';
+import { DEFAULT_DEVICE_RULES, OCI_LABELS, deviceRuleText, planCgroup, planResources, type CgroupLayout } from '../src/cgroup/index.js';
 import { ociResources } from '../src/oci/cgroup-path.js';
 
 const V1: CgroupLayout = {
@@ -92,6 +92,13 @@ test('OCI resources: the config\'s device rules, then Docker\'s allowlist, then 
   assert.ok(texts.indexOf('allow c 1:3 rwm') > 1, 'the default list comes after the config\'s own rules, as runc appends it');
   assert.is(texts[texts.length - 1], 'allow c 10:229 rwm');
   assert.equal(ociResources({}).devices, DEFAULT_DEVICE_RULES, 'no rules at all: Docker\'s default');
+});
+
+test('containode\'s limits carry the device allowlist to the same plan (v1 files, v2 program)', () => {
+  const v1 = planCgroup(V1, 'containet/x', { devices: DEFAULT_DEVICE_RULES });
+  assert.ok(v1.writes.some((w) => w.file === '/cg/devices/containet/x/devices.allow' && w.value === 'c 136:* rwm'));
+  assert.equal(planCgroup(V2, 'containet/x', { devices: DEFAULT_DEVICE_RULES }).deviceProgram?.rules, [...DEFAULT_DEVICE_RULES]);
+  assert.is(planCgroup(V1, 'containet/x', {}).writes.length, 0, 'no list: no restriction (--privileged)');
 });
 
 test.run();

@@ -22,6 +22,8 @@ export interface CgroupLimits {
   cpus?: number;
   /** Most tasks (processes and threads) at once. */
   pidsLimit?: number;
+  /** The device allowlist (DEFAULT_DEVICE_RULES: Docker's default; absent: not restricted, as --privileged). */
+  devices?: readonly DeviceRule[];
 }
 
 /** linux.resources as both commands give them (on v2 a negative memory limit or quota is `max`; v1 takes -1 as no limit). */
@@ -207,6 +209,7 @@ export function limitsToResources(limits: CgroupLimits): CgroupResources {
   if (limits.memory !== undefined) r.memory = { limit: limits.memory, noSwap: true };
   if (limits.cpus !== undefined) r.cpu = { quota: cpuQuotaUs(limits.cpus), period: CPU_PERIOD_US };
   if (limits.pidsLimit !== undefined) r.pids = { limit: limits.pidsLimit };
+  if (limits.devices?.length) r.devices = [...limits.devices];
   return r;
 }
 
