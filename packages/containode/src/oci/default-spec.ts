@@ -1,8 +1,8 @@
 /**
  * The config.json that `spec` writes: the same defaults as `runc spec`
  * (a busybox-style rootfs at ./rootfs, sh on a terminal, a few
- * capabilities), minus the device-cgroup rule this runtime cannot apply,
- * plus Docker's default seccomp profile in linux.seccomp (runc writes no
+ * capabilities, every device denied but Docker's default allowlist), plus
+ * Docker's default seccomp profile in linux.seccomp (runc writes no
  * filter; a container made from this file is confined as under Docker),
  * evaluated for these capabilities and this host's architecture.
  */
@@ -39,6 +39,8 @@ export function defaultConfig(): OciConfig {
       namespaces: [{ type: 'pid' }, { type: 'network' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }],
       maskedPaths: ['/proc/acpi', '/proc/asound', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list', '/proc/timer_stats', '/proc/sched_debug', '/sys/firmware', '/proc/scsi', '/sys/devices/virtual/powercap'],
       readonlyPaths: ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'],
+      // runc's: deny all; the runtime adds the default allowlist after it.
+      resources: { devices: [{ allow: false, access: 'rwm' }] },
       seccomp: defaultOciSeccomp(CAPS),
     },
   };
