@@ -29,9 +29,8 @@
 #include <fcntl.h>
 #include <ifaddrs.h>
 #include <arpa/inet.h>
-#include <linux/if_tun.h>
+#include <linux/rtnetlink.h>
 #include <net/if.h>
-#include <poll.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,12 +39,15 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "containet-cni-netns/rtnl.h"
+#include "shared/fdsend.h"
+#include "shared/netlink.h"
+#include "shared/tap.h"
 
-/* struct virtio_net_hdr_v1 without the hash report: what containet reads. */
-#define VNET_HDR_LEN 12
 #define MAX_ITEMS 32
 #define MAX_FRAME (1 << 20)
+/* How long a full socket (the caller reads it from its event loop) may stay
+ * full before the attach frame is given up on. */
+#define SEND_TIMEOUT_MS 5000
 /* Exit status of `check` when the interface differs from what was asked. */
 #define EXIT_DIFFERS 200
 
@@ -109,18 +111,6 @@ static int parse_args(int argc, char **argv, struct request *rq)
 	return 0;
 }
 
-static int parse_mac(const char *s, unsigned char *mac)
-{
-	unsigned int b[6];
-	int i;
-
-	if (strlen(s) != 17 || sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5]) != 6)
-		return -EINVAL;
-	for (i = 0; i < 6; i++)
-		mac[i] = (unsigned char)b[i];
-	return 0;
-}
-
 /* Enter the network namespace at @path (a bind mount or /proc/PID/ns/net).
  * Return: 0 or -errno (-ENOENT: no such file, -EINVAL: not a netns).
  */
@@ -134,84 +124,6 @@ static int enter_netns(const char *path)
 		r = -errno;
 	close(fd);
 	return r;
-}
-
-/* Open tap @name (created if absent) with the vnet header and offloads;
- * @persist sets TUNSETPERSIST.  Return: the fd or -errno, *@step set.
- */
-static int tap_open(const char *name, int persist, const char **step)
-{
-	unsigned int offloads = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN;
-	struct ifreq ifr;
-	int fd, hdr = VNET_HDR_LEN, err;
-
-	*step = "open(/dev/net/tun)";
-	fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	memset(&ifr, 0, sizeof(ifr));
-	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
-	snprintf(ifr.ifr_name, IFNAMSIZ, "%s", name);
-	*step = "ioctl(TUNSETIFF)";
-	if (ioctl(fd, TUNSETIFF, &ifr) < 0)
-		goto err;
-	*step = "ioctl(TUNSETVNETHDRSZ)";
-	if (ioctl(fd, TUNSETVNETHDRSZ, &hdr) < 0)
-		goto err;
-	*step = "ioctl(TUNSETOFFLOAD)";
-	if (ioctl(fd, TUNSETOFFLOAD, offloads) < 0)
-		goto err;
-	*step = "ioctl(TUNSETPERSIST)";
-	if (persist && ioctl(fd, TUNSETPERSIST, 1) < 0)
-		goto err;
-	return fd;
-err:
-	err = errno;
-	close(fd);
-	return -err;
-}
-
-/* Send all of @buf on @sock with @fd attached to the first byte; @sock may
- * be non-blocking (shared with the caller's event loop).
- * Return: 0 or -errno.
- */
-static int send_with_fd(int sock, const char *buf, size_t len, int fd)
-{
-	char cbuf[CMSG_SPACE(sizeof(int))];
-	size_t off = 0;
-
-	while (off < len) {
-		struct iovec iov = { .iov_base = (char *)buf + off, .iov_len = len - off };
-		struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
-		ssize_t n;
-
-		if (off == 0) {
-			struct cmsghdr *c;
-
-			memset(cbuf, 0, sizeof(cbuf));
-			msg.msg_control = cbuf;
-			msg.msg_controllen = sizeof(cbuf);
-			c = CMSG_FIRSTHDR(&msg);
-			c->cmsg_level = SOL_SOCKET;
-			c->cmsg_type = SCM_RIGHTS;
-			c->cmsg_len = CMSG_LEN(sizeof(int));
-			memcpy(CMSG_DATA(c), &fd, sizeof(int));
-		}
-		n = sendmsg(sock, &msg, MSG_NOSIGNAL);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN) {
-			struct pollfd p = { .fd = sock, .events = POLLOUT };
-
-			if (poll(&p, 1, 5000) == 0)
-				return -ETIMEDOUT;
-			continue;
-		}
-		if (n < 0)
-			return -errno;
-		off += (size_t)n;
-	}
-	return 0;
 }
 
 /* The attach frame the caller wrote on stdin.  Return: its length or -errno. */
@@ -253,7 +165,7 @@ static int send_tap(int sock, int tap)
 {
 	if (frame_len < 0)
 		return (int)frame_len;
-	return send_with_fd(sock, frame, (size_t)frame_len, tap);
+	return fdsend_all(sock, frame, (size_t)frame_len, tap, SEND_TIMEOUT_MS);
 }
 
 static void delete_tap(int nl, const char *name)
@@ -261,7 +173,7 @@ static void delete_tap(int nl, const char *name)
 	unsigned int idx = if_nametoindex(name);
 
 	if (idx)
-		rtnl_link_del(nl, (int)idx);
+		nl_link_del(nl, (int)idx);
 }
 
 static int cmd_add(const struct request *rq)
@@ -274,29 +186,29 @@ static int cmd_add(const struct request *rq)
 	unsigned int idx;
 
 	if (rq->mac) {
-		if (parse_mac(rq->mac, mac) < 0)
+		if (nl_mac_parse(rq->mac, mac) < 0)
 			return fail(EINVAL, "mac", rq->mac);
 		macp = mac;
 	}
 	if (if_nametoindex(rq->ifname))
 		return fail(EEXIST, "link", rq->ifname);
-	nl = rtnl_open();
+	nl = nl_open();
 	if (nl < 0)
 		return fail(nl, "socket", "netlink");
-	tap = tap_open(rq->ifname, 1, &step);
+	tap = tap_open(rq->ifname, TAP_OFFLOADS | TAP_PERSIST, NULL, &step);
 	if (tap < 0) {
 		r = fail(tap, step, rq->ifname);
 		tap = -1;
 		goto out;
 	}
 	idx = if_nametoindex(rq->ifname);
-	r = idx ? rtnl_link_set(nl, (int)idx, macp, rq->mtu) : -errno;
+	r = idx ? nl_link_set(nl, (int)idx, macp, rq->mtu) : -errno;
 	if (r) {
 		r = fail(r, "rtnetlink(link set)", rq->ifname);
 		goto undo;
 	}
 	for (i = 0; i < rq->n_addr; i++) {
-		r = rtnl_addr_add(nl, (int)idx, rq->addr[i]);
+		r = nl_addr_add(nl, (int)idx, rq->addr[i]);
 		if (r) {
 			snprintf(detail, sizeof(detail), "%s dev %s", rq->addr[i], rq->ifname);
 			r = fail(r, "rtnetlink(address add)", detail);
@@ -310,7 +222,7 @@ static int cmd_add(const struct request *rq)
 		gw = strchr(dst, ',');
 		if (gw)
 			*gw++ = '\0';
-		r = rtnl_route_add(nl, (int)idx, dst, gw);
+		r = nl_route_add(nl, (int)idx, dst, gw, RTPROT_BOOT);
 		if (r) {
 			snprintf(detail, sizeof(detail), "%s via %s dev %s", dst, gw && *gw ? gw : "(on-link)", rq->ifname);
 			r = fail(r, "rtnetlink(route add)", detail);
@@ -355,7 +267,7 @@ static int cmd_open(const struct request *rq)
 		return usage();
 	if (!if_nametoindex(rq->ifname))
 		return fail(ENODEV, "link", rq->ifname);
-	tap = tap_open(rq->ifname, 0, &step);
+	tap = tap_open(rq->ifname, TAP_OFFLOADS, NULL, &step);
 	if (tap < 0)
 		return fail(tap, step, rq->ifname);
 	r = send_tap(rq->send_fd, tap);
@@ -372,10 +284,10 @@ static int cmd_del(const struct request *rq)
 		printf("absent\n");
 		return 0;
 	}
-	nl = rtnl_open();
+	nl = nl_open();
 	if (nl < 0)
 		return fail(nl, "socket", "netlink");
-	r = rtnl_link_del(nl, (int)idx);
+	r = nl_link_del(nl, (int)idx);
 	close(nl);
 	if (r == -ENODEV) {
 		printf("absent\n");

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "report.h"
+#include "shared/fdsend.h"
 
 /* ctl_connect() - connect to the caller's socket; "@name" is an abstract
  * address (unix(7): sun_path[0] == 0). Abstract names are compared with
@@ -82,43 +83,12 @@ int ctl_readline(struct linebuf *lb, int fd, char **line)
 	}
 }
 
-static int send_fd_msg(int fd, const char *msg, size_t len, int pass_fd)
-{
-	char cbuf[CMSG_SPACE(sizeof(int))];
-	struct iovec iov = { .iov_base = (void *)msg, .iov_len = len };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-	ssize_t n;
-
-	if (pass_fd >= 0) {
-		struct cmsghdr *c;
-
-		memset(cbuf, 0, sizeof(cbuf));
-		mh.msg_control = cbuf;
-		mh.msg_controllen = sizeof(cbuf);
-		c = CMSG_FIRSTHDR(&mh);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(c), &pass_fd, sizeof(int));
-	}
-	do
-		n = sendmsg(fd, &mh, MSG_NOSIGNAL);
-	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return -errno;
-	/* Control messages are a few dozen bytes: a short write on a unix
-	 * stream socket only happens when the peer is gone. */
-	if ((size_t)n != len)
-		return -EPIPE;
-	return 0;
-}
-
 /* ctl_send() - send the text @msg (with its '\n') and optionally @pass_fd.
  * Return: 0 or -errno.
  */
 int ctl_send(int fd, const char *msg, int pass_fd)
 {
-	return send_fd_msg(fd, msg, strlen(msg), pass_fd);
+	return fdsend_all(fd, msg, strlen(msg), pass_fd, -1);
 }
 
 /* ctl_sendf() - printf-style ctl_send().  Return: 0 or -errno. */
@@ -169,7 +139,7 @@ int fmt_error(char *out, size_t cap, int err, const char *step, const char *deta
  */
 int report_send(int sock, const char *msg, int pass_fd)
 {
-	return send_fd_msg(sock, msg, strlen(msg), pass_fd);
+	return fdsend_all(sock, msg, strlen(msg), pass_fd, -1);
 }
 
 /* report_fail() - tell the spawner that @step failed with @err. */
