@@ -147,6 +147,24 @@ testIf(test, reason, '--privileged lifts the filter, the masks and read-only /pr
   assert.equal(hostValues(), before, 'the host\'s settings are what they were');
 });
 
+testIf(test, reason, "the devices cgroup: Docker's allowlist, so a node of a device outside it (/dev/fuse, 10:229) cannot be opened; --privileged opens it", async () => {
+  const cleanup = new Cleanup();
+  try {
+    const root = await makeBusyboxRoot(join(tempDir(cleanup, 'cnode-droot'), 'root'));
+    // Opening /dev/fuse needs no capability: only the devices cgroup can refuse it.
+    const cmd = 'mknod /dev/fuse c 10 229 && if head -c 0 /dev/fuse 2>/dev/null; then echo fuse=open; else echo fuse=refused; fi; echo ok > /dev/null && echo null=ok';
+    const plain = await containode(['--rm', '-i', uniqueName('cfv'), '-r', root, 'sh', '-c', cmd]);
+    assert.is(plain.code, 0, plain.stderr);
+    assert.match(plain.stdout, /^fuse=refused$/m);
+    assert.match(plain.stdout, /^null=ok$/m);
+    const priv = await containode(['--rm', '--privileged', '-i', uniqueName('cfw'), '-r', root, 'sh', '-c', cmd]);
+    assert.is(priv.code, 0, priv.stderr);
+    if (existsSync('/dev/fuse')) assert.match(priv.stdout, /^fuse=open$/m);
+  } finally {
+    await cleanup.run();
+  }
+});
+
 testIf(test, reason, 'bad confinement options: one line naming what was wrong, exit 2, no container made', async () => {
   const cleanup = new Cleanup();
   try {

@@ -49,6 +49,9 @@ export function amendSpecWithLimits(spec: ContainerSpec, limits: ContainerLimits
     // SIGKILLed, its spawner removes it (orphan_rmdir, issue 11); what a
     // crash of both leaves goes with removeStaleCgroups() (containode cleanup).
     spec.cleanup = { ...spec.cleanup, orphanRmdir: [...(spec.cleanup?.orphanRmdir ?? []), ...[...cgroup.plan.dirs].reverse()] };
+    // cgroup v2 has no devices files: the allowlist is a BPF program the spawner attaches.
+    const program = cgroup.plan.deviceProgram;
+    if (program) spec.deviceCgroup = { path: program.dir, rules: program.rules };
   }
   if (limits.cgroupns) spec.namespaces.cgroup = true;
   if (limits.userns) {

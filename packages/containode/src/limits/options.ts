@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { UsageError } from '@containet/common';
 import type { IdMapping } from '../runtime/spec.js';
-import type { CgroupLimits } from '../cgroup/plan.js';
+import { DEFAULT_DEVICE_RULES, type CgroupLimits } from '../cgroup/plan.js';
 import { chooseCapabilities, type CapabilityChoice } from './capabilities.js';
 import { checkIdMap, defaultIdMapping, parseIdMapping } from './idmap.js';
 import { checkNetHook } from './hook.js';
@@ -95,6 +95,9 @@ export function parseLimitOptions(raw: RawLimitOptions, env: LimitEnvironment = 
   if (raw.memory !== undefined) cgroup.memory = parseMemory(raw.memory);
   if (raw.cpus !== undefined) cgroup.cpus = parseCpus(raw.cpus);
   if (raw.pidsLimit !== undefined) cgroup.pidsLimit = parsePidsLimit(raw.pidsLimit);
+  // Docker's device allowlist (the devices cgroup) unless --privileged: a
+  // container with CAP_MKNOD may make a node of any device, but not open it.
+  if (!raw.privileged) cgroup.devices = DEFAULT_DEVICE_RULES;
 
   const supported = env.cgroupnsSupported ?? existsSync(CGROUPNS_FILE);
   if (raw.cgroupns === true && !supported) throw new UsageError('--cgroupns: this kernel has no cgroup namespaces (Linux 4.6 or later needed)', 'run without --cgroupns');
