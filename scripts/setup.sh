@@ -69,4 +69,8 @@ done
 mkdir -p /opt/cni/bin /usr/lib/cni
 ln -sfn "$PWD/packages/cni/bin/containet-cni.cjs" /opt/cni/bin/containet
 ln -sfn "$PWD/packages/cni/bin/containet-cni.cjs" /usr/lib/cni/containet
+# bash completion for containode, made from its own command definitions
+# (bash-completion loads it from here when `containode` is first completed).
+mkdir -p /usr/share/bash-completion/completions
+node packages/containode/bin/containode.js completion bash > /usr/share/bash-completion/completions/containode
 echo "setup: done (containet, containode, containode-oci, mocker are on PATH)"

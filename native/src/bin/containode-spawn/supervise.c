@@ -53,6 +53,7 @@ struct fdlines {
 
 static struct {
 	char dir[2048];
+	char self[4096];		/* this program's path, for the child spawner */
 	enum restart_policy policy;
 	unsigned long max_restarts, restarts;
 	struct logfile log;
@@ -275,7 +276,8 @@ static int start_child(void)
 
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
-		execv("/proc/self/exe", argv);
+		/* By its own path, so that ps(1) shows its name, not "exe". */
+		execv(sv.self[0] ? sv.self : "/proc/self/exe", argv);
 		_exit(127);
 	}
 	sv.child_reaped = 0;
@@ -528,6 +530,8 @@ int supervise_main(const char *ctl_addr, const char *conf)
 	}
 	/* The child spawner is an ordinary one. */
 	unsetenv(SUPERVISE_ENV);
+	if (readlink("/proc/self/exe", sv.self, sizeof(sv.self) - 1) < 0)
+		sv.self[0] = '\0';
 	/* Out of the caller's session: its terminal's signals are not ours. */
 	setsid();
 	signal(SIGPIPE, SIG_IGN);
