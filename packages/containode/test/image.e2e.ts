@@ -198,9 +198,13 @@ testIf(test, reason, 'two containers of one image share one unpacked lower layer
     const table = (await containode(['ps'], { env })).stdout;
     assert.match(table, new RegExp(`${ids[0]}\\b.*${image.replace(/[.]/g, '\\.')}`));
 
-    // `mocker rm` while containers use the image: the name goes, the lower
-    // layer they have mounted (in their own mount namespaces) stays.
-    const rm = await run(process.execPath, [MOCKER, 'rm', image], { env });
+    // `mocker rm` while containers use the image is refused, naming them;
+    // with --force the name goes and the lower layer they have mounted (in
+    // their own mount namespaces) stays.
+    const refused = await run(process.execPath, [MOCKER, 'rm', image], { env });
+    assert.is.not(refused.code, 0);
+    assert.match(refused.stderr, new RegExp(`used by running containers ${ids[0]}, ${ids[1]}`));
+    const rm = await run(process.execPath, [MOCKER, 'rm', '--force', image], { env });
     assert.is(rm.code, 0, rm.stderr);
     assert.ok(existsSync(lower), 'a lower layer in use is not collected');
     assert.equal(tree(lower), lowerBefore);

@@ -58,8 +58,9 @@ Exit status: 0 ok, 1 failure, 2 usage, 3 not found, 4 authentication,
       return run(() => inspectCmd.handler(g(this), names))();
     });
   root.command('rm').alias('rmi').description(rmCmd.help).argument('<name...>')
+    .option('-f, --force', 'remove it even while running containers use it (their mounted layer stays until they end)')
     .action(function (this: Command, names: string[]) {
-      return run(() => rmCmd.handler(g(this), names))();
+      return run(() => rmCmd.handler({ ...this.opts(), ...g(this) }, names))();
     });
   root.command('unpack').description(unpackCmd.help).argument('<name>').argument('<dir>').option('-q, --quiet', 'print nothing')
     .action(function (this: Command, name: string, dir: string) {
