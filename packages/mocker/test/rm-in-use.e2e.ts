@@ -2,7 +2,7 @@
  * mocker rm and running containers: an image whose root filesystem is the
  * lower layer of a running containode container is refused (the record in
  * containode's state directory names its digest, and its init is alive by
- * the pid + start-time rule) unless forced; once the container ended, or
+ * the pid + start-time rule) unless --force; once the container ended, or
  * while another name keeps the image, rm goes ahead.
  */
 import { test } from 'uvu';
@@ -14,7 +14,6 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Cleanup, run, testIf, waitFor, whyMissing, whyNoRoot, uniqueName } from '@containet/common/testing';
 import { startRegistry, pushImage } from './fixtures.js';
-import { handler as rmHandler } from '../src/commands/rm.js';
 
 const MOCKER = fileURLToPath(new URL('../../bin/mocker.cjs', import.meta.url));
 const CONTAINODE = fileURLToPath(new URL('../../../containode/bin/containode.js', import.meta.url));
@@ -75,8 +74,9 @@ testIf(test, reason, 'rm refuses an image a running container uses, unless force
     assert.is(last.code, 1, last.stderr);
     assert.match(last.stderr, /is used by running container/);
 
-    // --force (the handler's option) removes it while the container runs.
-    assert.is(await rmHandler({ store, force: true }, [byDigest]), 0);
+    // --force removes it while the container runs.
+    const forced = await mocker('rm', '--force', byDigest);
+    assert.is(forced.code, 0, forced.stderr);
     assert.not.match((await mocker('images')).stdout, /test\/inuse/);
 
     // Stopped: pulled again, rm goes ahead without --force.
