@@ -96,8 +96,13 @@ export function prepareLimits(limits: ContainerLimits, id: string, layout?: Cgro
   const hooks: LaunchHooks = {
     amendSpec: async (spec) => {
       const lay = layout ?? detectCgroupLayout();
+      // No cgroup filesystem in sight (`ip netns exec` mounts a fresh /sys
+      // without it): the container runs in containode's own cgroup, as a
+      // container without limits always could there, so without the
+      // default device allowlist too; capabilities and the filter remain.
+      const wanted = lay.kind === 'none' ? { ...limits.cgroup, devices: undefined } : limits.cgroup;
       try {
-        cgroup = await ContainerCgroup.create(id, limits.cgroup, lay);
+        cgroup = await ContainerCgroup.create(id, wanted, lay);
       } catch (err) {
         // Without limits the cgroup is only for tracking: where cgroups
         // can't be made (read-only cgroupfs in a container, no rights),
