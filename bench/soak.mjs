@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Soak run (issue 11; not a test, not in `pnpm test`): N containers (default
+// Soak run (not a test, not in `pnpm test`): N containers (default
 // 20, containode without -r) on one containet switch for --minutes (default
 // 3). Every container pings two peers every 0.5 s (ping -D -O logs each
 // reply and each unanswered request with a timestamp); two TCP streams

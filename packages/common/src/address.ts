@@ -5,7 +5,7 @@ import type { Address4 as Address4Type, Address6 as Address6Type } from 'ip-addr
 import { UsageError } from './errors.js';
 
 // ip-address costs ~40 ms to load; every CLI imports this module, most never
-// parse an address, so it is loaded on first use (start-up time budget, issue 7).
+// parse an address, so it is loaded on first use (containode-oci's start-up time budget).
 interface IpAddressModule {
   Address4: typeof Address4Type;
   Address6: typeof Address6Type;

@@ -1,5 +1,5 @@
 /**
- * Issue 11, memory flat under churn: containers coming and going (attach
+ * Memory flat under churn: containers coming and going (attach
  * with a tap fd, connection closed) must not leak in containet. The first
  * 500 cycles warm the daemon up (JIT, the heap's and malloc's working
  * size). After that its RSS rises and falls by up to ~14 MiB as V8's old

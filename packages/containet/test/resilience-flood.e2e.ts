@@ -1,5 +1,5 @@
 /**
- * The flood of issue 11 at full size: one port sends a million frames with
+ * A MAC flood at full size: one port sends a million frames with
  * random source MACs. Sampled every 200 ms while it runs: containet's RSS
  * (bounded by its table, not by the flood), the table size, and whether the
  * two legitimate stations, pinging each other every 100 ms, are in the table

@@ -1,5 +1,5 @@
 /**
- * Bad frames from a real port (issue 11): a frame shorter than an ethernet
+ * Bad frames from a real port: a frame shorter than an ethernet
  * header, one larger than 64 KiB and frames with bad virtio-net headers are
  * sent out of a container's tap (fixtures/resilience-inject.ts). What the
  * kernel lets through reaches the switch, which counts it as an error or a

@@ -109,7 +109,7 @@ export function runProgram(onStatus: (code: number) => void, name = 'containode'
       requireRoot();
       onStatus(await run.handler(opts, program));
     });
-  // Issue 5: --memory --cpus --pids-limit --cgroupns -U --uidmap --gidmap
+  // Limits: --memory --cpus --pids-limit --cgroupns -U --uidmap --gidmap
   // --privileged --cap-add --cap-drop --net-hook (packages/containode/src/limits).
   return addLimitOptions(cmd);
 }

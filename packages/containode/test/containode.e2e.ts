@@ -1,5 +1,5 @@
 /**
- * containode as users run it (issue 4): namespaces, root filesystem with an
+ * containode as users run it: namespaces, root filesystem with an
  * overlay, devices, exit status and signals, two containers on a real
  * containet switch, and every bad input with nothing left behind.
  */
@@ -146,7 +146,7 @@ testIf(test, noRoot, 'mounts made in the container do not show on the host', asy
   const cleanup = new Cleanup();
   try {
     const dir = tempDir(cleanup);
-    // Mounting needs CAP_SYS_ADMIN, outside Docker's default set (issue 5).
+    // Mounting needs CAP_SYS_ADMIN, outside Docker's default set.
     const c = startContainode(cleanup, ['--privileged', 'sh', '-c', `mount -t tmpfs none ${dir} && echo mounted && sleep 2`]);
     await waitFor(() => c.out().includes('mounted'), 'the container to mount', 10_000);
     assert.equal(hostMountsUnder(dir), [], 'the tmpfs is not visible on the host');

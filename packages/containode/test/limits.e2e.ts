@@ -1,5 +1,5 @@
 /**
- * containode's limits as users run them (issue 5): memory (OOM kill
+ * containode's limits as users run them: memory (OOM kill
  * reported), pids, CPU, the cgroup namespace, user namespaces, capabilities
  * and the COSO network hook, through the CLI in busybox roots; every bad
  * value refused with nothing left behind (cgroup, record, top directory).
@@ -279,7 +279,7 @@ testIf(test, noRootCg, 'the cgroup of a SIGKILLed containode is reused by its id
       c.child.kill('SIGKILL');
       await c.exit;
       // The spawner sees the control socket close, kills the container and
-      // removes its cgroup (orphan_rmdir, issue 11); one it could not
+      // removes its cgroup (orphan_rmdir); one it could not
       // remove stays empty for the sweep below.
       const dirs = cgroupDirs(id);
       await waitFor(() => dirs.every((d) => !existsSync(d) || readFileSync(join(d, 'cgroup.procs'), 'utf8') === ''), 'the container to die', 10_000);

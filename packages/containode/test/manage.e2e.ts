@@ -1,5 +1,5 @@
 /**
- * Managing running containers (issue 13, without --image): ps, exec, stop,
+ * Managing running containers (without --image): ps, exec, stop,
  * kill and inspect against real containers on a real containet switch.
  */
 import { test } from 'uvu';

@@ -1,5 +1,5 @@
 /**
- * containode-oci as runc's callers use it (issue 7): every lifecycle
+ * containode-oci as runc's callers use it: every lifecycle
  * transition and every refused one, the state JSON, stdio passthrough, a
  * console socket receiving a working pty, hooks in order with the state on
  * stdin, masked and read-only paths, a namespace joined by path, cgroup

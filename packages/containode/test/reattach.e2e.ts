@@ -1,5 +1,5 @@
 /**
- * A switch restart does not take containers down (issue 11): containode
+ * A switch restart does not take containers down: containode
  * keeps its tap fd, and re-attaches on its own once containet is back on the
  * same socket; traffic flows again within two seconds.
  */

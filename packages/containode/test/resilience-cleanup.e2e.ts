@@ -1,5 +1,5 @@
 /**
- * `containode cleanup` (issue 11): fabricated leftovers of a machine-wide
+ * `containode cleanup`: fabricated leftovers of a machine-wide
  * crash (a record whose init is dead, an empty cgroup, a host mount under a
  * dead container's top directory, a socket file nobody listens on, a
  * host-gateway record whose tap is gone) are removed; the live ones next to

@@ -1,5 +1,5 @@
 /**
- * Bad input on the command line (issue 11): every program refuses an
+ * Bad input on the command line: every program refuses an
  * invalid option value with exit status 2 and one line naming the value,
  * before it creates anything (no socket file, no record). Table-driven over
  * containet, containode, containode-oci and mocker.

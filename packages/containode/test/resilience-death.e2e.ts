@@ -1,5 +1,5 @@
 /**
- * Container death (issue 11): containode SIGKILLed while its container runs
+ * Container death: containode SIGKILLed while its container runs
  * on a switch, from a root filesystem with --rm, with a cgroup limit. Its spawner sees
  * the control socket hit end of file and takes the container down; within a
  * couple of seconds nothing of it may remain on the host, and the switch

@@ -1,5 +1,5 @@
 /**
- * The spawner's features that issues 5 and 7 build on, through
+ * The spawner's features that limits and containode-oci build on, through
  * spawnContainer (native/SPAWN.md): capabilities, no_new_privs, user
  * namespaces, rlimits, joined namespaces, mounts, devices, masked and
  * read-only paths, sysctl, cgroups, console, the create/start fifo, and

@@ -1,5 +1,5 @@
 /**
- * A damaged image store (issue 11): a truncated index.json, a blob whose
+ * A damaged image store: a truncated index.json, a blob whose
  * bytes don't match its digest, a missing blob. Each command that meets the
  * damage stops with a clear one-line error naming what is wrong (no stack
  * trace, non-zero exit), and deletes nothing that was fine.

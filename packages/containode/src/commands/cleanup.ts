@@ -1,7 +1,7 @@
 /**
  * `containode cleanup [--dry-run] [SOCKET...]`: remove what a crash of the
  * whole machine's processes (containode, its spawner, containet) could leave
- * behind (issue 11). Each kind of leftover is recognised as dead by a test
+ * behind. Each kind of leftover is recognised as dead by a test
  * that a live owner always passes:
  *  - a container record: its init (or, while creating, its owner) is gone
  *    or its pid was reused (start time differs; records.ts);

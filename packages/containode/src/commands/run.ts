@@ -65,7 +65,7 @@ export async function handler(raw: RawOptions, args: string[]): Promise<number> 
   if (raw.detach) return detached(raw, opts, confinement);
   if (raw.restart !== undefined) throw new UsageError('--restart needs -d: a foreground container ends with its program', 'add -d');
   const { launch } = await import('../container/launch.js');
-  // Issue 5: limits, user namespace, capabilities, network hook; checks
+  // Limits, user namespace, capabilities, network hook; checks
   // them first, creates the cgroup in amendSpec, removes it at the end.
   const { withContainerLimits } = await import('../limits/apply.js');
   return withContainerLimits(raw, opts.id, (hooks) => launch(opts, hooks, confinement));

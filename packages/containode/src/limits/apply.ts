@@ -46,7 +46,7 @@ export function amendSpecWithLimits(spec: ContainerSpec, limits: ContainerLimits
     // The init joins it through newContainerSpec (container-spec.ts).
     // Not in spec.cleanup.rmdir: the spawner would remove the cgroup
     // before afterExit reads its OOM counters. But when containode is
-    // SIGKILLed, its spawner removes it (orphan_rmdir, issue 11); what a
+    // SIGKILLed, its spawner removes it (orphan_rmdir); what a
     // crash of both leaves goes with removeStaleCgroups() (containode cleanup).
     spec.cleanup = { ...spec.cleanup, orphanRmdir: [...(spec.cleanup?.orphanRmdir ?? []), ...[...cgroup.plan.dirs].reverse()] };
     // cgroup v2 has no devices files: the allowlist is a BPF program the spawner attaches.

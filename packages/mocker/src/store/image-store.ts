@@ -130,7 +130,7 @@ export class ImageStore {
     } catch (err) {
       throw new ContainetError('MOCKER_BLOB_MISSING', `blob ${digest} is missing from the store ${this.dir}`, { cause: err, exitCode: EXIT.notFound, hint: 'pull the image again' });
     }
-    // Issue 11: a damaged blob is named, not met later as a JSON parse error
+    // A damaged blob is named, not met later as a JSON parse error
     // (only small blobs are read whole: manifests, configs, indexes).
     if (digest.startsWith('sha256:') && `sha256:${createHash('sha256').update(bytes).digest('hex')}` !== digest) {
       throw new ContainetError('MOCKER_BLOB_CORRUPT', `blob ${digest} in the store ${this.dir} does not match its digest`, { hint: 'the store is damaged: mocker rm the image and pull it again' });
