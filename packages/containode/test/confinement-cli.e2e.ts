@@ -15,8 +15,8 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Cleanup, makeBusyboxRoot, testIf, uniqueName, whyMissing, whyNoRoot } from '@containet/common/testing';
-import { containode, tempDir } from './helpers.js';
+import { Cleanup, makeBusyboxRoot, testIf, uniqueName, waitFor, whyMissing, whyNoRoot } from '@containet/common/testing';
+import { containode, startContainode, tempDir } from './helpers.js';
 import { makeBundle, oci } from './oci-fixtures.js';
 
 const PROBE_SRC = fileURLToPath(new URL('../../test/fixtures/seccomp-probe.c', import.meta.url));
@@ -145,6 +145,26 @@ testIf(test, reason, '--privileged lifts the filter, the masks and read-only /pr
     await cleanup.run();
   }
   assert.equal(hostValues(), before, 'the host\'s settings are what they were');
+});
+
+testIf(test, reason, '`containode exec` into a confined container runs under the same filter; into a privileged one, under none', async () => {
+  const cleanup = new Cleanup();
+  try {
+    const root = await makeBusyboxRoot(join(tempDir(cleanup, 'cnode-xroot'), 'root'));
+    for (const [flags, seccomp] of [[[], '2'], [['--privileged'], '0']] as const) {
+      const id = uniqueName('cfx');
+      const c = startContainode(cleanup, ['--rm', ...flags, '-i', id, '-r', root, 'sleep', '30']);
+      await waitFor(async () => (await containode(['exec', id, 'true'])).code === 0, `${id} to run`, 10_000);
+      const r = await containode(['exec', id, 'sh', '-c', "grep '^Seccomp:' /proc/self/status; unshare -U true 2>/dev/null && echo userns=made || echo userns=refused"]);
+      assert.is(r.code, 0, r.stderr);
+      assert.match(r.stdout, new RegExp(`^Seccomp:\\s+${seccomp}$`, 'm'), `${flags.join(' ')}: ${r.stdout}`);
+      if (seccomp === '2') assert.match(r.stdout, /^userns=refused$/m);
+      await containode(['kill', id, 'KILL']);
+      assert.is(await c.exit, 137);
+    }
+  } finally {
+    await cleanup.run();
+  }
 });
 
 testIf(test, reason, "the devices cgroup: Docker's allowlist, so a node of a device outside it (/dev/fuse, 10:229) cannot be opened; --privileged opens it", async () => {

@@ -153,6 +153,8 @@ export async function launchDetached(opts: RunOptions, hooks: LaunchHooks, confi
       confinement,
     });
     record.namespaces = { ...spec.namespaces };
+    // `containode exec` gives its programs the same filter.
+    if (spec.seccomp) record.seccompChoice = confinement.seccomp ?? { kind: 'default' };
     process.env[SUPERVISE_ENV] = [dir, restart.name, restart.max, LOG_MAX_BYTES, LOG_FILES_KEPT].join('\t');
     try {
       container = await spawnContainer(spec, { stdio: ['ignore', 'ignore', 'ignore'] });

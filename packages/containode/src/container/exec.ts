@@ -5,6 +5,7 @@
  * environment and capability sets, so the process sees what PID 1 sees.
  */
 import { readFileSync, readlinkSync } from 'node:fs';
+import { seccompFilterFor } from '../security/seccomp.js';
 import { ContainetError } from '@containet/common';
 import { NAMESPACE_TYPES, type Capabilities, type ContainerSpec, type NamespaceType } from '../runtime/spec.js';
 import { recordAlive, type ContainerRecord } from './state.js';
@@ -109,5 +110,7 @@ export function execSpec(rec: ContainerRecord, args: string[], opts: ExecOptions
       capabilities,
       noNewPrivileges,
     },
+    // The container's own filter, for the capabilities the program gets (OCI exec sets config.json's).
+    ...(rec.seccompChoice ? { seccomp: seccompFilterFor(rec.seccompChoice, (capabilities.bounding ?? []).map(String)) } : {}),
   };
 }

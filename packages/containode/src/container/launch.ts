@@ -137,6 +137,8 @@ export async function launch(opts: RunOptions, hooks: LaunchHooks = {}, confinem
       confinement,
     });
     record.namespaces = { ...spec.namespaces };
+    // `containode exec` gives its programs the same filter.
+    if (spec.seccomp) record.seccompChoice = confinement.seccomp ?? { kind: 'default' };
     container = await spawnContainer(spec);
     const c = container;
 

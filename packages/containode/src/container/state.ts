@@ -15,6 +15,7 @@
  * beyond its errors, so containode-oci's bundle stays small.
  */
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import type { SeccompChoice } from '../security/security-opt.js';
 import { join } from 'node:path';
 import { ContainetError } from '@containet/common';
 import type { NamespaceType } from '../runtime/spec.js';
@@ -129,6 +130,8 @@ export interface ContainerRecord {
   process?: unknown;
   /** config.json's linux.seccomp, applied to `exec`'d processes as to the init (as runc does). */
   seccomp?: unknown;
+  /** containode's own containers: the filter choice their init got, for `containode exec` (as docker exec). */
+  seccompChoice?: SeccompChoice;
 }
 
 /** Start time of a live process and its state letter (proc(5)), or null when it is gone. */
