@@ -16,6 +16,7 @@ import {
   structSize,
   type FdPoller,
   type PortCounters,
+  type VxlanRemoteInfo,
 } from '@containet/common';
 
 export const VXLAN_REMOTES_MAX = CN.VXLAN_REMOTES_MAX;
@@ -65,17 +66,8 @@ export interface VxlanStats {
   txBadGso: number;
 }
 
-export interface VxlanRemote {
-  address: string;
-  port: number;
-  /** Index the MAC table refers to. */
-  slot: number;
-  rxPackets: number;
-  rxBytes: number;
-  txPackets: number;
-  txBytes: number;
-  macs: number;
-}
+/** A remote VTEP as the datapath reports it: the protocol's type, declared once in common. */
+export type VxlanRemote = VxlanRemoteInfo;
 
 export interface DatapathMac {
   mac: string;
