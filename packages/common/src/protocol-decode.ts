@@ -13,11 +13,13 @@ import type {
   ControlRequest,
   DashboardDetachRequest,
   ErrorBody,
+  LinkImpairment,
   MacChange,
   MacChangesEvent,
   MacEntry,
   PortCounters,
   PortInfo,
+  PortVlan,
   RatedPort,
   ReplyBodies,
   SwitchStatusReply,
@@ -92,6 +94,34 @@ export function obj<T>(shape: Shape<T>): Check<T> {
   };
 }
 
+/** One of these strings. */
+export function oneOf<T extends string>(...values: T[]): Check<T> {
+  return (v, at) => {
+    if (typeof v !== 'string' || !(values as string[]).includes(v)) throw invalid(at, `one of ${values.join(', ')}`);
+    return v as T;
+  };
+}
+
+export const portVlan: Check<PortVlan> = (v, at) => {
+  const mode = oneOf('access', 'trunk')((v as { mode?: unknown } | null)?.mode, `${at}.mode`);
+  if (mode === 'access') return { mode, ...obj({ vlan: int })(v, at) };
+  return { mode, ...obj({ allowed: list(int, 4094), native: opt(int) })(v, at) };
+};
+
+export const linkImpairment: Check<LinkImpairment> = obj<LinkImpairment>({
+  delayUs: opt(num),
+  jitterUs: opt(num),
+  distribution: opt(oneOf('uniform', 'normal', 'pareto', 'paretonormal')),
+  lossPercent: opt(num),
+  lossGilbert: opt(obj({ p: num, r: num, badLoss: opt(num), goodLoss: opt(num) })),
+  rateBps: opt(num),
+  queueLimitBytes: opt(num),
+  duplicatePercent: opt(num),
+  reorderPercent: opt(num),
+  corruptPercent: opt(num),
+  seed: opt(num),
+});
+
 const counters = obj<PortCounters>({ rxPackets: num, rxBytes: num, txPackets: num, txBytes: num, drops: num, errors: num });
 
 export const portInfo: Check<PortInfo> = obj<PortInfo>({
@@ -105,6 +135,8 @@ export const portInfo: Check<PortInfo> = obj<PortInfo>({
   macCount: int,
   vnetHdr: bool,
   counters,
+  vlan: opt(portVlan),
+  impair: opt(obj({ in: opt(linkImpairment), out: opt(linkImpairment) })),
 });
 
 export const ratedPort: Check<RatedPort> = (v, at) => ({
@@ -164,6 +196,7 @@ const REQUESTS: { [K in ControlOp]: Check<Omit<Extract<ControlRequest, { op: K }
     addresses: opt(list(str, 64)),
     pid: opt(int),
     persist: opt(bool),
+    vlan: opt(portVlan),
   }),
   detach: obj({ port: numOrStr, permanent: opt(bool) }),
   undetach: obj({ node: str }),
@@ -179,6 +212,13 @@ const REQUESTS: { [K in ControlOp]: Check<Omit<Extract<ControlRequest, { op: K }
   'vxlan-remote-add': obj({ remote: str }),
   'vxlan-remote-del': obj({ remote: str }),
   'vxlan-del': obj({}),
+  'port-set': obj({
+    port: numOrStr,
+    vlan: opt(portVlan),
+    direction: opt(oneOf('in', 'out', 'both')),
+    impair: opt(linkImpairment),
+    clear: opt(bool),
+  }),
 };
 
 /** Each operation's reply body. */
@@ -207,6 +247,7 @@ const REPLIES: { [K in ControlOp]: Check<ReplyBodies[K]> } = {
   'vxlan-remote-add': vxlanReply,
   'vxlan-remote-del': vxlanReply,
   'vxlan-del': obj({ port: int, vni: int }),
+  'port-set': obj({ port: portInfo }),
 };
 
 export const CONTROL_OPS = Object.keys(REQUESTS) as ControlOp[];

@@ -50,6 +50,8 @@ export interface AttachRequest {
    * keeps that namespace alive while any fd of it is open.
    */
   persist?: boolean | undefined;
+  /** 802.1Q membership of the new port (default: access VLAN 1). */
+  vlan?: PortVlan | undefined;
   // The tap fd travels with this frame (SCM_RIGHTS).
 }
 
@@ -161,6 +163,65 @@ export interface VxlanDelRequest {
   id: number;
 }
 
+/**
+ * 802.1Q membership of a port, as a Linux bridge port or an Open vSwitch
+ * port has it. `access`: the container sends and receives untagged frames,
+ * which belong to `vlan` (carried tagged on trunks). `trunk`: frames tagged
+ * with one of `allowed` pass with their tag; untagged frames belong to
+ * `native` when it is set and are dropped otherwise. VLAN ids are 1..4094.
+ */
+export type PortVlan =
+  | { mode: 'access'; vlan: number }
+  | { mode: 'trunk'; allowed: number[]; native?: number | undefined };
+
+/**
+ * Impairments of one direction of a port, applied in the datapath (netem's
+ * model, tc-netem(8)). All optional; an absent field is no impairment.
+ */
+export interface LinkImpairment {
+  /** Added delay, microseconds. */
+  delayUs?: number | undefined;
+  /** Delay variation, microseconds, drawn from `distribution`. */
+  jitterUs?: number | undefined;
+  distribution?: 'uniform' | 'normal' | 'pareto' | 'paretonormal' | undefined;
+  /** Random loss, percent (0..100). */
+  lossPercent?: number | undefined;
+  /**
+   * Bursty loss, Gilbert-Elliott: p = good to bad, r = bad to good,
+   * badLoss / goodLoss = loss in each state, all percent (tc-netem's
+   * `loss gemodel p r 1-h 1-k`).
+   */
+  lossGilbert?: { p: number; r: number; badLoss?: number | undefined; goodLoss?: number | undefined } | undefined;
+  /** Rate limit in bits per second on the wire (GSO frames count by their segments' wire bytes). */
+  rateBps?: number | undefined;
+  /** Bytes a rate-limited or delayed direction may queue before dropping. */
+  queueLimitBytes?: number | undefined;
+  duplicatePercent?: number | undefined;
+  reorderPercent?: number | undefined;
+  corruptPercent?: number | undefined;
+  /** Seed for the random draws, for reproducible runs. */
+  seed?: number | undefined;
+}
+
+/**
+ * Change a live port: its VLAN membership and/or the impairments of a
+ * direction. `in` is what the switch receives from the port (the container
+ * sending), `out` what the switch sends to it.
+ */
+export interface PortSetRequest {
+  op: 'port-set';
+  id: number;
+  /** Port id, NODE (its only port) or NODE:IFNAME. */
+  port: number | string;
+  vlan?: PortVlan | undefined;
+  /** Which direction `impair` or `clear` applies to (default both). */
+  direction?: 'in' | 'out' | 'both' | undefined;
+  /** Replaces the direction's impairments. */
+  impair?: LinkImpairment | undefined;
+  /** Removes the direction's impairments. */
+  clear?: boolean | undefined;
+}
+
 export type ControlRequest =
   | HelloRequest
   | AttachRequest
@@ -177,7 +238,8 @@ export type ControlRequest =
   | VxlanAddRequest
   | VxlanRemoteAddRequest
   | VxlanRemoteDelRequest
-  | VxlanDelRequest;
+  | VxlanDelRequest
+  | PortSetRequest;
 
 export type ControlOp = ControlRequest['op'];
 
@@ -235,6 +297,15 @@ export interface PortInfo {
   macCount: number;
   vnetHdr: boolean;
   counters: PortCounters;
+  /** 802.1Q membership (absent from switches that predate VLANs: access 1). */
+  vlan?: PortVlan;
+  /** Impairments in force, per direction. */
+  impair?: { in?: LinkImpairment; out?: LinkImpairment };
+}
+
+/** Reply to port-set: the port as it now is. */
+export interface PortSetReply {
+  port: PortInfo;
 }
 
 export interface PortsReply {
@@ -386,6 +457,7 @@ export interface ReplyBodies {
   'vxlan-remote-add': VxlanReply;
   'vxlan-remote-del': VxlanReply;
   'vxlan-del': VxlanDelReply;
+  'port-set': PortSetReply;
 }
 
 export type ReplyOf<K extends ControlOp> = ReplyBodies[K];

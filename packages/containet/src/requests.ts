@@ -86,6 +86,9 @@ export function requestHandler(ctx: RequestContext): RequestHandler {
         return ctx.switch.removeVxlan() satisfies ReplyOf<'vxlan-del'>;
       case 'vxlan-show':
         return { vxlan: ctx.switch.vxlanShow() } satisfies ReplyOf<'vxlan-show'>;
+      case 'port-set':
+        // VLAN membership and impairments are being built into the datapath.
+        throw new ContainetError('CN_UNSUPPORTED', 'this switch cannot change ports yet (port-set)', { hint: 'update containet' });
       case 'ports':
         return new Listing('ports', () => ctx.switch.ports());
       case 'macs':
