@@ -91,7 +91,9 @@ async function destroy(opts: LabOptions): Promise<string> {
 }
 
 async function exec(opts: LabOptions, rest: string[]): Promise<number> {
-  const [node, ...cmd] = rest;
+  const [node, ...words] = rest;
+  // `NODE -- CMD...`: the separator is ours, not part of the command.
+  const cmd = words[0] === '--' ? words.slice(1) : words;
   if (node === undefined || !cmd.length) throw new UsageError('lab exec needs a node and a command', 'containet lab exec -t FILE NODE -- CMD...');
   const rec = deployedRecord(topoFile(opts));
   const target = rec.plan.nodes.find((n) => n.name === node || n.container === node);

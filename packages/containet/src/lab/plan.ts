@@ -6,12 +6,12 @@
  * Pure, so that what a file means can be tested without root.
  */
 import { join, dirname, resolve } from 'node:path';
-import type { LinkImpairment } from '@containet/common';
+import { stateDir, type LinkImpairment } from '@containet/common';
 import { HOST_NODE, TopologyError, type LabLink, type LabNode, type LabTopology } from './topology.js';
 import { contains, formatSubnet, intToIpv4, ipv4ToInt, subnetSize, type Subnet } from './mgmt-subnet.js';
 
-/** Where labs keep their sockets, switch logs and records (tmpfs: gone at reboot, as the processes are). */
-export const LABS_RUN_DIR = process.env['CONTAINET_LABS_DIR'] ?? '/run/containet/labs';
+/** Where labs keep their sockets, switch logs and records: STATE/labs (tmpfs /run: gone at reboot, as the processes are). */
+export const LABS_RUN_DIR = join(stateDir(), 'labs');
 
 export interface SwitchPlan {
   /** `mgmt`, `bridge-N` or `link-N`: its socket's name in the lab's run directory. */

@@ -48,7 +48,7 @@ export class SourceValue {
       const name = String(key.value);
       const value = (pair.value ?? null) as YamlNode | null;
       // An empty value (`r1:`) has no place of its own: point at its key.
-      return [name, this.file.at(value ?? key, `${this.path}.${name}`, value === null)];
+      return [name, this.file.at(value ?? key, this.path ? `${this.path}.${name}` : name, value === null)];
     });
   }
 
