@@ -75,11 +75,18 @@ export function lastError(r: RunResult): string {
   return (lines.at(-1) ?? `exited ${r.code}`).replace(/^(containode|mocker|containet-cni-netns): /, '');
 }
 
-/** The start time of process `pid` (field 22 of /proc/PID/stat), to tell it from a later one with the same pid. */
+/**
+ * The start time of live process `pid` (field 22 of /proc/PID/stat), to
+ * tell it from a later one with the same pid; undefined once it has exited,
+ * including as a zombie its parent has not reaped yet (state Z, proc(5)):
+ * a switch whose deploy command is gone is reaped by whoever adopted it.
+ */
 export function processStart(pid: number): number | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (fields[0] === 'Z' || fields[0] === 'X') return undefined;
+    return Number(fields[19]);
   } catch {
     return undefined;
   }
