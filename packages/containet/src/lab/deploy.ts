@@ -16,7 +16,7 @@ import { planLab, runDirFor, type LabPlan, type PortPlan } from './plan.js';
 import { attachPort } from './port-attach.js';
 import { lastError, run, suiteProgram } from './programs.js';
 import { allRecords, loadRecord, saveRecord, withLabsLock, type LabRecord } from './record.js';
-import { startSwitch } from './switches.js';
+import { startSwitch, type RunningSwitch } from './switches.js';
 import { readTopology, type LabTopology } from './topology.js';
 
 export interface DeployOptions {
@@ -170,32 +170,43 @@ async function build(rec: LabRecord, opts: DeployOptions, log: (l: string) => vo
   writeFileSync(join(plan.dir, 'hosts'), plan.hosts, { mode: 0o644 });
   writeFileSync(join(plan.dir, 'topology-data.json'), JSON.stringify(plan, null, 2) + '\n', { mode: 0o644 });
 
-  stepIs(`starting ${plan.switches.length} switches`);
+  // The management switch first (every node's eth0 plugs into it as it
+  // starts); the others start meanwhile with the nodes: they are needed only
+  // once the links are plugged.
+  const started = (running: RunningSwitch): void => {
+    rec.switches.push(running);
+    saveRecord(rec);
+  };
+  stepIs('starting the management switch');
   log(`starting ${plan.switches.length} switches (management ${plan.subnet})`);
   check();
-  await Promise.all(
-    plan.switches.map((sw) =>
-      startSwitch(sw, join(plan.runDir, `${sw.id}.log`), (running) => {
-        rec.switches.push(running);
-        saveRecord(rec);
-      }),
-    ),
-  );
+  const [mgmt, ...others] = plan.switches;
+  await startSwitch(mgmt!, join(plan.runDir, `${mgmt!.id}.log`), started);
   check();
 
   stepIs(`starting ${plan.nodes.length} nodes`);
   log(`starting ${plan.nodes.length} nodes`);
   const pids = new Map<string, number>();
-  await pool(
-    plan.nodes,
-    opts.parallel ?? 8,
-    async (node) => {
-      rec.containers.push(node.container);
-      saveRecord(rec);
-      pids.set(node.name, await startNode(plan, node));
-    },
-    opts.signal,
-  );
+  const switchesUp = Promise.all(others.map((sw) => startSwitch(sw, join(plan.runDir, `${sw.id}.log`), started)));
+  switchesUp.catch(() => {}); // awaited below; a failure meanwhile must not go unhandled
+  try {
+    await pool(
+      plan.nodes,
+      opts.parallel ?? 8,
+      async (node) => {
+        rec.containers.push(node.container);
+        saveRecord(rec);
+        pids.set(node.name, await startNode(plan, node));
+      },
+      opts.signal,
+    );
+  } catch (err) {
+    // The undo must see every switch that is starting: let them all be recorded first.
+    await Promise.allSettled([switchesUp]);
+    throw err;
+  }
+  if (others.length) stepIs(`starting ${others.length} link and bridge switches`);
+  await switchesUp;
   check();
 
   stepIs('plugging the links');

@@ -3,7 +3,7 @@
  * management switch, the rest of its interfaces plugged in after it starts,
  * its `exec` commands run in it once its links are up.
  */
-import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ContainetError } from '@containet/common';
 import { attachPort } from './port-attach.js';
@@ -57,40 +57,47 @@ function quote(s: string): string {
 }
 
 /**
- * The files a node needs before it starts. A node with an image gets the
- * lab's /etc/hosts in the upper layer of its root (TOP/upper/etc/hosts);
- * a node on the host's files gets it, and its binds, from a network hook
- * (containode --net-hook runs it once the namespaces exist, before the
- * program): bind mounts in the container's mount namespace only, made
- * private first so that nothing propagates to the host's (mount_namespaces(7)).
+ * The files a node needs before it starts, and its network hook (containode
+ * --net-hook runs `HOOK -pid PID` once the namespaces exist, before the
+ * program). The hook writes the init's pid to NODE/pid (a detached
+ * container's record names its supervisor; its namespaces are the init's).
+ * A node with an image gets the lab's /etc/hosts in the upper layer of its
+ * root (TOP/upper/etc/hosts); a node on the host's files gets it, and its
+ * binds, from the hook: bind mounts in the container's mount namespace
+ * only, made private first so that nothing propagates to the host's
+ * (mount_namespaces(7)).
  */
-export function writeNodeFiles(plan: LabPlan, node: NodePlan): { hook?: string; top?: string } {
+export function writeNodeFiles(plan: LabPlan, node: NodePlan): { hook: string; top?: string } {
   const dir = nodeDir(plan, node);
   mkdirSync(dir, { recursive: true, mode: 0o755 });
   const hosts = join(plan.dir, 'hosts');
-  if (node.spec.image) {
-    const top = join(dir, 'top');
-    mkdirSync(join(top, 'upper', 'etc'), { recursive: true, mode: 0o755 });
-    writeFileSync(join(top, 'upper', 'etc', 'hosts'), plan.hosts, { mode: 0o644 });
-    return { top };
-  }
   const lines = [
     '#!/bin/sh',
-    `# containet lab ${plan.name}, node ${node.name}: its /etc/hosts and binds, in its own mount namespace.`,
+    `# containet lab ${plan.name}, node ${node.name}: its init's pid, its /etc/hosts and binds.`,
     '[ "$1" = -pid ] && [ -n "$2" ] || { echo "usage: $0 -pid PID" >&2; exit 2; }',
     'set -e',
-    'in_node() { pid=$1; shift; nsenter -t "$pid" -m -- "$@"; }',
-    'in_node "$2" mount --make-rprivate /',
-    `in_node "$2" mount --bind ${quote(hosts)} /etc/hosts`,
+    `echo "$2" > ${quote(join(dir, 'pid'))}`,
   ];
-  for (const b of node.binds) {
-    lines.push(`in_node "$2" mount --bind ${quote(b.source)} ${quote(b.target)}`);
-    if (b.readonly) lines.push(`in_node "$2" mount -o remount,bind,ro ${quote(b.target)}`);
+  let top: string | undefined;
+  if (node.spec.image) {
+    top = join(dir, 'top');
+    mkdirSync(join(top, 'upper', 'etc'), { recursive: true, mode: 0o755 });
+    writeFileSync(join(top, 'upper', 'etc', 'hosts'), plan.hosts, { mode: 0o644 });
+  } else {
+    lines.push(
+      'in_node() { pid=$1; shift; nsenter -t "$pid" -m -- "$@"; }',
+      'in_node "$2" mount --make-rprivate /',
+      `in_node "$2" mount --bind ${quote(hosts)} /etc/hosts`,
+    );
+    for (const b of node.binds) {
+      lines.push(`in_node "$2" mount --bind ${quote(b.source)} ${quote(b.target)}`);
+      if (b.readonly) lines.push(`in_node "$2" mount -o remount,bind,ro ${quote(b.target)}`);
+    }
   }
   const hook = join(dir, 'hook.sh');
   writeFileSync(hook, lines.join('\n') + '\n', { mode: 0o755 });
   chmodSync(hook, 0o755);
-  return { hook };
+  return top === undefined ? { hook } : { hook, top };
 }
 
 /** What is wrong with a node before anything starts (a bind that cannot be made), or nothing. */
@@ -105,7 +112,7 @@ export function nodeProblem(node: NodePlan): string | undefined {
 }
 
 /** containode's command line for the node (eth0 only: the other interfaces come after, see attachInterfaces). */
-export function containodeRunArgs(plan: LabPlan, node: NodePlan, files: { hook?: string; top?: string }): string[] {
+export function containodeRunArgs(plan: LabPlan, node: NodePlan, files: { hook: string; top?: string }): string[] {
   const s = node.spec;
   const mgmt = plan.switches.find((w) => w.kind === 'mgmt')!;
   // NET_ADMIN on top of Docker's default set: a lab node configures its own
@@ -118,7 +125,7 @@ export function containodeRunArgs(plan: LabPlan, node: NodePlan, files: { hook?:
   if (s.cpu !== undefined) args.push('--cpus', String(s.cpu));
   if (s.image !== undefined) args.push('--image', s.image);
   if (files.top) args.push('-t', files.top);
-  if (files.hook) args.push('--net-hook', files.hook);
+  args.push('--net-hook', files.hook);
   if (s.entrypoint !== undefined) args.push('--entrypoint', s.entrypoint);
   // Without an image nothing says what to run: a node idles, as containerlab's linux nodes do.
   const program = s.cmd !== undefined ? shellWords(s.cmd) : s.image === undefined ? ['sleep', 'infinity'] : [];
@@ -132,7 +139,12 @@ export async function startNode(plan: LabPlan, node: NodePlan): Promise<number> 
   const [file, args] = suiteProgram('containode', containodeRunArgs(plan, node, files));
   const r = await run(file, args, { timeoutMs: 120_000 });
   if (r.code !== 0) throw new ContainetError('CN_LAB_NODE', `node ${node.name}: ${lastError(r)}`);
-  return containerPid(node.container);
+  // The hook wrote the init's pid before the program started; containode inspect would say it too, at the cost of a process.
+  try {
+    return Number(readFileSync(join(nodeDir(plan, node), 'pid'), 'utf8').trim());
+  } catch {
+    return containerPid(node.container);
+  }
 }
 
 export async function containerPid(container: string): Promise<number> {
