@@ -15,9 +15,9 @@ true /*
 #   fd 3 (CONTAINET_CNI_DELETED_FD), which uses them in place of its own
 #   run (packages/cni/src/netns-helper.ts).
 # readlink (the one program forked first) finds the package from
-# /opt/cni/bin's symbolic link.
+# /opt/cni/bin's symbolic link; without it the plugin runs as Node finds it.
 unset NODE_EXTRA_CA_CERTS
-f=$0; [ -L "$f" ] && f=$(readlink -f -- "$f")
+f=$0; [ -L "$f" ] && f=$(readlink -f -- "$f" 2>/dev/null || printf %s "$f")
 d=${f%/*}
 blob=$d/../dist/bundle/containet-cni.blob
 plugin() {
