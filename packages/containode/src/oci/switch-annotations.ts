@@ -66,5 +66,11 @@ export async function planSwitch(annotations: Record<string, string> | undefined
   const gw = a['containet.gateway'];
   if (gw) gateways.push(wrap('containet.gateway', () => (gw.includes(':') ? parseIpv6Cidr(gw).address : parseIpv4(gw))));
   const mac = a['containet.mac'] ? wrap('containet.mac', () => formatMac(parseMac(a['containet.mac']!))) : randomMac();
-  return { socket, mac, addresses, network: { tap: { ifname: 'eth0', mac }, addresses, gateways }, reattach: reattach === 'true' };
+  return {
+    socket,
+    mac,
+    addresses,
+    network: { taps: [{ ifname: 'eth0', mac, addresses }], routes: gateways.map((gateway) => ({ ifname: 'eth0', gateway })) },
+    reattach: reattach === 'true',
+  };
 }
