@@ -125,15 +125,14 @@ function parseMtu(text: string): number {
  * IPv4 subnet holds it (IPv6: the first with an IPv6 address, as the
  * gateway is often link-local), else the first of its family.
  */
-function routeOf(gateway: string, interfaces: InterfaceOptions[]): { ifname: string; gateway: string } {
+function routeOf(gateway: string, interfaces: InterfaceOptions[], onlyEth0: boolean): { ifname: string; gateway: string } {
   const v6 = gateway.includes(':');
   const family = interfaces.filter((i) => i.addresses.some((a) => a.includes(':') === v6));
   const inSubnet = v6 ? undefined : family.find((i) => i.addresses.some((a) => !a.includes(':') && ipv4InSubnet(gateway, a)));
   const via = inSubnet ?? family[0];
   if (!via) {
-    const only = interfaces.length === 1 && interfaces[0]!.ifname === 'eth0';
-    const flag = v6 ? (only ? '-6' : '-6 or ip6=') : only ? '-4' : '-4 or ip=';
-    throw new UsageError(`gateway ${gateway} needs an ${v6 ? 'IPv6' : 'IPv4'} (${flag}) address ${only ? 'on eth0' : 'on one of the interfaces'}`);
+    const flag = v6 ? (onlyEth0 ? '-6' : '-6 or ip6=') : onlyEth0 ? '-4' : '-4 or ip=';
+    throw new UsageError(`gateway ${gateway} needs an ${v6 ? 'IPv6' : 'IPv4'} (${flag}) address ${onlyEth0 ? 'on eth0' : 'on one of the interfaces'}`);
   }
   return { ifname: via.ifname, gateway };
 }
@@ -189,7 +188,7 @@ export function parseRunOptions(raw: RawRunOptions, args: string[], image?: Imag
   const eth0 = raw.socket ? { socket: resolve(raw.socket), ifname: 'eth0', addresses, mac: undefined, mtu, vlan: undefined } : undefined;
   const interfaces = nameInterfaces(eth0, nets);
   if (interfaces.length > MAX_INTERFACES) throw new UsageError(`${interfaces.length} interfaces: a container has at most ${MAX_INTERFACES}`);
-  const routes = gateways.map((g) => routeOf(g, interfaces));
+  const routes = gateways.map((g) => routeOf(g, interfaces, nets.length === 0));
   const firstV4 = interfaces.flatMap((i) => i.addresses).find((a) => !a.includes(':'));
   if (publish.length && firstV4 === undefined) throw new UsageError('-p needs an IPv4 address (-4 or ip=): the published port is relayed to the container\'s IPv4 address', 'add -4 10.0.0.2/24');
   const seen = new Set<string>();
