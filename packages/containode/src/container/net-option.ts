@@ -15,7 +15,7 @@
  * raised before anything is created.
  */
 import { resolve } from 'node:path';
-import { UsageError, formatMac, parseIpv4Cidr, parseIpv6Cidr, parseMac, type PortVlan } from '@containet/common';
+import { UsageError, formatMac, ipv4InSubnet, parseIpv4Cidr, parseIpv6Cidr, parseMac, type PortVlan } from '@containet/common';
 
 /** One interface of a container on a switch (eth0 of -s, or a --net). */
 export interface InterfaceOptions {
@@ -182,4 +182,21 @@ export function nameInterfaces(eth0: InterfaceOptions | undefined, nets: string[
     out.push({ ...p, ifname });
   }
   return out;
+}
+
+/**
+ * The interface a default route via `gateway` leaves by: the first whose
+ * IPv4 subnet holds it (IPv6: the first with an IPv6 address, as the
+ * gateway is often link-local), else the first of its family.
+ */
+export function routeOf(gateway: string, interfaces: InterfaceOptions[], onlyEth0: boolean): { ifname: string; gateway: string } {
+  const v6 = gateway.includes(':');
+  const family = interfaces.filter((i) => i.addresses.some((a) => a.includes(':') === v6));
+  const inSubnet = v6 ? undefined : family.find((i) => i.addresses.some((a) => !a.includes(':') && ipv4InSubnet(gateway, a)));
+  const via = inSubnet ?? family[0];
+  if (!via) {
+    const flag = v6 ? (onlyEth0 ? '-6' : '-6 or ip6=') : onlyEth0 ? '-4' : '-4 or ip=';
+    throw new UsageError(`gateway ${gateway} needs an ${v6 ? 'IPv6' : 'IPv4'} (${flag}) address ${onlyEth0 ? 'on eth0' : 'on one of the interfaces'}`);
+  }
+  return { ifname: via.ifname, gateway };
 }

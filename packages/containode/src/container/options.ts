@@ -5,9 +5,9 @@
  */
 import { statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
-import { UsageError, imageStoreDir, ipv4InSubnet, parseIpv4, parseIpv4Cidr, parseIpv6Cidr, randomIdentity, validateIdentity } from '@containet/common';
+import { UsageError, imageStoreDir, parseIpv4, parseIpv4Cidr, parseIpv6Cidr, randomIdentity, validateIdentity } from '@containet/common';
 import { parsePublish, type PublishSpec } from '../publish/spec.js';
-import { nameInterfaces, parseMtuValue, type InterfaceOptions } from './net-option.js';
+import { nameInterfaces, parseMtuValue, routeOf, type InterfaceOptions } from './net-option.js';
 
 export type { InterfaceOptions } from './net-option.js';
 
@@ -120,22 +120,6 @@ function parseMtu(text: string): number {
   return mtu;
 }
 
-/**
- * The interface a default route via `gateway` leaves by: the first whose
- * IPv4 subnet holds it (IPv6: the first with an IPv6 address, as the
- * gateway is often link-local), else the first of its family.
- */
-function routeOf(gateway: string, interfaces: InterfaceOptions[], onlyEth0: boolean): { ifname: string; gateway: string } {
-  const v6 = gateway.includes(':');
-  const family = interfaces.filter((i) => i.addresses.some((a) => a.includes(':') === v6));
-  const inSubnet = v6 ? undefined : family.find((i) => i.addresses.some((a) => !a.includes(':') && ipv4InSubnet(gateway, a)));
-  const via = inSubnet ?? family[0];
-  if (!via) {
-    const flag = v6 ? (onlyEth0 ? '-6' : '-6 or ip6=') : onlyEth0 ? '-4' : '-4 or ip=';
-    throw new UsageError(`gateway ${gateway} needs an ${v6 ? 'IPv6' : 'IPv4'} (${flag}) address ${onlyEth0 ? 'on eth0' : 'on one of the interfaces'}`);
-  }
-  return { ifname: via.ifname, gateway };
-}
 
 /**
  * The program to run. Docker's rules: PROGRAM replaces the image's Cmd,

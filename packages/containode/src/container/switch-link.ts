@@ -73,6 +73,16 @@ export class SwitchLink {
     }
   }
 
+  /**
+   * Remove `node`'s ports from each switch in `sockets` (each once): a
+   * node's identity names all its ports, one per interface.
+   */
+  static async detachEverywhere(sockets: Iterable<string>, node: string, warn?: (message: string) => void): Promise<void> {
+    for (const socket of new Set(sockets)) {
+      await SwitchLink.detach(socket, node).catch((err: Error) => warn?.(`detach from containet at ${socket}: ${err.message}`));
+    }
+  }
+
   async #connect(): Promise<ControlClient> {
     const { ControlClient } = await import('@containet/common');
     return ControlClient.connect(this.socket, {
