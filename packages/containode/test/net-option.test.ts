@@ -92,7 +92,7 @@ test('run options: -s with --net, gateways by subnet, -4 without -s, -N, -p to t
   usage(() => parseRunOptions({ netIf: Array.from({ length: 17 }, () => '/t') }, ['sh']), /17 interfaces: a container has at most 16/);
   const p = parseRunOptions({ netIf: ['/t,ip6=fd00::2/64', '/t,ip=10.0.3.2/24'], publish: ['8080:80'] }, ['sh']);
   assert.is(p.publish.length, 1, '-p with a --net IPv4 address');
-  usage(() => parseRunOptions({ netIf: ['/t,ip6=fd00::2/64'], publish: ['8080:80'] }, ['sh']), /-p needs an IPv4 address/);
+  usage(() => parseRunOptions({ netIf: ['/t,ip6=fd00::2/64'], publish: ['8080:80'] }, ['sh']), /-p needs -4 \(or ip= on a --net interface\)/);
 });
 
 test.run();

@@ -174,7 +174,7 @@ export function parseRunOptions(raw: RawRunOptions, args: string[], image?: Imag
   if (interfaces.length > MAX_INTERFACES) throw new UsageError(`${interfaces.length} interfaces: a container has at most ${MAX_INTERFACES}`);
   const routes = gateways.map((g) => routeOf(g, interfaces, nets.length === 0));
   const firstV4 = interfaces.flatMap((i) => i.addresses).find((a) => !a.includes(':'));
-  if (publish.length && firstV4 === undefined) throw new UsageError('-p needs an IPv4 address (-4 or ip=): the published port is relayed to the container\'s IPv4 address', 'add -4 10.0.0.2/24');
+  if (publish.length && firstV4 === undefined) throw new UsageError('-p needs -4 (or ip= on a --net interface): the published port is relayed to the container\'s IPv4 address', 'add -4 10.0.0.2/24');
   const seen = new Set<string>();
   for (const p of publish) {
     const key = `${p.hostIp}:${p.hostPort}/${p.proto}`;
