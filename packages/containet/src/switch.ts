@@ -52,6 +52,7 @@ interface PortRecord extends AttachSpec {
 export class Switch extends EventEmitter {
   readonly datapath: Datapath;
   #ports = new Map<number, PortRecord>();
+  /** Ports by NODE:IFNAME: a node may have one port per interface (a container with eth0, eth1, ...). */
   #byNode = new Map<string, number>();
   /** Ports by IPv4 address and MAC (addressKeys), for the duplicate check. */
   #byAddress = new Map<string, number>();
@@ -84,9 +85,10 @@ export class Switch extends EventEmitter {
   attach(spec: AttachSpec, fd: number): PortInfo {
     try {
       if (this.#closed) throw new ContainetError('CN_CLOSED', 'the switch is shutting down');
-      if (this.#byNode.has(spec.node)) {
-        throw new ContainetError('CN_DUPLICATE_NODE', `node ${spec.node} is already attached as port ${this.#byNode.get(spec.node)}`, {
-          hint: 'node identities are unique on a switch; detach the old port first (containet detach)',
+      const key = `${spec.node}:${spec.ifname}`;
+      if (this.#byNode.has(key)) {
+        throw new ContainetError('CN_DUPLICATE_NODE', `node ${spec.node} is already attached with ${spec.ifname} as port ${this.#byNode.get(key)}`, {
+          hint: 'a node has one port per interface name on a switch; detach the old port first (containet detach)',
         });
       }
       if (!this.#allowDuplicates) this.#refuseDuplicate(spec);
@@ -111,7 +113,7 @@ export class Switch extends EventEmitter {
       fd = -1; // the datapath owns it now
       const rec: PortRecord = { ...spec, port, tap: info.name, vnetHdr: info.vnetHdr, attachedAt: Date.now() };
       this.#ports.set(port, rec);
-      this.#byNode.set(spec.node, port);
+      this.#byNode.set(key, port);
       for (const key of addressKeys(spec)) this.#byAddress.set(key, port);
       if (spec.owner !== undefined) this.#owned.set(spec.owner, (this.#owned.get(spec.owner) ?? 0) + 1);
       const out = this.#info(rec);
@@ -143,9 +145,28 @@ export class Switch extends EventEmitter {
     }
   }
 
-  /** The port id for a port id or node identity; throws CN_NO_SUCH_PORT. */
+  /** The ports of `node`, by interface. */
+  #portsOf(node: string): number[] {
+    return [...this.#ports.values()].filter((r) => r.node === node).map((r) => r.port);
+  }
+
+  /**
+   * The port id for a port id, NODE:IFNAME, or a node identity (its only
+   * port); throws CN_NO_SUCH_PORT, or CN_AMBIGUOUS_PORT for a node with
+   * several.
+   */
   resolvePort(which: number | string): number {
-    const port = typeof which === 'number' ? which : this.#byNode.get(which);
+    let port: number | undefined;
+    if (typeof which === 'number') port = which;
+    else if (which.includes(':')) port = this.#byNode.get(which);
+    else {
+      const ports = this.#portsOf(which);
+      if (ports.length > 1) {
+        const names = ports.map((p) => this.#ports.get(p)!.ifname).join(', ');
+        throw new ContainetError('CN_AMBIGUOUS_PORT', `node ${which} has ${ports.length} ports (${names})`, { hint: `name one as ${which}:IFNAME or by its port id` });
+      }
+      port = ports[0];
+    }
     if (port === undefined || !this.#ports.has(port)) {
       throw new ContainetError('CN_NO_SUCH_PORT', `no port ${typeof which === 'number' ? which : `for node ${which}`} on this switch`, {
         hint: 'list ports with: containet ports',
@@ -154,8 +175,12 @@ export class Switch extends EventEmitter {
     return port;
   }
 
-  /** Detach by port id or node identity. */
+  /** Detach by port id, NODE:IFNAME or node identity (all its ports; the first is returned). */
   detach(which: number | string, reason = 'detached'): PortInfo {
+    if (typeof which === 'string' && !which.includes(':') && this.#portsOf(which).length > 1) {
+      const infos = this.#portsOf(which).map((p) => this.detach(p, reason));
+      return infos[0]!;
+    }
     const rec = this.#ports.get(this.resolvePort(which))!;
     const info = this.#info(rec);
     this.datapath.removePort(rec.port);
@@ -228,7 +253,7 @@ export class Switch extends EventEmitter {
     }
     const rec: PortRecord = { node: `vxlan-${vni}`, ifname: 'vxlan', addresses: [local.address], port, tap: `udp:${formatVtep(local)}`, vnetHdr: false, attachedAt: Date.now() };
     this.#ports.set(port, rec);
-    this.#byNode.set(rec.node, port);
+    this.#byNode.set(`${rec.node}:${rec.ifname}`, port);
     this.#vxlan = { port, vni, local, mtu };
     this.#log(`port ${port}: VXLAN uplink VNI ${vni} on ${formatVtep(local)} (underlay MTU ${mtu}, containers' MTU at most ${mtu - VXLAN_OVERHEAD})`);
     this.emit('attached', this.#info(rec));
@@ -345,7 +370,7 @@ export class Switch extends EventEmitter {
   #forget(rec: PortRecord, reason: string): void {
     if (rec.port === this.#vxlan?.port) this.#vxlan = undefined;
     this.#ports.delete(rec.port);
-    this.#byNode.delete(rec.node);
+    this.#byNode.delete(`${rec.node}:${rec.ifname}`);
     for (const key of addressKeys(rec)) if (this.#byAddress.get(key) === rec.port) this.#byAddress.delete(key);
     if (rec.owner !== undefined) {
       const n = (this.#owned.get(rec.owner) ?? 1) - 1;
