@@ -163,7 +163,7 @@ export class Switch extends EventEmitter {
       if (rec.pid !== undefined && !processRunning(rec.pid)) continue;
       const [kind, domain, value] = key.split(' ');
       const what = `${kind === 'mac' ? 'MAC' : 'IPv4 address'} ${value}`;
-      throw new ContainetError('CN_DUPLICATE_ADDRESS', `${what} of node ${spec.node} is already on port ${rec.port} (node ${rec.node}, VLAN ${domain})`, {
+      throw new ContainetError('CN_DUPLICATE_ADDRESS', `${what} of node ${spec.node} is already on port ${rec.port} (node ${rec.node})${domain === '1' ? '' : ` in VLAN ${domain}`}`, {
         hint: `give ${spec.node} another address, detach ${rec.node} first (containet detach ${rec.node}), or start containet with --allow-duplicate-addresses`,
       });
     }

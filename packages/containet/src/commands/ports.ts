@@ -6,7 +6,7 @@ import { withClient, type ClientOptions } from './common.js';
 export const commandNames = ['ports'];
 
 export const help =
-  'List the attached ports: id, node identity, interface (the name inside the container, then the host-side device in parentheses when its name differs; "plain" for a tap without a virtio header), VLAN (an access VLAN, or trunk ID,.. [native ID]), MACs seen, addresses, rx/tx packets and bytes, drops, errors, impairments (containet port set).';
+  'List the attached ports: id, node identity, interface (the name inside the container, then the host-side device in parentheses when its name differs; "plain" for a tap without a virtio header), MACs seen, addresses, VLAN (an access VLAN, or trunk ID,.. [native ID]), rx/tx packets and bytes, drops, errors, impairments (containet port set).';
 
 /** One column for the interface: a tap opened in the container's namespace has one name there, shown once. */
 export function interfaceName(p: { ifname: string; tap: string; vnetHdr: boolean }): string {
@@ -18,14 +18,14 @@ export async function handler(opts: ClientOptions): Promise<string> {
   if (opts.json) return JSON.stringify(ports, null, 2) + '\n';
   if (ports.length === 0) return 'no ports attached\n';
   return formatTable(
-    ['PORT', 'NODE', 'INTERFACE', 'VLAN', 'MACS', 'ADDRESSES', 'RX-PKTS', 'RX-BYTES', 'TX-PKTS', 'TX-BYTES', 'DROPS', 'ERRORS', 'IMPAIRMENTS'],
+    ['PORT', 'NODE', 'INTERFACE', 'MACS', 'ADDRESSES', 'VLAN', 'RX-PKTS', 'RX-BYTES', 'TX-PKTS', 'TX-BYTES', 'DROPS', 'ERRORS', 'IMPAIRMENTS'],
     ports.map((p) => [
       p.port,
       p.node,
       interfaceName(p),
-      formatVlan(p.vlan),
       (p.macs.join(',') || '-') + (p.macCount > p.macs.length ? ` (+${p.macCount - p.macs.length})` : ''),
       p.addresses.join(',') || '-',
+      formatVlan(p.vlan),
       p.counters.rxPackets,
       humanBytes(p.counters.rxBytes),
       p.counters.txPackets,
