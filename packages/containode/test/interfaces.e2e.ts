@@ -129,6 +129,9 @@ testIf(test, noRoot ?? noContainet ?? whyMissing('ping', 'ip'), 'a detached rout
     const took = Date.now() - back;
     assert.ok(took < 5000, `traffic flows again ${took} ms after the switch is back`);
     assert.equal(await portsOf(b, r), ['eth1 10.71.2.1/24', 'lan2 10.71.3.1/24'], 'both interfaces re-attached by the supervisor');
+    const h2Port = (await ports(b)).find((p) => p.node === h2)!.port;
+    const h2Record = JSON.parse((await containode(['inspect', h2])).stdout) as { interfaces: { port: number }[] };
+    assert.is(h2Record.interfaces[0]!.port, h2Port, 'a foreground container\'s record follows its re-attached port');
     assert.is((await ping(h2, '10.71.3.1')).code, 0);
 
     // stop: the container ends for good and its ports go with its supervisor.
