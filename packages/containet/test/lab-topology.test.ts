@@ -59,7 +59,7 @@ test('the plan: switches per bridge and point-to-point link, addresses, ports, /
   const plan = planLab(parseTopologyText(SMALL), parseSubnet('172.20.20.0/24'));
   assert.equal(
     plan.switches.map((s) => `${s.id}:${s.kind}`),
-    ['mgmt:mgmt', 'bridge-1:bridge', 'link-1:link'],
+    ['mgmt:mgmt', 'bridge-1:bridge', 'links:link'],
   );
   assert.is(plan.switches[0]!.hostAddress, '172.20.20.1/24');
   const r1 = plan.nodes.find((n) => n.name === 'r1')!;
@@ -68,7 +68,10 @@ test('the plan: switches per bridge and point-to-point link, addresses, ports, /
   assert.is(r1.mgmtAddress, '172.20.20.10/24');
   // h1 takes the first free address (.2: .0 network, .1 the host).
   assert.is(h1.mgmtAddress, '172.20.20.2/24');
-  assert.equal(r1.interfaces.map((i) => `${i.ifname}@${i.switchId}`), ['eth1@link-1', 'eth2@bridge-1']);
+  assert.equal(r1.interfaces.map((i) => `${i.ifname}@${i.switchId}`), ['eth1@links', 'eth2@bridge-1']);
+  // The point-to-point link is VLAN 2 on the links switch, for both its ends.
+  assert.is(r1.interfaces[0]!.vlan, 2);
+  assert.is(h1.interfaces[0]!.vlan, 2);
   assert.is(r1.interfaces[1]!.vlan, 10);
   assert.is(r1.interfaces[1]!.impair?.delayUs, 20000);
   assert.match(plan.hosts, /172\.20\.20\.10\tclab-t1-r1 r1\n/);

@@ -86,7 +86,7 @@ testIf(test, skip, 'deploy, ping over every kind of link, inspect, exec, destroy
     const view = JSON.parse(insp.stdout) as InspectView;
     assert.is(view.state, 'running');
     assert.equal(view.nodes.map((n) => `${n.name}:${n.container}:${n.state}`), ['h1', 'h2', 'h3'].map((n) => `${n}:clab-${name}-${n}:running`));
-    assert.equal(view.switches.map((s) => `${s.id}:${s.state}`), ['mgmt:running', 'bridge-1:running', 'link-1:running', 'link-2:running']);
+    assert.equal(view.switches.map((s) => `${s.id}:${s.state}`), ['mgmt:running', 'bridge-1:running', 'links:running']);
     // Every interface is on a port; the extended link's MAC is the one asked for.
     for (const n of view.nodes) for (const i of n.interfaces) assert.ok(i.port !== null, `${n.name}:${i.ifname} has no port`);
     const h3 = view.nodes.find((n) => n.name === 'h3')!;
@@ -143,6 +143,62 @@ testIf(test, skip, 'deploy, ping over every kind of link, inspect, exec, destroy
     const gone = await containet(['lab', 'inspect', '-t', file]);
     assert.is(gone.code, 1);
     assert.match(gone.stderr, new RegExp(`lab ${name} is not deployed`));
+  } finally {
+    if (deployed) await containet(['lab', 'destroy', '-t', file]);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+testIf(test, skip, 'link vars: a delay on a link, point-to-point links kept apart, VLANs on a bridge', async () => {
+  const name = uniqueName('lab');
+  const dir = labDir();
+  // a-b and c-d: two point-to-point links on one subnet (each its own
+  // segment); a-b delayed. e, f, g on a bridge: e and f on VLAN 10, g on 20.
+  const file = writeTopology(
+    dir,
+    name,
+    `name: ${name}
+topology:
+  nodes:
+    a: {kind: linux, exec: ["ip addr add 10.7.0.1/24 dev eth1"]}
+    b: {kind: linux, exec: ["ip addr add 10.7.0.2/24 dev eth1"]}
+    c: {kind: linux, exec: ["ip addr add 10.7.0.3/24 dev eth1"]}
+    d: {kind: linux, exec: ["ip addr add 10.7.0.4/24 dev eth1"]}
+    e: {kind: linux, exec: ["ip addr add 10.8.0.1/24 dev eth1"]}
+    f: {kind: linux, exec: ["ip addr add 10.8.0.2/24 dev eth1"]}
+    g: {kind: linux, exec: ["ip addr add 10.8.0.3/24 dev eth1"]}
+    br: {kind: bridge}
+  links:
+    - endpoints: ["a:eth1", "b:eth1"]
+      vars: {delay: 60ms}
+    - endpoints: ["c:eth1", "d:eth1"]
+    - endpoints: ["e:eth1", "br:p1"]
+      vars: {vlan: 10}
+    - endpoints: ["f:eth1", "br:p2"]
+      vars: {vlan: 10}
+    - endpoints: ["g:eth1", "br:p3"]
+      vars: {vlan: 20}
+`,
+  );
+  const before = await hostState(name);
+  let deployed = false;
+  try {
+    const d = await containet(['lab', 'deploy', '-t', file]);
+    assert.is(d.code, 0, d.stderr);
+    deployed = true;
+    const r = await labExec(file, 'a', 'ping', '-c', '3', '-i', '0.2', '-W', '3', '10.7.0.2');
+    assert.is(r.code, 0, r.stdout);
+    const rtts = [...r.stdout.matchAll(/time=([\d.]+) ms/g)].map((m) => Number(m[1]));
+    assert.ok(rtts.length >= 2 && Math.min(...rtts) >= 55, `RTTs ${rtts.join(', ')} ms: the 60 ms delay is on the path`);
+    assert.ok(await pings(file, 'c', '10.7.0.4'), 'c -> d');
+    assert.not.ok(await pings(file, 'a', '10.7.0.4'), 'a does not reach d: another link');
+    assert.not.ok(await pings(file, 'c', '10.7.0.2'), 'c does not reach b: another link');
+    assert.ok(await pings(file, 'e', '10.8.0.2'), 'e -> f on VLAN 10');
+    assert.not.ok(await pings(file, 'e', '10.8.0.3'), 'e does not reach g on VLAN 20');
+    const del = await containet(['lab', 'destroy', '-t', file]);
+    assert.is(del.code, 0, del.stderr);
+    deployed = false;
+    assert.equal(await hostState(name), before);
   } finally {
     if (deployed) await containet(['lab', 'destroy', '-t', file]);
     rmSync(dir, { recursive: true, force: true });

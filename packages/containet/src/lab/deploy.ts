@@ -11,12 +11,12 @@ import { join } from 'node:path';
 import { ContainetError, ControlClient } from '@containet/common';
 import { destroyLab } from './destroy.js';
 import { chooseSubnet, hostRoutes, overlaps, parseSubnet, type Subnet } from './mgmt-subnet.js';
-import { attachInterfaces, nodeProblem, runExecs, startNode } from './nodes.js';
+import { nodeProblem, runExecs, startNode } from './nodes.js';
 import { planLab, runDirFor, type LabPlan, type PortPlan } from './plan.js';
 import { attachPort } from './port-attach.js';
 import { lastError, run, suiteProgram } from './programs.js';
 import { allRecords, loadRecord, saveRecord, withLabsLock, type LabRecord } from './record.js';
-import { startSwitch, type RunningSwitch } from './switches.js';
+import { startSwitch } from './switches.js';
 import { readTopology, type LabTopology } from './topology.js';
 
 export interface DeployOptions {
@@ -170,48 +170,35 @@ async function build(rec: LabRecord, opts: DeployOptions, log: (l: string) => vo
   writeFileSync(join(plan.dir, 'hosts'), plan.hosts, { mode: 0o644 });
   writeFileSync(join(plan.dir, 'topology-data.json'), JSON.stringify(plan, null, 2) + '\n', { mode: 0o644 });
 
-  // The management switch first (every node's eth0 plugs into it as it
-  // starts); the others start meanwhile with the nodes: they are needed only
-  // once the links are plugged.
-  const started = (running: RunningSwitch): void => {
-    rec.switches.push(running);
-    saveRecord(rec);
-  };
-  stepIs('starting the management switch');
+  stepIs(`starting ${plan.switches.length} switches`);
   log(`starting ${plan.switches.length} switches (management ${plan.subnet})`);
   check();
-  const [mgmt, ...others] = plan.switches;
-  await startSwitch(mgmt!, join(plan.runDir, `${mgmt!.id}.log`), started);
-  check();
-
-  stepIs(`starting ${plan.nodes.length} nodes`);
-  log(`starting ${plan.nodes.length} nodes`);
-  const pids = new Map<string, number>();
-  const switchesUp = Promise.all(others.map((sw) => startSwitch(sw, join(plan.runDir, `${sw.id}.log`), started)));
-  switchesUp.catch(() => {}); // awaited below; a failure meanwhile must not go unhandled
-  try {
-    await pool(
-      plan.nodes,
-      opts.parallel ?? 8,
-      async (node) => {
-        rec.containers.push(node.container);
+  await Promise.all(
+    plan.switches.map((sw) =>
+      startSwitch(sw, join(plan.runDir, `${sw.id}.log`), (running) => {
+        rec.switches.push(running);
         saveRecord(rec);
-        pids.set(node.name, await startNode(plan, node));
-      },
-      opts.signal,
-    );
-  } catch (err) {
-    // The undo must see every switch that is starting: let them all be recorded first.
-    await Promise.allSettled([switchesUp]);
-    throw err;
-  }
-  if (others.length) stepIs(`starting ${others.length} link and bridge switches`);
-  await switchesUp;
+      }),
+    ),
+  );
   check();
 
-  stepIs('plugging the links');
-  log(`plugging ${plan.links.length} links`);
-  await pool(plan.nodes, opts.parallel ?? 8, (node) => attachInterfaces(plan, node, pids.get(node.name)!), opts.signal);
+  // Each node with all its interfaces (containode run --net): its links are up when it starts.
+  stepIs(`starting ${plan.nodes.length} nodes`);
+  log(`starting ${plan.nodes.length} nodes, ${plan.links.length} links`);
+  await pool(
+    plan.nodes,
+    opts.parallel ?? 8,
+    async (node) => {
+      rec.containers.push(node.container);
+      saveRecord(rec);
+      await startNode(plan, node);
+    },
+    opts.signal,
+  );
+  check();
+
+  stepIs('plugging the host\'s links');
   const socketOf = new Map(plan.switches.map((s) => [s.id, s.socket]));
   for (const tap of plan.hostTaps) {
     check();
@@ -223,7 +210,7 @@ async function build(rec: LabRecord, opts: DeployOptions, log: (l: string) => vo
 
   const tagged = [...plan.nodes.flatMap((n) => n.interfaces), ...plan.hostTaps].filter((p) => p.vlan !== undefined);
   if (tagged.length) {
-    stepIs('checking the VLANs of bridge ports');
+    stepIs('checking the ports\' VLANs');
     await checkVlans(socketOf, tagged);
   }
 

@@ -6,7 +6,6 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ContainetError } from '@containet/common';
-import { attachPort } from './port-attach.js';
 import { lastError, run, suiteProgram } from './programs.js';
 import type { LabPlan, NodePlan } from './plan.js';
 
@@ -111,7 +110,11 @@ export function nodeProblem(node: NodePlan): string | undefined {
   return undefined;
 }
 
-/** containode's command line for the node (eth0 only: the other interfaces come after, see attachInterfaces). */
+/**
+ * containode's command line for the node: eth0 on the management switch
+ * (-s, -4, -g), one --net per data interface (its switch, name, MAC, MTU,
+ * VLAN), so every interface exists before the node's program starts.
+ */
 export function containodeRunArgs(plan: LabPlan, node: NodePlan, files: { hook: string; top?: string }): string[] {
   const s = node.spec;
   const mgmt = plan.switches.find((w) => w.kind === 'mgmt')!;
@@ -126,6 +129,14 @@ export function containodeRunArgs(plan: LabPlan, node: NodePlan, files: { hook: 
   if (s.image !== undefined) args.push('--image', s.image);
   if (files.top) args.push('-t', files.top);
   args.push('--net-hook', files.hook);
+  const socketOf = new Map(plan.switches.map((w) => [w.id, w.socket]));
+  for (const i of node.interfaces) {
+    const keys = [`if=${i.ifname}`];
+    if (i.mac) keys.push(`mac=${i.mac}`);
+    if (i.mtu) keys.push(`mtu=${i.mtu}`);
+    if (i.vlan !== undefined) keys.push(`vlan=${i.vlan}`);
+    args.push('--net', `${socketOf.get(i.switchId)!},${keys.join(',')}`);
+  }
   if (s.entrypoint !== undefined) args.push('--entrypoint', s.entrypoint);
   // Without an image nothing says what to run: a node idles, as containerlab's linux nodes do.
   const program = s.cmd !== undefined ? shellWords(s.cmd) : s.image === undefined ? ['sleep', 'infinity'] : [];
@@ -156,23 +167,6 @@ export async function containerPid(container: string): Promise<number> {
   const pid = info.supervisor?.init?.pid ?? info.pid;
   if (typeof pid !== 'number') throw new ContainetError('CN_LAB_NODE', `${container} has no running init`);
   return pid;
-}
-
-/**
- * Plug the node's data interfaces into their switches: a tap each, made in
- * the container's network namespace by the netns helper. Once containode
- * makes several interfaces itself (`run --net SOCK,if=NAME,...`), they move
- * into containodeRunArgs and this has nothing left to do.
- */
-export async function attachInterfaces(plan: LabPlan, node: NodePlan, pid: number): Promise<void> {
-  const socketOf = new Map(plan.switches.map((s) => [s.id, s.socket]));
-  for (const port of node.interfaces) {
-    try {
-      await attachPort(socketOf.get(port.switchId)!, `/proc/${pid}/ns/net`, port, pid);
-    } catch (err) {
-      throw new ContainetError((err as ContainetError).code ?? 'CN_LAB_ATTACH', `node ${node.name}: ${(err as Error).message}`, { hint: (err as ContainetError).hint });
-    }
-  }
 }
 
 /** Run the node's `exec` commands in order (sh -c each); the first failure stops. */

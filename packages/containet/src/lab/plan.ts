@@ -1,7 +1,7 @@
 /**
  * From a checked topology to what deploy makes, with nothing started: the
- * switches (the management one, one per bridge node, a two-port one per
- * point-to-point link), each node's container and the ports of its
+ * switches (the management one, one per bridge node, one for every
+ * point-to-point link, a VLAN each), each node's container and the ports of its
  * interfaces, the host's taps, the management addresses and /etc/hosts.
  * Pure, so that what a file means can be tested without root.
  */
@@ -14,7 +14,7 @@ import { contains, formatSubnet, intToIpv4, ipv4ToInt, subnetSize, type Subnet }
 export const LABS_RUN_DIR = join(stateDir(), 'labs');
 
 export interface SwitchPlan {
-  /** `mgmt`, `bridge-N` or `link-N`: its socket's name in the lab's run directory. */
+  /** `mgmt`, `bridge-N` or `links`: its socket's name in the lab's run directory. */
   id: string;
   kind: 'mgmt' | 'bridge' | 'link';
   socket: string;
@@ -49,8 +49,15 @@ export interface NodePlan {
   binds: Array<{ source: string; target: string; readonly: boolean }>;
 }
 
+/** The switch of every point-to-point link of a lab. */
+export const LINKS_SWITCH = 'links';
+/** The VLAN of the first point-to-point link on it (VLAN 1 is every switch's default: never a link's). */
+const FIRST_LINK_VLAN = 2;
+
 export interface LinkPlan {
   switchId: string;
+  /** The link's VLAN on its switch (point-to-point links: their own; bridge links: vars.vlan). */
+  vlan?: number | undefined;
   endpoints: [{ node: string; ifname: string }, { node: string; ifname: string }];
   place: string;
 }
@@ -120,9 +127,17 @@ export function planLab(topo: LabTopology, subnet: Subnet): LabPlan {
   let wires = 0;
   for (const link of topo.links) {
     const bridge = link.endpoints.map((e) => bridgeOf.get(e.node)).find((b) => b !== undefined);
-    const switchId = bridge ?? `link-${++wires}`;
-    if (!bridge) switches.push({ id: switchId, kind: 'link', socket: sock(switchId), label: link.endpoints.map((e) => `${e.node}:${e.ifname}`).join(' - ') });
-    links.push({ switchId, endpoints: [{ node: link.endpoints[0].node, ifname: link.endpoints[0].ifname }, { node: link.endpoints[1].node, ifname: link.endpoints[1].ifname }], place: link.place });
+    // Point-to-point links share one switch, each link an access VLAN of
+    // its own (IEEE 802.1Q: frames never cross VLANs), so that a lab costs a
+    // switch daemon per bridge, not per link.
+    const switchId = bridge ?? LINKS_SWITCH;
+    let vlan = link.vars.vlan;
+    if (!bridge) {
+      if (++wires === 1) switches.push({ id: LINKS_SWITCH, kind: 'link', socket: sock(LINKS_SWITCH), label: 'point-to-point links, a VLAN each' });
+      vlan = FIRST_LINK_VLAN + wires - 1;
+      if (vlan > 4094) throw new TopologyError(`${link.place}: topology.links: more than ${4094 - FIRST_LINK_VLAN + 1} point-to-point links`, 'connect some of the nodes through a bridge node');
+    }
+    links.push({ switchId, vlan, endpoints: [{ node: link.endpoints[0].node, ifname: link.endpoints[0].ifname }, { node: link.endpoints[1].node, ifname: link.endpoints[1].ifname }], place: link.place });
     let impairSet = false;
     for (const ep of link.endpoints) {
       if (bridgeOf.has(ep.node)) continue; // a bridge's endpoint names its port: the other side's
@@ -132,7 +147,7 @@ export function planLab(topo: LabTopology, subnet: Subnet): LabPlan {
         port.impair = link.vars.impair;
         impairSet = true;
       }
-      if (bridge && link.vars.vlan !== undefined) port.vlan = link.vars.vlan;
+      if (vlan !== undefined) port.vlan = vlan;
       if (isHost(ep.node)) hostTaps.push(port);
       else nodes.get(ep.node)!.interfaces.push(port);
     }
