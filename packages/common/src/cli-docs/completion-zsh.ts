@@ -1,0 +1,153 @@
+/**
+ * A zsh completion script from a CliDescription (zshcompsys(1): `#compdef`,
+ * `_arguments` specs with descriptions, `_describe` for commands). It works
+ * from a directory on $fpath (autoloaded as _NAME) and when sourced after
+ * compinit.
+ */
+import { functionName } from './completion-bash.js';
+import { LIVE_KINDS, kindsUsed, liveValuesBody } from './live-values.js';
+import type { CliCommand, CliDescription, CliOperand, CliOption } from './model.js';
+
+/** A word in single quotes. */
+function sq(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/** The first sentence of a help text, for a one-line description. */
+export function firstSentence(help: string): string {
+  const line = help.split('\n')[0]!.trim();
+  const m = /^(.*?[^.\s][.;])(\s|$)/.exec(line);
+  return (m ? m[1]! : line).replace(/[.;]$/, '');
+}
+
+/** An _arguments description in [...]: `]` and `\` escaped. */
+function bracket(text: string): string {
+  return firstSentence(text).replace(/\\/g, '\\\\').replace(/([[\]])/g, '\\$1');
+}
+
+/** An _arguments message or value name: `:` escaped. */
+function message(text: string): string {
+  return text.replace(/\\/g, '\\\\').replace(/:/g, '\\:');
+}
+
+function action(fn: string, x: { kind?: string; choices?: readonly string[] }): string {
+  if (x.choices && x.choices.length) return `(${x.choices.map((c) => c.replace(/([\\ ()])/g, '\\$1')).join(' ')})`;
+  switch (x.kind) {
+    case 'file':
+      return '_files';
+    case 'directory':
+      return '_files -/';
+    case 'program':
+      return '_command_names -e';
+    case undefined:
+      return ' ';
+    default:
+      return `${fn}_${x.kind}`;
+  }
+}
+
+function optionSpecs(fn: string, options: readonly CliOption[]): string[] {
+  const out: string[] = [];
+  for (const o of options) {
+    const names = [o.short, o.long].filter((n): n is string => n !== undefined);
+    const excl = o.repeatable ? '*' : names.length > 1 ? `(${names.join(' ')})` : '';
+    for (const n of names) {
+      let suffix = '';
+      let value = '';
+      if (o.value !== undefined) {
+        const long = n.startsWith('--');
+        suffix = o.optionalValue ? (long ? '=-' : '-') : long ? '=' : '+';
+        value = `${o.optionalValue ? '::' : ':'}${message(o.value)}:${action(fn, o)}`;
+      }
+      out.push(sq(`${excl}${n}${suffix}[${bracket(o.help)}]${value}`));
+    }
+  }
+  return out;
+}
+
+function operandSpecs(fn: string, operands: readonly CliOperand[]): string[] {
+  return operands.map((a, i) => {
+    const msg = message(a.help ? `${a.name}: ${firstSentence(a.help)}` : a.name);
+    if (a.variadic && a.kind === 'program' && a.choices === undefined) return sq(`*::${msg}:_normal`);
+    if (a.variadic) return sq(`*${a.required ? ':' : '::'}${msg}:${action(fn, a)}`);
+    return sq(`${i + 1}${a.required ? ':' : '::'}${msg}:${action(fn, a)}`);
+  });
+}
+
+function argumentsCall(specs: string[]): string {
+  return `_arguments -s -S \\\n        ${specs.join(' \\\n        ')}`;
+}
+
+function commandCase(fn: string, cli: CliDescription, c: CliCommand): string {
+  const globals = cli.optionsAnywhere ? cli.options.filter((g) => !c.options.some((o) => (o.long && o.long === g.long) || (o.short && o.short === g.short))) : [];
+  const specs = [...optionSpecs(fn, c.options), ...optionSpecs(fn, globals), ...operandSpecs(fn, c.operands)];
+  return `      ${[c.name, ...c.aliases].map(sq).join('|')})\n        ${specs.length ? argumentsCall(specs) : ':'} && ret=0 ;;`;
+}
+
+export function zshCompletion(cli: CliDescription): string {
+  const fn = functionName(cli.name);
+  const hasCommands = cli.commands.length > 0;
+  const rootOperands = cli.operands;
+  const rootSpecs = optionSpecs(fn, cli.options);
+  if (hasCommands) rootSpecs.push(sq('1: :->command'), sq('*:: :->args'));
+  else rootSpecs.push(...operandSpecs(fn, rootOperands));
+  const programAtRoot = rootOperands[0]?.kind === 'program';
+  const commandList = cli.commands.map((c) => sq(`${message(c.name)}:${firstSentence(c.help)}`)).join(' ');
+  const rootFallback = programAtRoot ? `      *) _normal && ret=0 ;;` : rootOperands.length ? `      *) ${argumentsCall(operandSpecs(fn, rootOperands))} && ret=0 ;;` : '';
+  const live = [...kindsUsed(cli)].filter((k) => LIVE_KINDS.includes(k));
+  return `#compdef ${cli.name}
+# zsh completion for ${cli.name}, made by \`${cli.name} completion zsh\` from its command definitions.
+# Install: ${cli.name} completion zsh > /usr/share/zsh/vendor-completions/_${cli.name}
+
+# The value of the last of the options "$@" on the line (--opt VALUE or --opt=VALUE).
+${fn}_optval() {
+  local i o v=
+  for ((i = 1; i < $#words; i++)); do
+    for o in "$@"; do
+      if [[ $words[i] == "$o" ]]; then v=$words[i+1]; elif [[ $words[i] == "$o"=* ]]; then v=\${words[i]#*=}; fi
+    done
+  done
+  print -r -- "$v"
+}
+
+# Live values of a kind, one a line.
+${fn}_values() {
+${liveValuesBody(cli, `${fn}_optval`)}
+}
+${live.map((k) => `
+${fn}_${k}() {
+  local -a vals expl
+  vals=(\${(f)"$(${fn}_values ${k})"})
+  _wanted ${k}s expl ${k} compadd -a vals
+}`).join('\n')}
+
+${fn}_commands() {
+  local -a commands
+  commands=(${commandList})
+  _describe -t commands '${cli.name} command' commands
+}
+
+${fn}() {
+  local curcontext="$curcontext" state state_descr line ret=1
+  typeset -A opt_args
+  ${argumentsCall(rootSpecs)} && ret=0
+  case $state in
+    command)
+      ${programAtRoot ? `_alternative 'commands:command:${fn}_commands' 'programs:program:_command_names -e' && ret=0` : `${fn}_commands && ret=0`} ;;
+    args)
+      curcontext="\${curcontext%:*:*}:${cli.name}-$words[1]:"
+      case $words[1] in
+${cli.commands.map((c) => commandCase(fn, cli, c)).join('\n')}
+${rootFallback}
+      esac ;;
+  esac
+  return ret
+}
+
+if [[ $funcstack[1] == ${fn} ]]; then
+  ${fn} "$@"
+else
+  compdef ${fn} ${cli.name}
+fi
+`;
+}
