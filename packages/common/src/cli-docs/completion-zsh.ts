@@ -92,7 +92,7 @@ export function zshCompletion(cli: CliDescription): string {
   if (hasCommands) rootSpecs.push(sq('1: :->command'), sq('*:: :->args'));
   else rootSpecs.push(...operandSpecs(fn, rootOperands));
   const programAtRoot = rootOperands[0]?.kind === 'program';
-  const commandList = cli.commands.map((c) => sq(`${message(c.name)}:${firstSentence(c.help)}`)).join(' ');
+  const commandList = cli.commands.flatMap((c) => [c.name, ...c.aliases].map((n) => sq(`${message(n)}:${firstSentence(c.help)}`))).join(' ');
   const rootFallback = programAtRoot ? `      *) _normal && ret=0 ;;` : rootOperands.length ? `      *) ${argumentsCall(operandSpecs(fn, rootOperands))} && ret=0 ;;` : '';
   const live = [...kindsUsed(cli)].filter((k) => LIVE_KINDS.includes(k));
   return `#compdef ${cli.name}
@@ -102,9 +102,12 @@ export function zshCompletion(cli: CliDescription): string {
 # The value of the last of the options "$@" on the line (--opt VALUE or --opt=VALUE).
 ${fn}_optval() {
   local i o v=
-  for ((i = 1; i < $#words; i++)); do
+  # the whole line: _arguments shifts words to the command's own
+  local -a w
+  w=("\${(@)${fn}_line}")
+  for ((i = 1; i < $#w; i++)); do
     for o in "$@"; do
-      if [[ $words[i] == "$o" ]]; then v=$words[i+1]; elif [[ $words[i] == "$o"=* ]]; then v=\${words[i]#*=}; fi
+      if [[ $w[i] == "$o" ]]; then v=$w[i+1]; elif [[ $w[i] == "$o"=* ]]; then v=\${w[i]#*=}; fi
     done
   done
   print -r -- "$v"
@@ -130,6 +133,8 @@ ${fn}_commands() {
 ${fn}() {
   local curcontext="$curcontext" state state_descr line ret=1
   typeset -A opt_args
+  local -a ${fn}_line
+  ${fn}_line=("\${(@)words[1,CURRENT]}")
   ${argumentsCall(rootSpecs)} && ret=0
   case $state in
     command)
