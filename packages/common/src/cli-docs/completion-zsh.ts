@@ -74,8 +74,9 @@ function operandSpecs(fn: string, operands: readonly CliOperand[]): string[] {
   });
 }
 
-function argumentsCall(specs: string[]): string {
-  return `_arguments -s -S \\\n        ${specs.join(' \\\n        ')}`;
+/** `-A '-*'` (the program's own call): words after the command word are the command's, options too. */
+function argumentsCall(specs: string[], flags = ''): string {
+  return `_arguments -s -S${flags} \\\n        ${specs.join(' \\\n        ')}`;
 }
 
 function commandCase(fn: string, cli: CliDescription, c: CliCommand): string {
@@ -118,10 +119,11 @@ ${fn}_values() {
 ${liveValuesBody(cli, `${fn}_optval`)}
 }
 ${live.map((k) => `
+# (a tag of our own: zsh's standard tags such as ports come with styles of their own)
 ${fn}_${k}() {
   local -a vals expl
   vals=(\${(f)"$(${fn}_values ${k})"})
-  _wanted ${k}s expl ${k} compadd -a vals
+  _wanted ${cli.name}-${k}s expl ${k} compadd -a vals
 }`).join('\n')}
 
 ${fn}_commands() {
@@ -135,7 +137,7 @@ ${fn}() {
   typeset -A opt_args
   local -a ${fn}_line
   ${fn}_line=("\${(@)words[1,CURRENT]}")
-  ${argumentsCall(rootSpecs)} && ret=0
+  ${argumentsCall(rootSpecs, hasCommands ? " -A '-*'" : '')} && ret=0
   case $state in
     command)
       ${programAtRoot ? `_alternative 'commands:command:${fn}_commands' 'programs:program:_command_names -e' && ret=0` : `${fn}_commands && ret=0`} ;;

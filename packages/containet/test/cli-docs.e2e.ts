@@ -1,0 +1,73 @@
+/**
+ * containet's completion scripts and man page as a user meets them: bash
+ * and zsh complete every command and flag of the commander program the CLI
+ * parses with, and ports and nodes of a running switch (from `containet
+ * ports --json` on the socket given with -s); the man page renders without
+ * a warning and names every command, option and exit status of the
+ * README's table.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mkdirSync, readFileSync, symlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Command } from 'commander';
+import { Cleanup, bashComplete, checkCliDocs, generateCliDocs, makeNetns, readmeExitTable, testIf, uniqueName, whyMissing, whyNoRoot, zshComplete } from '@containet/common/testing';
+import { program } from '../src/cli.js';
+import { EXIT_STATUS } from '../src/manual.js';
+import { BIN, attach, startDaemon } from './helpers.js';
+
+const missing = whyMissing('bash', 'zsh', 'man', 'groff');
+
+function flagsOf(cmd: Command): string[] {
+  return [...cmd.options.flatMap((o) => [o.short, o.long].filter((n): n is string => n !== undefined)), '-h', '--help'];
+}
+
+testIf(test, missing, 'bash and zsh complete every command and flag; the man page names them and the exit statuses', async () => {
+  const prog = program();
+  const commands: Record<string, string[]> = {};
+  const helps = prog.options.map((o) => ({ what: `containet ${o.flags}`, help: o.description }));
+  for (const cmd of prog.commands) {
+    commands[cmd.name()] = flagsOf(cmd);
+    helps.push({ what: `containet ${cmd.name()}`, help: cmd.description() }, ...cmd.options.map((o) => ({ what: `containet ${cmd.name()} ${o.flags}`, help: o.description })));
+  }
+  const table = readmeExitTable(readFileSync(fileURLToPath(new URL('../../README.md', import.meta.url)), 'utf8'));
+  assert.equal(table, EXIT_STATUS, 'the man page has the README table of exit statuses');
+  const docs = await generateCliDocs([process.execPath, BIN]);
+  try {
+    const problems = await checkCliDocs(docs, { name: 'containet', flags: flagsOf(prog), commands, helps }, table);
+    assert.equal(problems, []);
+  } finally {
+    docs.remove();
+  }
+});
+
+testIf(test, missing ?? whyNoRoot(), 'ports and nodes of the switch on the -s socket are completed', async () => {
+  const cleanup = new Cleanup();
+  try {
+    const docs = await generateCliDocs([process.execPath, BIN]);
+    cleanup.add('remove the generated files', () => docs.remove());
+    // `containet` on PATH is this tree's, as setup links it
+    const bin = join(docs.dir, 'bin');
+    mkdirSync(bin);
+    symlinkSync(BIN, join(bin, 'containet'));
+    const env = { ...process.env, PATH: `${bin}:${process.env['PATH']}` };
+    const d = await startDaemon(cleanup);
+    const ns = await makeNetns(cleanup, 'cncd');
+    const nodeName = uniqueName('cmpl');
+    const att = await attach(cleanup, d.socket, ns, nodeName, 'eth0');
+    const bash = (line: string) => bashComplete(docs.bash, 'containet', line, env);
+    assert.equal((await bash(`containet detach -s ${d.socket} `)).sort(), [String(att.port), nodeName].sort());
+    assert.equal(await bash(`containet undetach --socket=${d.socket} ${nodeName.slice(0, 6)}`), [nodeName]);
+    assert.equal(await bash(`containet capture -s ${d.socket} ${att.port}`), [String(att.port)]);
+    // no switch on the socket: nothing offered, no error
+    assert.equal(await bash(`containet detach -s ${join(docs.dir, 'none.sock')} `), []);
+    assert.equal(await bash('containet completion '), ['bash', 'zsh', 'man']);
+    const zsh = await zshComplete(docs.zsh, `containet detach -s ${d.socket} `, env);
+    assert.ok(zsh.includes(nodeName) && zsh.includes(String(att.port)), zsh.join(' '));
+  } finally {
+    await cleanup.run();
+  }
+});
+
+test.run();
