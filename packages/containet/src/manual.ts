@@ -9,7 +9,8 @@ import { type CliDescription, type CommanderLike, type KindMap, describeCommands
 
 const KINDS: KindMap = {
   operands: { port: 'port', node: 'node' },
-  options: { socket: 'file', write: 'file' },
+  // --direction <dir> (port set) is in, out or both, not a directory
+  options: { socket: 'file', write: 'file', direction: null },
 };
 
 export const EXIT_STATUS = [

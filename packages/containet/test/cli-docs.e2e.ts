@@ -11,10 +11,10 @@ import * as assert from 'uvu/assert';
 import { mkdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Command } from 'commander';
-import { Cleanup, bashComplete, checkCliDocs, generateCliDocs, makeNetns, readmeExitTable, testIf, uniqueName, whyMissing, whyNoRoot, zshComplete } from '@containet/common/testing';
+import { Command } from 'commander';
+import { Cleanup, bashComplete, checkCliDocs, generateCliDocs, makeNetns, readmeExitTable, renderMan, testIf, uniqueName, whyMissing, whyNoRoot, writeCliDocs, zshComplete } from '@containet/common/testing';
 import { program } from '../src/cli.js';
-import { EXIT_STATUS } from '../src/manual.js';
+import { EXIT_STATUS, describeContainet } from '../src/manual.js';
 import { BIN, attach, startDaemon } from './helpers.js';
 
 const missing = whyMissing('bash', 'zsh', 'man', 'groff');
@@ -23,14 +23,45 @@ function flagsOf(cmd: Command): string[] {
   return [...cmd.options.flatMap((o) => [o.short, o.long].filter((n): n is string => n !== undefined)), '-h', '--help'];
 }
 
+/** Every command (by its path, `lab deploy`) with its flags, and every help text, from the commander program. */
+function definitions(prog: Command): { commands: Record<string, string[]>; helps: { what: string; help: string }[] } {
+  const commands: Record<string, string[]> = {};
+  const helps = prog.options.map((o) => ({ what: `${prog.name()} ${o.flags}`, help: o.description }));
+  const walk = (cmd: Command, path: string[]) => {
+    const key = path.join(' ');
+    commands[key] = flagsOf(cmd);
+    helps.push({ what: `${prog.name()} ${key}`, help: cmd.description() }, ...cmd.options.map((o) => ({ what: `${prog.name()} ${key} ${o.flags}`, help: o.description })));
+    for (const sub of cmd.commands) walk(sub, [...path, sub.name()]);
+  };
+  for (const cmd of prog.commands) walk(cmd, [cmd.name()]);
+  return { commands, helps };
+}
+
+testIf(test, missing, 'a command with commands of its own (as lab deploy): completed and documented from its definitions', async () => {
+  const prog = new Command('demo').description('a demonstration').option('-s, --socket <path>', 'control socket');
+  prog.command('ports').description('list the ports').option('--json', 'print JSON');
+  const lab = prog.command('lab').description('labs from topology files');
+  lab.command('deploy').description('start the lab').requiredOption('-t, --topo <file>', 'the topology file').option('--reconfigure', 'destroy it first');
+  lab.command('exec').description('run a command in a node').argument('<node>', 'a node of the lab').argument('[command...]', 'the command').option('-t, --topo <file>', 'the topology file');
+  const cli = { ...describeContainet(prog, '0.0.0'), name: 'demo' };
+  const docs = writeCliDocs(cli);
+  try {
+    const { commands, helps } = definitions(prog);
+    assert.equal(Object.keys(commands), ['ports', 'lab', 'lab deploy', 'lab exec']);
+    assert.equal(await checkCliDocs(docs, { name: 'demo', flags: flagsOf(prog), commands, helps }, EXIT_STATUS), []);
+    assert.equal(await bashComplete(docs.bash, 'demo', 'demo lab deploy --topo=/et'), ['/etc']);
+    assert.equal(await bashComplete(docs.bash, 'demo', 'demo lab exec -t x --'), ['--topo', '--help'], 'exec\'s own options, not deploy\'s');
+    assert.equal(await bashComplete(docs.bash, 'demo', 'demo lab d'), ['deploy']);
+    const page = await renderMan(docs.man);
+    assert.match(page.text, /^ {3}lab deploy \[options\]$/m);
+  } finally {
+    docs.remove();
+  }
+});
+
 testIf(test, missing, 'bash and zsh complete every command and flag; the man page names them and the exit statuses', async () => {
   const prog = program();
-  const commands: Record<string, string[]> = {};
-  const helps = prog.options.map((o) => ({ what: `containet ${o.flags}`, help: o.description }));
-  for (const cmd of prog.commands) {
-    commands[cmd.name()] = flagsOf(cmd);
-    helps.push({ what: `containet ${cmd.name()}`, help: cmd.description() }, ...cmd.options.map((o) => ({ what: `containet ${cmd.name()} ${o.flags}`, help: o.description })));
-  }
+  const { commands, helps } = definitions(prog);
   const table = readmeExitTable(readFileSync(fileURLToPath(new URL('../../README.md', import.meta.url)), 'utf8'));
   assert.equal(table, EXIT_STATUS, 'the man page has the README table of exit statuses');
   const docs = await generateCliDocs([process.execPath, BIN]);

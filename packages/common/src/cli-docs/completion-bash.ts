@@ -8,7 +8,7 @@
  * replaces (the part after the last `=` or `:`).
  */
 import { LIVE_KINDS, kindsUsed, liveValuesBody } from './live-values.js';
-import { optionNames, type CliDescription, type CliOperand, type CliOption } from './model.js';
+import { commandPaths, optionNames, type CliDescription, type CliOperand, type CliOption } from './model.js';
 
 /** A shell function name for a program name. */
 export function functionName(name: string): string {
@@ -46,23 +46,25 @@ function operandCase(cmd: string, operands: readonly CliOperand[]): string {
 
 export function bashCompletion(cli: CliDescription): string {
   const fn = functionName(cli.name);
-  const commandNames = cli.commands.flatMap((c) => [c.name, ...c.aliases]);
+  const all = commandPaths(cli.commands).map(({ path, command }) => ({ key: path.join(' '), parent: path.slice(0, -1).join(' '), command }));
   const globalFlags = optionNames(cli.options);
   const flagCases = [
     `    '') echo ${quoteCase(globalFlags.join(' '))} ;;`,
-    ...cli.commands.map((c) => {
+    ...all.map(({ key, command: c }) => {
       const own = optionNames(c.options);
-      const all = cli.optionsAnywhere ? [...own, ...globalFlags.filter((f) => !own.includes(f))] : own;
-      return `    ${quoteCase(c.name)}) echo ${quoteCase(all.join(' '))} ;;`;
+      const flags = cli.optionsAnywhere ? [...own, ...globalFlags.filter((f) => !own.includes(f))] : own;
+      return `    ${quoteCase(key)}) echo ${quoteCase(flags.join(' '))} ;;`;
     }),
   ];
   const valueLines = [
     ...valueCases('', cli.options),
-    ...cli.commands.flatMap((c) => valueCases(c.name, c.options)),
+    ...all.flatMap(({ key, command: c }) => valueCases(key, c.options)),
     ...(cli.optionsAnywhere ? valueCases('*', cli.options) : []),
   ];
-  const operandLines = [operandCase('', cli.operands), ...cli.commands.map((c) => operandCase(c.name, c.operands))];
-  const commandLines = cli.commands.map((c) => `    ${[c.name, ...c.aliases].map(quoteCase).join('|')}) echo ${quoteCase(c.name)} ;;`);
+  const operandLines = [operandCase('', cli.operands), ...all.map(({ key, command: c }) => operandCase(key, c.operands))];
+  const commandLines = all.map(({ key, parent, command: c }) => `    ${[c.name, ...c.aliases].map((n) => quoteCase(`${parent} ${n}`)).join('|')}) echo ${quoteCase(key)} ;;`);
+  const parents = [{ key: '', commands: cli.commands }, ...all.filter((p) => p.command.commands?.length).map((p) => ({ key: p.key, commands: p.command.commands! }))];
+  const subcommandLines = parents.filter((p) => p.commands.length).map((p) => `    ${quoteCase(p.key)}) echo ${quoteCase(p.commands.flatMap((c) => [c.name, ...c.aliases]).join(' '))} ;;`);
   const commandHere = cli.commandWord === 'first' ? '$i -eq 1' : '$n -eq 0';
   const commandAtCursor = cli.commandWord === 'first' ? '$cword -eq 1' : '$n -eq 0';
   const live = [...kindsUsed(cli)].filter((k) => LIVE_KINDS.includes(k));
@@ -91,11 +93,18 @@ ${operandLines.join('\n')}
   esac
 }
 
-# The command a word names (aliases too); fails for any other word.
+# The command word $2 names after command $1 ('' for ${cli.name} itself; aliases too); fails for any other word.
 ${fn}_command() {
-  case $1 in
+  case "$1 $2" in
 ${commandLines.join('\n') || '    __none__) ;;'}
     *) return 1 ;;
+  esac
+}
+
+# The command words command $1 takes ('' for ${cli.name} itself).
+${fn}_subcommands() {
+  case $1 in
+${subcommandLines.join('\n') || '    __none__) ;;'}
   esac
 }
 
@@ -150,8 +159,8 @@ ${fn}() {
           fi
           continue ;;
       esac
-      if [[ -z $cmd && ${commandHere} ]] && ${fn}_command "$w" >/dev/null; then
-        cmd=$(${fn}_command "$w")
+      if [[ $n -eq 0 ]] && [[ -n $cmd || ${commandHere} ]] && ${fn}_command "$cmd" "$w" >/dev/null; then
+        cmd=$(${fn}_command "$cmd" "$w")
         continue
       fi
     fi
@@ -169,8 +178,8 @@ ${fn}() {
     if [[ -n $kind ]]; then ${fn}_reply "$kind" "$cur"; fi
   elif [[ -z $rest && $cur == -* ]]; then
     COMPREPLY=($(compgen -W "$(${fn}_flags "$cmd")" -- "$cur"))
-  elif [[ -z $cmd && ${commandAtCursor} && -n ${quoteCase(commandNames.join(' '))} ]]; then
-    COMPREPLY=($(compgen -W ${quoteCase(commandNames.join(' '))} -- "$cur"))
+  elif [[ -z $rest && $n -eq 0 && ( -n $cmd || ${commandAtCursor} ) && -n $(${fn}_subcommands "$cmd") ]]; then
+    COMPREPLY=($(compgen -W "$(${fn}_subcommands "$cmd")" -- "$cur"))
   else
     kind=$(${fn}_operand_kind "$cmd" $n) && ${fn}_reply "$kind" "$cur"
   fi

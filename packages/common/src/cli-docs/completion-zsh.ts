@@ -79,22 +79,73 @@ function argumentsCall(specs: string[], flags = ''): string {
   return `_arguments -s -S${flags} \\\n        ${specs.join(' \\\n        ')}`;
 }
 
-function commandCase(fn: string, cli: CliDescription, c: CliCommand): string {
-  const globals = cli.optionsAnywhere ? cli.options.filter((g) => !c.options.some((o) => (o.long && o.long === g.long) || (o.short && o.short === g.short))) : [];
-  const specs = [...optionSpecs(fn, c.options), ...optionSpecs(fn, globals), ...operandSpecs(fn, c.operands)];
-  return `      ${[c.name, ...c.aliases].map(sq).join('|')})\n        ${specs.length ? argumentsCall(specs) : ':'} && ret=0 ;;`;
+/** A function name for a command path (`_containet_lab_deploy`). */
+function pathFunction(fn: string, path: readonly string[]): string {
+  return [fn, ...path.map((p) => p.replace(/[^A-Za-z0-9_]/g, '_'))].join('_');
+}
+
+/**
+ * The function completing a command that has commands of its own (the
+ * program itself, `containet lab`): its options, then a command word, then
+ * that command's words under `*::` (words shifted to start at it).
+ */
+function dispatchFunction(fn: string, cli: CliDescription, path: readonly string[], options: readonly CliOption[], commands: readonly CliCommand[], fallback: string): string[] {
+  const name = pathFunction(fn, path);
+  const specs = [...optionSpecs(fn, options), sq('1: :->command'), sq('*:: :->args')];
+  const list = commands.flatMap((c) => [c.name, ...c.aliases].map((n) => sq(`${message(n)}:${firstSentence(c.help)}`))).join(' ');
+  const title = [cli.name, ...path].join(' ');
+  const nested: string[] = [];
+  const cases = commands.map((c) => {
+    const names = [c.name, ...c.aliases].map(sq).join('|');
+    if (c.commands?.length) {
+      nested.push(...dispatchFunction(fn, cli, [...path, c.name], c.options, c.commands, ''));
+      return `      ${names})
+        ${pathFunction(fn, [...path, c.name])} && ret=0 ;;`;
+    }
+    const globals = cli.optionsAnywhere ? cli.options.filter((g) => !c.options.some((o) => (o.long && o.long === g.long) || (o.short && o.short === g.short))) : [];
+    const cspecs = [...optionSpecs(fn, c.options), ...optionSpecs(fn, globals), ...operandSpecs(fn, c.operands)];
+    return `      ${names})
+        ${cspecs.length ? argumentsCall(cspecs) : ':'} && ret=0 ;;`;
+  });
+  const programAtRoot = path.length === 0 && cli.operands[0]?.kind === 'program';
+  const commandAction = programAtRoot
+    ? `_alternative ${sq(`commands:command:_describe -t commands '${title} command' commands`)} 'programs:program:_command_names -e' && ret=0`
+    : `_describe -t commands ${sq(`${title} command`)} commands && ret=0`;
+  const own = `${name}() {
+  local curcontext="$curcontext" state state_descr line ret=1
+  typeset -A opt_args
+${path.length === 0 ? `  local -a ${fn}_line
+  ${fn}_line=("\${(@)words[1,CURRENT]}")
+` : ''}  ${argumentsCall(specs, " -A '-*'")} && ret=0
+  case $state in
+    command)
+      local -a commands
+      commands=(${list})
+      ${commandAction} ;;
+    args)
+      curcontext="\${curcontext%:*:*}:${[cli.name, ...path].join('-')}-$words[1]:"
+      case $words[1] in
+${cases.join('\n')}
+${fallback}
+      esac ;;
+  esac
+  return ret
+}`;
+  return [...nested, own];
 }
 
 export function zshCompletion(cli: CliDescription): string {
   const fn = functionName(cli.name);
-  const hasCommands = cli.commands.length > 0;
   const rootOperands = cli.operands;
-  const rootSpecs = optionSpecs(fn, cli.options);
-  if (hasCommands) rootSpecs.push(sq('1: :->command'), sq('*:: :->args'));
-  else rootSpecs.push(...operandSpecs(fn, rootOperands));
   const programAtRoot = rootOperands[0]?.kind === 'program';
-  const commandList = cli.commands.flatMap((c) => [c.name, ...c.aliases].map((n) => sq(`${message(n)}:${firstSentence(c.help)}`))).join(' ');
   const rootFallback = programAtRoot ? `      *) _normal && ret=0 ;;` : rootOperands.length ? `      *) ${argumentsCall(operandSpecs(fn, rootOperands))} && ret=0 ;;` : '';
+  const main = cli.commands.length
+    ? dispatchFunction(fn, cli, [], cli.options, cli.commands, rootFallback)
+    : [`${fn}() {
+  local -a ${fn}_line
+  ${fn}_line=("\${(@)words[1,CURRENT]}")
+  ${argumentsCall([...optionSpecs(fn, cli.options), ...operandSpecs(fn, rootOperands)])}
+}`];
   const live = [...kindsUsed(cli)].filter((k) => LIVE_KINDS.includes(k));
   return `#compdef ${cli.name}
 # zsh completion for ${cli.name}, made by \`${cli.name} completion zsh\` from its command definitions.
@@ -126,30 +177,7 @@ ${fn}_${k}() {
   _wanted ${cli.name}-${k}s expl ${k} compadd -a vals
 }`).join('\n')}
 
-${fn}_commands() {
-  local -a commands
-  commands=(${commandList})
-  _describe -t commands '${cli.name} command' commands
-}
-
-${fn}() {
-  local curcontext="$curcontext" state state_descr line ret=1
-  typeset -A opt_args
-  local -a ${fn}_line
-  ${fn}_line=("\${(@)words[1,CURRENT]}")
-  ${argumentsCall(rootSpecs, hasCommands ? " -A '-*'" : '')} && ret=0
-  case $state in
-    command)
-      ${programAtRoot ? `_alternative 'commands:command:${fn}_commands' 'programs:program:_command_names -e' && ret=0` : `${fn}_commands && ret=0`} ;;
-    args)
-      curcontext="\${curcontext%:*:*}:${cli.name}-$words[1]:"
-      case $words[1] in
-${cli.commands.map((c) => commandCase(fn, cli, c)).join('\n')}
-${rootFallback}
-      esac ;;
-  esac
-  return ret
-}
+${main.join('\n\n')}
 
 if [[ $funcstack[1] == ${fn} ]]; then
   ${fn} "$@"

@@ -106,6 +106,7 @@ export function describeCommand(cmd: CommanderLike, kinds: KindMap = {}, help?: 
     help: help ?? cmd.description(),
     options: describeOptions(cmd, name, kinds),
     operands: cmd.registeredArguments.map((a) => describeOperand(a, name, kinds)),
+    ...(cmd.commands.length ? { commands: describeCommands(cmd, kinds) } : {}),
   };
 }
 

@@ -6,7 +6,7 @@
  * index.json (image-spec annotations.md; written on one line), ports and
  * nodes the `port` and `node` fields of `containet ports --json`.
  */
-import type { CliDescription, ValueKind } from './model.js';
+import { commandPaths, type CliDescription, type ValueKind } from './model.js';
 
 export const LIVE_KINDS: readonly ValueKind[] = ['container', 'image', 'port', 'node'];
 
@@ -16,7 +16,7 @@ export function kindsUsed(cli: CliDescription): Set<ValueKind> {
   const add = (k: ValueKind | undefined) => k && out.add(k);
   for (const o of cli.options) add(o.kind);
   for (const a of cli.operands) add(a.kind);
-  for (const c of cli.commands) {
+  for (const { command: c } of commandPaths(cli.commands)) {
     for (const o of c.options) add(o.kind);
     for (const a of c.operands) add(a.kind);
   }

@@ -4,7 +4,7 @@
  * COMMANDS (each with its operands and options), EXIT STATUS, ENVIRONMENT,
  * FILES, SEE ALSO, as man-pages(7) orders them.
  */
-import type { CliCommand, CliDescription, CliOperand, CliOption, ManEntry } from './model.js';
+import { commandPaths, type CliCommand, type CliDescription, type CliOperand, type CliOption, type ManEntry } from './model.js';
 
 /**
  * Text for roff: backslashes as \e, a leading . or ' made literal with \&
@@ -58,9 +58,10 @@ function operandList(operands: readonly CliOperand[]): string[] {
   return operands.filter((a) => a.help).flatMap((a) => ['.TP', italic(operandWord(a)), roffText(a.help + (a.choices?.length ? ` (one of: ${a.choices.join(', ')})` : ''))]);
 }
 
-function commandSection(cli: CliDescription, c: CliCommand): string[] {
+function commandSection(cli: CliDescription, c: CliCommand, path: readonly string[]): string[] {
   const usage = [c.options.length ? '[options]' : '', ...c.operands.map(operandWord)].filter(Boolean).join(' ');
-  const out = ['.SS', `${bold(`${c.name}`)} ${roffText(usage)}`.trimEnd()];
+  const sub = c.commands?.length ? 'COMMAND ' : '';
+  const out = ['.SS', `${bold(path.join(' '))} ${roffText(sub + usage)}`.trimEnd()];
   if (c.aliases.length) out.push(`(also ${c.aliases.map(bold).join(', ')})`, '.br');
   // The explicit form of the program's own synopsis (containode run): said once.
   const same = cli.description[0] === c.help;
@@ -98,7 +99,7 @@ export function manPage(cli: CliDescription): string {
   });
   if (cli.operands.length && operandList(cli.operands).length) lines.push('.SH OPERANDS', ...operandList(cli.operands));
   if (cli.options.length) lines.push('.SH OPTIONS', ...optionList(cli.options));
-  if (cli.commands.length) lines.push('.SH COMMANDS', ...cli.commands.flatMap((c) => commandSection(cli, c)));
+  if (cli.commands.length) lines.push('.SH COMMANDS', ...commandPaths(cli.commands).flatMap(({ path, command }) => commandSection(cli, command, path)));
   for (const s of cli.sections ?? []) {
     lines.push(`.SH ${roffText(s.title.toUpperCase())}`);
     s.paragraphs.forEach((p, i) => {

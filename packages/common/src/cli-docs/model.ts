@@ -49,6 +49,13 @@ export interface CliCommand {
   help: string;
   options: readonly CliOption[];
   operands: readonly CliOperand[];
+  /** Commands of its own (`containet lab deploy`): the command then takes one of them. */
+  commands?: readonly CliCommand[];
+}
+
+/** Every command with its path of names (`['lab', 'deploy']`), parents before their commands. */
+export function commandPaths(commands: readonly CliCommand[], parent: readonly string[] = []): { path: string[]; command: CliCommand }[] {
+  return commands.flatMap((c) => [{ path: [...parent, c.name], command: c }, ...commandPaths(c.commands ?? [], [...parent, c.name])]);
 }
 
 /** Where completion finds live values; each field is a shell word (parameter expansions allowed). */

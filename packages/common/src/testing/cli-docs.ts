@@ -9,6 +9,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { bashCompletion, manPage, zshCompletion, type CliDescription } from '../cli-docs/index.js';
 import { run } from './exec.js';
 
 export interface CliDocFiles {
@@ -33,6 +34,16 @@ export async function generateCliDocs(argv: readonly string[], env: NodeJS.Proce
     out.remove();
     throw err;
   }
+  return out;
+}
+
+/** The three files for a description, made in-process (a CLI under test that is not a program). */
+export function writeCliDocs(cli: CliDescription): CliDocFiles {
+  const dir = mkdtempSync(join(tmpdir(), 'cli-docs-'));
+  const out = { dir, bash: join(dir, 'completion.bash'), zsh: join(dir, 'completion.zsh'), man: join(dir, 'page.man'), remove: () => rmSync(dir, { recursive: true, force: true }) };
+  writeFileSync(out.bash, bashCompletion(cli));
+  writeFileSync(out.zsh, zshCompletion(cli));
+  writeFileSync(out.man, manPage(cli));
   return out;
 }
 
@@ -181,13 +192,16 @@ export async function checkCliDocs(docs: CliDocFiles, defs: CliDefinitions, exit
   // bash
   const spec = await bashCompleteSpec(docs.bash, name);
   if (spec.code !== 0 || spec.stderr || !spec.spec.includes(`-F ${completionFunction(name)} ${name}`)) problems.push(`bash: complete -p ${name}: ${spec.spec} ${spec.stderr}`);
-  const commandNames = Object.keys(defs.commands);
+  // keys are command paths: `lab deploy` is deploy under lab
+  const commandNames = Object.keys(defs.commands).filter((k) => !k.includes(' '));
+  const nested = Object.keys(defs.commands).filter((k) => k.includes(' ')).map((k) => ({ parent: k.slice(0, k.lastIndexOf(' ')), word: k.slice(k.lastIndexOf(' ') + 1) }));
   const want = (where: string, got: readonly string[], expected: readonly string[]) => {
     const missing = expected.filter((w) => !got.includes(w));
     if (missing.length) problems.push(`${where}: missing ${missing.join(' ')} (got ${got.join(' ')})`);
   };
   want(`bash '${name} <TAB>'`, await bashComplete(docs.bash, name, `${name} `), commandNames);
   want(`bash '${name} -<TAB>'`, await bashComplete(docs.bash, name, `${name} -`), defs.flags);
+  for (const { parent, word } of nested) want(`bash '${name} ${parent} <TAB>'`, await bashComplete(docs.bash, name, `${name} ${parent} `), [word]);
   for (const [cmd, flags] of Object.entries(defs.commands)) {
     want(`bash '${name} ${cmd} -<TAB>'`, await bashComplete(docs.bash, name, `${name} ${cmd} -`), flags);
     want(`bash '${name} ${cmd} --<TAB>'`, await bashComplete(docs.bash, name, `${name} ${cmd} --`), flags.filter((f) => f.startsWith('--')));
@@ -197,6 +211,7 @@ export async function checkCliDocs(docs: CliDocFiles, defs: CliDefinitions, exit
   if (loaded.code !== 0 || loaded.stderr) problems.push(`zsh: the script does not load (exit ${loaded.code}): ${loaded.stderr}`);
   else {
     want(`zsh '${name} <TAB>'`, await zshComplete(docs.zsh, `${name} `), commandNames);
+    for (const { parent, word } of nested) want(`zsh '${name} ${parent} <TAB>'`, await zshComplete(docs.zsh, `${name} ${parent} `), [word]);
     for (const [cmd, flags] of Object.entries(defs.commands)) {
       want(`zsh '${name} ${cmd} --<TAB>'`, await zshComplete(docs.zsh, `${name} ${cmd} --`), flags.filter((f) => f.startsWith('--')));
     }
@@ -205,11 +220,11 @@ export async function checkCliDocs(docs: CliDocFiles, defs: CliDefinitions, exit
   const page = await renderMan(docs.man);
   if (page.code !== 0 || page.warnings) problems.push(`man: exit ${page.code}: ${page.warnings}`);
   const words = new Set(page.text.split(/[\s,[\]()]+/));
-  for (const w of [...commandNames, ...defs.flags, ...Object.values(defs.commands).flat()]) {
+  for (const w of [...commandNames, ...nested.map((c) => c.word), ...defs.flags, ...Object.values(defs.commands).flat()]) {
     if (!words.has(w)) problems.push(`man: ${w} is not in the page`);
   }
   const commandsSection = manSection(page.text, 'COMMANDS');
-  for (const cmd of commandNames) {
+  for (const cmd of Object.keys(defs.commands)) {
     if (!new RegExp(`^ {3}${cmd.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}( |$)`, 'm').test(commandsSection) && !new RegExp(`\\(also .*\\b${cmd}\\b`).test(commandsSection)) {
       problems.push(`man: no COMMANDS entry for ${cmd}`);
     }
