@@ -5,16 +5,21 @@
  * start-up.
  */
 import { readFileSync } from 'node:fs';
-import { reportError } from '@containet/common';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { encodeFrame, reportError } from '@containet/common';
+import { bundleIsCurrent } from '@containet/common/launcher';
 import { add } from './commands/add.js';
 import { check } from './commands/check.js';
 import { del } from './commands/del.js';
 import { gc } from './commands/gc.js';
 import * as reattach from './commands/reattach.js';
 import { status } from './commands/status.js';
+import { routesToApply } from './commands/add.js';
 import { errorVersion, parseNetConf, parseVersionOnly } from './config.js';
 import { readEnvironment } from './environment.js';
 import { CniError, CNI_ERR } from './errors.js';
+import { attachmentMac, portIdentity } from './port-identity.js';
 import { LATEST_VERSION, SUPPORTED_VERSIONS } from './versions.js';
 
 const PROG = 'containet-cni';
@@ -108,11 +113,54 @@ async function main(): Promise<number> {
   return runCni();
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    process.exitCode = reportError(PROG, err);
-  },
-);
+function run(): void {
+  main().then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      process.exitCode = reportError(PROG, err);
+    },
+  );
+}
+
+/**
+ * node's exit status for a startup snapshot it cannot load (a blob of
+ * another Node.js version: ExitCode::kStartupSnapshotFailure), on which
+ * bin/containet-cni.cjs runs the plugin without the snapshot. A snapshot of
+ * a bundle that is no longer current exits with it too.
+ */
+const SNAPSHOT_UNUSABLE = 14;
+
+/**
+ * Run the pure steps of ADD and DEL on made-up input while the snapshot is
+ * built, so that their functions are in it compiled (V8 compiles a function
+ * at its first call): 3 ms less CPU per ADD or DEL, measured with perf stat.
+ */
+function warmUp(inputs: string): void {
+  const conf = parseNetConf(JSON.stringify({ cniVersion: LATEST_VERSION, name: 'warm-up', type: 'containet', socket: '/run/containet.sock', ipam: { type: 'host-local', subnet: '10.0.0.0/24' } }));
+  const env = readEnvironment({ CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'a'.repeat(64), CNI_NETNS: '/run/netns/warm-up', CNI_IFNAME: 'eth0', CNI_PATH: '/usr/lib/cni', CNI_ARGS: 'IgnoreUnknown=1' });
+  const node = portIdentity(env.containerId, env.ifname);
+  const mac = attachmentMac(env.containerId, env.ifname);
+  encodeFrame({ op: 'attach', id: 2, node, ifname: env.ifname, mac, addresses: ['10.0.0.2/24'], persist: true });
+  encodeFrame({ op: 'detach', id: 2, port: node });
+  routesToApply({ cniVersion: conf.cniVersion, ips: [{ address: '10.0.0.2/24', gateway: '10.0.0.1' }], routes: [{ dst: '0.0.0.0/0' }] });
+  JSON.stringify({ cniVersion: conf.cniVersion, interfaces: [{ name: env.ifname, mac, mtu: 1500, sandbox: env.netns }] });
+  bundleIsCurrent(inputs);
+}
+
+// scripts/bundle.mjs makes a V8 startup snapshot of the bundle (node
+// --snapshot-blob B --build-snapshot BUNDLE): the modules, Node's built-ins
+// among them (net, child_process, crypto), are then loaded and initialised
+// before the process starts, which is most of what the plugin costs over
+// `node -e 0`. While it is built, this only names the function a run from
+// it starts with. node:v8 is required only then (0.7 ms to load).
+if (process.execArgv.includes('--build-snapshot')) {
+  const inputs = fileURLToPath(new URL('../bundle/containet-cni.inputs.json', import.meta.url));
+  warmUp(inputs);
+  const { startupSnapshot } = createRequire(import.meta.url)('node:v8') as typeof import('node:v8');
+  startupSnapshot.setDeserializeMainFunction(() => {
+    if (bundleIsCurrent(inputs)) run();
+    else process.exitCode = SNAPSHOT_UNUSABLE;
+  });
+} else run();

@@ -2,8 +2,10 @@
  * The commander adapter: argv in, a command handler called, its status
  * out. Exit statuses are listed in errors.ts and the README.
  */
-import { Argument, Command, Option } from 'commander';
+import { readFileSync } from 'node:fs';
+import { usageFromCommander } from '@containet/common';
 import { CLI_DOCUMENT_FORMATS, COMPLETION_HELP } from '@containet/common/cli-docs';
+import { Argument, Command, CommanderError, Option } from 'commander';
 import * as help from './commands/help.js';
 
 // Command modules load when their command runs: a pull need not load the
@@ -34,8 +36,11 @@ export function program(onStatus: (code: number) => void): Command {
   const root = new Command('mocker')
     .description('Pull, store and unpack container images (OCI image layout store)')
     .addOption(new Option('--store <dir>', 'image store (OCI layout)').env('CONTAINET_IMAGES').default('/var/lib/containet/images'))
+    .version(version(), '-V, --version', 'print the version and exit')
     .option('--debug', 'print stack traces of errors')
     .exitOverride()
+    // Parse errors are reported once, as every error is (see main).
+    .configureOutput({ outputError: () => {} })
     .addHelpText('after', `
 Exit status: 0 ok, 1 failure, 2 usage, 3 not found, 4 authentication,
 5 verification (digest, unsupported format, unsafe layer), 6 network or rate limit.`);
@@ -111,11 +116,16 @@ Exit status: 0 ok, 1 failure, 2 usage, 3 not found, 4 authentication,
     .addArgument(new Argument('<format>', 'bash or zsh (a completion script), man (the man page)').choices(CLI_DOCUMENT_FORMATS))
     .action(async (format: string) => {
       const [{ cliDocument }, { describeMocker }] = await Promise.all([import('@containet/common/cli-docs'), import('./manual.js')]);
-      process.stdout.write(cliDocument(describeMocker(root), format));
+      process.stdout.write(cliDocument(describeMocker(root, version()), format));
       onStatus(0);
     });
-  for (const c of root.commands) c.exitOverride();
+  for (const c of root.commands) c.exitOverride().configureOutput({ outputError: () => {} });
   return root;
+}
+
+/** The package's version (package.json sits two levels above dist/src and the bundle). */
+function version(): string {
+  return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 }
 
 export async function main(argv: string[] = process.argv): Promise<number> {
@@ -128,9 +138,12 @@ export async function main(argv: string[] = process.argv): Promise<number> {
   try {
     await p.parseAsync(argv);
   } catch (err) {
-    const c = err as { code?: string };
-    if (c.code === 'commander.helpDisplayed' || c.code === 'commander.help' || c.code === 'commander.version') return 0;
-    throw err;
+    if (!(err instanceof CommanderError)) throw err;
+    // The command a parse error is about, for its hint: the first word that names one.
+    const command = argv.slice(2).find((w) => p.commands.some((c) => c.name() === w || c.aliases().includes(w)));
+    const usage = usageFromCommander('mocker', err, command);
+    if (usage) throw usage;
+    return 0;
   }
   return status;
 }

@@ -22,14 +22,11 @@ export const EXIT_STATUS = [
   { name: '130', text: 'interrupted' },
 ];
 
-/** The version in package.json is 0.1.0 for every package of the suite. */
-const VERSION = '0.1.0';
-
-export function describeMocker(prog: CommanderLike): CliDescription {
+export function describeMocker(prog: CommanderLike, version: string): CliDescription {
   return {
     name: 'mocker',
     section: 1,
-    version: VERSION,
+    version,
     summary: 'pull, store and unpack container images',
     description: [
       `${prog.description()}. Images come from Docker Hub or any OCI registry (Docker Registry HTTP API v2), are verified by digest and kept in one OCI image layout that skopeo and umoci read too; containode --image runs them.`,
