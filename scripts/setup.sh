@@ -85,5 +85,7 @@ for bin in packages/containet/bin/containet.js packages/containode/bin/containod
   node "$bin" completion zsh > "/usr/share/zsh/vendor-completions/_$name"
   node "$bin" completion man > "/usr/local/share/man/man$section/$name.$section"
 done
+# containet-cni is run by engines, not typed: a man page, no completion.
+node packages/cni/dist/src/print-manual.js > /usr/local/share/man/man8/containet-cni.8
 if command -v mandb >/dev/null 2>&1; then mandb -q /usr/local/share/man >/dev/null 2>&1 || true; fi
 echo "setup: done (containet, containode, containode-oci, mocker are on PATH)"

@@ -144,14 +144,15 @@ export async function renderMan(file: string): Promise<RenderedMan> {
 }
 
 /**
- * The rows of the first `| exit status | meaning |` (or `| status | ... |`)
- * table in a README after the line containing `after`.
+ * The rows of the first `| exit status | meaning |` (or `| status | ... |`,
+ * or a table whose header matches `header`) in a README after the line
+ * containing `after`.
  */
-export function readmeExitTable(markdown: string, after = ''): { name: string; text: string }[] {
+export function readmeExitTable(markdown: string, after = '', header = /^\|\s*(exit )?status\s*\|\s*meaning\s*\|/): { name: string; text: string }[] {
   const lines = markdown.split('\n');
   let i = after ? lines.findIndex((l) => l.includes(after)) : 0;
   if (i < 0) return [];
-  for (; i < lines.length; i++) if (/^\|\s*(exit )?status\s*\|\s*meaning\s*\|/.test(lines[i]!)) break;
+  for (; i < lines.length; i++) if (header.test(lines[i]!)) break;
   const rows: { name: string; text: string }[] = [];
   for (i += 2; i < lines.length && lines[i]!.startsWith('|'); i++) {
     const cells = lines[i]!.split('|').slice(1, -1).map((c) => c.trim());
