@@ -24,9 +24,10 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const { build } = createRequire(`${root}packages/containode/package.json`)('esbuild');
 
 // `common`: the modules of @containet/common that a target's static imports
-// may take (see commonCore below).
+// may take (see commonCore below). containode-oci's --net parser
+// (containet.net.N) takes address, which loads ip-address on first use.
 const TARGETS = {
-  'containode-oci': { pkg: 'containode', entry: 'dist/src/oci/main.js', common: ['errors', 'cli', 'native'] },
+  'containode-oci': { pkg: 'containode', entry: 'dist/src/oci/main.js', common: ['errors', 'cli', 'native', 'address'] },
   mocker: { pkg: 'mocker', entry: 'dist/src/main.js', common: ['errors', 'cli', 'settings'] },
   'containet-cni': { pkg: 'cni', entry: 'dist/src/main.js', common: ['errors', 'cli', 'settings', 'native', 'identity', 'framing', 'fdpass', 'control-client', 'cni-records'], snapshot: true },
 };

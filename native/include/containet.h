@@ -143,7 +143,51 @@ struct cn_port_stats {
 	uint64_t errors;		/* malformed frames read, failed writes */
 	uint64_t flags;			/* CN_PORT_* */
 	uint64_t mac_count;		/* MAC table entries on this port */
+	uint64_t vlan_drops;		/* received with a VLAN the port does not carry */
+	uint64_t impair_lost;		/* dropped by the impairments' loss draws (both directions) */
+	uint64_t queue_drops;		/* impairment queue full (both directions) */
+	uint64_t queued_bytes;		/* frame bytes waiting in the impairment queues now */
 };
+
+/* ---- 802.1Q VLAN membership of a port (cn_switch_port_vlan) ----
+ * ACCESS: untagged frames, all in VLAN @pvid; tagged ones are dropped.
+ * TRUNK: tagged frames of an allowed VLAN pass with their tag; untagged
+ * frames belong to the native VLAN @pvid, or are dropped when it is 0.
+ * MAC learning and flooding are per VLAN (IEEE 802.1Q 8.8, independent
+ * learning). A new tap port is ACCESS 1; a VXLAN uplink is a TRUNK of
+ * every VLAN with native VLAN 1, so VLAN 1 crosses it untagged as before. */
+#define CN_VLAN_ACCESS 0
+#define CN_VLAN_TRUNK  1
+#define CN_VLAN_MAX    4094	/* VLAN ids are 1..4094 (0 and 4095 are reserved) */
+
+/* ---- link impairments of a port (cn_switch_port_impair), netem's model ---- */
+#define CN_DIR_IN  0		/* frames the switch receives from the port */
+#define CN_DIR_OUT 1		/* frames the switch sends to the port */
+/* Indices into the parameter array; probabilities in parts per 10^9. */
+#define CN_IMP_DELAY_NS   0
+#define CN_IMP_JITTER_NS  1
+#define CN_IMP_DIST       2	/* CN_DIST_* */
+#define CN_IMP_LOSS       3	/* random loss */
+#define CN_IMP_GILBERT    4	/* 1: Gilbert-Elliott loss with the next four */
+#define CN_IMP_GE_P       5	/* good -> bad per frame */
+#define CN_IMP_GE_R       6	/* bad -> good per frame */
+#define CN_IMP_GE_BAD     7	/* loss in the bad state (1-h) */
+#define CN_IMP_GE_GOOD    8	/* loss in the good state (1-k) */
+#define CN_IMP_RATE_BPS   9	/* 0: no rate limit */
+#define CN_IMP_LIMIT      10	/* queue bound in frame bytes, 0: the default */
+#define CN_IMP_DUP        11
+#define CN_IMP_REORDER    12
+#define CN_IMP_CORRUPT    13
+#define CN_IMP_SEED       14	/* 0: drawn from getrandom(2) */
+#define CN_IMP_COUNT      15
+#define CN_PPB            1000000000	/* 100% */
+#define CN_DIST_UNIFORM      0
+#define CN_DIST_NORMAL       1
+#define CN_DIST_PARETO       2
+#define CN_DIST_PARETONORMAL 3
+/* Queue bound when CN_IMP_LIMIT is 0, and the largest accepted. */
+#define CN_IMP_LIMIT_DEFAULT (16 << 20)
+#define CN_IMP_LIMIT_MAX     (256 << 20)
 
 /* Event types in struct cn_switch_event.type. Port-down events are always
  * queued; MAC events only after cn_switch_watch_macs(sw, 1). */
@@ -169,6 +213,8 @@ struct cn_mac_record {
 	uint16_t remote;	/* VXLAN uplink port: remote slot + 1; else 0 */
 	uint32_t port;
 	uint32_t age_ms;	/* since last seen as a source */
+	uint16_t vlan;		/* VLAN it was learned in */
+	uint16_t pad;
 };
 
 /* Switch-wide figures, as cn_switch_status() fills them. */
@@ -212,6 +258,23 @@ int cn_switch_port_add(int sw, int fd);
  * Return: 0, or -ENOENT when no such port exists (any more).
  */
 int cn_switch_port_del(int sw, int port);
+
+/* cn_switch_port_vlan() - set port @port's membership: CN_VLAN_ACCESS in
+ * VLAN @pvid, or CN_VLAN_TRUNK carrying the @n VLANs in @allowed tagged
+ * and native VLAN @pvid (0: none) untagged. Flushes the port's MACs.
+ * Return: 0, -EINVAL for a VLAN outside 1..CN_VLAN_MAX, a repeated one or
+ * a bad mode, -ENOENT for no such port.
+ */
+int cn_switch_port_vlan(int sw, int port, int mode, int pvid, const uint16_t *allowed, int n);
+
+/* cn_switch_port_impair() - replace the impairments of direction @dir
+ * (CN_DIR_*) of port @port with @n parameters indexed by CN_IMP_* (absent
+ * ones are 0); @n = 0 removes them. Frames the direction had queued are
+ * dropped (counted in queue_drops). Delayed frames wait in the datapath,
+ * woken by a timerfd in its epoll set.
+ * Return: 0, -EINVAL for a value out of range, -ENOENT, -ENOMEM.
+ */
+int cn_switch_port_impair(int sw, int port, int dir, const uint64_t *params, int n);
 
 /* cn_switch_ports() - store up to @max current port ids in @ids.
  * Return: number of ports (may exceed @max), or -EBADF.

@@ -15,7 +15,7 @@
 
 /* S(struct, sizeof), F(struct, field, offsetof), C(constant) */
 #define CN_LAYOUT(S, F, C)						\
-	S(cn_port_stats, 64)						\
+	S(cn_port_stats, 96)						\
 	F(cn_port_stats, rx_packets, 0)					\
 	F(cn_port_stats, rx_bytes, 8)					\
 	F(cn_port_stats, tx_packets, 16)				\
@@ -24,6 +24,10 @@
 	F(cn_port_stats, errors, 40)					\
 	F(cn_port_stats, flags, 48)					\
 	F(cn_port_stats, mac_count, 56)					\
+	F(cn_port_stats, vlan_drops, 64)				\
+	F(cn_port_stats, impair_lost, 72)				\
+	F(cn_port_stats, queue_drops, 80)				\
+	F(cn_port_stats, queued_bytes, 88)				\
 	S(cn_switch_event, 24)						\
 	F(cn_switch_event, type, 0)					\
 	F(cn_switch_event, port, 4)					\
@@ -31,11 +35,13 @@
 	F(cn_switch_event, err, 12)					\
 	F(cn_switch_event, mac, 16)					\
 	F(cn_switch_event, pad, 22)					\
-	S(cn_mac_record, 16)						\
+	S(cn_mac_record, 20)						\
 	F(cn_mac_record, mac, 0)					\
 	F(cn_mac_record, remote, 6)					\
 	F(cn_mac_record, port, 8)					\
 	F(cn_mac_record, age_ms, 12)					\
+	F(cn_mac_record, vlan, 16)					\
+	F(cn_mac_record, pad, 18)					\
 	S(cn_switch_status, 56)						\
 	F(cn_switch_status, ports, 0)					\
 	F(cn_switch_status, macs, 8)					\
@@ -81,7 +87,35 @@
 	C(CN_EV_MAC_EVICTED)						\
 	C(CN_EV_MAC_FLUSHED)						\
 	C(CN_EV_CAPTURE_DOWN)						\
-	C(CN_VXLAN_REMOTES_MAX)
+	C(CN_VXLAN_REMOTES_MAX)						\
+	C(CN_VLAN_ACCESS)					\
+	C(CN_VLAN_TRUNK)					\
+	C(CN_VLAN_MAX)						\
+	C(CN_DIR_IN)						\
+	C(CN_DIR_OUT)						\
+	C(CN_IMP_DELAY_NS)					\
+	C(CN_IMP_JITTER_NS)					\
+	C(CN_IMP_DIST)						\
+	C(CN_IMP_LOSS)						\
+	C(CN_IMP_GILBERT)					\
+	C(CN_IMP_GE_P)						\
+	C(CN_IMP_GE_R)						\
+	C(CN_IMP_GE_BAD)					\
+	C(CN_IMP_GE_GOOD)					\
+	C(CN_IMP_RATE_BPS)					\
+	C(CN_IMP_LIMIT)						\
+	C(CN_IMP_DUP)						\
+	C(CN_IMP_REORDER)					\
+	C(CN_IMP_CORRUPT)					\
+	C(CN_IMP_SEED)						\
+	C(CN_IMP_COUNT)						\
+	C(CN_PPB)						\
+	C(CN_DIST_UNIFORM)					\
+	C(CN_DIST_NORMAL)					\
+	C(CN_DIST_PARETO)					\
+	C(CN_DIST_PARETONORMAL)					\
+	C(CN_IMP_LIMIT_DEFAULT)					\
+	C(CN_IMP_LIMIT_MAX)
 
 #define ASSERT_SIZE(s, n)						\
 	_Static_assert(sizeof(struct s) == (n),				\

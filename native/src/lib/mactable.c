@@ -8,15 +8,17 @@
 
 #define MACTABLE_MAX (1 << 20)
 
-/* mac_hash() - bucket of @mac: the 48-bit value mixed with the table's seed
- * through the splitmix64 finaliser, so chains depend on a secret.
+/* mac_hash() - bucket of @mac in VLAN @vid: the 48-bit value and the
+ * 12-bit VLAN mixed with the table's seed through the splitmix64
+ * finaliser, so chains depend on a secret.
  * Return: bucket index.
  */
-static uint32_t mac_hash(const struct mactable *t, const uint8_t *mac)
+static uint32_t mac_hash(const struct mactable *t, const uint8_t *mac, uint16_t vid)
 {
 	uint64_t k = 0;
 
 	memcpy(&k, mac, 6);
+	k ^= (uint64_t)vid << 48;
 	k ^= t->seed;
 	k ^= k >> 30;
 	k *= 0xbf58476d1ce4e5b9ULL;
@@ -72,19 +74,19 @@ void mactable_free(struct mactable *t)
 	t->bucket = NULL;
 }
 
-/* find() - index of @mac's entry.  Return: index or -1. */
-static int find(const struct mactable *t, const uint8_t *mac)
+/* find() - index of the entry of @mac in VLAN @vid.  Return: index or -1. */
+static int find(const struct mactable *t, const uint8_t *mac, uint16_t vid)
 {
-	int i = t->bucket[mac_hash(t, mac)];
+	int i = t->bucket[mac_hash(t, mac, vid)];
 
-	while (i >= 0 && memcmp(t->e[i].mac, mac, 6))
+	while (i >= 0 && (t->e[i].vid != vid || memcmp(t->e[i].mac, mac, 6)))
 		i = t->e[i].hnext;
 	return i;
 }
 
-int mactable_lookup(const struct mactable *t, const uint8_t *mac, int *remote)
+int mactable_lookup(const struct mactable *t, const uint8_t *mac, uint16_t vid, int *remote)
 {
-	int i = find(t, mac);
+	int i = find(t, mac, vid);
 
 	*remote = i < 0 ? -1 : t->e[i].remote;
 	return i < 0 ? -1 : t->e[i].port;
@@ -168,7 +170,7 @@ static int victim(struct mactable *t)
 static void drop(struct mactable *t, int i, enum mac_gone why)
 {
 	struct mac_entry *e = &t->e[i];
-	int32_t *link = &t->bucket[mac_hash(t, e->mac)];
+	int32_t *link = &t->bucket[mac_hash(t, e->mac, e->vid)];
 
 	while (*link != i)
 		link = &t->e[*link].hnext;
@@ -185,10 +187,10 @@ static void drop(struct mactable *t, int i, enum mac_gone why)
 	t->used--;
 }
 
-int mactable_learn(struct mactable *t, const uint8_t *mac, int port, int remote, uint64_t now_ms,
-		   int *old_port, int *old_remote)
+int mactable_learn(struct mactable *t, const uint8_t *mac, uint16_t vid, int port, int remote,
+		   uint64_t now_ms, int *old_port, int *old_remote)
 {
-	int i = find(t, mac);
+	int i = find(t, mac, vid);
 	int ret = MAC_REFRESHED;
 	uint32_t b;
 
@@ -218,10 +220,11 @@ int mactable_learn(struct mactable *t, const uint8_t *mac, int port, int remote,
 	i = t->free_head;
 	t->free_head = t->e[i].next;
 	memcpy(t->e[i].mac, mac, 6);
+	t->e[i].vid = vid;
 	t->e[i].port = port;
 	t->e[i].remote = remote;
 	t->e[i].seen_ms = now_ms;
-	b = mac_hash(t, mac);
+	b = mac_hash(t, mac, vid);
 	t->e[i].hnext = t->bucket[b];
 	t->bucket[b] = i;
 	age_append(t, i);

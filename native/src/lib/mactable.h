@@ -1,7 +1,7 @@
 /* mactable.h - the switch's bounded MAC learning table.
  *
  * A fixed pool of entries allocated once (mactable_init), a hash over the
- * MAC with a per-table random seed (so a peer choosing source MACs cannot
+ * MAC and its VLAN with a per-table random seed (so a peer choosing source MACs cannot
  * aim at one chain), and a list of all entries ordered by last-seen time,
  * oldest first. Aging pops from the head. A full table evicts the oldest
  * entry of the port holding the most entries, so one port flooding random
@@ -13,7 +13,10 @@
  *
  * Entry states:
  *   FREE     on the free list, in no hash chain
- *   LEARNED  in its hash chain and the age list; @port is the port slot the
+ *   LEARNED  in its hash chain and the age list, keyed by (@vid, @mac): one
+ *            MAC may live in several VLANs at once, on different ports (a
+ *            host's VLAN interfaces share its MAC, IEEE 802.1Q 8.8
+ *            independent learning); @port is the port slot the
  *            MAC was last seen on as a source and @remote, on a VXLAN
  *            uplink, the remote VTEP slot behind it (-1 otherwise). A frame
  *            from another port or remote moves it (station move); a frame
@@ -48,6 +51,7 @@ typedef void (*mactable_gone_fn)(void *ctx, const uint8_t *mac, int port, int re
 
 struct mac_entry {
 	uint8_t mac[6];
+	uint16_t vid;		/* VLAN the MAC was learned in */
 	int32_t port;
 	int32_t remote;		/* VXLAN remote slot on @port, or -1 */
 	uint64_t seen_ms;
@@ -77,19 +81,19 @@ int mactable_init(struct mactable *t, int size, mactable_gone_fn gone, void *ctx
 /* mactable_free() - release the table's memory.  Return: nothing. */
 void mactable_free(struct mactable *t);
 
-/* mactable_lookup() - the port slot @mac was learned on, and in *@remote
- * the remote slot behind it (-1 for none).
+/* mactable_lookup() - the port slot @mac was learned on in VLAN @vid, and
+ * in *@remote the remote slot behind it (-1 for none).
  * Return: slot (>= 0), or -1 if unknown.
  */
-int mactable_lookup(const struct mactable *t, const uint8_t *mac, int *remote);
+int mactable_lookup(const struct mactable *t, const uint8_t *mac, uint16_t vid, int *remote);
 
-/* mactable_learn() - record @mac as seen on @port (behind remote @remote,
+/* mactable_learn() - record @mac of VLAN @vid as seen on @port (behind remote @remote,
  * -1 for none) at @now_ms, evicting the oldest entry if the table is full.
  * *@old_port and *@old_remote get the previous place of a moved entry.
  * Return: enum mac_learn.
  */
-int mactable_learn(struct mactable *t, const uint8_t *mac, int port, int remote, uint64_t now_ms,
-		   int *old_port, int *old_remote);
+int mactable_learn(struct mactable *t, const uint8_t *mac, uint16_t vid, int port, int remote,
+		   uint64_t now_ms, int *old_port, int *old_remote);
 
 /* mactable_expire() - drop entries last seen before @before_ms.
  * Return: number dropped.

@@ -39,6 +39,7 @@ int port_open(struct port *p, int fd)
 	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
 		return -errno;
 	p->fd = fd;
+	vlan_set_access(&p->vlan, 1);
 	if (p->hdr_len)
 		p->st.flags |= CN_PORT_VNET_HDR;
 	if (p->offload)
@@ -79,14 +80,22 @@ ssize_t port_recv(struct port *p, struct virtio_net_hdr_v1 *h, uint8_t *frame, s
 
 int port_send(struct port *p, const struct virtio_net_hdr_v1 *h, const uint8_t *frame, size_t len)
 {
-	struct iovec iov[2] = {
-		{ .iov_base = (void *)h, .iov_len = (size_t)p->hdr_len },
-		{ .iov_base = (void *)frame, .iov_len = len },
-	};
-	ssize_t n;
+	struct iovec iov = { .iov_base = (void *)frame, .iov_len = len };
 
+	return port_sendv(p, h, &iov, 1, len);
+}
+
+int port_sendv(struct port *p, const struct virtio_net_hdr_v1 *h, const struct iovec *parts, int n_parts,
+	       size_t len)
+{
+	struct iovec iov[4] = { { .iov_base = (void *)h, .iov_len = (size_t)p->hdr_len } };
+	ssize_t n;
+	int i;
+
+	for (i = 0; i < n_parts && i < 3; i++)
+		iov[i + 1] = parts[i];
 	do
-		n = writev(p->fd, iov + (p->hdr_len ? 0 : 1), p->hdr_len ? 2 : 1);
+		n = writev(p->fd, iov + (p->hdr_len ? 0 : 1), i + (p->hdr_len ? 1 : 0));
 	while (n < 0 && errno == EINTR);
 	if (n < 0) {
 		int err = errno;

@@ -23,9 +23,11 @@
 #include <sys/types.h>
 
 #include "containet.h"
+#include "vlan.h"
 #include "vnet.h"
 
 struct vxlan;
+struct impair;
 
 struct port {
 	int fd;
@@ -38,6 +40,8 @@ struct port {
 	int rx_batch;		/* io_uring path: reads to submit at once */
 	char name[16];
 	struct cn_port_stats st;
+	struct port_vlan vlan;		/* 802.1Q membership (vlan.h) */
+	struct impair *imp[2];		/* impairments per CN_DIR_*, NULL: none */
 };
 
 /* port_open() - check that @fd is a tap (TUNGETIFF), learn whether it
@@ -63,5 +67,12 @@ ssize_t port_recv(struct port *p, struct virtio_net_hdr_v1 *h, uint8_t *frame, s
  * Return: 0 when written, -errno when dropped.
  */
 int port_send(struct port *p, const struct virtio_net_hdr_v1 *h, const uint8_t *frame, size_t len);
+
+/* port_sendv() - port_send() of a frame in @n_parts (at most 3) pieces of
+ * @len bytes in all, e.g. with a VLAN tag spliced in or cut out.
+ * Return: 0 when written, -errno when dropped.
+ */
+int port_sendv(struct port *p, const struct virtio_net_hdr_v1 *h, const struct iovec *parts, int n_parts,
+	       size_t len);
 
 #endif /* PORT_H */

@@ -21,12 +21,14 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "capture.h"
 #include "containet.h"
 #include "gro.h"
+#include "impair.h"
 #include "mactable.h"
 #include "port.h"
 #include "uring.h"
@@ -52,10 +54,25 @@
  * was just forwarded usually comes within it, and catching it saves two
  * wake-ups (sleep and IPI) on its way. Bounded: an idle switch sleeps. */
 #define BUSY_POLL_NS 50000
+/* epoll data of the impairment timer; slots are below CN_SWITCH_PORTS_MAX,
+ * wake_fd is UINT32_MAX. */
+#define TIMER_TAG (UINT32_MAX - 1)
+
+/* The current frame as one port takes it: its header and up to three
+ * pieces, with a VLAN tag spliced in (@tag) or cut out, no copy. */
+struct egress {
+	struct virtio_net_hdr_v1 hdr;
+	struct iovec iov[3];
+	int niov;
+	size_t len;
+	uint8_t tag[VLAN_TAG_LEN];
+};
 
 /* A frame write in flight on the io_uring path. */
 struct wslot {
-	struct iovec iov[2];
+	struct iovec iov[4];
+	struct virtio_net_hdr_v1 hdr;	/* the egress header (tag pushed or popped) */
+	uint8_t tag[VLAN_TAG_LEN];
 	uint32_t slot, gen;	/* the output port, as it was when queued */
 	uint32_t bid;		/* the buffer written from */
 	uint32_t len;		/* frame bytes, for the counters */
@@ -66,6 +83,9 @@ struct cn_switch {
 	pthread_t thread;
 	int ep;			/* epoll over wake_fd and every UP port */
 	int wake_fd;		/* eventfd: stop the datapath */
+	int timer_fd;		/* timerfd: the next impaired frame is due */
+	uint64_t timer_ns;	/* when it is armed for, 0: not armed */
+	int nimpaired;		/* port directions with impairments */
 	int event_fd;		/* eventfd: events queued for the control plane */
 	int stopping;
 
@@ -94,6 +114,8 @@ struct cn_switch {
 	struct virtio_net_hdr_v1 *hd;
 	uint8_t *fr;
 	int bid;
+	int ftagged;		/* it carries an 802.1Q tag */
+	uint16_t fvid;		/* its VLAN (vlan_classify) */
 
 	/* io_uring path (uring.h), when @use_uring. */
 	int use_uring;
@@ -117,6 +139,12 @@ struct cn_switch {
 	struct mmsghdr msgs[SEG_MAX];
 	struct iovec miov[2 * SEG_MAX];
 	uint8_t rxbuf[65536 + 64];	/* a VXLAN read: one or more datagrams */
+	/* The current frame with its tag pushed or popped, for plain taps
+	 * and uplinks (which take a contiguous frame), and a reordered frame
+	 * leaving an impaired port at once. */
+	struct virtio_net_hdr_v1 althdr, nowhdr;
+	uint8_t alt[CN_FRAME_MAX + VLAN_TAG_LEN];
+	uint8_t now[CN_FRAME_MAX + VLAN_TAG_LEN];
 };
 
 static struct cn_switch *switches[SWITCHES_MAX];
@@ -131,6 +159,15 @@ static uint64_t now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* now_ns() - monotonic nanoseconds, for busy polling and impairments.  Return: the time. */
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000 + (uint64_t)ts.tv_nsec;
 }
 
 /* sw_get() - the switch behind handle @h.  Return: pointer or NULL. */
@@ -232,6 +269,14 @@ static void port_remove(struct cn_switch *s, int slot)
 	mactable_flush_port(&s->macs, slot);
 	free(p->vx);
 	p->vx = NULL;
+	for (i = 0; i < 2; i++) {
+		if (!p->imp[i])
+			continue;
+		impair_free(p->imp[i]);
+		free(p->imp[i]);
+		p->imp[i] = NULL;
+		s->nimpaired--;
+	}
 	/* A capture of this port ends with it: its reader sees end of file. */
 	for (i = 0; i < CAPTURES_MAX; i++) {
 		struct capture *c = &s->caps[i];
@@ -406,33 +451,39 @@ static void vxlan_out(struct cn_switch *s, struct port *p, int remote, int in, s
 }
 
 /* wr_queue() - queue a write of the current frame, which is in provided
- * buffer s->bid, to port @slot with @hdr_len bytes of its header, on the
- * io_uring path; it is submitted at the end of the batch.
+ * buffer s->bid, to port @slot in the form @eg with @hdr_len bytes of its
+ * header, on the io_uring path; it is submitted at the end of the batch.
  * Return: 0, or -EBUSY when no write slot or SQE is free (the caller then
  * writes synchronously).
  */
-static int wr_queue(struct cn_switch *s, int slot, int hdr_len, size_t len)
+static int wr_queue(struct cn_switch *s, int slot, int hdr_len, const struct egress *eg)
 {
 	struct port *p = &s->ports[slot];
 	struct wslot *w;
-	int k;
+	int k, i, n = 0;
 
 	if (!s->nwr_free)
 		return -EBUSY;
 	k = s->wr_free[s->nwr_free - 1];
 	w = &s->wr[k];
-	w->iov[0].iov_base = s->hd;
-	w->iov[0].iov_len = (size_t)hdr_len;
-	w->iov[1].iov_base = s->fr;
-	w->iov[1].iov_len = len;
-	if (uring_writev(&s->u, p->fd, hdr_len ? w->iov : w->iov + 1, hdr_len ? 2 : 1,
-			 uring_tag(URING_WRITE, (uint32_t)k, 0)) < 0)
+	w->hdr = eg->hdr;
+	memcpy(w->tag, eg->tag, sizeof(w->tag));
+	if (hdr_len) {
+		w->iov[n].iov_base = &w->hdr;
+		w->iov[n++].iov_len = (size_t)hdr_len;
+	}
+	for (i = 0; i < eg->niov; i++, n++) {
+		w->iov[n] = eg->iov[i];
+		if (eg->iov[i].iov_base == eg->tag)
+			w->iov[n].iov_base = w->tag;
+	}
+	if (uring_writev(&s->u, p->fd, w->iov, n, uring_tag(URING_WRITE, (uint32_t)k, 0)) < 0)
 		return -EBUSY;
 	s->nwr_free--;
 	w->slot = (uint32_t)slot;
 	w->gen = p->gen;
 	w->bid = (uint32_t)s->bid;
-	w->len = (uint32_t)len;
+	w->len = (uint32_t)eg->len;
 	s->u.refs[s->bid]++;
 	return 0;
 }
@@ -460,66 +511,241 @@ static void wr_done(struct cn_switch *s, uint32_t k, int res)
 	s->wr_free[s->nwr_free++] = (uint16_t)k;
 }
 
-/* send_to() - write the current frame to port @slot: as it is to a vnet
- * tap, as wire frames to a plain one, encapsulated to remote @remote (-1:
- * all) of a VXLAN uplink.
+/* Per forwarded frame: its wire form cache, for the frame as read (form
+ * 0) or with its tag pushed or popped in s->alt (form 1), which share the
+ * segment scratch buffers, and whether s->alt holds it yet. */
+struct fwd {
+	struct plain pl;
+	int form;
+	int alt_ready;
+};
+
+/* plain_for() - the wire form cache of form @form, emptied when it held
+ * the other one.  Return: it.
+ */
+static struct plain *plain_for(struct fwd *f, int form)
+{
+	if (f->form != form) {
+		memset(&f->pl, 0, sizeof(f->pl));
+		f->form = form;
+	}
+	return &f->pl;
+}
+
+/* hdr_shift() - move a vnet header's offsets by @by bytes for a tag pushed
+ * (+4) or popped (-4) in front of them.  Return: nothing.
+ */
+static void hdr_shift(struct virtio_net_hdr_v1 *h, int by)
+{
+	if (h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM)
+		h->csum_start = (uint16_t)(h->csum_start + by);
+	if (h->hdr_len >= 14 + VLAN_TAG_LEN || (by > 0 && h->hdr_len))
+		h->hdr_len = (uint16_t)(h->hdr_len + by);
+}
+
+/* egress_form() - the current frame (@len bytes) as port @p takes it:
+ * tagged with its VLAN on a trunk (but for the native VLAN), untagged
+ * elsewhere (IEEE 802.1Q 8.6.4). A tag is pushed or popped by splitting
+ * the frame into iovecs around it, so nothing is copied.
+ * Return: nothing.
+ */
+static void egress_form(const struct cn_switch *s, const struct port *p, size_t len, struct egress *eg)
+{
+	int tagged = vlan_egress_tagged(&p->vlan, s->fvid);
+
+	eg->hdr = *s->hd;
+	if (tagged == s->ftagged || (s->ftagged && len < 14 + VLAN_TAG_LEN)) {
+		eg->iov[0].iov_base = s->fr;
+		eg->iov[0].iov_len = len;
+		eg->niov = 1;
+		eg->len = len;
+		return;
+	}
+	eg->iov[0].iov_base = s->fr;
+	eg->iov[0].iov_len = 12;
+	if (tagged) {
+		eg->tag[0] = ETH_P_8021Q_HI;
+		eg->tag[1] = ETH_P_8021Q_LO;
+		eg->tag[2] = (uint8_t)(s->fvid >> 8);
+		eg->tag[3] = (uint8_t)s->fvid;
+		eg->iov[1].iov_base = eg->tag;
+		eg->iov[1].iov_len = VLAN_TAG_LEN;
+		eg->iov[2].iov_base = s->fr + 12;
+		eg->iov[2].iov_len = len - 12;
+		eg->niov = 3;
+		eg->len = len + VLAN_TAG_LEN;
+		hdr_shift(&eg->hdr, VLAN_TAG_LEN);
+	} else {
+		eg->iov[1].iov_base = s->fr + 12 + VLAN_TAG_LEN;
+		eg->iov[1].iov_len = len - 12 - VLAN_TAG_LEN;
+		eg->niov = 2;
+		eg->len = len - VLAN_TAG_LEN;
+		hdr_shift(&eg->hdr, -VLAN_TAG_LEN);
+	}
+}
+
+/* frame_of() - the frame as it is in memory (@h, @fr, @len) as an egress
+ * form.  Return: nothing.
+ */
+static void frame_of(const struct virtio_net_hdr_v1 *h, uint8_t *fr, size_t len, struct egress *eg)
+{
+	eg->hdr = *h;
+	eg->iov[0].iov_base = fr;
+	eg->iov[0].iov_len = len;
+	eg->niov = 1;
+	eg->len = len;
+}
+
+/* gather() - copy the pieces of @eg into @buf.  Return: nothing. */
+static void gather(const struct egress *eg, uint8_t *buf)
+{
+	size_t at = 0;
+	int i;
+
+	for (i = 0; i < eg->niov; i++) {
+		memcpy(buf + at, eg->iov[i].iov_base, eg->iov[i].iov_len);
+		at += eg->iov[i].iov_len;
+	}
+}
+
+/* send_final() - write a frame to port @slot: @eg (the current frame, or
+ * pieces of it for a vnet tap) as it is to a vnet tap, as wire frames to
+ * a plain one, encapsulated to remote @remote (-1: all) of a VXLAN uplink.
+ * For the last two the current frame must be @eg itself (one piece).
  * Return: nothing (outcomes are counted on the ports).
  */
-static void send_to(struct cn_switch *s, int slot, int remote, int in, size_t len, struct plain *pl)
+static void send_final(struct cn_switch *s, int slot, int remote, int in, const struct egress *eg,
+		       struct plain *pl)
 {
 	struct port *p = &s->ports[slot];
 	int i, n;
 
-	if (s->ncaps)
-		capture_port(s, in, p->id, len, pl);
 	if (p->vx) {
-		vxlan_out(s, p, remote, in, len, pl);
+		vxlan_out(s, p, remote, in, eg->len, pl);
 		return;
 	}
 	if (p->hdr_len) {
-		if (s->bid < 0 || wr_queue(s, slot, p->hdr_len, len) < 0)
-			port_send(p, s->hd, s->fr, len);
+		if (s->bid < 0 || wr_queue(s, slot, p->hdr_len, eg) < 0)
+			port_sendv(p, &eg->hdr, eg->iov, eg->niov, eg->len);
 		return;
 	}
-	if (s->bid >= 0 && s->hd->gso_type == VIRTIO_NET_HDR_GSO_NONE &&
-	    !(s->hd->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) && wr_queue(s, slot, 0, len) == 0)
+	if (s->bid >= 0 && eg->hdr.gso_type == VIRTIO_NET_HDR_GSO_NONE &&
+	    !(eg->hdr.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) && wr_queue(s, slot, 0, eg) == 0)
 		return;
-	n = plain_prepare(s, in, len, pl);
+	n = plain_prepare(s, in, eg->len, pl);
 	for (i = 0; i < n; i++)
 		port_send(p, s->hd, s->segv[i].iov_base, s->segv[i].iov_len);
 }
 
-/* forward() - learn the source of the frame read from port @in (behind
- * remote @remote of an uplink, else -1) and send it on: known unicast to
- * its port (and remote), everything else to all ports but @in. A frame
- * from an uplink therefore never goes back out of it: remotes reach each
- * other directly (split horizon, as head-end replication assumes).
+/* deliver() - send form @eg of the current frame to port @slot: straight
+ * when it is the frame as read or the port is a vnet tap (which takes
+ * pieces), else from a copy with the tag pushed or popped in s->alt (a
+ * plain tap or uplink copies the frame into wire frames anyway).
  * Return: nothing.
  */
-static void forward(struct cn_switch *s, int in, int remote, size_t len, uint64_t now)
+static void deliver(struct cn_switch *s, int slot, int remote, int in, const struct egress *eg, struct fwd *f)
+{
+	struct port *p = &s->ports[slot];
+	struct virtio_net_hdr_v1 *hd = s->hd;
+	uint8_t *fr = s->fr;
+	int bid = s->bid;
+	struct egress alt;
+
+	if (eg->niov == 1 || (p->hdr_len && !p->vx)) {
+		send_final(s, slot, remote, in, eg, plain_for(f, 0));
+		return;
+	}
+	if (!f->alt_ready) {
+		gather(eg, s->alt);
+		s->althdr = eg->hdr;
+		f->alt_ready = 1;
+	}
+	s->hd = &s->althdr;
+	s->fr = s->alt;
+	s->bid = -1;
+	frame_of(&s->althdr, s->alt, eg->len, &alt);
+	send_final(s, slot, remote, in, &alt, plain_for(f, 1));
+	s->hd = hd;
+	s->fr = fr;
+	s->bid = bid;
+}
+
+/* impair_enqueue() - draw the fate of form @eg of the current frame under
+ * impairment @im: lost, sent at once by @now_send (reordered), or queued
+ * (once or twice) until due; the timer is set at the end of the batch.
+ * Return: 1 when the caller is to send it now, else 0.
+ */
+static int impair_enqueue(struct cn_switch *s, struct impair *im, int remote, const struct egress *eg)
+{
+	/* The frame as read is s->fr; @eg may have a tag more (3 pieces) or
+	 * less (2), once per segment on the wire. */
+	long delta = eg->niov == 3 ? VLAN_TAG_LEN : eg->niov == 2 ? -VLAN_TAG_LEN : 0;
+	size_t segs, wire = impair_wire_bytes(s->hd, s->fr, (size_t)((long)eg->len - delta), &segs);
+	int copies = 1, corrupt = 0, i;
+	uint64_t due = 0;
+
+	wire = (size_t)((long)wire + delta * (long)segs);
+	switch (impair_decide(im, now_ns(), wire, eg->hdr.gso_type != VIRTIO_NET_HDR_GSO_NONE, &due, &copies,
+			      &corrupt)) {
+	case IMPAIR_NOW:
+		return 1;
+	case IMPAIR_QUEUE:
+		for (i = 0; i < copies; i++) {
+			if (impair_push(im, due, remote, &eg->hdr, eg->iov, eg->niov, eg->len, corrupt) < 0)
+				break;
+			if (i)
+				im->duplicated++;
+		}
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+/* send_to() - send the current frame to port @slot in the form it takes
+ * (tagged or not), through its outgoing impairments if it has any.
+ * Return: nothing (outcomes are counted on the ports).
+ */
+static void send_to(struct cn_switch *s, int slot, int remote, int in, size_t len, struct fwd *f)
+{
+	struct port *p = &s->ports[slot];
+	struct egress eg;
+
+	if (s->ncaps)
+		capture_port(s, in, p->id, len, plain_for(f, 0));
+	egress_form(s, p, len, &eg);
+	if (p->imp[CN_DIR_OUT] && !impair_enqueue(s, p->imp[CN_DIR_OUT], remote, &eg))
+		return;
+	deliver(s, slot, remote, in, &eg, f);
+}
+
+/* switch_frame() - the current frame from port @in (behind remote @remote
+ * of an uplink, else -1), past its incoming impairments: classify its
+ * VLAN, learn its source in that VLAN and send it on: known unicast to
+ * its port (and remote), everything else to every other port of the VLAN.
+ * A frame from an uplink therefore never goes back out of it: remotes
+ * reach each other directly (split horizon, as head-end replication
+ * assumes).
+ * Return: nothing.
+ */
+static void switch_frame(struct cn_switch *s, int in, int remote, size_t len, uint64_t now)
 {
 	struct port *ip = &s->ports[in];
 	const uint8_t *dst = s->fr, *src = s->fr + 6;
-	struct plain pl = { 0 };
-	int out, i, old, old_remote, out_remote;
+	struct fwd f = { 0 };
+	int out, i, old, old_remote, out_remote, tag = vlan_frame_tag(s->fr, len);
+	uint16_t vid = vlan_classify(&ip->vlan, tag);
 
-	if (len < 14) {
-		ip->st.errors++;
+	if (!vid) {
+		ip->st.vlan_drops++;
 		return;
 	}
-	ip->st.rx_packets++;
-	ip->st.rx_bytes += len;
-	s->hd->flags &= VIRTIO_NET_HDR_F_NEEDS_CSUM | VIRTIO_NET_HDR_F_DATA_VALID;
-	s->hd->num_buffers = 0;
-	if (s->ncaps) {
-		capture_port(s, in, 0, len, &pl);
-		capture_port(s, in, ip->id, len, &pl);
-	}
-
+	s->ftagged = tag >= 0;
+	s->fvid = vid;
 	/* A group address is never a source (IEEE 802.1Q 8.7.2 learns
 	 * individual addresses only). */
 	if (!(src[0] & 1)) {
-		switch (mactable_learn(&s->macs, src, in, remote, now, &old, &old_remote)) {
+		switch (mactable_learn(&s->macs, src, vid, in, remote, now, &old, &old_remote)) {
 		case MAC_LEARNED:
 			ip->st.mac_count++;
 			if (remote >= 0)
@@ -541,16 +767,47 @@ static void forward(struct cn_switch *s, int in, int remote, size_t len, uint64_
 			break;
 		}
 	}
-	out = (dst[0] & 1) ? -1 : mactable_lookup(&s->macs, dst, &out_remote);
+	out = (dst[0] & 1) ? -1 : mactable_lookup(&s->macs, dst, vid, &out_remote);
 	if (out == in)
 		return; /* the destination is behind the ingress port */
-	if (out >= 0) {
-		send_to(s, out, out_remote, in, len, &pl);
+	if (out >= 0 && vlan_member(&s->ports[out].vlan, vid)) {
+		send_to(s, out, out_remote, in, len, &f);
 		return;
 	}
 	for (i = 0; i < s->nactive; i++)
-		if (s->active[i] != in)
-			send_to(s, s->active[i], -1, in, len, &pl);
+		if (s->active[i] != in && vlan_member(&s->ports[s->active[i]].vlan, vid))
+			send_to(s, s->active[i], -1, in, len, &f);
+}
+
+/* forward() - count and mirror the frame read from port @in (behind
+ * remote @remote of an uplink, else -1), then switch it, or queue it when
+ * the port's incoming direction is impaired.
+ * Return: nothing.
+ */
+static void forward(struct cn_switch *s, int in, int remote, size_t len, uint64_t now)
+{
+	struct port *ip = &s->ports[in];
+	struct plain pl = { 0 };
+	struct egress eg;
+
+	if (len < 14) {
+		ip->st.errors++;
+		return;
+	}
+	ip->st.rx_packets++;
+	ip->st.rx_bytes += len;
+	s->hd->flags &= VIRTIO_NET_HDR_F_NEEDS_CSUM | VIRTIO_NET_HDR_F_DATA_VALID;
+	s->hd->num_buffers = 0;
+	if (s->ncaps) {
+		capture_port(s, in, 0, len, &pl);
+		capture_port(s, in, ip->id, len, &pl);
+	}
+	if (ip->imp[CN_DIR_IN]) {
+		frame_of(s->hd, s->fr, len, &eg);
+		if (!impair_enqueue(s, ip->imp[CN_DIR_IN], remote, &eg))
+			return;
+	}
+	switch_frame(s, in, remote, len, now);
 }
 
 /* vxlan_rx() - read and forward up to RX_BUDGET reads (each one datagram
@@ -635,6 +892,84 @@ static void port_rx(struct cn_switch *s, int slot, uint32_t events, uint64_t now
 	}
 }
 
+/* impair_release() - send the due record @r of direction @dir of port
+ * @slot on: switch a frame the port sent, write one it is to receive.
+ * Return: nothing.
+ */
+static void impair_release(struct cn_switch *s, int slot, int dir, struct impair_rec *r, uint64_t now)
+{
+	struct plain pl = { 0 };
+	struct egress eg;
+
+	s->hd = &r->hdr;
+	s->fr = r->data;
+	s->bid = -1;
+	if (dir == CN_DIR_IN) {
+		switch_frame(s, slot, r->remote, r->len, now);
+	} else {
+		frame_of(&r->hdr, r->data, r->len, &eg);
+		send_final(s, slot, r->remote, slot, &eg, &pl);
+	}
+	s->hd = &s->hdr;
+	s->fr = s->frame;
+}
+
+/* impair_run() - send every impaired frame that is due, then set the timer
+ * for the next one (an absolute CLOCK_MONOTONIC time, timerfd_create(2)),
+ * so delayed frames wait in the queues and never in a sleep.
+ * Return: nothing.
+ */
+static void impair_run(struct cn_switch *s, uint64_t now_msec)
+{
+	struct itimerspec its = { 0 };
+	uint64_t now, next = UINT64_MAX, v;
+	struct impair_rec *r;
+	int i, d;
+
+	if (!s->nimpaired) {
+		/* The last impairment went: an expired timer left unread would
+		 * keep epoll waking. */
+		if (s->timer_ns) {
+			timerfd_settime(s->timer_fd, 0, &its, NULL);
+			if (read(s->timer_fd, &v, sizeof(v)) < 0) {
+				/* EAGAIN: it had not expired */
+			}
+			s->timer_ns = 0;
+		}
+		return;
+	}
+	if (read(s->timer_fd, &v, sizeof(v)) == sizeof(v))
+		s->timer_ns = 0; /* expired: disarmed */
+	now = now_ns();
+	for (i = 0; i < s->nactive; i++) {
+		struct port *p = &s->ports[s->active[i]];
+
+		for (d = 0; d < 2; d++) {
+			while (p->imp[d] && (r = impair_peek(p->imp[d])) && r->due_ns <= now) {
+				impair_release(s, s->active[i], d, r, now_msec);
+				impair_pop(p->imp[d]);
+			}
+		}
+	}
+	/* Released frames may have queued others (a frame let in goes out
+	 * through another port's impairments): look at every head again. */
+	for (i = 0; i < s->nactive; i++) {
+		struct port *p = &s->ports[s->active[i]];
+
+		for (d = 0; d < 2; d++)
+			if (p->imp[d] && (r = impair_peek(p->imp[d])) && r->due_ns < next)
+				next = r->due_ns;
+	}
+	if (next == UINT64_MAX || next == s->timer_ns)
+		return;
+	if (next <= now)
+		next = now + 1;
+	its.it_value.tv_sec = (time_t)(next / 1000000000);
+	its.it_value.tv_nsec = (long)(next % 1000000000);
+	if (timerfd_settime(s->timer_fd, TFD_TIMER_ABSTIME, &its, NULL) == 0)
+		s->timer_ns = next;
+}
+
 /* batch_end() - after a batch: remove DYING ports and dead captures with
  * their events, age the MAC table, wake the control plane for events.
  * Return: nothing.
@@ -643,6 +978,7 @@ static void batch_end(struct cn_switch *s, uint64_t now)
 {
 	int i;
 
+	impair_run(s, now);
 	for (i = 0; i < s->nactive; i++) {
 		int slot = s->active[i];
 		struct port *p = &s->ports[slot];
@@ -665,15 +1001,6 @@ static void batch_end(struct cn_switch *s, uint64_t now)
 	if (s->age_ms && now > s->age_ms)
 		mactable_expire(&s->macs, now - s->age_ms);
 	ev_signal(s);
-}
-
-/* now_ns() - monotonic nanoseconds, for busy polling.  Return: the time. */
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000 + (uint64_t)ts.tv_nsec;
 }
 
 /* A datapath thread that slept longer than this is serving sporadic
@@ -1048,8 +1375,14 @@ int cn_switch_create(int mac_table_size, int mac_age_ms)
 	s->ep = epoll_create1(EPOLL_CLOEXEC);
 	s->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	s->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (s->ep < 0 || s->wake_fd < 0 || s->event_fd < 0 ||
+	s->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (s->ep < 0 || s->wake_fd < 0 || s->event_fd < 0 || s->timer_fd < 0 ||
 	    epoll_ctl(s->ep, EPOLL_CTL_ADD, s->wake_fd, &e) < 0) {
+		ret = -errno;
+		goto fail;
+	}
+	e.data.u64 = TIMER_TAG;
+	if (epoll_ctl(s->ep, EPOLL_CTL_ADD, s->timer_fd, &e) < 0) {
 		ret = -errno;
 		goto fail;
 	}
@@ -1086,6 +1419,8 @@ fail:
 		close(s->wake_fd);
 	if (s->event_fd >= 0)
 		close(s->event_fd);
+	if (s->timer_fd >= 0)
+		close(s->timer_fd);
 	mactable_free(&s->macs);
 	uring_free(&s->u);
 	pthread_mutex_destroy(&s->lock);
@@ -1119,6 +1454,7 @@ int cn_switch_destroy(int h)
 	close(s->ep);
 	close(s->wake_fd);
 	close(s->event_fd);
+	close(s->timer_fd);
 	mactable_free(&s->macs);
 	uring_free(&s->u);
 	pthread_mutex_destroy(&s->lock);
@@ -1175,6 +1511,88 @@ int cn_switch_port_del(int h, int id)
 	return slot >= 0 ? 0 : -ENOENT;
 }
 
+int cn_switch_port_vlan(int h, int id, int mode, int pvid, const uint16_t *allowed, int n)
+{
+	struct cn_switch *s = sw_get(h);
+	struct port_vlan v;
+	int slot, i;
+
+	if (!s)
+		return -EBADF;
+	if ((mode != CN_VLAN_ACCESS && mode != CN_VLAN_TRUNK) || n < 0 || n > CN_VLAN_MAX ||
+	    pvid < (mode == CN_VLAN_ACCESS) || pvid > CN_VLAN_MAX || (mode == CN_VLAN_ACCESS && n))
+		return -EINVAL;
+	vlan_set_access(&v, (uint16_t)pvid);
+	v.trunk = mode == CN_VLAN_TRUNK;
+	for (i = 0; i < n; i++) {
+		uint16_t vid = allowed[i];
+
+		if (vid < 1 || vid > CN_VLAN_MAX || (v.allowed[vid >> 6] >> (vid & 63) & 1))
+			return -EINVAL;
+		v.allowed[vid >> 6] |= 1ULL << (vid & 63);
+	}
+	pthread_mutex_lock(&s->lock);
+	slot = slot_of(s, id);
+	if (slot >= 0) {
+		s->ports[slot].vlan = v;
+		/* Its MACs were learned in VLANs it may no longer carry. */
+		mactable_flush_port(&s->macs, slot);
+		ev_signal(s);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return slot >= 0 ? 0 : -ENOENT;
+}
+
+int cn_switch_port_impair(int h, int id, int dir, const uint64_t *params, int n)
+{
+	struct cn_switch *s = sw_get(h);
+	struct impair *im = NULL, *old;
+	struct port *p;
+	int slot, ret;
+
+	if (!s)
+		return -EBADF;
+	if ((dir != CN_DIR_IN && dir != CN_DIR_OUT) || n < 0 || n > CN_IMP_COUNT)
+		return -EINVAL;
+	if (n > 0) {
+		/* Allocated here, not in the datapath: the ring is the bound. */
+		im = calloc(1, sizeof(*im));
+		if (!im)
+			return -ENOMEM;
+		ret = impair_init(im, params, n);
+		if (ret < 0) {
+			impair_free(im);
+			free(im);
+			return ret;
+		}
+	}
+	pthread_mutex_lock(&s->lock);
+	slot = slot_of(s, id);
+	if (slot < 0) {
+		pthread_mutex_unlock(&s->lock);
+		if (im) {
+			impair_free(im);
+			free(im);
+		}
+		return -ENOENT;
+	}
+	p = &s->ports[slot];
+	old = p->imp[dir];
+	if (old) {
+		/* Its counters stay with the port; its queued frames go. */
+		p->st.impair_lost += old->lost;
+		p->st.queue_drops += old->queue_drops + old->count;
+		impair_free(old);
+		free(old);
+		s->nimpaired--;
+	}
+	p->imp[dir] = im;
+	if (im)
+		s->nimpaired++;
+	pthread_mutex_unlock(&s->lock);
+	return 0;
+}
+
 int cn_switch_ports(int h, uint32_t *ids, int max)
 {
 	struct cn_switch *s = sw_get(h);
@@ -1199,8 +1617,18 @@ int cn_switch_port_stats(int h, int id, struct cn_port_stats *out)
 		return -EBADF;
 	pthread_mutex_lock(&s->lock);
 	slot = slot_of(s, id);
-	if (slot >= 0)
-		*out = s->ports[slot].st;
+	if (slot >= 0) {
+		const struct port *p = &s->ports[slot];
+
+		*out = p->st;
+		for (int d = 0; d < 2; d++) {
+			if (!p->imp[d])
+				continue;
+			out->impair_lost += p->imp[d]->lost;
+			out->queue_drops += p->imp[d]->queue_drops;
+			out->queued_bytes += p->imp[d]->bytes;
+		}
+	}
 	pthread_mutex_unlock(&s->lock);
 	return slot >= 0 ? 0 : -ENOENT;
 }
@@ -1224,6 +1652,7 @@ int cn_switch_macs(int h, struct cn_mac_record *out, int max)
 		out[n].remote = (uint16_t)(e->remote + 1);
 		out[n].port = s->ports[e->port].id;
 		out[n].age_ms = (uint32_t)(now > e->seen_ms ? now - e->seen_ms : 0);
+		out[n].vlan = e->vid;
 	}
 	pthread_mutex_unlock(&s->lock);
 	return n;
@@ -1392,6 +1821,10 @@ int cn_switch_vxlan_add(int h, const char *local, int port, int vni, int mtu)
 	p.fd = fd;
 	p.vx = v;
 	p.st.flags = CN_PORT_VXLAN;
+	/* A trunk of every VLAN; VLAN 1 untagged, as before VLANs. */
+	vlan_set_access(&p.vlan, 1);
+	p.vlan.trunk = 1;
+	memset(p.vlan.allowed, 0xff, sizeof(p.vlan.allowed));
 	snprintf(p.name, sizeof(p.name), "vxlan%d", vni);
 	pthread_mutex_lock(&s->lock);
 	for (slot = 0; slot < CN_SWITCH_PORTS_MAX && s->ports[slot].fd >= 0; slot++)

@@ -67,6 +67,8 @@ const SWITCH_PROTOTYPES = {
   cn_switch_destroy: 'int cn_switch_destroy(int sw)',
   cn_switch_port_add: 'int cn_switch_port_add(int sw, int fd)',
   cn_switch_port_del: 'int cn_switch_port_del(int sw, int port)',
+  cn_switch_port_vlan: 'int cn_switch_port_vlan(int sw, int port, int mode, int pvid, const uint16_t *allowed, int n)',
+  cn_switch_port_impair: 'int cn_switch_port_impair(int sw, int port, int dir, const uint64_t *params, int n)',
   cn_switch_ports: 'int cn_switch_ports(int sw, _Out_ uint32_t *ids, int max)',
   cn_switch_port_stats: 'int cn_switch_port_stats(int sw, int port, _Out_ cn_port_stats *out)',
   cn_switch_macs: 'int cn_switch_macs(int sw, _Out_ cn_mac_record *out, int max)',

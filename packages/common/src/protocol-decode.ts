@@ -122,7 +122,18 @@ export const linkImpairment: Check<LinkImpairment> = obj<LinkImpairment>({
   seed: opt(num),
 });
 
-const counters = obj<PortCounters>({ rxPackets: num, rxBytes: num, txPackets: num, txBytes: num, drops: num, errors: num });
+const counters = obj<PortCounters>({
+  rxPackets: num,
+  rxBytes: num,
+  txPackets: num,
+  txBytes: num,
+  drops: num,
+  errors: num,
+  vlanDrops: opt(num),
+  impairLost: opt(num),
+  queueDrops: opt(num),
+  queuedBytes: opt(num),
+});
 
 export const portInfo: Check<PortInfo> = obj<PortInfo>({
   port: int,
@@ -144,7 +155,7 @@ export const ratedPort: Check<RatedPort> = (v, at) => ({
   rates: obj({ rxBps: num, txBps: num, rxPps: num, txPps: num })((v as { rates?: unknown }).rates, `${at}.rates`),
 });
 
-export const macEntry: Check<MacEntry> = obj<MacEntry>({ mac: str, port: int, age: num, vtep: opt(str) });
+export const macEntry: Check<MacEntry> = obj<MacEntry>({ mac: str, port: int, age: num, vtep: opt(str), vlan: opt(int) });
 
 export const switchStatus: Check<SwitchStatusReply> = obj<SwitchStatusReply>({
   version: int,
@@ -181,6 +192,10 @@ export const vxlanUplink: Check<VxlanUplinkInfo> = obj<VxlanUplinkInfo>({
   txBytes: num,
   drops: num,
   errors: num,
+  vlanDrops: opt(num),
+  impairLost: opt(num),
+  queueDrops: opt(num),
+  queuedBytes: opt(num),
   remotes: list(vxlanRemote),
 });
 

@@ -282,6 +282,14 @@ export interface PortCounters {
   txBytes: number;
   drops: number;
   errors: number;
+  /** Frames received with a VLAN the port does not carry. */
+  vlanDrops?: number;
+  /** Frames the impairments' loss draws dropped (both directions). */
+  impairLost?: number;
+  /** Frames dropped because an impairment queue was full (its bound: queueLimitBytes). */
+  queueDrops?: number;
+  /** Frame bytes waiting in the impairment queues now. */
+  queuedBytes?: number;
 }
 
 export interface PortInfo {
@@ -319,6 +327,8 @@ export interface MacEntry {
   age: number;
   /** On a VXLAN uplink port: the remote VTEP (ADDR:PORT) the MAC is behind. */
   vtep?: string;
+  /** The VLAN it was learned in (MACs are learned per VLAN). */
+  vlan?: number;
 }
 
 export interface MacsReply {

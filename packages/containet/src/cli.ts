@@ -16,6 +16,7 @@ import * as capture from './commands/capture.js';
 import * as top from './commands/top.js';
 import * as host from './commands/host.js';
 import * as vxlan from './commands/vxlan.js';
+import * as portCmd from './commands/port.js';
 
 interface ClientCommand {
   commandNames: string[];
@@ -137,6 +138,33 @@ export function program(): Command {
     .option('--debug', 'print stack traces of errors')
     .action(async (action: string, arg: string | undefined, opts: vxlan.VxlanOptions) => {
       process.stdout.write(await vxlan.handler(opts, arg === undefined ? [action] : [action, arg]));
+    });
+  prog
+    .command('port')
+    .argument('<action>', 'set')
+    .argument('<port>', 'port id, NODE (its only port) or NODE:IFNAME')
+    .description(portCmd.help)
+    .addOption(socketOption())
+    .option('--vlan <id>', 'access port of this VLAN (1..4094)')
+    .option('--trunk <ids>', 'trunk carrying these VLANs tagged: ID,ID.. (or A-B)')
+    .option('--native <id>', 'with --trunk: the VLAN its untagged frames belong to')
+    .option('--direction <dir>', 'impairments of in (frames the switch receives from the port), out or both (default)')
+    .option('--delay <time>', 'added delay, e.g. 20ms')
+    .option('--jitter <time>', 'delay variation, e.g. 2ms')
+    .option('--distribution <name>', 'jitter distribution: uniform (default), normal, pareto, paretonormal')
+    .option('--loss <percent>', 'random loss, e.g. 1%')
+    .option('--loss-burst <p,r[,1-h[,1-k]]>', 'Gilbert-Elliott loss in percent, as tc-netem loss gemodel')
+    .option('--rate <rate>', 'rate limit on the wire, e.g. 100mbit')
+    .option('--limit <bytes>', 'bytes a direction may queue (default 16mb)')
+    .option('--duplicate <percent>', 'duplicate frames, e.g. 1%')
+    .option('--reorder <percent>', 'send frames at once, ahead of delayed ones, e.g. 1% (needs --delay)')
+    .option('--corrupt <percent>', 'flip a bit in frames, e.g. 0.1%')
+    .option('--seed <n>', 'seed of the random draws, for reproducible runs')
+    .option('--clear', 'remove the impairments of the direction(s)')
+    .option('--json', 'print JSON')
+    .option('--debug', 'print stack traces of errors')
+    .action(async (action: string, port: string, opts: portCmd.PortSetOptions) => {
+      process.stdout.write(await portCmd.handler(opts, [action, port]));
     });
   prog
     .command('capture')

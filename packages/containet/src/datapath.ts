@@ -44,7 +44,35 @@ export interface PortStats extends PortCounters {
   macCount: number;
   /** A VXLAN uplink, not a tap. */
   vxlan: boolean;
+  /** Frames received with a VLAN the port does not carry. */
+  vlanDrops: number;
+  /** Frames the impairments' loss draws dropped (both directions). */
+  impairLost: number;
+  /** Frames dropped because an impairment queue was full. */
+  queueDrops: number;
+  /** Frame bytes waiting in the impairment queues. */
+  queuedBytes: number;
 }
+
+/** A port's 802.1Q membership as the datapath takes it. */
+export type DatapathVlan = { mode: 'access'; vlan: number } | { mode: 'trunk'; allowed: number[]; native?: number | undefined };
+
+/** Impairment parameters in the datapath's units (CN_IMP_*): nanoseconds, bits per second, parts per 10^9. */
+export interface DatapathImpairment {
+  delayNs?: number;
+  jitterNs?: number;
+  distribution?: 'uniform' | 'normal' | 'pareto' | 'paretonormal';
+  lossPpb?: number;
+  gilbert?: { pPpb: number; rPpb: number; badPpb: number; goodPpb: number };
+  rateBps?: number;
+  limitBytes?: number;
+  duplicatePpb?: number;
+  reorderPpb?: number;
+  corruptPpb?: number;
+  seed?: number;
+}
+
+const DISTRIBUTIONS = { uniform: CN.DIST_UNIFORM, normal: CN.DIST_NORMAL, pareto: CN.DIST_PARETO, paretonormal: CN.DIST_PARETONORMAL } as const;
 
 /** Figures of a VXLAN uplink (struct cn_vxlan_stats). */
 export interface VxlanStats {
@@ -75,6 +103,8 @@ export interface DatapathMac {
   ageMs: number;
   /** Remote VTEP slot on a VXLAN uplink, -1 otherwise. */
   remote: number;
+  /** VLAN it was learned in. */
+  vlan: number;
 }
 
 export interface DatapathStatus {
@@ -149,6 +179,49 @@ export class Datapath {
     }
   }
 
+  /** Set the 802.1Q membership of `port` (flushes its MACs). Throws EINVAL for a VLAN outside 1..4094 or a repeated one, ENOENT. */
+  setVlan(port: number, vlan: DatapathVlan): void {
+    const allowed = vlan.mode === 'trunk' ? Uint16Array.from(vlan.allowed) : new Uint16Array(0);
+    const mode = vlan.mode === 'trunk' ? CN.VLAN_TRUNK : CN.VLAN_ACCESS;
+    const pvid = vlan.mode === 'trunk' ? (vlan.native ?? 0) : vlan.vlan;
+    check(Number(native().cn_switch_port_vlan(this.#live(), port, mode, pvid, allowed, allowed.length)), 'cn_switch_port_vlan');
+  }
+
+  /**
+   * Replace the impairments of one direction of `port` (null removes
+   * them); frames that direction had queued are dropped. Throws EINVAL
+   * for a value the datapath refuses, ENOENT, ENOMEM.
+   */
+  setImpairment(port: number, direction: 'in' | 'out', imp: DatapathImpairment | null): void {
+    const dir = direction === 'in' ? CN.DIR_IN : CN.DIR_OUT;
+    if (!imp) {
+      check(Number(native().cn_switch_port_impair(this.#live(), port, dir, null, 0)), 'cn_switch_port_impair');
+      return;
+    }
+    const v = new BigUint64Array(CN.IMP_COUNT);
+    const put = (i: number, n: number | undefined) => {
+      if (n !== undefined) v[i] = BigInt(Math.round(n));
+    };
+    put(CN.IMP_DELAY_NS, imp.delayNs);
+    put(CN.IMP_JITTER_NS, imp.jitterNs);
+    put(CN.IMP_DIST, imp.distribution === undefined ? undefined : DISTRIBUTIONS[imp.distribution]);
+    put(CN.IMP_LOSS, imp.lossPpb);
+    if (imp.gilbert) {
+      put(CN.IMP_GILBERT, 1);
+      put(CN.IMP_GE_P, imp.gilbert.pPpb);
+      put(CN.IMP_GE_R, imp.gilbert.rPpb);
+      put(CN.IMP_GE_BAD, imp.gilbert.badPpb);
+      put(CN.IMP_GE_GOOD, imp.gilbert.goodPpb);
+    }
+    put(CN.IMP_RATE_BPS, imp.rateBps);
+    put(CN.IMP_LIMIT, imp.limitBytes);
+    put(CN.IMP_DUP, imp.duplicatePpb);
+    put(CN.IMP_REORDER, imp.reorderPpb);
+    put(CN.IMP_CORRUPT, imp.corruptPpb);
+    put(CN.IMP_SEED, imp.seed);
+    check(Number(native().cn_switch_port_impair(this.#live(), port, dir, v, CN.IMP_COUNT)), 'cn_switch_port_impair');
+  }
+
   /** Counters of `port`, or null when it is gone. */
   stats(port: number): PortStats | null {
     const buf = Buffer.alloc(structSize('cn_port_stats'));
@@ -165,6 +238,10 @@ export class Datapath {
       offload: (st.flags & CN.PORT_OFFLOAD) !== 0,
       macCount: st.mac_count,
       vxlan: (st.flags & CN.PORT_VXLAN) !== 0,
+      vlanDrops: st.vlan_drops,
+      impairLost: st.impair_lost,
+      queueDrops: st.queue_drops,
+      queuedBytes: st.queued_bytes,
     };
   }
 
@@ -175,7 +252,7 @@ export class Datapath {
       const buf = Buffer.alloc(structSize('cn_mac_record') * cap);
       const n = check(Number(native().cn_switch_macs(this.#live(), buf, cap)), 'cn_switch_macs');
       if (n <= cap) {
-        return decodeStructs('cn_mac_record', buf, n).map((r) => ({ mac: formatMac(r.mac), port: r.port, ageMs: r.age_ms, remote: r.remote - 1 }));
+        return decodeStructs('cn_mac_record', buf, n).map((r) => ({ mac: formatMac(r.mac), port: r.port, ageMs: r.age_ms, remote: r.remote - 1, vlan: r.vlan }));
       }
       cap = n + 64;
     }

@@ -13,6 +13,10 @@
  * re-attaches: once that process is gone the entry is dropped, and a new
  * container that reuses the name attaches normally. An entry without a
  * pid refuses the name until it is lifted.
+ *
+ * A node has one port per interface: `detach --permanent NODE:IFNAME`
+ * refuses that interface's attaches only (an entry with @ifname), a detach
+ * named by NODE or port id refuses the node's every interface.
  */
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -21,6 +25,8 @@ import { processStartTime } from './proc.js';
 
 export interface PermanentDetach {
   node: string;
+  /** Only this interface of the node; absent: all of them. */
+  ifname?: string;
   pid?: number;
   /** The pid's start time in clock ticks since boot, when it had a pid. */
   startTime?: number;
@@ -63,33 +69,42 @@ export class PermanentDetaches {
     return start === undefined || (e.startTime !== undefined && start !== e.startTime);
   }
 
-  /** Throws CN_DETACHED_PERMANENTLY when an attach of `node` (from `pid`) is refused. */
-  check(node: string, pid: number | undefined): void {
-    const e = this.#entries.find((x) => x.node === node);
+  /** Throws CN_DETACHED_PERMANENTLY when an attach of `node`'s interface `ifname` (from `pid`) is refused. */
+  check(node: string, pid: number | undefined, ifname = 'eth0'): void {
+    const e = this.#entries.find((x) => x.node === node && (x.ifname === undefined || x.ifname === ifname));
     if (!e) return;
     if (this.#gone(e)) {
-      this.lift(node);
+      this.lift(e.ifname === undefined ? node : `${node}:${e.ifname}`);
       return;
     }
     // A pid-bound entry refuses that container only; another process of the same name is a new container.
     if (e.pid !== undefined && pid !== undefined && pid !== e.pid) return;
-    throw new ContainetError('CN_DETACHED_PERMANENTLY', `node ${node} was detached permanently (containet detach --permanent)`, {
-      hint: `let it attach again with: containet undetach ${node}`,
+    const name = e.ifname === undefined ? node : `${node}:${e.ifname}`;
+    throw new ContainetError('CN_DETACHED_PERMANENTLY', `${e.ifname === undefined ? 'node' : 'interface'} ${name} was detached permanently (containet detach --permanent)`, {
+      hint: `let it attach again with: containet undetach ${name}`,
     });
   }
 
-  /** Refuse `node`'s attaches from now on. */
-  add(node: string, pid: number | undefined): void {
+  /** Refuse `node`'s attaches (of interface `ifname` only, when given) from now on. */
+  add(node: string, pid: number | undefined, ifname?: string): void {
     const startTime = pid === undefined ? undefined : processStartTime(pid);
-    this.#entries = this.#entries.filter((e) => e.node !== node);
-    this.#entries.push({ node, ...(pid !== undefined && startTime !== undefined ? { pid, startTime } : {}), at: Date.now() });
+    this.#entries = this.#entries.filter((e) => e.node !== node || (ifname !== undefined && e.ifname !== ifname));
+    this.#entries.push({
+      node,
+      ...(ifname === undefined ? {} : { ifname }),
+      ...(pid !== undefined && startTime !== undefined ? { pid, startTime } : {}),
+      at: Date.now(),
+    });
     this.#save();
   }
 
-  /** Return: whether `node` was on the list. */
-  lift(node: string): boolean {
+  /** Lift NODE (every entry of the node) or NODE:IFNAME (that interface's).  Return: whether one was on the list. */
+  lift(which: string): boolean {
+    const colon = which.indexOf(':');
+    const node = colon < 0 ? which : which.slice(0, colon);
+    const ifname = colon < 0 ? undefined : which.slice(colon + 1);
     const before = this.#entries.length;
-    this.#entries = this.#entries.filter((e) => e.node !== node);
+    this.#entries = this.#entries.filter((e) => e.node !== node || (ifname !== undefined && e.ifname !== ifname));
     if (this.#entries.length === before) return false;
     this.#save();
     return true;

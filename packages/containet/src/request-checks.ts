@@ -9,9 +9,11 @@ import {
   validateIdentity,
   type AttachRequest,
   type CaptureRequest,
+  type PortSetRequest,
   type VxlanAddRequest,
 } from '@containet/common';
-import { normaliseMac, type AttachSpec } from './switch.js';
+import { normaliseMac, type AttachSpec, type PortChange } from './switch.js';
+import { checkImpairment, checkVlan } from './port-settings.js';
 import { checkRemote, parseMtu, parseVni, parseVtep, type VxlanSettings } from './vxlan.js';
 
 export function badRequest(message: string, hint?: string): ContainetError {
@@ -36,6 +38,22 @@ export function parseAttach(req: Omit<AttachRequest, 'op' | 'id'>): AttachSpec &
     addresses: req.addresses,
     pid: req.pid,
     persist: req.persist === true,
+    vlan: req.vlan === undefined ? undefined : checkVlan(req.vlan),
+  };
+}
+
+/** A port-set request as a checked change; throws CN_BAD_REQUEST naming the value, before anything changes. */
+export function parsePortSet(req: Omit<PortSetRequest, 'op' | 'id'>): PortChange {
+  if (req.impair !== undefined && req.clear === true) throw badRequest('give impairments or clear, not both');
+  if (req.vlan === undefined && req.impair === undefined && req.clear !== true) {
+    throw badRequest('port-set changes nothing', 'give a VLAN (vlan), impairments (impair) or clear');
+  }
+  if (req.direction !== undefined && req.impair === undefined && req.clear !== true) throw badRequest('"direction" applies to impairments or clear only');
+  return {
+    vlan: req.vlan === undefined ? undefined : checkVlan(req.vlan),
+    direction: req.direction,
+    // An impairment that impairs nothing (all zero) is none: cleared.
+    impair: req.clear === true ? null : req.impair === undefined ? undefined : (checkImpairment(req.impair) ?? null),
   };
 }
 

@@ -16,7 +16,7 @@ import type { Captures } from './captures.js';
 import type { HostPort } from './host-port.js';
 import type { PermanentDetaches } from './permanent-detaches.js';
 import { MAX_SUBSCRIBERS, type Subscriptions } from './subscriptions.js';
-import { parseAttach, portSelector, remoteToAdd, vxlanAddSettings } from './request-checks.js';
+import { parseAttach, parsePortSet, portSelector, remoteToAdd, vxlanAddSettings } from './request-checks.js';
 import { parseVtep, type VxlanSettings } from './vxlan.js';
 
 export interface RequestContext {
@@ -55,7 +55,7 @@ export function requestHandler(ctx: RequestContext): RequestHandler {
         }
         const { persist, ...meta } = spec;
         try {
-          ctx.detached.check(meta.node, meta.pid);
+          ctx.detached.check(meta.node, meta.pid, meta.ifname);
         } catch (err) {
           closeFd(fd);
           throw err;
@@ -65,7 +65,8 @@ export function requestHandler(ctx: RequestContext): RequestHandler {
       }
       case 'detach': {
         const info = ctx.switch.detach(portSelector(req.port, false), req.permanent ? 'detached permanently on request' : 'detached on request');
-        if (req.permanent) ctx.detached.add(info.node, info.pid);
+        // Named as NODE:IFNAME, the user means that interface; otherwise the node.
+        if (req.permanent) ctx.detached.add(info.node, info.pid, typeof req.port === 'string' && req.port.includes(':') ? info.ifname : undefined);
         return { port: info.port, node: info.node } satisfies ReplyOf<'detach'>;
       }
       case 'undetach':
@@ -86,9 +87,10 @@ export function requestHandler(ctx: RequestContext): RequestHandler {
         return ctx.switch.removeVxlan() satisfies ReplyOf<'vxlan-del'>;
       case 'vxlan-show':
         return { vxlan: ctx.switch.vxlanShow() } satisfies ReplyOf<'vxlan-show'>;
-      case 'port-set':
-        // VLAN membership and impairments are being built into the datapath.
-        throw new ContainetError('CN_UNSUPPORTED', 'this switch cannot change ports yet (port-set)', { hint: 'update containet' });
+      case 'port-set': {
+        const change = parsePortSet(req);
+        return { port: ctx.switch.setPort(portSelector(req.port, false), change) } satisfies ReplyOf<'port-set'>;
+      }
       case 'ports':
         return new Listing('ports', () => ctx.switch.ports());
       case 'macs':

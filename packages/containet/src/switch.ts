@@ -13,11 +13,14 @@ import {
   tapInfo,
   type FdPoller,
   PORT_MACS_SHOWN,
+  type LinkImpairment,
   type MacEntry,
   type PortInfo,
+  type PortVlan,
   type SwitchStatus,
 } from '@containet/common';
 import { Datapath, type DatapathEvent } from './datapath.js';
+import { DEFAULT_VLAN, datapathImpairment, formatVlan } from './port-settings.js';
 import { processRunning } from './proc.js';
 import { VXLAN_OVERHEAD, formatVtep, vxlanError, type Vtep, type VxlanShow } from './vxlan.js';
 
@@ -39,6 +42,8 @@ export interface AttachSpec {
   pid?: number | undefined;
   /** The connection that attached the port; the port goes when it closes. */
   owner?: number | undefined;
+  /** 802.1Q membership, checked (port-settings.ts); default access VLAN 1. */
+  vlan?: PortVlan | undefined;
 }
 
 interface PortRecord extends AttachSpec {
@@ -46,13 +51,23 @@ interface PortRecord extends AttachSpec {
   tap: string;
   vnetHdr: boolean;
   attachedAt: number;
+  vlan: PortVlan;
+  impair: { in?: LinkImpairment; out?: LinkImpairment };
+}
+
+/** What port-set changes; values checked by port-settings.ts. `impair: null` clears. */
+export interface PortChange {
+  vlan?: PortVlan | undefined;
+  direction?: 'in' | 'out' | 'both' | undefined;
+  impair?: LinkImpairment | null | undefined;
 }
 
 /** Events: 'attached' (PortInfo), 'detached' ({port, node, reason}), 'mac' (DatapathEvent). */
 export class Switch extends EventEmitter {
   readonly datapath: Datapath;
   #ports = new Map<number, PortRecord>();
-  #byNode = new Map<string, number>();
+  /** Ports per node identity: a node has one per interface on this switch. */
+  #byNode = new Map<string, Set<number>>();
   /** Ports by IPv4 address and MAC (addressKeys), for the duplicate check. */
   #byAddress = new Map<string, number>();
   /** Ports per owning connection. */
@@ -84,12 +99,14 @@ export class Switch extends EventEmitter {
   attach(spec: AttachSpec, fd: number): PortInfo {
     try {
       if (this.#closed) throw new ContainetError('CN_CLOSED', 'the switch is shutting down');
-      if (this.#byNode.has(spec.node)) {
-        throw new ContainetError('CN_DUPLICATE_NODE', `node ${spec.node} is already attached as port ${this.#byNode.get(spec.node)}`, {
-          hint: 'node identities are unique on a switch; detach the old port first (containet detach)',
+      const same = this.#portOf(spec.node, spec.ifname);
+      if (same !== undefined) {
+        throw new ContainetError('CN_DUPLICATE_NODE', `node ${spec.node} interface ${spec.ifname} is already attached as port ${same}`, {
+          hint: `an interface of a node attaches once; detach the old port first (containet detach ${spec.node}:${spec.ifname})`,
         });
       }
-      if (!this.#allowDuplicates) this.#refuseDuplicate(spec);
+      const vlan = spec.vlan ?? DEFAULT_VLAN;
+      if (!this.#allowDuplicates) this.#refuseDuplicate(spec, vlan);
       let info;
       try {
         info = tapInfo(fd);
@@ -109,10 +126,18 @@ export class Switch extends EventEmitter {
         throw err;
       }
       fd = -1; // the datapath owns it now
-      const rec: PortRecord = { ...spec, port, tap: info.name, vnetHdr: info.vnetHdr, attachedAt: Date.now() };
+      if (spec.vlan && formatVlan(spec.vlan) !== formatVlan(DEFAULT_VLAN)) {
+        try {
+          this.datapath.setVlan(port, spec.vlan);
+        } catch (err) {
+          this.datapath.removePort(port);
+          throw err;
+        }
+      }
+      const rec: PortRecord = { ...spec, port, tap: info.name, vnetHdr: info.vnetHdr, attachedAt: Date.now(), vlan, impair: {} };
       this.#ports.set(port, rec);
-      this.#byNode.set(spec.node, port);
-      for (const key of addressKeys(spec)) this.#byAddress.set(key, port);
+      this.#nodeAdd(spec.node, port);
+      for (const key of addressKeys(spec, vlan)) this.#byAddress.set(key, port);
       if (spec.owner !== undefined) this.#owned.set(spec.owner, (this.#owned.get(spec.owner) ?? 0) + 1);
       const out = this.#info(rec);
       this.#log(`port ${port} attached: node ${spec.node} ${spec.ifname} (tap ${info.name}${info.vnetHdr ? ', vnet' : ''})`);
@@ -129,33 +154,97 @@ export class Switch extends EventEmitter {
    * repeats one is refused, naming the port that has it. A port whose
    * attaching process has exited does not count.
    */
-  #refuseDuplicate(spec: AttachSpec): void {
-    for (const key of addressKeys(spec)) {
+  #refuseDuplicate(spec: AttachSpec, vlan: PortVlan, self?: number): void {
+    for (const key of addressKeys(spec, vlan)) {
       const rec = this.#ports.get(this.#byAddress.get(key) ?? -1);
-      if (!rec) continue;
+      if (!rec || rec.port === self) continue;
       // A container that has exited leaves its port until the daemon reads
       // its connection's end; a successor with its address must not race that.
       if (rec.pid !== undefined && !processRunning(rec.pid)) continue;
-      const what = key.startsWith('mac ') ? `MAC ${key.slice(4)}` : `IPv4 address ${key.slice(5)}`;
-      throw new ContainetError('CN_DUPLICATE_ADDRESS', `${what} of node ${spec.node} is already on port ${rec.port} (node ${rec.node})`, {
+      const [kind, domain, value] = key.split(' ');
+      const what = `${kind === 'mac' ? 'MAC' : 'IPv4 address'} ${value}`;
+      throw new ContainetError('CN_DUPLICATE_ADDRESS', `${what} of node ${spec.node} is already on port ${rec.port} (node ${rec.node})${domain === '1' ? '' : ` in VLAN ${domain}`}`, {
         hint: `give ${spec.node} another address, detach ${rec.node} first (containet detach ${rec.node}), or start containet with --allow-duplicate-addresses`,
       });
     }
   }
 
-  /** The port id for a port id or node identity; throws CN_NO_SUCH_PORT. */
-  resolvePort(which: number | string): number {
-    const port = typeof which === 'number' ? which : this.#byNode.get(which);
-    if (port === undefined || !this.#ports.has(port)) {
-      throw new ContainetError('CN_NO_SUCH_PORT', `no port ${typeof which === 'number' ? which : `for node ${which}`} on this switch`, {
-        hint: 'list ports with: containet ports',
-      });
-    }
-    return port;
+  #nodeAdd(node: string, port: number): void {
+    let set = this.#byNode.get(node);
+    if (!set) this.#byNode.set(node, (set = new Set()));
+    set.add(port);
   }
 
-  /** Detach by port id or node identity. */
+  #portOf(node: string, ifname: string): number | undefined {
+    for (const port of this.#byNode.get(node) ?? []) if (this.#ports.get(port)?.ifname === ifname) return port;
+    return undefined;
+  }
+
+  /**
+   * The port id for a port id, NODE:IFNAME, or NODE (a node's only port:
+   * refused as ambiguous, CN_AMBIGUOUS_PORT, when it has several); throws
+   * CN_NO_SUCH_PORT.
+   */
+  resolvePort(which: number | string): number {
+    const none = (what: string) =>
+      new ContainetError('CN_NO_SUCH_PORT', `no port ${what} on this switch`, { hint: 'list ports with: containet ports' });
+    if (typeof which === 'number') {
+      if (!this.#ports.has(which)) throw none(String(which));
+      return which;
+    }
+    const colon = which.lastIndexOf(':');
+    if (colon > 0) {
+      const port = this.#portOf(which.slice(0, colon), which.slice(colon + 1));
+      if (port === undefined) throw none(`for node ${which.slice(0, colon)} interface ${which.slice(colon + 1)}`);
+      return port;
+    }
+    const ports = [...(this.#byNode.get(which) ?? [])];
+    if (ports.length === 0) throw none(`for node ${which}`);
+    if (ports.length > 1) {
+      const names = ports.map((p) => this.#ports.get(p)!.ifname).sort();
+      throw new ContainetError('CN_AMBIGUOUS_PORT', `node ${which} has ${ports.length} ports (${names.join(', ')})`, {
+        hint: `name one as NODE:IFNAME, e.g. ${which}:${names[0]}, or give its port id`,
+      });
+    }
+    return ports[0]!;
+  }
+
+  /**
+   * Change a live port: its VLAN membership and/or the impairments of
+   * `direction` (default both; `impair: null` removes them). Values are
+   * checked (port-settings.ts) before anything changes.
+   */
+  setPort(which: number | string, change: PortChange): PortInfo {
+    const rec = this.#ports.get(this.resolvePort(which))!;
+    if (change.vlan) {
+      const vlan = change.vlan;
+      if (!this.#allowDuplicates) this.#refuseDuplicate(rec, vlan, rec.port);
+      this.datapath.setVlan(rec.port, vlan);
+      for (const key of addressKeys(rec, rec.vlan)) if (this.#byAddress.get(key) === rec.port) this.#byAddress.delete(key);
+      rec.vlan = vlan;
+      for (const key of addressKeys(rec, vlan)) this.#byAddress.set(key, rec.port);
+      this.#log(`port ${rec.port} (${rec.node}:${rec.ifname}): VLAN ${formatVlan(vlan)}`);
+    }
+    if (change.impair !== undefined) {
+      const dirs: Array<'in' | 'out'> = change.direction === 'in' ? ['in'] : change.direction === 'out' ? ['out'] : ['in', 'out'];
+      for (const dir of dirs) {
+        const imp = change.impair;
+        this.datapath.setImpairment(rec.port, dir, imp ? datapathImpairment(imp) : null);
+        if (imp) rec.impair[dir] = imp;
+        else delete rec.impair[dir];
+      }
+      this.#log(`port ${rec.port} (${rec.node}:${rec.ifname}): impairments ${change.impair ? 'set' : 'cleared'} (${dirs.join(', ')})`);
+    }
+    const info = this.#info(rec);
+    this.emit('port-changed', info);
+    return info;
+  }
+
+  /** Detach by port id, NODE:IFNAME or node identity (all its ports). */
   detach(which: number | string, reason = 'detached'): PortInfo {
+    // A bare node detaches all its ports (a container leaving the switch); the first is returned.
+    const all = typeof which === 'string' && !which.includes(':') ? [...(this.#byNode.get(which) ?? [])] : [];
+    if (all.length > 1) return all.map((p) => this.detach(p, reason))[0]!;
     const rec = this.#ports.get(this.resolvePort(which))!;
     const info = this.#info(rec);
     this.datapath.removePort(rec.port);
@@ -204,7 +293,7 @@ export class Switch extends EventEmitter {
     for (const r of info?.remotes ?? []) vteps.set(r.slot, formatVtep(r));
     return this.datapath.macs().map((m) => {
       const vtep = m.remote >= 0 ? vteps.get(m.remote) : undefined;
-      return { mac: m.mac, port: m.port, age: Math.floor(m.ageMs / 1000), ...(vtep ? { vtep } : {}) };
+      return { mac: m.mac, port: m.port, age: Math.floor(m.ageMs / 1000), vlan: m.vlan, ...(vtep ? { vtep } : {}) };
     });
   }
 
@@ -226,9 +315,20 @@ export class Switch extends EventEmitter {
     } catch (err) {
       throw vxlanError(err, formatVtep(local));
     }
-    const rec: PortRecord = { node: `vxlan-${vni}`, ifname: 'vxlan', addresses: [local.address], port, tap: `udp:${formatVtep(local)}`, vnetHdr: false, attachedAt: Date.now() };
+    const rec: PortRecord = {
+      node: `vxlan-${vni}`,
+      ifname: 'vxlan',
+      addresses: [local.address],
+      port,
+      tap: `udp:${formatVtep(local)}`,
+      vnetHdr: false,
+      attachedAt: Date.now(),
+      // The datapath makes an uplink a trunk of every VLAN, VLAN 1 untagged.
+      vlan: { mode: 'trunk', allowed: [], native: 1 },
+      impair: {},
+    };
     this.#ports.set(port, rec);
-    this.#byNode.set(rec.node, port);
+    this.#nodeAdd(rec.node, port);
     this.#vxlan = { port, vni, local, mtu };
     this.#log(`port ${port}: VXLAN uplink VNI ${vni} on ${formatVtep(local)} (underlay MTU ${mtu}, containers' MTU at most ${mtu - VXLAN_OVERHEAD})`);
     this.emit('attached', this.#info(rec));
@@ -338,22 +438,30 @@ export class Switch extends EventEmitter {
         txBytes: stats?.txBytes ?? 0,
         drops: stats?.drops ?? 0,
         errors: stats?.errors ?? 0,
+        vlanDrops: stats?.vlanDrops ?? 0,
+        impairLost: stats?.impairLost ?? 0,
+        queueDrops: stats?.queueDrops ?? 0,
+        queuedBytes: stats?.queuedBytes ?? 0,
       },
+      vlan: rec.vlan,
+      ...(rec.impair.in || rec.impair.out ? { impair: { ...rec.impair } } : {}),
     };
   }
 
   #forget(rec: PortRecord, reason: string): void {
     if (rec.port === this.#vxlan?.port) this.#vxlan = undefined;
     this.#ports.delete(rec.port);
-    this.#byNode.delete(rec.node);
-    for (const key of addressKeys(rec)) if (this.#byAddress.get(key) === rec.port) this.#byAddress.delete(key);
+    const set = this.#byNode.get(rec.node);
+    set?.delete(rec.port);
+    if (set?.size === 0) this.#byNode.delete(rec.node);
+    for (const key of addressKeys(rec, rec.vlan)) if (this.#byAddress.get(key) === rec.port) this.#byAddress.delete(key);
     if (rec.owner !== undefined) {
       const n = (this.#owned.get(rec.owner) ?? 1) - 1;
       if (n > 0) this.#owned.set(rec.owner, n);
       else this.#owned.delete(rec.owner);
     }
-    this.#log(`port ${rec.port} detached: node ${rec.node} (${reason})`);
-    this.emit('detached', { port: rec.port, node: rec.node, reason });
+    this.#log(`port ${rec.port} detached: node ${rec.node} ${rec.ifname} (${reason})`);
+    this.emit('detached', { port: rec.port, node: rec.node, ifname: rec.ifname, reason });
   }
 
   #onDatapathEvent(ev: DatapathEvent): void {
@@ -370,14 +478,22 @@ export class Switch extends EventEmitter {
   }
 }
 
-/** An attach's IPv4 addresses and MAC as keys of Switch's address index: `ipv4 A.B.C.D`, `mac AA:..`. */
-function addressKeys(spec: { addresses?: string[] | undefined; mac?: string | undefined }): string[] {
+/**
+ * An attach's IPv4 addresses and MAC as keys of Switch's address index,
+ * per VLAN (`ipv4 10 A.B.C.D`, `mac 10 AA:..`): one address in two VLANs
+ * is two hosts in two networks. An access port's addresses are in its
+ * VLAN, a trunk's in its native VLAN; a trunk without one has none the
+ * switch can know (they are on the container's VLAN interfaces).
+ */
+function addressKeys(spec: { addresses?: string[] | undefined; mac?: string | undefined }, vlan: PortVlan): string[] {
+  const domain = vlan.mode === 'access' ? vlan.vlan : vlan.native;
+  if (domain === undefined) return [];
   const keys = new Set<string>();
   for (const a of spec.addresses ?? []) {
     const v4 = ipv4Of(a);
-    if (v4 !== undefined) keys.add(`ipv4 ${v4}`);
+    if (v4 !== undefined) keys.add(`ipv4 ${domain} ${v4}`);
   }
-  if (spec.mac !== undefined) keys.add(`mac ${spec.mac}`);
+  if (spec.mac !== undefined) keys.add(`mac ${domain} ${spec.mac}`);
   return [...keys];
 }
 

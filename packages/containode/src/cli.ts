@@ -57,6 +57,31 @@ function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
 
+/**
+ * An option that describes the one eth0 and may be given once: a second
+ * -s or -4 is refused instead of silently replacing the first (several
+ * interfaces are --net's).
+ */
+function once(flag: string): (value: string, previous: string | undefined) => string {
+  return (value, previous) => {
+    if (previous !== undefined) {
+      throw new UsageError(`${flag} given twice (${previous} and ${value}): ${flag} describes the one eth0`, 'for more interfaces give --net SOCK[,if=NAME][,ip=ADDR/LEN]... once per interface');
+    }
+    return value;
+  };
+}
+
+/**
+ * --net's values are kept as `netIf`: commander would otherwise pair
+ * `--net` with `-N, --no-net` (the same attribute, `net`), and -N would
+ * erase the list.
+ */
+class NetInterfaceOption extends Option {
+  override attributeName(): string {
+    return 'netIf';
+  }
+}
+
 /** The one message for a command run without root. */
 export function requireRoot(): void {
   if (process.getuid?.() !== 0) {
@@ -74,8 +99,14 @@ export function runProgram(onStatus: (code: number) => void, name = 'containode'
     .description(run.help)
     .usage('[options] [--] PROGRAM [ARGS...]')
     .argument('[program...]', 'program and its arguments')
-    .addOption(new Option('-s, --socket <path>', 'containet control socket: give the container a tap eth0 plugged into that switch'))
-    .option('-4, --ipv4 <addr[/mask]>', 'IPv4 address of eth0 (classful mask when none; needs -s)')
+    .addOption(new Option('-s, --socket <path>', 'containet control socket: give the container a tap eth0 plugged into that switch (once; more interfaces: --net)').argParser(once('-s')))
+    .addOption(new Option('-4, --ipv4 <addr[/mask]>', 'IPv4 address of eth0 (classful mask when none; needs -s; once)').argParser(once('-4')))
+    .addOption(
+      new NetInterfaceOption(
+        '--net <sock[,key=value...]>',
+        'one more interface, a tap on the switch at SOCK (repeatable): keys if=NAME (default the next free ethN), ip=ADDR/LEN and ip6=ADDR/LEN (repeatable), mac=MAC, mtu=N, vlan=ID or trunk=ID:ID...[,native=ID]',
+      ).argParser(collect),
+    )
     .option('-6, --ipv6 <addr/prefix>', 'IPv6 address of eth0 (repeatable; needs -s)', collect)
     .option('-g, --gateway <addr>', 'default route via this gateway (IPv4 or IPv6; repeatable)', collect)
     .option('-r, --root <dir>', 'root filesystem (read-only lower layer of an overlay) to pivot into')

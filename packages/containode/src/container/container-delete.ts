@@ -47,7 +47,8 @@ export async function deleteContainer(g: EngineContext, id: string, force: boole
       while (processAlive(keeper.pid, keeper.start) && Date.now() < deadline) sleepSync(5);
     } else if (rec.switch?.persist) {
       const { SwitchLink } = await import('./switch-link.js');
-      await SwitchLink.detach(rec.switch.socket, rec.switch.node).catch((err: Error) => g.log.warn(`detach from containet: ${err.message}`));
+      const sockets = [rec.switch.socket, ...(rec.interfaces ?? []).map((i) => i.socket)];
+      await SwitchLink.detachEverywhere(sockets, rec.switch.node, (m) => g.log.warn(m));
     }
     if (rec.cgroup) await ContainerCgroup.fromRecord(rec.cgroup).remove().catch((err: Error) => g.log.warn(err.message));
     rec.status = 'stopped';

@@ -17,7 +17,7 @@
  * bundle loads the control client when a container has a switch.
  */
 import { ContainetError } from '@containet/common';
-import type { ControlClient } from '@containet/common';
+import type { ControlClient, PortVlan } from '@containet/common';
 
 export interface AttachInfo {
   node: string;
@@ -25,6 +25,8 @@ export interface AttachInfo {
   mac: string;
   addresses: string[];
   pid: number;
+  /** 802.1Q membership of the port (absent: the switch's default, access VLAN 1). */
+  vlan?: PortVlan | undefined;
 }
 
 const RETRY_MIN_MS = 100;
@@ -71,6 +73,16 @@ export class SwitchLink {
     }
   }
 
+  /**
+   * Remove `node`'s ports from each switch in `sockets` (each once): a
+   * node's identity names all its ports, one per interface.
+   */
+  static async detachEverywhere(sockets: Iterable<string>, node: string, warn?: (message: string) => void): Promise<void> {
+    for (const socket of new Set(sockets)) {
+      await SwitchLink.detach(socket, node).catch((err: Error) => warn?.(`detach from containet at ${socket}: ${err.message}`));
+    }
+  }
+
   async #connect(): Promise<ControlClient> {
     const { ControlClient } = await import('@containet/common');
     return ControlClient.connect(this.socket, {
@@ -99,7 +111,7 @@ export class SwitchLink {
       this.#port = Number(reply.port);
     } catch (err) {
       if (err instanceof ContainetError) {
-        throw new ContainetError(err.code, `containet at ${this.socket} refused the attach: ${err.message}`, { hint: err.hint, cause: err });
+        throw new ContainetError(err.code, `containet at ${this.socket} refused the attach of ${info.ifname}: ${err.message}`, { hint: err.hint, cause: err });
       }
       throw err;
     }
