@@ -88,7 +88,9 @@ testIf(test, missing ?? whyNoRoot(), 'ports and nodes of the switch on the -s so
     const nodeName = uniqueName('cmpl');
     const att = await attach(cleanup, d.socket, ns, nodeName, 'eth0');
     const bash = (line: string) => bashComplete(docs.bash, 'containet', line, env);
-    assert.equal((await bash(`containet detach -s ${d.socket} `)).sort(), [String(att.port), nodeName].sort());
+    assert.equal((await bash(`containet detach -s ${d.socket} `)).sort(), [String(att.port), nodeName, `${nodeName}:eth0`].sort());
+    // bash replaces what follows the last colon: the replies say the rest
+    assert.equal(await bash(`containet port set -s ${d.socket} ${nodeName}:`), ['eth0']);
     assert.equal(await bash(`containet undetach --socket=${d.socket} ${nodeName.slice(0, 6)}`), [nodeName]);
     assert.equal(await bash(`containet capture -s ${d.socket} ${att.port}`), [String(att.port)]);
     // no switch on the socket: nothing offered, no error

@@ -8,6 +8,14 @@
  */
 import { commandPaths, type CliDescription, type ValueKind } from './model.js';
 
+/**
+ * Node (there whenever containet is) reads `containet ports --json`: for a
+ * port its id, NODE:IFNAME and NODE (the ways commands name one), for a
+ * node its identity. In single quotes in the scripts: it has none itself.
+ */
+const PORTS_SCRIPT =
+  'let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => { for (const p of JSON.parse(s)) { if (process.argv[1] === "port") console.log(`${p.port}\\n${p.node}:${p.ifname}`); console.log(p.node); } });';
+
 export const LIVE_KINDS: readonly ValueKind[] = ['container', 'image', 'port', 'node'];
 
 /** Every kind an option or operand of the CLI names. */
@@ -53,8 +61,7 @@ export function liveValuesBody(cli: CliDescription, optval: string): string {
       sock=$(${optval} ${ports.socketOptions.join(' ')})
       local json
       json=$(${ports.command} \${sock:+--socket=$sock} 2>/dev/null) || return 0
-      if [ "$1" = port ]; then printf '%s\\n' "$json" | grep -o '"port": *[0-9]*' | grep -o '[0-9]*$'; fi
-      printf '%s\\n' "$json" | grep -o '"node": *"[^"]*"' | sed -e 's/.*: *"//' -e 's/"$//' ;;`);
+      printf '%s' "$json" | node -e '${PORTS_SCRIPT}' "$1" 2>/dev/null | sort -u ;;`);
   }
   return cases.length ? `  case $1 in\n${cases.join('\n')}\n  esac` : '  :';
 }
