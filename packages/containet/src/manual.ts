@@ -8,7 +8,8 @@ import { DEFAULT_SOCKET } from '@containet/common';
 import { type CliDescription, type CommanderLike, type KindMap, describeCommands, describeOptions } from '@containet/common/cli-docs';
 
 const KINDS: KindMap = {
-  operands: { port: 'port', node: 'node' },
+  // lab exec's <node> is a node of the lab's file, not of a switch; what follows it runs there
+  operands: { port: 'port', node: 'node', 'lab exec node': null, 'lab exec command': 'program' },
   // --direction <dir> (port set) is in, out or both, not a directory
   options: { socket: 'file', write: 'file', direction: null },
 };

@@ -52,6 +52,9 @@ testIf(test, missing, 'a command with commands of its own (as lab deploy): compl
     assert.equal(await bashComplete(docs.bash, 'demo', 'demo lab deploy --topo=/et'), ['/etc']);
     assert.equal(await bashComplete(docs.bash, 'demo', 'demo lab exec -t x --'), ['--topo', '--help'], 'exec\'s own options, not deploy\'s');
     assert.equal(await bashComplete(docs.bash, 'demo', 'demo lab d'), ['deploy']);
+    // kinds are keyed by the whole path: lab exec's node is the lab's, the rest a program and its arguments
+    assert.ok((await bashComplete(docs.bash, 'demo', 'demo lab exec -t x n1 s')).includes('sh'));
+    assert.equal(await bashComplete(docs.bash, 'demo', 'demo lab exec -t x n1 sh --'), []);
     const page = await renderMan(docs.man);
     assert.match(page.text, /^ {3}lab deploy \[options\]$/m);
   } finally {

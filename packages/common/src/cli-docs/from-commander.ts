@@ -39,7 +39,8 @@ export interface CommanderLike {
 /**
  * What operands and option values name, for live completion: keys are an
  * operand's or option's name (`id`, `image`), or `COMMAND NAME` for one
- * command only (`push target`).
+ * command only (`push target`, `lab exec node`); null for a value that
+ * names nothing completion can list.
  */
 export interface KindMap {
   operands?: Readonly<Record<string, ValueKind | null>>;
@@ -98,23 +99,26 @@ export function describeOptions(cmd: CommanderLike, command: string, kinds: Kind
   return cmd.createHelp().visibleOptions(cmd).map((o) => describeOption(o, command, kinds));
 }
 
-export function describeCommand(cmd: CommanderLike, kinds: KindMap = {}, help?: string): CliCommand {
+/** `parent`: the names of the commands it is under (`['lab']` for `lab exec`); kinds are keyed by the whole path. */
+export function describeCommand(cmd: CommanderLike, kinds: KindMap = {}, help?: string, parent: readonly string[] = []): CliCommand {
   const name = cmd.name();
+  const path = [...parent, name];
+  const key = path.join(' ');
   return {
     name,
     aliases: cmd.aliases(),
     help: help ?? cmd.description(),
-    options: describeOptions(cmd, name, kinds),
-    operands: cmd.registeredArguments.map((a) => describeOperand(a, name, kinds)),
-    ...(cmd.commands.length ? { commands: describeCommands(cmd, kinds) } : {}),
+    options: describeOptions(cmd, key, kinds),
+    operands: cmd.registeredArguments.map((a) => describeOperand(a, key, kinds)),
+    ...(cmd.commands.length ? { commands: describeCommands(cmd, kinds, path) } : {}),
   };
 }
 
 /** The visible subcommands of a program (commander's implicit `help` command left out). */
-export function describeCommands(prog: CommanderLike, kinds: KindMap = {}): CliCommand[] {
+export function describeCommands(prog: CommanderLike, kinds: KindMap = {}, parent: readonly string[] = []): CliCommand[] {
   return prog
     .createHelp()
     .visibleCommands(prog)
     .filter((c) => prog.commands.includes(c))
-    .map((c) => describeCommand(c, kinds));
+    .map((c) => describeCommand(c, kinds, undefined, parent));
 }
