@@ -9,9 +9,17 @@ import { type CliDescription, type CommanderLike, type KindMap, describeCommands
 
 const KINDS: KindMap = {
   // lab exec's <node> is a node of the lab's file, not of a switch; what follows it runs there
-  operands: { port: 'port', node: 'node', 'lab exec node': null, 'lab exec command': 'program' },
-  // --direction <dir> (port set) is in, out or both, not a directory
-  options: { socket: 'file', write: 'file', direction: null },
+  operands: {
+    port: 'port',
+    node: 'node',
+    'lab exec node': null,
+    'lab exec command': 'program',
+    // the actions the handlers take (they refuse any other word)
+    'host action': ['add', 'del'],
+    'vxlan action': ['show', 'add', 'add-remote', 'del-remote', 'del'],
+    'port action': ['set'],
+  },
+  options: { socket: 'file', write: 'file', 'port direction': ['in', 'out', 'both'], 'port distribution': ['uniform', 'normal', 'pareto', 'paretonormal'] },
 };
 
 export const EXIT_STATUS = [

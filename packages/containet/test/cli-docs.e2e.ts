@@ -99,6 +99,9 @@ testIf(test, missing ?? whyNoRoot(), 'ports and nodes of the switch on the -s so
     // no switch on the socket: nothing offered, no error
     assert.equal(await bash(`containet detach -s ${join(docs.dir, 'none.sock')} `), []);
     assert.equal(await bash('containet completion '), ['bash', 'zsh', 'man']);
+    // the words an action takes, though the parser leaves them to the handler
+    assert.equal(await bash('containet host '), ['add', 'del']);
+    assert.equal(await bash(`containet port set ${att.port} --direction `), ['in', 'out', 'both']);
     const zsh = await zshComplete(docs.zsh, `containet detach -s ${d.socket} `, env);
     assert.ok(zsh.includes(nodeName) && zsh.includes(String(att.port)), zsh.join(' '));
   } finally {

@@ -10,7 +10,7 @@ import { MANAGEMENT, VERSION, managementProgram, runProgram } from './cli.js';
 
 const KINDS: KindMap = {
   operands: { id: 'container', program: 'program', socket: 'file' },
-  options: { image: 'image', store: 'directory', socket: 'file', workdir: null, top: 'directory' },
+  options: { image: 'image', store: 'directory', socket: 'file', workdir: null, top: 'directory', restart: ['no', 'on-failure', 'always'] },
 };
 
 export const EXIT_STATUS = [

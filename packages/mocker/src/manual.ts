@@ -8,7 +8,7 @@ import { type CliDescription, type CommanderLike, type KindMap, describeCommands
 const KINDS: KindMap = {
   // push's target and pull's name are references in a registry, not in the store
   operands: { name: 'image', 'pull name': null, dir: 'directory' },
-  options: { store: 'directory', input: 'file', output: 'file' },
+  options: { store: 'directory', input: 'file', output: 'file', 'save format': ['oci-archive', 'docker-archive'] },
 };
 
 export const EXIT_STATUS = [

@@ -43,11 +43,14 @@ export interface CommanderLike {
  * names nothing completion can list.
  */
 export interface KindMap {
-  operands?: Readonly<Record<string, ValueKind | null>>;
-  options?: Readonly<Record<string, ValueKind | null>>;
+  operands?: Readonly<Record<string, KindOrChoices>>;
+  options?: Readonly<Record<string, KindOrChoices>>;
 }
 
-function lookup(map: Readonly<Record<string, ValueKind | null>> | undefined, command: string, name: string): ValueKind | null | undefined {
+/** A kind; the words it takes (an action such as add|del that the handler checks); null for nothing to list. */
+export type KindOrChoices = ValueKind | readonly string[] | null;
+
+function lookup(map: Readonly<Record<string, KindOrChoices>> | undefined, command: string, name: string): KindOrChoices | undefined {
   if (!map) return undefined;
   const own = map[`${command} ${name}`];
   return own !== undefined ? own : map[name];
@@ -64,7 +67,9 @@ export function describeOption(o: CommanderOptionLike, command: string, kinds: K
   // `<value>` or `[value]` after the names; the value may hold brackets itself (`<addr[/mask]>`)
   const value = (/\s<(.+)>\s*$/.exec(o.flags) ?? /\s\[(.+)\]\s*$/.exec(o.flags))?.[1];
   const name = (o.long ?? o.short ?? '').replace(/^--?/, '');
-  const given = lookup(kinds.options, command, name);
+  const found = lookup(kinds.options, command, name);
+  const choices = Array.isArray(found) ? (found as readonly string[]) : o.argChoices;
+  const given = Array.isArray(found) ? undefined : (found as ValueKind | null | undefined);
   // null in the map: a value that names nothing on this host (a path inside the container)
   const kind = value === undefined || given === null ? undefined : (given ?? kindOfValueName(value));
   const shown = o.defaultValue;
@@ -75,7 +80,7 @@ export function describeOption(o: CommanderOptionLike, command: string, kinds: K
     ...(o.optional ? { optionalValue: true } : {}),
     help: o.description,
     ...(o.variadic || /\brepeatable\b/.test(o.description) ? { repeatable: true } : {}),
-    ...(o.argChoices ? { choices: [...o.argChoices] } : {}),
+    ...(value !== undefined && choices ? { choices: [...choices] } : {}),
     ...(kind ? { kind } : {}),
     ...(value !== undefined && (typeof shown === 'string' || typeof shown === 'number') ? { defaultValue: String(shown) } : {}),
     ...(o.envVar ? { env: o.envVar } : {}),
@@ -83,13 +88,15 @@ export function describeOption(o: CommanderOptionLike, command: string, kinds: K
 }
 
 export function describeOperand(a: CommanderArgumentLike, command: string, kinds: KindMap = {}): CliOperand {
-  const kind = lookup(kinds.operands, command, a.name());
+  const found = lookup(kinds.operands, command, a.name());
+  const choices = Array.isArray(found) ? (found as readonly string[]) : a.argChoices;
+  const kind = Array.isArray(found) ? undefined : (found as ValueKind | null | undefined);
   return {
     name: a.name(),
     help: a.description,
     required: a.required,
     variadic: a.variadic,
-    ...(a.argChoices ? { choices: [...a.argChoices] } : {}),
+    ...(choices ? { choices: [...choices] } : {}),
     ...(kind ? { kind } : {}),
   };
 }
