@@ -11,8 +11,8 @@
  * GC, `containet-cni reattach`) and the switch, which on start-up has the
  * pods recorded for its socket re-attached.
  */
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import type { LinkImpairment } from './protocol.js';
 import { stateDir } from './settings.js';
 
@@ -101,4 +101,33 @@ export function listCniRecords(network?: string): CniAttachmentRecord[] {
     }
   }
   return out;
+}
+
+/**
+ * The records of the switch listening at `socket`: those naming that path,
+ * or another path of the same socket file (/var/run is a link to /run).
+ */
+export function cniRecordsOfSocket(socket: string): CniAttachmentRecord[] {
+  const path = resolve(socket);
+  let id: string | undefined;
+  try {
+    const st = statSync(path);
+    id = `${st.dev}:${st.ino}`;
+  } catch {}
+  const same = new Map<string, boolean>();
+  return listCniRecords().filter((r) => {
+    if (r.socket === path) return true;
+    if (!id) return false;
+    let hit = same.get(r.socket);
+    if (hit === undefined) {
+      try {
+        const st = statSync(r.socket);
+        hit = `${st.dev}:${st.ino}` === id;
+      } catch {
+        hit = false;
+      }
+      same.set(r.socket, hit);
+    }
+    return hit;
+  });
 }

@@ -16,7 +16,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cniStateDir, listCniRecords } from '@containet/common';
+import { cniRecordsOfSocket, cniStateDir } from '@containet/common';
 
 /** How long the reattach may take before it is given up on (a helper stuck in a namespace). */
 const REATTACH_TIMEOUT_MS = 120_000;
@@ -66,7 +66,7 @@ export function reattachCniPods(socket: string, log: (line: string) => void, can
   const path = resolve(socket);
   let count: number;
   try {
-    count = listCniRecords().filter((r) => r.socket === path).length;
+    count = cniRecordsOfSocket(path).length;
   } catch (err) {
     log(`cni: cannot read the pod records in ${cniStateDir()}: ${(err as Error).message}`);
     return undefined;

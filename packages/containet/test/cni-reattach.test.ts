@@ -8,7 +8,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeCniRecord } from '@containet/common';
@@ -67,6 +67,23 @@ test(
     assert.match(lines.join('\n'), /cni: re-attached 1 pod port\(s\), 1 failed/);
     assert.match(lines.join('\n'), /cni: cannot re-attach cni-a2: eth0 in \/run\/netns\/a2: gone/);
     assert.is(readFileSync(args, 'utf8').trim(), `reattach --socket ${socket} --json`);
+  }),
+);
+
+test(
+  'a record naming the socket by another path (a linked directory, as /var/run is to /run) is this switch\'s',
+  withState(async (dir) => {
+    mkdirSync(join(dir, 'run'));
+    symlinkSync(join(dir, 'run'), join(dir, 'var-run'));
+    const socket = join(dir, 'run', 'sw.sock');
+    writeFileSync(socket, ''); // stands in for the socket file, which the daemon has made by now
+    record(join(dir, 'var-run', 'sw.sock'), 'a1');
+    record(join(dir, 'run', 'other.sock'), 'a2');
+    const lines: string[] = [];
+    const r = reattachCniPods(socket, (l) => lines.push(l), [plugin(dir, 'echo \'{"attached":["cni-a1"],"present":[],"failed":[]}\'')]);
+    await r!.done;
+    assert.match(lines[0]!, /re-attaching 1 recorded pod port\(s\)/);
+    assert.match(lines[1]!, /re-attached 1 pod port\(s\)$/);
   }),
 );
 

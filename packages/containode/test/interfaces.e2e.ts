@@ -129,6 +129,9 @@ testIf(test, noRoot ?? noContainet ?? whyMissing('ping', 'ip'), 'a detached rout
     const took = Date.now() - back;
     assert.ok(took < 5000, `traffic flows again ${took} ms after the switch is back`);
     assert.equal(await portsOf(b, r), ['eth1 10.71.2.1/24', 'lan2 10.71.3.1/24'], 'both interfaces re-attached by the supervisor');
+    const h2Port = (await ports(b)).find((p) => p.node === h2)!.port;
+    const h2Record = JSON.parse((await containode(['inspect', h2])).stdout) as { interfaces: { port: number }[] };
+    assert.is(h2Record.interfaces[0]!.port, h2Port, 'a foreground container\'s record follows its re-attached port');
     assert.is((await ping(h2, '10.71.3.1')).code, 0);
 
     // stop: the container ends for good and its ports go with its supervisor.
@@ -149,9 +152,11 @@ testIf(test, noRoot ?? noContainet, 'a detached container that ends releases its
     await startSwitch(cleanup, a);
     const id = uniqueName('ifend');
     removeAfter(cleanup, id);
-    // Runs twice (on-failure:1), a second each, then ends with status 3.
+    // Runs twice (on-failure:1): a second, then 5 s (time to look at the
+    // ports while it runs again), each ending with status 3.
     const marker = join(dir, 'ran');
-    const r = await containode(['run', '-d', '--name', id, '--restart', 'on-failure:1', '--net', `${a},ip=10.72.0.2/24`, '--net', `${a},ip=10.72.1.2/24`, '--', 'sh', '-c', `echo >> ${marker}; sleep 1; exit 3`]);
+    const program = `if [ -s ${marker} ]; then echo >> ${marker}; sleep 5; exit 3; fi; echo >> ${marker}; sleep 1; exit 3`;
+    const r = await containode(['run', '-d', '--name', id, '--restart', 'on-failure:1', '--net', `${a},ip=10.72.0.2/24`, '--net', `${a},ip=10.72.1.2/24`, '--', 'sh', '-c', program]);
     assert.is(r.code, 0, r.stderr);
     assert.equal(await portsOf(a, id), ['eth0 10.72.0.2/24', 'eth1 10.72.1.2/24']);
     const firstPorts = (await ports(a)).filter((p) => p.node === id).map((p) => p.port).sort();

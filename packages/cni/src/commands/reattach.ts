@@ -9,8 +9,7 @@
  * when it starts (containet's cni-reattach.ts); by hand it is safe at any
  * time, since ports the switch has are left alone.
  */
-import { resolve } from 'node:path';
-import { listCniRecords, UsageError, type CniAttachmentRecord } from '@containet/common';
+import { cniRecordsOfSocket, listCniRecords, UsageError, type CniAttachmentRecord } from '@containet/common';
 import { applyShaping } from '../bandwidth.js';
 import { reopenTap, NetnsError } from '../netns-helper.js';
 import { SwitchConnection } from '../switch-attach.js';
@@ -70,8 +69,7 @@ async function attachOne(rec: CniAttachmentRecord): Promise<void> {
 
 export async function handler(opts: ReattachOptions): Promise<ReattachOutcome> {
   const out: ReattachOutcome = { attached: [], present: [], failed: [] };
-  const socket = opts.socket && resolve(opts.socket);
-  const records = listCniRecords().filter((r) => !socket || r.socket === socket);
+  const records = opts.socket ? cniRecordsOfSocket(opts.socket) : listCniRecords();
   const bySocket = new Map<string, CniAttachmentRecord[]>();
   for (const r of records) bySocket.set(r.socket, [...(bySocket.get(r.socket) ?? []), r]);
   for (const [socket, recs] of bySocket) {

@@ -41,8 +41,8 @@ Examples:
   containode -s /tmp/containet.sock -4 10.0.0.5/24 -g 10.0.0.1 -p 8080:80 --mtu 1450 --image web
 
   # a router with three interfaces on two switches (eth0, eth1, and lan2)
-  containode run -d --name r1 --sysctl net.ipv4.ip_forward=1 \
-    --net /tmp/a.sock,ip=10.0.1.1/24 --net /tmp/b.sock,ip=10.0.2.1/24,mtu=1450 \
+  containode run -d --name r1 --sysctl net.ipv4.ip_forward=1 \\
+    --net /tmp/a.sock,ip=10.0.1.1/24 --net /tmp/b.sock,ip=10.0.2.1/24,mtu=1450 \\
     --net /tmp/b.sock,if=lan2,ip=10.0.3.1/24,vlan=30 --image alpine -- sleep infinity
 
 Interfaces: -s SOCK [-4 ADDR] [-6 ADDR] [--mtu N] make eth0, as always; each

@@ -47,5 +47,5 @@ export async function handler(opts: StopOptions, args: string[]): Promise<string
 async function detachPort(rec: ContainerRecord): Promise<void> {
   if (!rec.switch?.persist || recordAlive(rec)) return;
   const { SwitchLink } = await import('../container/switch-link.js');
-  await SwitchLink.detach(rec.switch.socket, rec.switch.node).catch(() => undefined);
+  await SwitchLink.detachInterfaces(rec.switch.socket, rec.switch.node, rec.interfaces);
 }

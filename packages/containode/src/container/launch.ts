@@ -187,6 +187,15 @@ export async function launch(opts: RunOptions, hooks: LaunchHooks = {}, confinem
       rec.port = port;
       // The port lives with this process's connection; the link re-attaches after a switch restart.
       if (n === 0) record.switch = { socket: i.socket, node: opts.id, port, persist: false };
+      links[n]!.onReattach = (again) => {
+        rec.port = again;
+        if (n === 0 && record.switch) record.switch.port = again;
+        try {
+          store.update(record);
+        } catch {
+          // the container is ending: its record goes
+        }
+      };
     }
     await hooks.beforeStart?.(c.pid);
 

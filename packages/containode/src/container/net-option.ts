@@ -8,7 +8,7 @@
  * key may appear once. A trunk's VLANs are separated by `:` (`trunk=10:20`);
  * since `,` separates the keys, a bare number after `trunk=` continues the
  * list too (`trunk=10,20,native=30` is 10 and 20, native 30): no key is a
- * number, so this reads one way only. A socket path with a comma cannot
+ * number, so this reads one way only. A socket path with a comma or "=" cannot
  * be given here (use -s for eth0 on such a switch).
  *
  * Every mistake is one UsageError (exit status 2) naming the key and value,

@@ -57,7 +57,7 @@ export class SwitchLink {
     return link;
   }
 
-  /** Remove port `node` from the switch at `socket`; a switch that is gone has no port left to remove. */
+  /** Remove port `node` (or NODE:IFNAME) from the switch at `socket`; a switch that is gone has no port left to remove. */
   static async detach(socket: string, node: string): Promise<void> {
     const { ControlClient } = await import('@containet/common');
     let client: ControlClient;
@@ -74,12 +74,15 @@ export class SwitchLink {
   }
 
   /**
-   * Remove `node`'s ports from each switch in `sockets` (each once): a
-   * node's identity names all its ports, one per interface.
+   * Remove the ports of `node`'s interfaces, each from its switch, named
+   * NODE:IFNAME (a switch refuses a bare node that has several ports as
+   * ambiguous); without `interfaces` (a record from before them), the
+   * node's one port on `socket`.
    */
-  static async detachEverywhere(sockets: Iterable<string>, node: string, warn?: (message: string) => void): Promise<void> {
-    for (const socket of new Set(sockets)) {
-      await SwitchLink.detach(socket, node).catch((err: Error) => warn?.(`detach from containet at ${socket}: ${err.message}`));
+  static async detachInterfaces(socket: string, node: string, interfaces: readonly { socket: string; ifname: string }[] | undefined, warn?: (message: string) => void): Promise<void> {
+    const targets = interfaces?.length ? interfaces.map((i) => ({ socket: i.socket, port: `${node}:${i.ifname}` })) : [{ socket, port: node }];
+    for (const t of targets) {
+      await SwitchLink.detach(t.socket, t.port).catch((err: Error) => warn?.(`detach ${t.port} from containet at ${t.socket}: ${err.message}`));
     }
   }
 

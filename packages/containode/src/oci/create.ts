@@ -235,7 +235,7 @@ async function build(g: Globals, o: CreateOptions, dirs: ContainerStore, rec: Co
       }
     } else if (rec.switch) {
       const { SwitchLink } = await import('../container/switch-link.js');
-      await SwitchLink.detachEverywhere([rec.switch.socket, ...(rec.interfaces ?? []).map((i) => i.socket)], rec.switch.node);
+      await SwitchLink.detachInterfaces(rec.switch.socket, rec.switch.node, rec.interfaces);
     }
     if (rec.cgroup) await ContainerCgroup.fromRecord(rec.cgroup).remove().catch(() => {});
     dirs.remove(o.id);
