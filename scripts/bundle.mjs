@@ -87,6 +87,8 @@ async function bundle(name) {
   const pkgDir = `${root}packages/${t.pkg}`;
   const outDir = `${pkgDir}/dist/bundle`;
   await mkdir(outDir, { recursive: true });
+  // A snapshot of the bundle about to be replaced must not run with the new one's inputs.
+  await rm(`${outDir}/${name}.blob`, { force: true });
   const result = await build({
     entryPoints: [`${pkgDir}/${t.entry}`],
     outfile: `${outDir}/${name}.cjs`,
@@ -132,16 +134,17 @@ async function bundle(name) {
 // plugin's e2e tests run through it.
 async function buildSnapshot(base) {
   const blob = `${base}.blob`;
-  await rm(blob, { force: true });
   const env = { ...process.env };
   delete env.NODE_OPTIONS;
-  const r = spawnSync(process.execPath, ['--no-warnings', '--snapshot-blob', `${blob}.tmp`, '--build-snapshot', `${base}.cjs`], { encoding: 'utf8', env });
+  // A build of its own name, so that two builds at once each rename a whole blob.
+  const tmp = `${blob}.${process.pid}.tmp`;
+  const r = spawnSync(process.execPath, ['--no-warnings', '--snapshot-blob', tmp, '--build-snapshot', `${base}.cjs`], { encoding: 'utf8', env });
   if (r.status !== 0) {
-    await rm(`${blob}.tmp`, { force: true });
+    await rm(tmp, { force: true });
     console.warn(`bundle: no startup snapshot for ${base}.cjs (node --build-snapshot exited ${r.status ?? r.signal}: ${r.stderr.trim().split('\n').pop()}); it runs without one`);
     return;
   }
-  await rename(`${blob}.tmp`, blob);
+  await rename(tmp, blob);
 }
 
 const names = process.argv.slice(2);

@@ -118,11 +118,13 @@ int cn_poll_destroy(int poller);
 /* ---- switch.c: the L2 switch datapath (one thread per switch) ----
  *
  * A switch is a set of ports (tap fds), a bounded MAC table and a thread
- * that forwards frames between them: learn the source MAC, send known
- * unicast to its port, flood broadcast, multicast and unknown unicast to
- * every other port. GSO frames and partial checksums from vnet taps go to
- * vnet taps as they are and are segmented/completed for plain taps. Port and
- * MAC-entry states are documented in src/lib/port.h and src/lib/mactable.h.
+ * that forwards frames between them: classify the frame's VLAN, learn the
+ * source MAC in it, send known unicast to its port, flood broadcast,
+ * multicast and unknown unicast to every other port of the VLAN. GSO frames
+ * and partial checksums from vnet taps go to vnet taps as they are and are
+ * segmented/completed for plain taps. A port direction with impairments
+ * (src/lib/impair.h) queues its frames in C until due. Port and MAC-entry
+ * states are documented in src/lib/port.h and src/lib/mactable.h.
  * Every function may be called from any thread; they take the switch lock,
  * which the datapath holds per batch of ready ports, never across a wait.
  */

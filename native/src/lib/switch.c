@@ -671,8 +671,9 @@ static void deliver(struct cn_switch *s, int slot, int remote, int in, const str
 }
 
 /* impair_enqueue() - draw the fate of form @eg of the current frame under
- * impairment @im: lost, sent at once by @now_send (reordered), or queued
- * (once or twice) until due; the timer is set at the end of the batch.
+ * impairment @im: lost, to be sent at once (reordered, ahead of the
+ * queue), or queued (once, or twice when duplicated) until due; the timer
+ * is set for it at the end of the batch (impair_run()).
  * Return: 1 when the caller is to send it now, else 0.
  */
 static int impair_enqueue(struct cn_switch *s, struct impair *im, int remote, const struct egress *eg)

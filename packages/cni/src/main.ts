@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { encodeFrame, reportError } from '@containet/common';
+import { reportError } from '@containet/common';
 import { bundleIsCurrent } from '@containet/common/launcher';
 import { add } from './commands/add.js';
 import { check } from './commands/check.js';
@@ -15,11 +15,10 @@ import { del } from './commands/del.js';
 import { gc } from './commands/gc.js';
 import * as reattach from './commands/reattach.js';
 import { status } from './commands/status.js';
-import { routesToApply } from './commands/add.js';
 import { errorVersion, parseNetConf, parseVersionOnly } from './config.js';
 import { readEnvironment } from './environment.js';
+import { warmUp } from './snapshot-warm-up.js';
 import { CniError, CNI_ERR } from './errors.js';
-import { attachmentMac, portIdentity } from './port-identity.js';
 import { LATEST_VERSION, SUPPORTED_VERSIONS } from './versions.js';
 
 const PROG = 'containet-cni';
@@ -132,35 +131,20 @@ function run(): void {
  */
 const SNAPSHOT_UNUSABLE = 14;
 
-/**
- * Run the pure steps of ADD and DEL on made-up input while the snapshot is
- * built, so that their functions are in it compiled (V8 compiles a function
- * at its first call): 3 ms less CPU per ADD or DEL, measured with perf stat.
- */
-function warmUp(inputs: string): void {
-  const conf = parseNetConf(JSON.stringify({ cniVersion: LATEST_VERSION, name: 'warm-up', type: 'containet', socket: '/run/containet.sock', ipam: { type: 'host-local', subnet: '10.0.0.0/24' } }));
-  const env = readEnvironment({ CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'a'.repeat(64), CNI_NETNS: '/run/netns/warm-up', CNI_IFNAME: 'eth0', CNI_PATH: '/usr/lib/cni', CNI_ARGS: 'IgnoreUnknown=1' });
-  const node = portIdentity(env.containerId, env.ifname);
-  const mac = attachmentMac(env.containerId, env.ifname);
-  encodeFrame({ op: 'attach', id: 2, node, ifname: env.ifname, mac, addresses: ['10.0.0.2/24'], persist: true });
-  encodeFrame({ op: 'detach', id: 2, port: node });
-  routesToApply({ cniVersion: conf.cniVersion, ips: [{ address: '10.0.0.2/24', gateway: '10.0.0.1' }], routes: [{ dst: '0.0.0.0/0' }] });
-  JSON.stringify({ cniVersion: conf.cniVersion, interfaces: [{ name: env.ifname, mac, mtu: 1500, sandbox: env.netns }] });
-  bundleIsCurrent(inputs);
-}
-
 // scripts/bundle.mjs makes a V8 startup snapshot of the bundle (node
 // --snapshot-blob B --build-snapshot BUNDLE): the modules, Node's built-ins
 // among them (net, child_process, crypto), are then loaded and initialised
 // before the process starts, which is most of what the plugin costs over
-// `node -e 0`. While it is built, this only names the function a run from
-// it starts with. node:v8 is required only then (0.7 ms to load).
+// `node -e 0`. While it is built, this names the function a run from it
+// starts with and runs the steps of ADD and DEL once (snapshot-warm-up.ts).
+// node:v8 is required only then (0.7 ms to load).
 if (process.execArgv.includes('--build-snapshot')) {
   const inputs = fileURLToPath(new URL('../bundle/containet-cni.inputs.json', import.meta.url));
-  warmUp(inputs);
   const { startupSnapshot } = createRequire(import.meta.url)('node:v8') as typeof import('node:v8');
   startupSnapshot.setDeserializeMainFunction(() => {
     if (bundleIsCurrent(inputs)) run();
     else process.exitCode = SNAPSHOT_UNUSABLE;
   });
+  // Node takes the snapshot when the event loop is empty, after this.
+  void warmUp(inputs);
 } else run();

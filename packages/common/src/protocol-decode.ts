@@ -11,7 +11,7 @@ import type {
   ControlOp,
   ControlReply,
   ControlRequest,
-  DashboardDetachRequest,
+  DashboardRequest,
   ErrorBody,
   LinkImpairment,
   MacChange,
@@ -349,8 +349,9 @@ export function decodeEvent(message: unknown): ControlEvent {
 }
 
 /** A dashboard client's message; throws CN_PROTO_INVALID. */
-export function decodeDashboardRequest(message: unknown): DashboardDetachRequest {
+export function decodeDashboardRequest(message: unknown): DashboardRequest {
   const m = obj({ op: str, port: numOrStr, adminToken: str })(message, 'message');
-  if (m.op !== 'detach') throw new ContainetError('CN_PROTO_UNKNOWN_OP', 'the only dashboard request is {op: "detach", port, adminToken}');
+  if (m.op === 'port-set') return { op: 'port-set', adminToken: m.adminToken, ...REQUESTS['port-set'](message, 'message') };
+  if (m.op !== 'detach') throw new ContainetError('CN_PROTO_UNKNOWN_OP', 'dashboard requests are {op: "detach" | "port-set", port, adminToken, ...}');
   return { op: 'detach', port: m.port, adminToken: m.adminToken };
 }

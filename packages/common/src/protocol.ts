@@ -596,6 +596,15 @@ export interface DashboardDetachRequest {
   adminToken: string;
 }
 
+/** A port change from a dashboard client (as containet port set), with the admin token. */
+export interface DashboardPortSetRequest extends Omit<PortSetRequest, 'op' | 'id'> {
+  op: 'port-set';
+  adminToken: string;
+}
+
+/** What a dashboard client may ask, each with the admin token. */
+export type DashboardRequest = DashboardDetachRequest | DashboardPortSetRequest;
+
 export type DashboardMessage = DashboardSnapshot | DashboardMacs | DashboardError | ControlEvent;
 
 // The decoders of these messages (type-only imports there: no cycle at run time).

@@ -62,7 +62,7 @@ export interface PortChange {
   impair?: LinkImpairment | null | undefined;
 }
 
-/** Events: 'attached' (PortInfo), 'detached' ({port, node, reason}), 'mac' (DatapathEvent). */
+/** Events: 'attached' (PortInfo), 'detached' ({port, node, ifname, reason}), 'port-changed' (PortInfo), 'mac' (DatapathEvent). */
 export class Switch extends EventEmitter {
   readonly datapath: Datapath;
   #ports = new Map<number, PortRecord>();

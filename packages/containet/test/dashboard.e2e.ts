@@ -120,6 +120,14 @@ testIf(test, root, 'the dashboard is read-only unless an admin token is set and 
     ws.send(JSON.stringify({ op: 'detach', port: a.att.port }));
     await waitFor(() => messages.some((m) => m['code'] === 'CN_READ_ONLY'), 'a read-only refusal');
     assert.is((await ports(d.socket)).length, 1, 'nothing changed');
+    // Port changes too: refused without the token, checked as port-set is, applied with it.
+    ws.send(JSON.stringify({ op: 'port-set', port: a.att.port, vlan: { mode: 'access', vlan: 12 } }));
+    await waitFor(() => messages.filter((m) => m['code'] === 'CN_READ_ONLY').length === 2, 'a second read-only refusal');
+    ws.send(JSON.stringify({ op: 'port-set', port: a.att.port, adminToken: 'sekrit-admin', vlan: { mode: 'access', vlan: 5000 } }));
+    await waitFor(() => messages.some((m) => m['code'] === 'CN_BAD_REQUEST'), 'VLAN 5000 refused');
+    ws.send(JSON.stringify({ op: 'port-set', port: a.att.port, adminToken: 'sekrit-admin', vlan: { mode: 'access', vlan: 12 }, impair: { delayUs: 5000 } }));
+    await waitFor(async () => (await ports(d.socket))[0]?.impair?.out?.delayUs === 5000, 'impairment set from the dashboard');
+    assert.equal((await ports(d.socket))[0]!.vlan, { mode: 'access', vlan: 12 });
     ws.send(JSON.stringify({ op: 'detach', port: a.att.port, adminToken: 'sekrit-admin' }));
     await waitFor(async () => (await ports(d.socket)).length === 0, 'detached with the admin token');
 

@@ -7,7 +7,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +18,37 @@ import * as portsCmd from '../src/commands/ports.js';
 
 const root = whyNoRoot();
 const DEMUX = fileURLToPath(new URL('./fixtures/vlan-demux.js', import.meta.url));
+const XFER = fileURLToPath(new URL('./fixtures/tcp-xfer.js', import.meta.url));
+
+function lineOf(child: ChildProcess, what: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d) => {
+      out += String(d);
+      const nl = out.indexOf('\n');
+      if (nl >= 0) resolve(out.slice(0, nl));
+    });
+    child.once('exit', (code) => reject(new Error(`${what} exited ${code} before answering: ${out}`)));
+  });
+}
+
+/** Send `mib` MiB over TCP from namespace `from` to `ip` (in `to`); what was sent and what arrived. */
+async function transfer(cleanup: Cleanup, from: string, to: string, ip: string, mib: number): Promise<Array<{ bytes: number; sha256: string }>> {
+  const server = spawn('ip', ['netns', 'exec', to, process.execPath, XFER, 'serve', '5201'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  cleanup.add('tcp-xfer server', () => killAndWait(server));
+  assert.is(await lineOf(server, 'server'), 'ready');
+  const received = new Promise<string>((resolve) => {
+    let out = '';
+    server.stdout!.on('data', (d) => {
+      out += String(d);
+      if (out.endsWith('}\n')) resolve(out.trim().split('\n').pop()!);
+    });
+  });
+  const client = spawn('ip', ['netns', 'exec', from, process.execPath, XFER, 'send', ip, '5201', String(mib)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  cleanup.add('tcp-xfer client', () => killAndWait(client));
+  const sent = JSON.parse(await lineOf(client, 'client')) as { bytes: number; sha256: string };
+  return [sent, JSON.parse(await received) as { bytes: number; sha256: string }];
+}
 
 /** `containet port set ARGS... -s SOCK` as a user runs it. */
 function portSet(socket: string, ...args: string[]) {
@@ -114,6 +145,11 @@ testIf(test, root, 'a trunk port reaches two VLANs through VLAN interfaces; its 
     // A large frame from a vnet tap (a partial checksum moves with the pushed tag).
     const big = await run('ip', ['netns', 'exec', a.ns, 'ping', '-n', '-c', '3', '-i', '0.2', '-W', '2', '-s', '1400', '10.82.10.2']);
     assert.match(big.stdout, /[1-3] received/, big.stdout);
+    // TCP both ways: GSO frames from the access port get their tag pushed in the write's iovecs.
+    const [sent, got] = await transfer(cleanup, a.ns, ns, '10.82.10.2', 4);
+    assert.equal(got, sent, 'access -> trunk: every byte arrived intact');
+    const [sent2, got2] = await transfer(cleanup, ns, a.ns, a.ip, 4);
+    assert.equal(got2, sent2, 'trunk -> access: every byte arrived intact');
   } finally {
     await cleanup.run();
   }
@@ -204,6 +240,9 @@ testIf(test, root, 'a VXLAN uplink carries two VLANs between two switches', asyn
     assert.ok((await pingFrom(a10.ns, b10.ip, 3)) >= 2, 'VLAN 10 across the uplink');
     assert.ok((await pingFrom(a20.ns, b20.ip, 3)) >= 2, 'VLAN 20 across the uplink');
     assert.is(await pingFrom(a10.ns, b20.ip, 2, 1), 0, 'VLAN 10 -> VLAN 20 across the uplink');
+    // TCP in VLAN 10 across the uplink: GSO frames tagged, segmented to its MTU, merged and untagged again.
+    const [sent, got] = await transfer(cleanup, a10.ns, b10.ns, b10.ip, 8);
+    assert.equal(got, sent, 'every byte arrived intact');
     const uplink = (await ports(b.socket)).find((p) => p.ifname === 'vxlan')!;
     const macs = (await request(b.socket, { op: 'macs' })).macs.filter((m) => m.port === uplink.port);
     assert.ok(macs.some((m) => m.vlan === 10) && macs.some((m) => m.vlan === 20), 'the remote MACs were learned in their VLANs');

@@ -13,8 +13,9 @@
  * hint and exit status 2 for a command line commander refuses, one line
  * and exit 1 without root, `--json` on listings.
  */
-import { Command, CommanderError, Option } from 'commander';
+import { Argument, Command, CommanderError, Option } from 'commander';
 import { ContainetError, UsageError } from '@containet/common';
+import { CLI_DOCUMENT_FORMATS, COMPLETION_HELP } from '@containet/common/cli-docs';
 import * as run from './commands/run.js';
 import type { CommandResult, ContainodeCommand } from './commands/types.js';
 import { addLimitOptions } from './limits/options.js';
@@ -213,7 +214,7 @@ export function managementProgram(name: string, onStatus: (code: number) => void
       cmd.argument('<id...>', 'container identities').option('-f, --force', 'stop a running container first (SIGKILL)').action((ids: string[], opts: object) => call(opts, ids));
       break;
     case 'completion':
-      cmd.argument('<shell>', 'bash').action((shell: string) => call({}, [shell]));
+      cmd.addArgument(new Argument('<format>', 'bash or zsh (a completion script), man (the man page)').choices(CLI_DOCUMENT_FORMATS)).action((format: string) => call({}, [format]));
       break;
   }
   return prog;
@@ -287,7 +288,7 @@ export async function main(argv: string[] = process.argv): Promise<number> {
   let rest: string[];
   if (first !== undefined && Object.hasOwn(MANAGEMENT, first)) {
     command = first;
-    const help = first === 'completion' ? 'Print a shell completion script (bash) made from these command definitions.' : (await MANAGEMENT[first]!()).help;
+    const help = first === 'completion' ? COMPLETION_HELP : (await MANAGEMENT[first]!()).help;
     program = managementProgram(first, onStatus, help);
     rest = args;
   } else if (first === 'run') {

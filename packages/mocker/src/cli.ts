@@ -4,7 +4,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { usageFromCommander } from '@containet/common';
-import { Command, CommanderError, Option } from 'commander';
+import { CLI_DOCUMENT_FORMATS, COMPLETION_HELP } from '@containet/common/cli-docs';
+import { Argument, Command, CommanderError, Option } from 'commander';
 import * as help from './commands/help.js';
 
 // Command modules load when their command runs: a pull need not load the
@@ -46,7 +47,7 @@ Exit status: 0 ok, 1 failure, 2 usage, 3 not found, 4 authentication,
   const g = (cmd: Command): { store?: string } => ({ store: (cmd.optsWithGlobals() as { store?: string }).store });
   const run = (fn: () => Promise<number>) => async () => onStatus(await fn());
 
-  root.command('pull').description(pullCmd.help).argument('<name>')
+  root.command('pull').description(pullCmd.help).argument('<name>', 'image reference: NAME[:TAG] or NAME@DIGEST (docker.io/library/ when NAME has no registry)')
     .option('--platform <os/arch[/variant]>', 'platform to pick from a multi-platform image (default: this machine)')
     .option('--insecure <host[:port]>', 'reach this registry over plain HTTP (repeatable; loopback registries always are)', collect)
     .option('-q, --quiet', 'print only the image name')
@@ -58,24 +59,24 @@ Exit status: 0 ok, 1 failure, 2 usage, 3 not found, 4 authentication,
     .action(function (this: Command) {
       return run(() => imagesCmd.handler({ ...this.opts(), ...g(this) }))();
     });
-  root.command('inspect').description(inspectCmd.help).argument('<name...>')
+  root.command('inspect').description(inspectCmd.help).argument('<name...>', 'images of the store')
     .action(function (this: Command, names: string[]) {
       return run(() => inspectCmd.handler(g(this), names))();
     });
-  root.command('rm').alias('rmi').description(rmCmd.help).argument('<name...>')
+  root.command('rm').alias('rmi').description(rmCmd.help).argument('<name...>', 'images of the store')
     .option('-f, --force', 'remove it even while running containers use it (their mounted layer stays until they end)')
     .action(function (this: Command, names: string[]) {
       return run(() => rmCmd.handler({ ...this.opts(), ...g(this) }, names))();
     });
-  root.command('unpack').description(unpackCmd.help).argument('<name>').argument('<dir>').option('-q, --quiet', 'print nothing')
+  root.command('unpack').description(unpackCmd.help).argument('<name>', 'an image of the store').argument('<dir>', 'a new or empty directory').option('-q, --quiet', 'print nothing')
     .action(function (this: Command, name: string, dir: string) {
       return run(() => unpackCmd.handler({ ...this.opts(), ...g(this) }, [name, dir]))();
     });
-  root.command('rootfs').description(unpackCmd.rootfsHelp).argument('<name>')
+  root.command('rootfs').description(unpackCmd.rootfsHelp).argument('<name>', 'an image of the store')
     .action(function (this: Command, name: string) {
       return run(() => unpackCmd.rootfsHandler(g(this), [name]))();
     });
-  root.command('save').description(saveCmd.help).argument('<name>')
+  root.command('save').description(saveCmd.help).argument('<name>', 'an image of the store')
     .option('-o, --output <file>', 'the tar file to write')
     .option('--format <format>', 'oci-archive or docker-archive', 'oci-archive')
     .option('-q, --quiet', 'print nothing')
@@ -92,14 +93,14 @@ Exit status: 0 ok, 1 failure, 2 usage, 3 not found, 4 authentication,
     .action(function (this: Command) {
       return run(() => loadCmd.handler({ ...this.opts(), ...g(this) }, []))();
     });
-  root.command('push').description(pushCmd.help).argument('<name>').argument('<target>')
+  root.command('push').description(pushCmd.help).argument('<name>', 'an image of the store').argument('<target>', 'the reference to push it to (REGISTRY/NAME[:TAG])')
     .option('--insecure <host[:port]>', 'reach this registry over plain HTTP (repeatable; loopback registries always are)', collect)
     .option('-q, --quiet', 'print only the name pushed')
     .addHelpText('after', pushCmd.examples)
     .action(function (this: Command, name: string, target: string) {
       return run(() => pushCmd.handler({ ...this.opts(), ...g(this) }, [name, target]))();
     });
-  root.command('login').description(loginCmd.help).argument('[registry]')
+  root.command('login').description(loginCmd.help).argument('[registry]', 'HOST[:PORT] (default Docker Hub)')
     .option('-u, --username <name>', 'user name')
     .option('-p, --password <password>', 'password (prefer --password-stdin: arguments are visible to other users)')
     .option('--password-stdin', 'read the password from standard input')
@@ -107,9 +108,16 @@ Exit status: 0 ok, 1 failure, 2 usage, 3 not found, 4 authentication,
     .action(function (this: Command, server: string | undefined) {
       return run(() => loginCmd.handler(this.opts(), server === undefined ? [] : [server]))();
     });
-  root.command('logout').description(loginCmd.logoutHelp).argument('[registry]')
+  root.command('logout').description(loginCmd.logoutHelp).argument('[registry]', 'HOST[:PORT] (default Docker Hub)')
     .action(function (this: Command, server: string | undefined) {
       return run(() => loginCmd.logoutHandler({}, server === undefined ? [] : [server]))();
+    });
+  root.command('completion').description(COMPLETION_HELP)
+    .addArgument(new Argument('<format>', 'bash or zsh (a completion script), man (the man page)').choices(CLI_DOCUMENT_FORMATS))
+    .action(async (format: string) => {
+      const [{ cliDocument }, { describeMocker }] = await Promise.all([import('@containet/common/cli-docs'), import('./manual.js')]);
+      process.stdout.write(cliDocument(describeMocker(root, version()), format));
+      onStatus(0);
     });
   for (const c of root.commands) c.exitOverride().configureOutput({ outputError: () => {} });
   return root;

@@ -14,12 +14,13 @@ import {
   DASHBOARD_MAC_AGES_MS,
   UsageError,
   decodeDashboardRequest,
-  type DashboardDetachRequest,
+  type DashboardRequest,
   type DashboardError,
   type DashboardMacs,
 } from '@containet/common';
 import type { Daemon } from '../daemon.js';
 import { ThrottledLog } from '../throttled-log.js';
+import { parsePortSet } from '../request-checks.js';
 
 export interface DashboardOptions {
   host: string;
@@ -220,7 +221,7 @@ export class Dashboard {
     ws.on('close', unsubscribe);
     ws.on('error', unsubscribe);
     ws.on('message', (data) => {
-      let msg: DashboardDetachRequest;
+      let msg: DashboardRequest;
       try {
         const parsed: unknown = JSON.parse(String(data));
         if (!opts.adminToken || typeof (parsed as { adminToken?: unknown } | null)?.adminToken !== 'string' || !same((parsed as { adminToken: string }).adminToken, opts.adminToken)) {
@@ -233,7 +234,14 @@ export class Dashboard {
         return;
       }
       try {
-        daemon.switch.detach(typeof msg.port === 'string' && /^\d+$/.test(msg.port) ? Number(msg.port) : msg.port, 'detached from the dashboard');
+        const port = typeof msg.port === 'string' && /^\d+$/.test(msg.port) ? Number(msg.port) : msg.port;
+        if (msg.op === 'port-set') {
+          // The same checks as the control socket's port-set; the change reaches every page with the next counters.
+          const { adminToken: _token, ...req } = msg;
+          daemon.switch.setPort(port, parsePortSet(req));
+        } else {
+          daemon.switch.detach(port, 'detached from the dashboard');
+        }
       } catch (err) {
         fail({ event: 'error', code: (err as ContainetError).code ?? 'CN_INTERNAL', message: (err as Error).message });
       }

@@ -36,6 +36,8 @@ Commands:
                          the container's processes (ps -ef lines, or pids)
   pause ID ; resume ID   freeze or thaw all its processes (needs a cgroup)
   features               print what this runtime implements (JSON)
+  completion bash|zsh|man
+                         print a shell completion script or the man page
 
 Global options:
   --root DIR             state directory (default /run/containode-oci)
