@@ -2,7 +2,7 @@
 // run from that image after mocker pulled and unpacked it.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readdirSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -81,6 +81,52 @@ testIf(test, skipMocker, 'run-image.sh: mocker pulls the busybox image from the 
     assert.is(end.code, 143, child.output());
     assert.equal([...registryDirs()].filter((d) => !before.has(d)), [], 'registry storage and unpacked root removed');
     assert.equal(processesWith(ref.split('/')[0]), []);
+  } finally {
+    delete process.env.CONTAINET_IMAGES;
+    await lab.close();
+  }
+});
+
+testIf(test, skipMocker, 'a lab node from an image: deploy pulls it when missing; /etc/hosts in its root names every node', async () => {
+  const lab = new Lab();
+  const before = registryDirs();
+  const name = `img${process.pid.toString(36)}`;
+  try {
+    const store = await lab.tempDir('containet-exstore-');
+    const work = await lab.tempDir('containet-exlab-');
+    const { child, ref } = await serveImage(lab);
+    process.env.CONTAINET_IMAGES = store;
+    const file = join(work, 'img.clab.yml');
+    writeFileSync(
+      file,
+      `name: ${name}\ntopology:\n  nodes:\n    a: {kind: linux, image: "${ref}", cmd: "sleep 3600", exec: ["ip addr add 10.6.0.1/24 dev eth1"]}\n    b: {kind: linux, exec: ["ip addr add 10.6.0.2/24 dev eth1"]}\n  links:\n    - endpoints: ["a:eth1", "b:eth1"]\n`,
+    );
+    const cn = (...args) => {
+      const [f, a] = suiteCommand('containet', ['lab', ...args]);
+      return runProgram(f, a, { timeoutMs: 180_000 });
+    };
+    const d = await cn('deploy', '-t', file);
+    assert.is(d.code, 0, d.stderr);
+    assert.match(d.stderr, new RegExp(`pulling ${ref.replace(/[.]/g, '\\.')}`));
+    try {
+      // The image's root (busybox), with the lab's /etc/hosts in its upper layer.
+      const hosts = await cn('exec', '-t', file, 'a', '--', 'cat', '/etc/hosts');
+      assert.match(hosts.stdout, new RegExp(`\\tclab-${name}-b b\\n`));
+      const bb = await cn('exec', '-t', file, 'a', '--', 'busybox');
+      assert.match(bb.stdout + bb.stderr, /BusyBox v1\./);
+      const ping = await cn('exec', '-t', file, 'a', '--', 'ping', '-c', '2', '-W', '3', '10.6.0.2');
+      assert.is(ping.code, 0, ping.stdout);
+      const byName = await cn('exec', '-t', file, 'b', '--', 'ping', '-c', '2', '-W', '3', 'a');
+      assert.is(byName.code, 0, byName.stdout);
+    } finally {
+      const del = await cn('destroy', '-t', file);
+      assert.is(del.code, 0, del.stderr);
+    }
+    assert.equal(processesWith(`clab-${name}-`), []);
+    delete process.env.CONTAINET_IMAGES;
+    const end = await stopChild(child, 10_000);
+    assert.is(end.code, 143, child.output());
+    assert.equal([...registryDirs()].filter((d) => !before.has(d)), []);
   } finally {
     delete process.env.CONTAINET_IMAGES;
     await lab.close();
