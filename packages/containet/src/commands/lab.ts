@@ -12,7 +12,7 @@ import { renderGraph } from '../lab/graph.js';
 import { deployedRecord, formatLab, inspectLab } from '../lab/inspect.js';
 import { planLab, runDirFor } from '../lab/plan.js';
 import { parseSubnet } from '../lab/mgmt-subnet.js';
-import { suiteProgram } from '../lab/programs.js';
+import { programEnv, suiteProgram } from '../lab/programs.js';
 import { loadRecord, type LabRecord } from '../lab/record.js';
 import { readTopology } from '../lab/topology.js';
 import { readTopologyName } from '../lab/topology-name.js';
@@ -103,7 +103,7 @@ async function exec(opts: LabOptions, rest: string[]): Promise<number> {
   // containode exec takes the program right after the container (a `--` there would be the program).
   const [file, args] = suiteProgram('containode', ['exec', target.container, ...cmd]);
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(file, args, { stdio: 'inherit' });
+    const child = spawn(file, args, { stdio: 'inherit', env: programEnv() });
     child.on('error', (err) => reject(new ContainetError('CN_LAB_PROGRAM', `cannot run containode: ${err.message}`)));
     child.on('close', (code, signal) => resolvePromise(code ?? (signal ? 128 + 15 : 1)));
   });

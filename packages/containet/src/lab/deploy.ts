@@ -57,10 +57,10 @@ async function ensureImages(topo: LabTopology, log: (l: string) => void): Promis
   const images = [...new Set(topo.nodes.map((n) => n.image).filter((i): i is string => i !== undefined))];
   for (const image of images) {
     const [file, args] = suiteProgram('mocker', ['inspect', image]);
-    if ((await run(file, args)).code === 0) continue;
+    if ((await run(file, args, { tls: true })).code === 0) continue;
     log(`pulling ${image}`);
     const [pf, pa] = suiteProgram('mocker', ['pull', image]);
-    const r = await run(pf, pa, { timeoutMs: 600_000 });
+    const r = await run(pf, pa, { timeoutMs: 600_000, tls: true });
     if (r.code !== 0) {
       const node = topo.nodes.find((n) => n.image === image)!;
       throw new ContainetError('CN_LAB_IMAGE', `${node.place}: topology.nodes.${node.name}.image: cannot pull ${image}: ${lastError(r)}`, {

@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { ContainetError, ControlClient } from '@containet/common';
-import { CONTAINET_BIN, processStart, sleep } from './programs.js';
+import { CONTAINET_BIN, processStart, programEnv, sleep } from './programs.js';
 import type { SwitchPlan } from './plan.js';
 
 export interface RunningSwitch {
@@ -26,7 +26,7 @@ export async function startSwitch(sw: SwitchPlan, logFile: string, started: (r: 
   if (sw.hostAddress) args.push('--host', sw.hostAddress);
   let child;
   try {
-    child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', log, log] });
+    child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', log, log], env: programEnv() });
   } finally {
     closeSync(log);
   }
