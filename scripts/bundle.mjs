@@ -141,7 +141,9 @@ async function buildSnapshot(base) {
   const r = spawnSync(process.execPath, ['--no-warnings', '--snapshot-blob', tmp, '--build-snapshot', `${base}.cjs`], { encoding: 'utf8', env });
   if (r.status !== 0) {
     await rm(tmp, { force: true });
-    console.warn(`bundle: no startup snapshot for ${base}.cjs (node --build-snapshot exited ${r.status ?? r.signal}: ${r.stderr.trim().split('\n').pop()}); it runs without one`);
+    // The error's own line, not node's source excerpt or version trailer.
+    const why = r.stderr.split('\n').find((l) => /^\S*(Error|error)\b|^\[/.test(l.trim())) ?? r.stderr.trim().split('\n').pop();
+    console.warn(`bundle: no startup snapshot for ${base}.cjs (node --build-snapshot exited ${r.status ?? r.signal}: ${why?.trim()}); it runs without one`);
     return;
   }
   await rename(tmp, blob);

@@ -6,7 +6,7 @@
  * otherwise paid by every run (measured with perf stat: 3 ms of CPU for the
  * pure steps, 3-4 ms more for the child processes and the connection).
  * The switch is a stand-in on a temporary socket that answers hello and
- * detach; the delegated plugin is /bin/true. Node takes the snapshot once
+ * detach; the delegated plugin is cat. Node takes the snapshot once
  * the event loop is empty, so everything here is closed and removed by
  * then, and nothing of the environment it ran in is kept.
  */
@@ -59,9 +59,10 @@ export async function warmUp(inputs: string): Promise<void> {
     readCniRecord(conf.name, env.containerId, env.ifname);
     removeCniRecord(conf.name, env.containerId, env.ifname);
 
-    // The IPAM plugin's run, blocking (ADD) and not (DEL).
-    runDelegate('true', 'ADD', conf.raw, ['/bin', '/usr/bin']);
-    await runDelegateAsync('true', 'DEL', conf.raw, ['/bin', '/usr/bin']);
+    // The IPAM plugin's run, blocking (ADD) and not (DEL); cat reads the
+    // configuration and answers with it, as a plugin answers with a result.
+    runDelegate('cat', 'ADD', conf.raw, ['/bin', '/usr/bin']);
+    await runDelegateAsync('cat', 'DEL', conf.raw, ['/bin', '/usr/bin']);
 
     const socket = join(dir, 'switch.sock');
     const close = await standInSwitch(socket);

@@ -9,6 +9,7 @@ import { validateIdentity } from '@containet/common';
 import { attachmentMac, CniError, portIdentity } from '@containet/cni';
 import { portShaping } from '../src/bandwidth.js';
 import { parseNetConf } from '../src/config.js';
+import { runDelegate } from '../src/delegate.js';
 import { readEnvironment } from '../src/environment.js';
 import { routesToApply } from '../src/commands/add.js';
 
@@ -81,6 +82,13 @@ test('bandwidth: runtimeConfig.bandwidth or the same fields in the config, as th
   for (const bad of [{ ingressRate: 1000 }, { egressBurst: 1000 }, { ingressRate: -1, ingressBurst: 1 }, { egressRate: 1.5, egressBurst: 8 }, { ingressRate: 1, ingressBurst: 2 ** 35 }, 'fast']) {
     assert.is(codeOf(() => parseNetConf(JSON.stringify({ ...base, runtimeConfig: { bandwidth: bad } }))), 7, JSON.stringify(bad));
   }
+});
+
+test('a delegated plugin that exits without reading its configuration: its status decides, not the broken pipe', () => {
+  // More than a pipe holds (64 KiB), so the write meets the closed pipe every time.
+  const big = { cniVersion: '1.0.0', name: 'n', pad: 'x'.repeat(256 * 1024) };
+  assert.equal(runDelegate('true', 'DEL', big, ['/bin', '/usr/bin']), { output: undefined });
+  assert.is(codeOf(() => runDelegate('false', 'DEL', big, ['/bin', '/usr/bin'])), 103);
 });
 
 test('port identities: valid on the switch for 64-hex and odd ids, distinct per interface, stable', () => {
