@@ -1,6 +1,7 @@
 /** `containode [options] [--] PROGRAM [ARGS...]`: run a program in a new container. */
 import { imageName, parseRunOptions, storeOf, type RawRunOptions, type RunOptions } from '../container/options.js';
 import { resolveUser } from '../container/user.js';
+import { checkVolumeTargets } from '../container/volumes.js';
 import type { RawLimitOptions } from '../limits/options.js';
 import type { Confinement } from '../container/container-spec.js';
 import { writeSync } from 'node:fs';
@@ -73,6 +74,7 @@ export async function handler(raw: RawOptions, args: string[]): Promise<number> 
     opts = parseRunOptions(raw, args);
   }
   if (opts.user !== undefined) applyUser(opts);
+  checkVolumeTargets(opts.volumes, opts.root !== undefined);
   const confinement = await parseConfinement(raw, opts);
   if (raw.detach) return detached(raw, opts, confinement);
   if (raw.restart !== undefined) throw new UsageError('--restart needs -d: a foreground container ends with its program', 'add -d');
