@@ -92,7 +92,7 @@ async function destroy(opts: LabOptions): Promise<string> {
 
 async function exec(opts: LabOptions, rest: string[]): Promise<number> {
   const [node, ...words] = rest;
-  // `NODE -- CMD...`: the separator is ours, not part of the command.
+  // `NODE -- CMD...` goes to containode exec as it is: `--` ends its options, as docker exec's.
   const cmd = words[0] === '--' ? words.slice(1) : words;
   if (node === undefined || !cmd.length) throw new UsageError('lab exec needs a node and a command', 'containet lab exec -t FILE NODE -- CMD...');
   const rec = deployedRecord(topoFile(opts));
@@ -100,8 +100,7 @@ async function exec(opts: LabOptions, rest: string[]): Promise<number> {
   if (!target) {
     throw new UsageError(`lab ${rec.plan.name} has no linux node ${JSON.stringify(node)}`, `its nodes: ${rec.plan.nodes.map((n) => n.name).join(', ')}`);
   }
-  // containode exec takes the program right after the container (a `--` there would be the program).
-  const [file, args] = suiteProgram('containode', ['exec', target.container, ...cmd]);
+  const [file, args] = suiteProgram('containode', ['exec', target.container, ...words]);
   return new Promise((resolvePromise, reject) => {
     const child = spawn(file, args, { stdio: 'inherit', env: programEnv() });
     child.on('error', (err) => reject(new ContainetError('CN_LAB_PROGRAM', `cannot run containode: ${err.message}`)));
