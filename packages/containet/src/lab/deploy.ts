@@ -167,7 +167,6 @@ async function build(rec: LabRecord, opts: DeployOptions, log: (l: string) => vo
     if (opts.signal?.aborted) throw interrupted();
   };
   mkdirSync(plan.dir, { recursive: true, mode: 0o755 });
-  writeFileSync(join(plan.dir, 'hosts'), plan.hosts, { mode: 0o644 });
   writeFileSync(join(plan.dir, 'topology-data.json'), JSON.stringify(plan, null, 2) + '\n', { mode: 0o644 });
 
   stepIs(`starting ${plan.switches.length} switches`);

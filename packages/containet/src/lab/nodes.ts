@@ -1,6 +1,7 @@
 /**
  * A linux node is a detached containode container: eth0 on the lab's
- * management switch, the rest of its interfaces plugged in after it starts,
+ * management switch, its binds and /etc/hosts as containode -v volumes,
+ * the rest of its interfaces plugged in after it starts,
  * its `exec` commands run in it once its links are up.
  */
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -60,53 +61,34 @@ function quote(s: string): string {
  * --net-hook runs `HOOK -pid PID` once the namespaces exist, before the
  * program). The hook writes the init's pid to NODE/pid (a detached
  * container's record names its supervisor; its namespaces are the init's).
- * A node with an image gets the lab's /etc/hosts in the upper layer of its
- * root (TOP/upper/etc/hosts); a node on the host's files gets it, and its
- * binds, from the hook: bind mounts in the container's mount namespace
- * only, made private first so that nothing propagates to the host's
- * (mount_namespaces(7)).
+ * Every node gets its own copy of the lab's /etc/hosts (NODE/hosts, bound
+ * with -v as Docker binds a container's hosts file: a node that edits it
+ * changes no other node's); an image node's changes go to NODE/top.
  */
-export function writeNodeFiles(plan: LabPlan, node: NodePlan): { hook: string; top?: string } {
+export function writeNodeFiles(plan: LabPlan, node: NodePlan): { hook: string; hosts: string; top?: string } {
   const dir = nodeDir(plan, node);
   mkdirSync(dir, { recursive: true, mode: 0o755 });
-  const hosts = join(plan.dir, 'hosts');
+  const hosts = join(dir, 'hosts');
+  writeFileSync(hosts, plan.hosts, { mode: 0o644 });
   const lines = [
     '#!/bin/sh',
-    `# containet lab ${plan.name}, node ${node.name}: its init's pid, its /etc/hosts and binds.`,
+    `# containet lab ${plan.name}, node ${node.name}: its init's pid.`,
     '[ "$1" = -pid ] && [ -n "$2" ] || { echo "usage: $0 -pid PID" >&2; exit 2; }',
-    'set -e',
     `echo "$2" > ${quote(join(dir, 'pid'))}`,
   ];
-  let top: string | undefined;
-  if (node.spec.image) {
-    top = join(dir, 'top');
-    mkdirSync(join(top, 'upper', 'etc'), { recursive: true, mode: 0o755 });
-    writeFileSync(join(top, 'upper', 'etc', 'hosts'), plan.hosts, { mode: 0o644 });
-  } else {
-    lines.push(
-      'in_node() { pid=$1; shift; nsenter -t "$pid" -m -- "$@"; }',
-      'in_node "$2" mount --make-rprivate /',
-      `in_node "$2" mount --bind ${quote(hosts)} /etc/hosts`,
-    );
-    for (const b of node.binds) {
-      lines.push(`in_node "$2" mount --bind ${quote(b.source)} ${quote(b.target)}`);
-      if (b.readonly) lines.push(`in_node "$2" mount -o remount,bind,ro ${quote(b.target)}`);
-    }
-  }
   const hook = join(dir, 'hook.sh');
   writeFileSync(hook, lines.join('\n') + '\n', { mode: 0o755 });
   chmodSync(hook, 0o755);
-  return top === undefined ? { hook } : { hook, top };
+  return node.spec.image ? { hook, hosts, top: join(dir, 'top') } : { hook, hosts };
 }
 
 /** What is wrong with a node before anything starts (a bind that cannot be made), or nothing. */
 export function nodeProblem(node: NodePlan): string | undefined {
   for (const b of node.binds) {
     if (!existsSync(b.source)) return `bind source ${b.source} does not exist`;
-    // A node on the host's files shares them: a missing target would be made on the host.
+    // A node on the host's files shares them: a missing target would be made on the host (containode refuses it).
     if (!node.spec.image && !existsSync(b.target)) return `bind target ${b.target} does not exist (a node without an image shares the host's files; its targets must exist)`;
   }
-  if (node.spec.image && node.binds.length) return 'binds on a node with an image are not supported (containode has no bind mounts for image roots yet)';
   return undefined;
 }
 
@@ -115,7 +97,7 @@ export function nodeProblem(node: NodePlan): string | undefined {
  * (-s, -4, -g), one --net per data interface (its switch, name, MAC, MTU,
  * VLAN), so every interface exists before the node's program starts.
  */
-export function containodeRunArgs(plan: LabPlan, node: NodePlan, files: { hook: string; top?: string }): string[] {
+export function containodeRunArgs(plan: LabPlan, node: NodePlan, files: { hook: string; hosts: string; top?: string }): string[] {
   const s = node.spec;
   const mgmt = plan.switches.find((w) => w.kind === 'mgmt')!;
   // NET_ADMIN on top of Docker's default set: a lab node configures its own
@@ -128,6 +110,9 @@ export function containodeRunArgs(plan: LabPlan, node: NodePlan, files: { hook: 
   if (s.cpu !== undefined) args.push('--cpus', String(s.cpu));
   if (s.image !== undefined) args.push('--image', s.image);
   if (files.top) args.push('-t', files.top);
+  // containode -v binds in the node's own mount namespace (nothing propagates to the host's).
+  if (!node.binds.some((b) => b.target.replace(/\/+$/, '') === '/etc/hosts')) args.push('-v', `${files.hosts}:/etc/hosts`);
+  for (const b of node.binds) args.push('-v', `${b.source}:${b.target}${b.readonly ? ':ro' : ''}`);
   args.push('--net-hook', files.hook);
   const socketOf = new Map(plan.switches.map((w) => [w.id, w.socket]));
   for (const i of node.interfaces) {
