@@ -38,6 +38,9 @@ Examples:
   containode --rm --image alpine
   containode --rm -r image:alpine -u 1000 -w /tmp -e MODE=test sh -c 'id; pwd'
 
+  # a host directory read-write and a file read-only (made in TOP/upper if missing)
+  containode --rm -r /srv/busybox -v /srv/data:/data -v /etc/app.conf:/etc/app.conf:ro -- sh -c 'ls /data'
+
   # publish the container's port 80 on the host's port 8080, eth0 MTU 1450
   containode -s /tmp/containet.sock -4 10.0.0.5/24 -g 10.0.0.1 -p 8080:80 --mtu 1450 --image web
 

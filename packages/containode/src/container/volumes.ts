@@ -44,6 +44,11 @@ const HINT = 'give -v HOST_PATH:CONTAINER_PATH[:ro|rw][,PROPAGATION], both paths
 /** Paths whose contents confine the container (security/paths.ts): never covered by a volume. */
 const PROTECTED = ['/proc', '/sys'];
 
+/** An absolute path without `.`, `..`, doubled or trailing slashes. */
+function clean(path: string): string {
+  return posix.normalize(path).replace(/(.)\/+$/, '$1');
+}
+
 /** One -v value. */
 export function parseVolume(text: string): Volume {
   const parts = text.split(':');
@@ -56,7 +61,7 @@ export function parseVolume(text: string): Volume {
   if (!source.includes('/')) throw new UsageError(`-v ${text}: named volumes (${source || 'an empty name'}) are not supported: use a host path`, HINT);
   if (!isAbsolute(source)) throw new UsageError(`-v ${text}: the host path ${source} must be absolute`, HINT);
   if (!isAbsolute(destination)) throw new UsageError(`-v ${text}: the container path ${destination || '(empty)'} must be absolute`, HINT);
-  const dest = posix.normalize(destination).replace(/(.)\/+$/, '$1');
+  const dest = clean(destination);
   if (dest === '/') throw new UsageError(`-v ${text}: a volume cannot cover the container's root`, 'give a directory under it, e.g. -v /srv/data:/data');
   for (const p of PROTECTED) {
     if (dest === p || dest.startsWith(`${p}/`)) {
@@ -81,7 +86,7 @@ export function parseVolume(text: string): Volume {
       throw new UsageError(`-v ${text}: unknown option ${JSON.stringify(o)}`, `the options are ro, rw and a propagation (${PROPAGATIONS.join(', ')})`);
     }
   }
-  return { source: posix.normalize(source), destination: dest, readonly, propagation };
+  return { source: clean(source), destination: dest, readonly, propagation };
 }
 
 /** Every -v value, checked together (a container path given twice is refused, as Docker's "Duplicate mount point"). */
