@@ -86,6 +86,8 @@ struct cn_switch {
 	int timer_fd;		/* timerfd: the next impaired frame is due */
 	uint64_t timer_ns;	/* when it is armed for, 0: not armed */
 	int nimpaired;		/* port directions with impairments */
+	uint64_t next_due_ns;	/* the earliest queued frame's departure */
+	int imp_queued;		/* frames queued since impair_run() looked */
 	int event_fd;		/* eventfd: events queued for the control plane */
 	int stopping;
 
@@ -697,6 +699,7 @@ static int impair_enqueue(struct cn_switch *s, struct impair *im, int remote, co
 			if (i)
 				im->duplicated++;
 		}
+		s->imp_queued = 1;
 		return 0;
 	default:
 		return 0;
@@ -939,9 +942,13 @@ static void impair_run(struct cn_switch *s, uint64_t now_msec)
 		}
 		return;
 	}
-	if (read(s->timer_fd, &v, sizeof(v)) == sizeof(v))
-		s->timer_ns = 0; /* expired: disarmed */
 	now = now_ns();
+	/* Nothing due and nothing new: no system call, as most batches of
+	 * unimpaired ports beside impaired ones end. */
+	if (!s->imp_queued && now < s->next_due_ns)
+		return;
+	if (s->timer_ns && s->timer_ns <= now && read(s->timer_fd, &v, sizeof(v)) == sizeof(v))
+		s->timer_ns = 0; /* expired: disarmed */
 	for (i = 0; i < s->nactive; i++) {
 		struct port *p = &s->ports[s->active[i]];
 
@@ -961,6 +968,8 @@ static void impair_run(struct cn_switch *s, uint64_t now_msec)
 			if (p->imp[d] && (r = impair_peek(p->imp[d])) && r->due_ns < next)
 				next = r->due_ns;
 	}
+	s->imp_queued = 0;
+	s->next_due_ns = next;
 	if (next == UINT64_MAX || next == s->timer_ns)
 		return;
 	if (next <= now)
