@@ -290,7 +290,10 @@ int impair_push(struct impair *im, uint64_t due, int remote, const struct virtio
 	long off;
 	int i;
 
-	if (im->bytes + len > im->limit || (off = ring_take(im, need)) < 0) {
+	/* An empty queue takes any frame, so a GSO frame larger than a small
+	 * limit passes as its segments would through tbf (which segments
+	 * what exceeds its burst) instead of never. */
+	if ((im->bytes && im->bytes + len > im->limit) || (off = ring_take(im, need)) < 0) {
 		im->queue_drops++;
 		im->t_free_ns -= im->charge_ns;
 		im->charge_ns = 0;
