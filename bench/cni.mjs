@@ -15,7 +15,11 @@
 // the plugin and every process it ran) per call, which a loaded machine
 // disturbs less. A benchmark, not a test: it never fails on the figures.
 //
-// Usage: node bench/cni.mjs [--rounds N]      (root; default 30 rounds)
+// --compare PLUGIN times another build of containet-cni (a copy of an
+// earlier tree's bin/ and dist/bundle/) in the same rounds, for a
+// before/after under the same load.
+//
+// Usage: node bench/cni.mjs [--rounds N] [--compare PLUGIN]   (root; default 30 rounds)
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -29,6 +33,8 @@ const CNI_DIR = '/usr/lib/cni';
 const argRounds = process.argv.indexOf('--rounds');
 const ROUNDS = argRounds > 0 ? Number(process.argv[argRounds + 1]) : 30;
 const INNER = process.argv.includes('--inner');
+const argCompare = process.argv.indexOf('--compare');
+const COMPARE = argCompare > 0 ? process.argv[argCompare + 1] : undefined;
 
 if (process.getuid?.() !== 0) {
   console.error('bench/cni: needs root (network namespaces)');
@@ -73,7 +79,7 @@ function childTicks() {
   const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
   return Number(rest[13]) + Number(rest[14]);
 }
-const cpu = { node: 0, cnAdd: 0, cnDel: 0, brAdd: 0, brDel: 0 };
+const cpu = { node: 0, cnAdd: 0, cnDel: 0, cmpAdd: 0, cmpDel: 0, brAdd: 0, brDel: 0 };
 function charge(key, fn) {
   const t = childTicks();
   const ms = fn();
@@ -145,7 +151,7 @@ try {
     isGateway: true,
     ipam: { type: 'host-local', subnet: '10.202.0.0/16', dataDir: join(base, 'ipam-br'), routes: [{ dst: '0.0.0.0/0' }] },
   };
-  const samples = { node: [], cnAdd: [], cnDel: [], brAdd: [], brDel: [] };
+  const samples = { node: [], cnAdd: [], cnDel: [], cmpAdd: [], cmpDel: [], brAdd: [], brDel: [] };
   const newPod = () => {
     const name = `cnibp${suffix}${pods.length}`.slice(0, 15);
     sh('ip', 'netns', 'add', name);
@@ -157,6 +163,11 @@ try {
     const a = newPod();
     time(PLUGIN, 'ADD', a, containet);
     time(PLUGIN, 'DEL', a, containet);
+    if (COMPARE) {
+      const c = newPod();
+      time(COMPARE, 'ADD', c, containet);
+      time(COMPARE, 'DEL', c, containet);
+    }
     const b = newPod();
     time(join(CNI_DIR, 'bridge'), 'ADD', b, bridge);
     time(join(CNI_DIR, 'bridge'), 'DEL', b, bridge);
@@ -167,6 +178,11 @@ try {
     const a = newPod();
     samples.cnAdd.push(charge('cnAdd', () => time(PLUGIN, 'ADD', a, containet)));
     samples.cnDel.push(charge('cnDel', () => time(PLUGIN, 'DEL', a, containet)));
+    if (COMPARE) {
+      const c = newPod();
+      samples.cmpAdd.push(charge('cmpAdd', () => time(COMPARE, 'ADD', c, containet)));
+      samples.cmpDel.push(charge('cmpDel', () => time(COMPARE, 'DEL', c, containet)));
+    }
     const b = newPod();
     samples.brAdd.push(charge('brAdd', () => time(join(CNI_DIR, 'bridge'), 'ADD', b, bridge)));
     samples.brDel.push(charge('brDel', () => time(join(CNI_DIR, 'bridge'), 'DEL', b, bridge)));
@@ -177,11 +193,13 @@ try {
     console.log(`${label.padEnd(34)} ${s.median.toFixed(1).padStart(7)} ms  ${s.p90.toFixed(1).padStart(7)} ms  ${s.min.toFixed(1).padStart(7)} ms  ${(cpu[keyOf[label]] / ROUNDS).toFixed(1).padStart(7)} ms  ${extra}`);
     return s;
   };
-  const keyOf = { 'node -e 0 (process start)': 'node', 'containet-cni ADD': 'cnAdd', 'containet-cni DEL': 'cnDel', 'bridge ADD (Debian, Go)': 'brAdd', 'bridge DEL (Debian, Go)': 'brDel' };
-  console.log(`CNI ADD/DEL, ${ROUNDS} rounds interleaved, ${cpus().length} CPUs, load ${loadavg()[0].toFixed(2)}; bundle ${bundleCurrent() ? 'current' : 'MISSING (run pnpm build)'}`);
+  const keyOf = { 'node -e 0 (process start)': 'node', 'containet-cni ADD': 'cnAdd', 'containet-cni DEL': 'cnDel', 'compared ADD': 'cmpAdd', 'compared DEL': 'cmpDel', 'bridge ADD (Debian, Go)': 'brAdd', 'bridge DEL (Debian, Go)': 'brDel' };
+  console.log(`CNI ADD/DEL, ${ROUNDS} rounds interleaved, ${cpus().length} CPUs, load ${loadavg()[0].toFixed(2)}; bundle ${bundleCurrent() ? 'current' : 'MISSING (run pnpm build)'}, startup snapshot ${existsSync(join(root, 'packages/cni/dist/bundle/containet-cni.blob')) ? 'present' : 'none'}`);
   console.log(`${''.padEnd(34)} ${'median'.padStart(10)}  ${'p90'.padStart(10)}  ${'min'.padStart(10)}  ${'CPU'.padStart(10)}`);
   row('node -e 0 (process start)', samples.node);
-  for (const [label, key] of [['containet-cni ADD', 'cnAdd'], ['containet-cni DEL', 'cnDel']]) {
+  if (COMPARE) console.log(`compared: ${COMPARE}`);
+  const rows = [['containet-cni ADD', 'cnAdd'], ['containet-cni DEL', 'cnDel'], ...(COMPARE ? [['compared ADD', 'cmpAdd'], ['compared DEL', 'cmpDel']] : [])];
+  for (const [label, key] of rows) {
     const s = stats(samples[key]);
     row(label, samples[key], `(+${(s.median - n.median).toFixed(1)} ms median, +${(s.min - n.min).toFixed(1)} ms min, +${((cpu[key] - cpu.node) / ROUNDS).toFixed(1)} ms CPU over node -e 0)`);
   }

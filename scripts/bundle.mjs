@@ -13,7 +13,8 @@
 // bundle behaves as the modules do. koffi stays a runtime require.
 //
 // Usage: node scripts/bundle.mjs [NAME...]   (run by pnpm build; also pnpm bundle)
-import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -23,11 +24,12 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const { build } = createRequire(`${root}packages/containode/package.json`)('esbuild');
 
 // `common`: the modules of @containet/common that a target's static imports
-// may take (see commonCore below).
+// may take (see commonCore below). containode-oci's --net parser
+// (containet.net.N) takes address, which loads ip-address on first use.
 const TARGETS = {
-  'containode-oci': { pkg: 'containode', entry: 'dist/src/oci/main.js', common: ['errors', 'cli', 'native'] },
+  'containode-oci': { pkg: 'containode', entry: 'dist/src/oci/main.js', common: ['errors', 'cli', 'native', 'address'] },
   mocker: { pkg: 'mocker', entry: 'dist/src/main.js', common: ['errors', 'cli', 'settings'] },
-  'containet-cni': { pkg: 'cni', entry: 'dist/src/main.js', common: ['errors', 'cli', 'settings', 'native', 'identity', 'framing', 'fdpass', 'control-client'] },
+  'containet-cni': { pkg: 'cni', entry: 'dist/src/main.js', common: ['errors', 'cli', 'settings', 'native', 'identity', 'framing', 'fdpass', 'control-client', 'cni-records'], snapshot: true },
 };
 
 const keepImportMetaUrl = {
@@ -85,6 +87,8 @@ async function bundle(name) {
   const pkgDir = `${root}packages/${t.pkg}`;
   const outDir = `${pkgDir}/dist/bundle`;
   await mkdir(outDir, { recursive: true });
+  // A snapshot of the bundle about to be replaced must not run with the new one's inputs.
+  await rm(`${outDir}/${name}.blob`, { force: true });
   const result = await build({
     entryPoints: [`${pkgDir}/${t.entry}`],
     outfile: `${outDir}/${name}.cjs`,
@@ -114,8 +118,35 @@ async function bundle(name) {
   if (dynamic) throw new Error(`bundle ${name} contains a dynamic import (${dynamic[0].trim()}...): use require() for Node built-ins`);
   // Code caches of earlier builds of this bundle.
   for (const f of await readdir(outDir)) if (f.startsWith(`${name}.cjs.`) && f.endsWith('.v8cache')) await rm(`${outDir}/${f}`, { force: true });
+  if (t.snapshot) await buildSnapshot(`${outDir}/${name}`);
   const out = Object.values(result.metafile.outputs)[0];
   console.log(`bundled ${name}: ${Object.keys(result.metafile.inputs).length} modules, ${(out.bytes / 1024).toFixed(0)} KiB -> packages/${t.pkg}/dist/bundle/${name}.cjs`);
+}
+
+// `snapshot`: a V8 startup snapshot of the bundle, NAME.blob, that
+// bin/NAME.cjs starts from (node --snapshot-blob): the bundle's modules and
+// the Node built-ins they load are then initialised before the process
+// starts (containet-cni ADD: see bench/cni.mjs). The bundle's main module
+// names the function a run starts with when it sees --build-snapshot. A blob
+// only loads into the Node.js binary that made it; node refuses another's
+// with exit status 14, on which the launcher runs the bundle as before. Node
+// warns that net and child_process are not verified in snapshots: the
+// plugin's e2e tests run through it.
+async function buildSnapshot(base) {
+  const blob = `${base}.blob`;
+  const env = { ...process.env };
+  delete env.NODE_OPTIONS;
+  // A build of its own name, so that two builds at once each rename a whole blob.
+  const tmp = `${blob}.${process.pid}.tmp`;
+  const r = spawnSync(process.execPath, ['--no-warnings', '--snapshot-blob', tmp, '--build-snapshot', `${base}.cjs`], { encoding: 'utf8', env });
+  if (r.status !== 0) {
+    await rm(tmp, { force: true });
+    // The error's own line, not node's source excerpt or version trailer.
+    const why = r.stderr.split('\n').find((l) => /^\S*(Error|error)\b|^\[/.test(l.trim())) ?? r.stderr.trim().split('\n').pop();
+    console.warn(`bundle: no startup snapshot for ${base}.cjs (node --build-snapshot exited ${r.status ?? r.signal}: ${why?.trim()}); it runs without one`);
+    return;
+  }
+  await rename(tmp, blob);
 }
 
 const names = process.argv.slice(2);

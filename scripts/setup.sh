@@ -31,6 +31,8 @@ DEBS=(
   containernetworking-plugins  # CNI's host-local, bridge, portmap, bandwidth, firewall: containet-cni's IPAM, chaining tests, benchmark reference
   podman                 # a real CNI client (4.3 uses CNI) for containet-cni's tests
   containerd             # containerd 1.6 + ctr: a real client of containode-oci (its runc shim runs it) in containode's tests
+  bash-completion zsh    # the completion scripts below; their tests load them in both shells
+  man-db                 # man(1) for the man pages below; their tests render them with man -l
 )
 
 if [ "$(id -u)" != 0 ]; then
@@ -69,8 +71,21 @@ done
 mkdir -p /opt/cni/bin /usr/lib/cni
 ln -sfn "$PWD/packages/cni/bin/containet-cni.cjs" /opt/cni/bin/containet
 ln -sfn "$PWD/packages/cni/bin/containet-cni.cjs" /usr/lib/cni/containet
-# bash completion for containode, made from its own command definitions
-# (bash-completion loads it from here when `containode` is first completed).
-mkdir -p /usr/share/bash-completion/completions
-node packages/containode/bin/containode.js completion bash > /usr/share/bash-completion/completions/containode
+# Shell completion and man pages, each printed by its command from the
+# definitions it parses with (`NAME completion bash|zsh|man`): bash-completion
+# loads a command's script from its directory when the command is first
+# completed, Debian's zsh has vendor-completions on its fpath, and man finds
+# /usr/local/share/man. containode-oci's page is in section 8, as runc(8).
+mkdir -p /usr/share/bash-completion/completions /usr/share/zsh/vendor-completions /usr/local/share/man/man1 /usr/local/share/man/man8
+for bin in packages/containet/bin/containet.js packages/containode/bin/containode.js packages/containode/bin/containode-oci.cjs packages/mocker/bin/mocker.cjs; do
+  name=$(basename "$(basename "$bin" .cjs)" .js)
+  section=1
+  [ "$name" = containode-oci ] && section=8
+  node "$bin" completion bash > "/usr/share/bash-completion/completions/$name"
+  node "$bin" completion zsh > "/usr/share/zsh/vendor-completions/_$name"
+  node "$bin" completion man > "/usr/local/share/man/man$section/$name.$section"
+done
+# containet-cni is run by engines, not typed: a man page, no completion.
+node packages/cni/dist/src/print-manual.js > /usr/local/share/man/man8/containet-cni.8
+if command -v mandb >/dev/null 2>&1; then mandb -q /usr/local/share/man >/dev/null 2>&1 || true; fi
 echo "setup: done (containet, containode, containode-oci, mocker are on PATH)"

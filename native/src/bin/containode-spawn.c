@@ -305,8 +305,8 @@ int main(int argc, char **argv)
 	static const int ignored[] = { SIGINT, SIGQUIT, SIGHUP, SIGTSTP, SIGTTIN, SIGTTOU, SIGPIPE };
 	struct spawner sp = { .ctl = -1, .rep = -1, .sync = -1, .sigfd = -1 };
 	struct init_fds fds = { .console_sock = -1, .exec_fifo = -1, .host_proc = -1 };
-	int cgfd[MAX_CGROUPS], rep[2], syncp[2], r, i, tap = -1;
-	char errmsg[512], detail[512], mac[18];
+	int cgfd[MAX_CGROUPS], rep[2], syncp[2], r, i, taps[MAX_TAPS];
+	char errmsg[512], detail[512], macs[MAX_TAPS][18];
 	const char *step = "", *path = "";
 	sigset_t chld;
 
@@ -422,15 +422,17 @@ int main(int argc, char **argv)
 		close(cgfd[i]);
 	}
 	if (spec.ns_new[NS_NET]) {
-		r = net_setup(&spec, sp.pid, &tap, mac, &step, detail, sizeof(detail));
+		r = net_setup(&spec, sp.pid, taps, macs, &step, detail, sizeof(detail));
 		if (r)
 			fail(&sp, r, step, detail);
-		if (tap >= 0) {
-			r = ctl_sendf(sp.ctl, tap, "tap\t%s\t%s\n", spec.tap_name, mac);
-			close(tap);
-			if (r)
-				finish(&sp, 2);
+		/* One message per tap, in the order of the spec's tap lines. */
+		for (i = 0, r = 0; i < spec.n_taps; i++) {
+			if (!r)
+				r = ctl_sendf(sp.ctl, taps[i], "tap\t%s\t%s\n", spec.taps[i].name, macs[i]);
+			close(taps[i]);
 		}
+		if (r)
+			finish(&sp, 2);
 	}
 	if (ctl_sendf(sp.ctl, -1, "pid\t%d\n", sp.pid))
 		finish(&sp, 2);

@@ -4,6 +4,7 @@
  * naming the field: 6 when it is not JSON, 1 for a cniVersion this plugin
  * does not speak, 7 for a field with a wrong value.
  */
+import { parseBandwidth, type Bandwidth } from './bandwidth.js';
 import { CniError, CNI_ERR } from './errors.js';
 import type { CniDns, CniResult } from './result.js';
 import { isSupportedVersion, SUPPORTED_VERSIONS } from './versions.js';
@@ -29,6 +30,8 @@ export interface NetConf {
   dns: CniDns | undefined;
   prevResult: CniResult | undefined;
   validAttachments: ValidAttachment[] | undefined;
+  /** Shaping from the `bandwidth` capability (or the same fields in the configuration). */
+  bandwidth: Bandwidth | undefined;
   /** The whole configuration as it came, for delegated plugins (SPEC.md, section 4). */
   raw: Record<string, unknown>;
 }
@@ -94,6 +97,7 @@ export function parseNetConf(text: string): NetConf {
   let mac = optString(o, 'mac');
   const runtimeConfig = o['runtimeConfig'];
   if (isObject(runtimeConfig)) mac = optString(runtimeConfig, 'mac', 'runtimeConfig.mac') ?? mac;
+  const bandwidth = parseBandwidth(o, isObject(runtimeConfig) ? runtimeConfig : undefined);
   if (mac !== undefined && !MAC.test(mac)) throw bad('mac', mac, 'a MAC address as aa:bb:cc:dd:ee:ff');
   let ipamType: string | undefined;
   const ipam = o['ipam'];
@@ -128,6 +132,7 @@ export function parseNetConf(text: string): NetConf {
     dns: dns as CniDns | undefined,
     prevResult: (prev ?? undefined) as CniResult | undefined,
     validAttachments,
+    bandwidth,
     raw: o,
   };
 }

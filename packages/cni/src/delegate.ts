@@ -55,7 +55,11 @@ export function runDelegate(type: string, command: string, conf: Record<string, 
     maxBuffer: 1 << 20,
     timeout: 60_000,
   });
-  if (r.error) throw new CniError(CNI_ERR.DELEGATE, `running ${type} (${command}) failed`, `${file}: ${r.error.message}`, r.error);
+  // EPIPE writing stdin to a plugin that exited without reading it all: its
+  // status and output say what happened.
+  if (r.error && !((r.error as NodeJS.ErrnoException).code === 'EPIPE' && r.status !== null)) {
+    throw new CniError(CNI_ERR.DELEGATE, `running ${type} (${command}) failed`, `${file}: ${r.error.message}`, r.error);
+  }
   return interpret(type, command, r.status, r.signal, r.stdout.toString('utf8'));
 }
 

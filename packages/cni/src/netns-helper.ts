@@ -5,6 +5,7 @@
  * behind). One run per request; see the program's header for its commands.
  */
 import { spawnSync } from 'node:child_process';
+import { closeSync, readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { nativeHelper } from '@containet/common';
 
@@ -80,9 +81,36 @@ export function reopenTap(netns: string, ifname: string, fd: number, frame: Buff
   if (r.status !== 0) throw failure(r);
 }
 
+/**
+ * The `del` of CNI_IFNAME in CNI_NETNS that bin/containet-cni.cjs started
+ * for a DEL while Node was starting: its output (stdout and stderr) and an
+ * `exit N` line, read from the fd named by CONTAINET_CNI_DELETED_FD. Taken
+ * once, for that interface only; undefined when there is none.
+ */
+function takeEarlyDelete(netns: string, ifname: string): HelperRun | undefined {
+  const fdText = process.env['CONTAINET_CNI_DELETED_FD'];
+  if (!fdText || process.env['CNI_COMMAND'] !== 'DEL' || process.env['CNI_NETNS'] !== netns || process.env['CNI_IFNAME'] !== ifname) return undefined;
+  delete process.env['CONTAINET_CNI_DELETED_FD'];
+  const fd = Number(fdText);
+  let text: string;
+  try {
+    text = readFileSync(fd, 'utf8');
+  } catch {
+    return undefined;
+  } finally {
+    try {
+      closeSync(fd);
+    } catch {}
+  }
+  const m = /(?:^|\n)exit (\d+)\n?$/.exec(text);
+  if (!m) return undefined; // the helper did not finish: run it here
+  const output = text.slice(0, m.index).trim();
+  return { status: Number(m[1]), stdout: output, stderr: output };
+}
+
 /** Delete the interface; true when it was there. An absent namespace or link is not an error. */
 export function deleteTap(netns: string, ifname: string): boolean {
-  const r = runHelper(['del', netns, ifname]);
+  const r = takeEarlyDelete(netns, ifname) ?? runHelper(['del', netns, ifname]);
   if (r.status !== 0) throw failure(r);
   return r.stdout.trim() !== 'absent';
 }

@@ -94,7 +94,7 @@ export class SwitchConnection {
    * Send `body` now (pipelined after the hello) and return the promise of
    * its reply; an error reply rejects with the daemon's code and message.
    */
-  send(body: RequestBody<'detach'>): Promise<Record<string, unknown>> {
+  send(body: RequestBody<'detach' | 'port-set'>): Promise<Record<string, unknown>> {
     const id = this.#nextId++;
     const reply = this.#expect(id, body.op).then((m) => {
       if (m['ok'] !== true) throw replyError(m);

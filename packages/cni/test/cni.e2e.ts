@@ -2,15 +2,16 @@
  * The plugin driven as the CNI spec says (CNI_* environment, config on
  * stdin) for network namespaces the test makes, on a containet switch it
  * starts: ADD, ping through the switch, CHECK, STATUS, VERSION, GC, DEL
- * (twice, and with the namespace gone), a switch restart survived through
- * `containet-cni reattach`.
+ * (twice, and with the namespace gone), `containet-cni reattach`, a switch
+ * restart after which the switch re-attaches the pods by itself.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ControlClient } from '@containet/common';
-import { Cleanup, killAndWait, linkExists, makeNetns, pingFrom, run, sh, testIf, uniqueName, whyNoRoot } from '@containet/common/testing';
+import { Cleanup, killAndWait, linkExists, makeNetns, pingFrom, run, sh, testIf, uniqueName, waitFor, whyNoRoot } from '@containet/common/testing';
+import { portIdentity } from '@containet/cni';
 import { containerId, leases, netConf, PLUGIN, ports, privateDirs, runPlugin, startSwitch, type Attachment } from './helpers.js';
 
 const reason = whyNoRoot() ?? (existsSync('/usr/lib/cni/host-local') ? null : 'needs /usr/lib/cni/host-local (Debian containernetworking-plugins)');
@@ -107,40 +108,52 @@ testIf(test, reason, 'ADD two namespaces that ping each other; CHECK, STATUS, VE
   }
 });
 
-testIf(test, reason, 'a switch restart: the persistent taps stay, `containet-cni reattach` gives the new switch its ports back', async () => {
+testIf(test, reason, 'a switch restart: the persistent taps stay and the new switch re-attaches the recorded pods by itself; one it cannot is logged', async () => {
   const cleanup = new Cleanup();
   try {
     const { state, ipamData } = privateDirs(cleanup);
-    let sw = await startSwitch(cleanup);
+    // The switch finds the plugin's records where the plugin writes them.
+    const env = { CONTAINET_CNI_STATE: state };
+    let sw = await startSwitch(cleanup, [], undefined, undefined, env);
     const socket = sw.socket;
     const conf = netConf('cnirestart', socket, ipamData, '10.92.0.0/24');
     const nss: string[] = [];
     const ips: string[] = [];
-    for (let i = 0; i < 2; i++) {
-      const ns = await makeNetns(cleanup, 'cnicnr');
+    const nodes: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      // The third namespace is removed while the switch is down, so its clean-up tolerates its absence.
+      const ns = i < 2 ? await makeNetns(cleanup, 'cnicnr') : uniqueName('cnicnr');
+      if (i === 2) {
+        await sh('ip', 'netns', 'add', ns);
+        cleanup.add(`ip netns del ${ns}`, () => run('ip', ['netns', 'del', ns]));
+      }
       const att = { containerId: containerId(), netns: `/run/netns/${ns}`, ifname: 'eth0' };
       const r = await runPlugin({ command: 'ADD', att, state }, conf);
       assert.is(r.status, 0, r.stdout + r.stderr);
       cleanup.add(`DEL ${att.containerId}`, () => runPlugin({ command: 'DEL', att, state }, conf));
       nss.push(ns);
       ips.push(((r.json as any).ips[0].address as string).split('/')[0]!);
+      nodes.push(portIdentity(att.containerId, 'eth0'));
     }
     assert.is(await pingFrom(nss[0]!, ips[1]!, 1), 1);
     await killAndWait(sw.child, 'SIGKILL');
     assert.ok(await linkExists(nss[0]!, 'eth0'), 'the tap outlives the switch');
-    sw = await startSwitch(cleanup, [], socket);
-    assert.equal(await ports(socket), []);
-    assert.is(await pingFrom(nss[0]!, ips[1]!, 1, 1), 0, 'no path before reattach');
-    const r = await run(PLUGIN, ['reattach', '--json'], { env: { ...process.env, CONTAINET_CNI_STATE: state } });
-    assert.is(r.code, 0, r.stdout + r.stderr);
-    const out = JSON.parse(r.stdout) as { attached: string[]; failed: unknown[] };
-    assert.is(out.attached.length, 2);
-    assert.equal(out.failed, []);
-    assert.is(await pingFrom(nss[0]!, ips[1]!, 3), 3, 'connectivity back after reattach');
-    // A second run finds both present and attaches nothing.
-    const again = JSON.parse((await run(PLUGIN, ['reattach', '--json'], { env: { ...process.env, CONTAINET_CNI_STATE: state } })).stdout) as { attached: string[]; present: string[] };
-    assert.equal(again.attached, []);
-    assert.is(again.present.length, 2);
+    await sh('ip', 'netns', 'del', nss[2]!);
+    sw = await startSwitch(cleanup, [], socket, undefined, env);
+    // No manual step: the switch runs the plugin's reattach once it listens.
+    await waitFor(async () => (await ports(socket)).length === 2, 'the switch to re-attach the two pods', 20_000);
+    assert.equal((await ports(socket)).map((p) => p.node).sort(), nodes.slice(0, 2).sort());
+    assert.is(await pingFrom(nss[0]!, ips[1]!, 3), 3, 'connectivity back after the restart');
+    await waitFor(() => sw.log().includes('cni: re-attached 2 pod port(s)'), 'the outcome in the log', 10_000);
+    assert.match(sw.log(), new RegExp(`cni: cannot re-attach ${nodes[2]}: `));
+    assert.is(sw.child.exitCode, null, 'the switch carries on');
+    // By hand, the same finds both present and the third still missing.
+    const again = await run(PLUGIN, ['reattach', '--json', '--socket', socket], { env: { ...process.env, ...env } });
+    assert.is(again.code, 1);
+    const out = JSON.parse(again.stdout) as { attached: string[]; present: string[]; failed: Array<{ node: string }> };
+    assert.equal(out.attached, []);
+    assert.is(out.present.length, 2);
+    assert.equal(out.failed.map((f) => f.node), [nodes[2]]);
   } finally {
     await cleanup.run();
   }

@@ -7,7 +7,9 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { validateIdentity } from '@containet/common';
 import { attachmentMac, CniError, portIdentity } from '@containet/cni';
+import { portShaping } from '../src/bandwidth.js';
 import { parseNetConf } from '../src/config.js';
+import { runDelegate } from '../src/delegate.js';
 import { readEnvironment } from '../src/environment.js';
 import { routesToApply } from '../src/commands/add.js';
 
@@ -60,6 +62,33 @@ test('configuration: versions (code 1), JSON (6), fields (7)', () => {
   assert.is(codeOf(() => parseNetConf(JSON.stringify({ ...base, 'cni.dev/valid-attachments': [{ containerID: 1 }] }))), 7);
   const gc = parseNetConf(JSON.stringify({ ...base, 'cni.dev/valid-attachments': [{ containerID: ID, ifname: 'eth0' }] }));
   assert.equal(gc.validAttachments, [{ containerID: ID, ifname: 'eth0' }]);
+});
+
+test('bandwidth: runtimeConfig.bandwidth or the same fields in the config, as the bandwidth plugin reads them; ingress is the switch\'s out', () => {
+  const base = { cniVersion: '1.0.0', name: 'net1', type: 'containet', socket: '/run/c.sock' };
+  const bandwidth = { ingressRate: 8_000_000, ingressBurst: 80_000, egressRate: 2_000_000, egressBurst: 16_000 };
+  const conf = parseNetConf(JSON.stringify({ ...base, runtimeConfig: { bandwidth } }));
+  assert.equal(conf.bandwidth, bandwidth);
+  // tbf's limit as the plugin sets it: burst + 25 ms at the rate, in bytes.
+  assert.equal(portShaping(conf.bandwidth!), {
+    in: { rateBps: 2_000_000, queueLimitBytes: 2000 + 6250 },
+    out: { rateBps: 8_000_000, queueLimitBytes: 10_000 + 25_000 },
+  });
+  // Fields in the configuration win over the capability's.
+  assert.equal(parseNetConf(JSON.stringify({ ...base, egressRate: 1000, egressBurst: 800, runtimeConfig: { bandwidth } })).bandwidth, { ingressRate: 0, ingressBurst: 0, egressRate: 1000, egressBurst: 800 });
+  assert.equal(portShaping(parseNetConf(JSON.stringify({ ...base, egressRate: 1000, egressBurst: 800 })).bandwidth!), { in: { rateBps: 1000, queueLimitBytes: 103 } });
+  assert.is(parseNetConf(JSON.stringify({ ...base, runtimeConfig: { bandwidth: {} } })).bandwidth, undefined);
+  assert.is(parseNetConf(JSON.stringify(base)).bandwidth, undefined);
+  for (const bad of [{ ingressRate: 1000 }, { egressBurst: 1000 }, { ingressRate: -1, ingressBurst: 1 }, { egressRate: 1.5, egressBurst: 8 }, { ingressRate: 1, ingressBurst: 2 ** 35 }, 'fast']) {
+    assert.is(codeOf(() => parseNetConf(JSON.stringify({ ...base, runtimeConfig: { bandwidth: bad } }))), 7, JSON.stringify(bad));
+  }
+});
+
+test('a delegated plugin that exits without reading its configuration: its status decides, not the broken pipe', () => {
+  // More than a pipe holds (64 KiB), so the write meets the closed pipe every time.
+  const big = { cniVersion: '1.0.0', name: 'n', pad: 'x'.repeat(256 * 1024) };
+  assert.equal(runDelegate('true', 'DEL', big, ['/bin', '/usr/bin']), { output: undefined });
+  assert.is(codeOf(() => runDelegate('false', 'DEL', big, ['/bin', '/usr/bin'])), 103);
 });
 
 test('port identities: valid on the switch for 64-hex and odd ids, distinct per interface, stable', () => {

@@ -25,12 +25,11 @@ export interface Switch {
   log: () => string;
 }
 
-/** `containet -s SOCK ARGS` (inside namespace `ns` when given), up and answering. */
-export async function startSwitch(cleanup: Cleanup, args: string[] = [], socket = join(tmpdir(), `${uniqueName('cncni')}.sock`), ns?: string): Promise<Switch> {
+/** `containet -s SOCK ARGS` (inside namespace `ns` when given, with `env` added to the environment), up and answering. */
+export async function startSwitch(cleanup: Cleanup, args: string[] = [], socket = join(tmpdir(), `${uniqueName('cncni')}.sock`), ns?: string, env: Record<string, string> = {}): Promise<Switch> {
   const argv = [CONTAINET, '-s', socket, ...args];
-  const child = ns
-    ? spawn('ip', ['netns', 'exec', ns, process.execPath, ...argv], { stdio: ['ignore', 'ignore', 'pipe'] })
-    : spawn(process.execPath, argv, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const [file, fileArgs] = ns ? ['ip', ['netns', 'exec', ns, process.execPath, ...argv]] : [process.execPath, argv];
+  const child = spawn(file, fileArgs, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
   cleanup.add(`containet ${child.pid}`, () => killAndWait(child));
   let log = '';
   child.stderr!.on('data', (d) => (log += String(d)));

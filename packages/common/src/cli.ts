@@ -3,7 +3,7 @@
  * hint, the error's exit status; a stack trace only with --debug (or
  * CONTAINET_DEBUG=1).
  */
-import { ContainetError } from './errors.js';
+import { ContainetError, UsageError } from './errors.js';
 
 export function debugEnabled(argv: readonly string[] = process.argv): boolean {
   return argv.includes('--debug') || process.env['CONTAINET_DEBUG'] === '1';
@@ -39,4 +39,15 @@ export function runMain(prog: string, main: () => Promise<number | void>): void 
       process.exitCode = reportError(prog, err);
     },
   );
+}
+
+/**
+ * commander's parse errors as the suite's: `PROG: unknown option '--bogus'`
+ * with a hint to `PROG [COMMAND] --help`, exit 2 (commander itself prints
+ * `error: ...` and exits 1). Help and --version end well: undefined.
+ */
+export function usageFromCommander(prog: string, err: { message: string; exitCode: number }, command?: string): UsageError | undefined {
+  if (err.exitCode === 0) return undefined;
+  const what = err.message.replace(/^error: /, '').replace(/\.$/, '');
+  return new UsageError(what, `see ${prog}${command ? ` ${command}` : ''} --help`);
 }

@@ -11,3 +11,4 @@ export * from './settings.js';
 export * from './cli.js';
 export * from './control-client.js';
 export * from './host-gateway.js';
+export * from './cni-records.js';

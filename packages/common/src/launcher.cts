@@ -18,7 +18,8 @@ import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { Script } from 'node:vm';
 
-function isCurrent(inputs: string): boolean {
+/** Whether every file a bundle was made from still has the mtime recorded in `inputs` (NAME.inputs.json). */
+export function bundleIsCurrent(inputs: string): boolean {
   try {
     const list = JSON.parse(readFileSync(inputs, 'utf8')) as [string, number][];
     return list.length > 0 && list.every(([path, mtimeMs]) => statSync(path).mtimeMs === mtimeMs);
@@ -62,7 +63,7 @@ function runCached(file: string): void {
 
 /** Run `bundleDir/NAME.cjs` if it is current, else `modules()`. */
 export function launch(bundleDir: string, name: string, modules: () => Promise<unknown>): void {
-  if (isCurrent(`${bundleDir}/${name}.inputs.json`)) {
+  if (bundleIsCurrent(`${bundleDir}/${name}.inputs.json`)) {
     runCached(`${bundleDir}/${name}.cjs`);
     return;
   }

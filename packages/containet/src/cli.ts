@@ -3,8 +3,9 @@
  * its output printed. Nothing else lives here.
  */
 import { readFileSync } from 'node:fs';
-import { Command, CommanderError, Option } from 'commander';
+import { Argument, Command, CommanderError, Option } from 'commander';
 import { ContainetError, DEFAULT_SOCKET, UsageError } from '@containet/common';
+import { CLI_DOCUMENT_FORMATS, COMPLETION_HELP } from '@containet/common/cli-docs';
 import * as serve from './commands/serve.js';
 import * as ports from './commands/ports.js';
 import * as macs from './commands/macs.js';
@@ -189,6 +190,14 @@ export function program(): Command {
     .option('--debug', 'print stack traces of errors')
     .action(async (where: string | undefined, opts: top.TopOptions) => {
       process.stdout.write(await top.handler(opts, where === undefined ? [] : [where]));
+    });
+  prog
+    .command('completion')
+    .addArgument(new Argument('<format>', 'bash or zsh (a completion script), man (the man page)').choices(CLI_DOCUMENT_FORMATS))
+    .description(COMPLETION_HELP)
+    .action(async (format: string) => {
+      const [{ cliDocument }, { describeContainet }] = await Promise.all([import('@containet/common/cli-docs'), import('./manual.js')]);
+      process.stdout.write(cliDocument(describeContainet(prog, version()), format));
     });
   return prog;
 }

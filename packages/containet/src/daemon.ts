@@ -22,6 +22,7 @@ import { Subscriptions, type EventSink, type Subscription } from './subscription
 import { requestHandler } from './requests.js';
 import { PermanentDetaches } from './permanent-detaches.js';
 import type { VxlanSettings } from './vxlan.js';
+import { reattachCniPods, type CniReattach } from './cni-reattach.js';
 
 export { parseAttach } from './request-checks.js';
 export type { EventSink, Subscription } from './subscriptions.js';
@@ -59,6 +60,8 @@ export class Daemon {
   readonly dashboard = { clients: 0, refused: 0, dropped: 0 };
   #closed = false;
   #snapshots = new Map<boolean, { time: number; json: string }>();
+  /** The background re-attach of the CNI plugin's pods, while it runs. */
+  cniReattach: CniReattach | undefined;
 
   private constructor(sw: Switch, server: ControlServer, poller: FdPoller, parts: { subscriptions: Subscriptions; captures: Captures; hostPort: HostPort }) {
     this.switch = sw;
@@ -118,6 +121,7 @@ export class Daemon {
         throw err;
       }
       log(`listening on ${opts.socket} (MAC table ${opts.macTableSize} entries, aging ${opts.macAge} s)`);
+      daemon.cniReattach = reattachCniPods(opts.socket, log);
       return daemon;
     } catch (err) {
       sw?.close();
@@ -130,6 +134,7 @@ export class Daemon {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.cniReattach?.stop();
     this.subscriptions.close();
     await this.server.close();
     // Rules and ip_forward first: the subnet stops being routed before its port goes.

@@ -240,8 +240,11 @@ export class Switch extends EventEmitter {
     return info;
   }
 
-  /** Detach by port id or node identity. */
+  /** Detach by port id, NODE:IFNAME or node identity (all its ports). */
   detach(which: number | string, reason = 'detached'): PortInfo {
+    // A bare node detaches all its ports (a container leaving the switch); the first is returned.
+    const all = typeof which === 'string' && !which.includes(':') ? [...(this.#byNode.get(which) ?? [])] : [];
+    if (all.length > 1) return all.map((p) => this.detach(p, reason))[0]!;
     const rec = this.#ports.get(this.resolvePort(which))!;
     const info = this.#info(rec);
     this.datapath.removePort(rec.port);

@@ -13,8 +13,9 @@
  * hint and exit status 2 for a command line commander refuses, one line
  * and exit 1 without root, `--json` on listings.
  */
-import { Command, CommanderError, Option } from 'commander';
+import { Argument, Command, CommanderError, Option } from 'commander';
 import { ContainetError, UsageError } from '@containet/common';
+import { CLI_DOCUMENT_FORMATS, COMPLETION_HELP } from '@containet/common/cli-docs';
 import * as run from './commands/run.js';
 import type { CommandResult, ContainodeCommand } from './commands/types.js';
 import { addLimitOptions } from './limits/options.js';
@@ -56,6 +57,31 @@ function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
 
+/**
+ * An option that describes the one eth0 and may be given once: a second
+ * -s or -4 is refused instead of silently replacing the first (several
+ * interfaces are --net's).
+ */
+function once(flag: string): (value: string, previous: string | undefined) => string {
+  return (value, previous) => {
+    if (previous !== undefined) {
+      throw new UsageError(`${flag} given twice (${previous} and ${value}): ${flag} describes the one eth0`, 'for more interfaces give --net SOCK[,if=NAME][,ip=ADDR/LEN]... once per interface');
+    }
+    return value;
+  };
+}
+
+/**
+ * --net's values are kept as `netIf`: commander would otherwise pair
+ * `--net` with `-N, --no-net` (the same attribute, `net`), and -N would
+ * erase the list.
+ */
+class NetInterfaceOption extends Option {
+  override attributeName(): string {
+    return 'netIf';
+  }
+}
+
 /** The one message for a command run without root. */
 export function requireRoot(): void {
   if (process.getuid?.() !== 0) {
@@ -73,8 +99,14 @@ export function runProgram(onStatus: (code: number) => void, name = 'containode'
     .description(run.help)
     .usage('[options] [--] PROGRAM [ARGS...]')
     .argument('[program...]', 'program and its arguments')
-    .addOption(new Option('-s, --socket <path>', 'containet control socket: give the container a tap eth0 plugged into that switch'))
-    .option('-4, --ipv4 <addr[/mask]>', 'IPv4 address of eth0 (classful mask when none; needs -s)')
+    .addOption(new Option('-s, --socket <path>', 'containet control socket: give the container a tap eth0 plugged into that switch (once; more interfaces: --net)').argParser(once('-s')))
+    .addOption(new Option('-4, --ipv4 <addr[/mask]>', 'IPv4 address of eth0 (classful mask when none; needs -s; once)').argParser(once('-4')))
+    .addOption(
+      new NetInterfaceOption(
+        '--net <sock[,key=value...]>',
+        'one more interface, a tap on the switch at SOCK (repeatable): keys if=NAME (default the next free ethN), ip=ADDR/LEN and ip6=ADDR/LEN (repeatable), mac=MAC, mtu=N, vlan=ID or trunk=ID:ID...[,native=ID]',
+      ).argParser(collect),
+    )
     .option('-6, --ipv6 <addr/prefix>', 'IPv6 address of eth0 (repeatable; needs -s)', collect)
     .option('-g, --gateway <addr>', 'default route via this gateway (IPv4 or IPv6; repeatable)', collect)
     .option('-r, --root <dir>', 'root filesystem (read-only lower layer of an overlay) to pivot into')
@@ -182,7 +214,7 @@ export function managementProgram(name: string, onStatus: (code: number) => void
       cmd.argument('<id...>', 'container identities').option('-f, --force', 'stop a running container first (SIGKILL)').action((ids: string[], opts: object) => call(opts, ids));
       break;
     case 'completion':
-      cmd.argument('<shell>', 'bash').action((shell: string) => call({}, [shell]));
+      cmd.addArgument(new Argument('<format>', 'bash or zsh (a completion script), man (the man page)').choices(CLI_DOCUMENT_FORMATS)).action((format: string) => call({}, [format]));
       break;
   }
   return prog;
@@ -256,7 +288,7 @@ export async function main(argv: string[] = process.argv): Promise<number> {
   let rest: string[];
   if (first !== undefined && Object.hasOwn(MANAGEMENT, first)) {
     command = first;
-    const help = first === 'completion' ? 'Print a shell completion script (bash) made from these command definitions.' : (await MANAGEMENT[first]!()).help;
+    const help = first === 'completion' ? COMPLETION_HELP : (await MANAGEMENT[first]!()).help;
     program = managementProgram(first, onStatus, help);
     rest = args;
   } else if (first === 'run') {

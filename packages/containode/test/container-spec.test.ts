@@ -16,7 +16,7 @@ import { loadBundle, toContainerSpec } from '../src/oci/config.js';
 import { serializeSpec } from '../src/runtime/spec.js';
 
 const cgroup = { procsFiles: ['/sys/fs/cgroup/pids/x/cgroup.procs', '/sys/fs/cgroup/unified/x/cgroup.procs'] };
-const network = { tap: { ifname: 'eth0', mac: '02:00:00:00:00:01' }, addresses: ['10.9.0.2/24'], gateways: ['10.9.0.1'] };
+const network = { taps: [{ ifname: 'eth0', mac: '02:00:00:00:00:01', addresses: ['10.9.0.2/24'] }], routes: [{ ifname: 'eth0', gateway: '10.9.0.1' }] };
 
 /** The spawner lines newContainerSpec is responsible for. */
 function engineLines(text: string): string[] {

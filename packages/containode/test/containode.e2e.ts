@@ -282,7 +282,7 @@ testIf(test, noRoot, 'a switch that refuses the attach stops the start: the prog
     const marker = join(dir, 'ran');
     const r = await containode(['-i', id, '-r', root, '-s', sock, '-4', '10.78.0.2/24', 'sh', '-c', `touch /proc/1/root${marker}`]);
     assert.is(r.code, 1, r.stderr);
-    assert.match(r.stderr, /containet at .*refusing\.sock refused the attach: refused by the test switch/);
+    assert.match(r.stderr, /containet at .*refusing\.sock refused the attach of eth0: refused by the test switch/);
     assert.not.ok(existsSync(marker), 'the program did not run');
     assert.not.ok(existsSync(`${root}-${id}`), 'the top directory it made is gone');
     assert.not.ok(recordIds().includes(id), 'no record left');

@@ -70,8 +70,8 @@ test('bad combinations are usage errors', () => {
   usage(() => parseRunOptions({ user: 'app' }, ['x']), /names need a root filesystem/);
   usage(() => parseRunOptions({ mtu: '67', socket: '/s' }, ['x']), /invalid --mtu/);
   usage(() => parseRunOptions({ mtu: '65536', socket: '/s' }, ['x']), /invalid --mtu/);
-  assert.is(parseRunOptions({ mtu: '68', socket: '/s' }, ['x']).mtu, 68);
-  assert.is(parseRunOptions({ mtu: '65535', socket: '/s' }, ['x']).mtu, 65535);
+  assert.is(parseRunOptions({ mtu: '68', socket: '/s' }, ['x']).interfaces[0]!.mtu, 68);
+  assert.is(parseRunOptions({ mtu: '65535', socket: '/s' }, ['x']).interfaces[0]!.mtu, 65535);
 });
 
 test('users: uid[:gid], names from /etc/passwd and /etc/group, supplementary groups, symlinked files ignored', () => {

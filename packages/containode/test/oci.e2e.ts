@@ -749,6 +749,9 @@ testIf(test, noRoot, 'bad bundles: each gives a message naming the field, and no
       [(c) => (c['linux'].devices = [{ path: '/dev/x', type: 'q', major: 1, minor: 1 }]), 'linux.devices[0].type'],
       [(c) => (c['ociVersion'] = '2.0.0'), 'ociVersion'],
       [(c) => (c['annotations'] = { 'containet.ipv4': '10.0.0.2/24' }), 'containet.socket'],
+      [(c) => (c['annotations'] = { 'containet.net.1': '/tmp/x.sock,colour=blue' }), 'annotations.containet.net.1: --net /tmp/x.sock,colour=blue: unknown key colour=blue'],
+      [(c) => (c['annotations'] = { 'containet.net.1': '/tmp/x.sock,vlan=5000' }), 'annotations.containet.net.1: --net /tmp/x.sock,vlan=5000: invalid vlan=5000'],
+      [(c) => (c['annotations'] = { 'containet.net.x': '/tmp/x.sock' }), 'annotations.containet.net.x: unknown containet annotation'],
     ];
     for (const [mutate, msg] of cases) {
       const cfg = baseConfig(['true']);
@@ -919,6 +922,88 @@ testIf(test, noRoot ?? noContainet, 'containet.reattach: a keeper holds the tap 
     await waitFor(async () => (await ports()).length === 0, 'the port to go with the keeper');
     // Gone, or a zombie its new parent (a subreaper, maybe) has not reaped yet.
     await waitFor(() => !existsSync(`/proc/${keeper}`) || readFileSync(`/proc/${keeper}/stat`, 'utf8').split(') ')[1]?.startsWith('Z'), 'the keeper to end', 3000);
+  } finally {
+    await cleanup.run();
+  }
+});
+
+testIf(test, noRoot ?? noContainet, 'containet.net.N annotations: interfaces on two switches, kept by the keeper across a switch restart; delete removes every port', async () => {
+  const cleanup = new Cleanup();
+  try {
+    const dir = tempDir(cleanup, 'ocinet');
+    const s1 = join(dir, 'one.sock');
+    const s2 = join(dir, 'two.sock');
+    const startSwitch = async (sock: string) => {
+      const sw = start(process.execPath, [CONTAINET, '-s', sock]);
+      cleanup.add(`containet ${sw.pid}`, () => killAndWait(sw));
+      await waitFor(async () => (await run(process.execPath, [CONTAINET, 'status', '-s', sock])).code === 0, 'containet to answer', 10_000);
+      return sw;
+    };
+    await startSwitch(s1);
+    const second = await startSwitch(s2);
+    const ports = async (sock: string) =>
+      (JSON.parse((await run(process.execPath, [CONTAINET, 'ports', '-s', sock, '--json'])).stdout) as Array<{ node: string; ifname: string; addresses: string[] }>)
+        .map((p) => `${p.node} ${p.ifname} ${p.addresses.join(',')}`)
+        .sort();
+    const cfgA = baseConfig(['sleep', '60']);
+    cfgA['annotations'] = {
+      'containet.socket': s1,
+      'containet.ipv4': '10.81.0.1/24',
+      'containet.net.2': `${s2},if=lan2,ip=10.81.2.1/24`,
+      'containet.net.1': `${s2},ip=10.81.1.1/24`,
+      'containet.reattach': 'true',
+    };
+    const a = await makeBundle(cleanup, cfgA);
+    const idA = uniqueName('ocn');
+    deleteLater(cleanup, a, idA);
+    const ca = await oci(a, ['run', '--detach', '--bundle', a.dir, idA]);
+    assert.is(ca.code, 0, ca.stderr);
+    assert.equal(await ports(s1), [`${idA} eth0 10.81.0.1/24`]);
+    assert.equal(await ports(s2), [`${idA} eth1 10.81.1.1/24`, `${idA} lan2 10.81.2.1/24`], 'net.1 before net.2, eth1 unless named');
+    const b: Bundle = { ...a, dir: tempDir(cleanup, 'ocinetb') };
+    await sh('ln', '-s', a.rootfs, join(b.dir, 'rootfs'));
+    const ping = async (target: string) => {
+      const cfgB = baseConfig(['ping', '-c', '1', '-W', '1', target]);
+      cfgB['annotations'] = { 'containet.net.1': `${s2},ip=10.81.1.2/24` };
+      writeConfig(b, cfgB);
+      return (await oci(b, ['run', '--bundle', b.dir, uniqueName('ocnb')], { timeoutMs: 20_000 })).code;
+    };
+    assert.is(await ping('10.81.1.1'), 0, 'ping to eth1 on the second switch');
+
+    second.kill('SIGKILL');
+    await new Promise((r) => second.once('exit', r));
+    await startSwitch(s2);
+    await waitFor(async () => (await ping('10.81.1.1')) === 0, 'ping through the new switch', 10_000, 100);
+    assert.equal(await ports(s2), [`${idA} eth1 10.81.1.1/24`, `${idA} lan2 10.81.2.1/24`], 'the keeper re-attached both');
+
+    assert.is((await oci(a, ['delete', '--force', idA])).code, 0);
+    await waitFor(async () => (await ports(s1)).length === 0 && (await ports(s2)).length === 0, 'every port to go');
+  } finally {
+    await cleanup.run();
+  }
+});
+
+testIf(test, noRoot ?? noContainet, 'containet.net.N without containet.socket: persistent ports, two on one switch; delete detaches both', async () => {
+  const cleanup = new Cleanup();
+  try {
+    const dir = tempDir(cleanup, 'ocinetp');
+    const sock = join(dir, 'sw.sock');
+    const sw = start(process.execPath, [CONTAINET, '-s', sock]);
+    cleanup.add('stop containet', () => killAndWait(sw));
+    await waitFor(async () => (await run(process.execPath, [CONTAINET, 'status', '-s', sock])).code === 0, 'containet to answer', 10_000);
+    const cfg = baseConfig(['sleep', '60']);
+    cfg['annotations'] = { 'containet.net.1': `${sock},ip=10.82.0.1/24,mtu=1400`, 'containet.net.2': `${sock},ip=10.82.1.1/24` };
+    const a = await makeBundle(cleanup, cfg);
+    const id = uniqueName('ocp');
+    deleteLater(cleanup, a, id);
+    const c = await oci(a, ['run', '--detach', '--bundle', a.dir, id]);
+    assert.is(c.code, 0, c.stderr);
+    const ports = async () => (JSON.parse((await run(process.execPath, [CONTAINET, 'ports', '-s', sock, '--json'])).stdout) as Array<{ node: string; ifname: string }>).map((p) => `${p.node} ${p.ifname}`).sort();
+    assert.equal(await ports(), [`${id} eth0`, `${id} eth1`]);
+    const ex = await oci(a, ['exec', id, 'cat', '/sys/class/net/eth0/mtu']);
+    assert.is(ex.stdout.trim(), '1400', ex.stderr);
+    assert.is((await oci(a, ['delete', '--force', id])).code, 0);
+    await waitFor(async () => (await ports()).length === 0, 'both ports to go');
   } finally {
     await cleanup.run();
   }

@@ -21,7 +21,7 @@ test('global options in the forms urfave/cli accepts, stopping at the command', 
   assert.equal(p.operands, ['kill', '--all', 'id']);
   assert.throws(() => parseOptions(['--nope', 'state'], GLOBAL_OPTIONS, 'containode-oci'), (e: { code: string; message: string }) => e.code === 'CN_USAGE' && e.message.includes('--nope'));
   assert.throws(() => parseOptions(['--root'], GLOBAL_OPTIONS, 'containode-oci'), /needs a value/);
-  const rep = parseOptions(['-e', 'A=1', '--env=B=2', 'id', 'sh', '-c', 'x'], [{ name: 'env', short: 'e', value: true, repeat: true }], 'exec');
+  const rep = parseOptions(['-e', 'A=1', '--env=B=2', 'id', 'sh', '-c', 'x'], [{ name: 'env', short: 'e', value: true, repeat: true, help: 'an environment variable' }], 'exec');
   assert.equal(rep.options, { env: ['A=1', 'B=2'] });
   assert.equal(rep.operands, ['id', 'sh', '-c', 'x']);
 });

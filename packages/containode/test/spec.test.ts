@@ -13,7 +13,7 @@ test('serializeSpec writes one escaped directive per line, ending with end', () 
     rootfs: { path: '/r', readonly: true, overlay: { lower: ['/a', '/b'], upper: '/u', work: '/w' } },
     mounts: [{ source: 'tmpfs', destination: '/t', type: 'tmpfs', options: ['nosuid', 'size=1m'] }, { source: '', destination: '/e', type: '', options: [] }],
     devices: [{ path: '/dev/x', type: 'c', major: 1, minor: 3, fileMode: 0o640 }],
-    network: { tap: { ifname: 'eth0', mac: '02:00:00:00:00:01' }, addresses: ['10.0.0.2/24'], gateways: ['10.0.0.1'] },
+    network: { taps: [{ ifname: 'eth0', mac: '02:00:00:00:00:01', addresses: ['10.0.0.2/24'] }], routes: [{ ifname: 'eth0', gateway: '10.0.0.1' }] },
     process: {
       args: ['sh', '-c', 'echo "a\tb"\necho \\'],
       env: ['A=1'],
@@ -47,8 +47,8 @@ test('serializeSpec writes one escaped directive per line, ending with end', () 
 
 test('run options: addresses, gateways, defaults and their errors', () => {
   const o = parseRunOptions({ socket: '/tmp/s.sock', ipv4: '10.1.2.3', ipv6: ['fd00::2/64'], gateway: ['10.0.0.1'], identity: 'web', env: ['PATH=/x', 'A=b=c'] }, ['sh']);
-  assert.equal(o.addresses, ['10.1.2.3/8', 'fd00::2/64'], 'classful /8 for 10.x without a mask');
-  assert.equal(o.gateways, ['10.0.0.1']);
+  assert.equal(o.interfaces.map((i) => [i.ifname, i.addresses]), [['eth0', ['10.1.2.3/8', 'fd00::2/64']]], 'classful /8 for 10.x without a mask');
+  assert.equal(o.routes, [{ ifname: 'eth0', gateway: '10.0.0.1' }]);
   assert.is(o.id, 'web');
   assert.ok(o.env.includes('PATH=/x') && !o.env.some((e) => e.startsWith('PATH=/usr')), '-e overrides a default');
   assert.ok(o.env.includes('HOSTNAME=web') && o.env.includes('HOME=/root') && o.env.includes('A=b=c'));

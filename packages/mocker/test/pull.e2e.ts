@@ -412,6 +412,20 @@ test('CLI usage errors are one line with a hint and exit 2', async () => {
     assert.is(i.status, 3);
     assert.is(i.stderr.split('\n')[0], 'mocker: no such image: docker.io/library/alpine:latest');
     assert.not.match(i.stderr, /at .*\.js/, 'no stack trace');
+    // commander's own parse errors take the same form: one line, a hint, exit 2.
+    for (const [args, line, hint] of [
+      [['--bogus'], "mocker: unknown option '--bogus'", 'mocker --help'],
+      [['pull', '--nope', 'x'], "mocker: unknown option '--nope'", 'mocker pull --help'],
+      [['pull'], "mocker: missing required argument 'name'", 'mocker pull --help'],
+      [['frob'], "mocker: unknown command 'frob'", 'mocker --help'],
+    ] as const) {
+      const u = await mocker(store, [...args]);
+      assert.is(u.status, 2, args.join(' '));
+      assert.is(u.stderr, `${line}\nmocker: hint: see ${hint}\n`);
+    }
+    const v = await mocker(store, ['--version']);
+    assert.is(v.status, 0);
+    assert.match(v.stdout, /^\d+\.\d+\.\d+\n$/);
   } finally {
     rmSync(store, { recursive: true, force: true });
   }

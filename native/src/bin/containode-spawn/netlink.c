@@ -37,21 +37,51 @@ static int ifindex_of(int sock, const char *name, unsigned char *mac)
 	return ifr.ifr_ifindex;
 }
 
-/* net_setup() - in the network namespace of @pid: lo up, and with a tap
- * line: the tap, its MAC/MTU, up, addresses and default routes. The
- * spawner's own namespace is restored before returning.
- * Return: 0 with the tap fd in *@tap_fd (or -1) and its MAC in @mac_out
- * (18 bytes), or -errno with the failing step and its argument.
+/* One tap of the spec: made, MAC and MTU set, up. Return: its fd or -errno. */
+static int tap_setup(int nl, int ioc, const struct tap_ent *t, const char **step,
+		     char *detail, unsigned long cap)
+{
+	char ifname[IFNAMSIZ] = "";
+	unsigned char mac[6];
+	int fd, idx, r;
+
+	snprintf(detail, cap, "%s", t->name);
+	fd = tap_open(t->name, 0, ifname, step);
+	if (fd < 0)
+		return fd;
+	*step = "rtnetlink(link set)";
+	if (t->mac && nl_mac_parse(t->mac, mac)) {
+		snprintf(detail, cap, "MAC %s", t->mac);
+		close(fd);
+		return -EINVAL;
+	}
+	idx = ifindex_of(ioc, ifname, NULL);
+	r = idx < 0 ? idx : nl_link_set(nl, idx, t->mac ? mac : NULL, t->mtu);
+	if (r) {
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+/* net_setup() - in the network namespace of @pid: lo up, and each tap
+ * line's tap with its MAC/MTU, up, then the addresses and default routes.
+ * The spawner's own namespace is restored before returning.
+ * Return: 0 with the taps' fds in @tap_fds and their MACs in @macs (in
+ * the order of the spec's tap lines), or -errno with the failing step and
+ * its argument (no fd left open then).
  */
-int net_setup(const struct spec *s, int pid, int *tap_fd, char *mac_out,
+int net_setup(const struct spec *s, int pid, int *tap_fds, char (*macs)[18],
 	      const char **step, char *detail, unsigned long cap)
 {
-	char path[64], ifname[IFNAMSIZ] = "";
+	char path[64];
 	unsigned char mac[6];
 	int self = -1, target = -1, nl = -1, ioc = -1, idx, r = 0, i;
 
-	*tap_fd = -1;
-	mac_out[0] = '\0';
+	for (i = 0; i < s->n_taps; i++) {
+		tap_fds[i] = -1;
+		macs[i][0] = '\0';
+	}
 	snprintf(path, sizeof(path), "/proc/%d/ns/net", pid);
 	self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
 	target = open(path, O_RDONLY | O_CLOEXEC);
@@ -79,25 +109,15 @@ int net_setup(const struct spec *s, int pid, int *tap_fd, char *mac_out,
 	snprintf(detail, cap, "lo");
 	idx = ifindex_of(ioc, "lo", NULL);
 	r = idx < 0 ? idx : nl_link_set(nl, idx, NULL, 0);
-	if (r || !s->tap_name)
-		goto back;
-
-	snprintf(detail, cap, "%s", s->tap_name);
-	r = tap_open(s->tap_name, 0, ifname, step);
-	if (r < 0)
-		goto back;
-	*tap_fd = r;
-	r = 0;
-	*step = "rtnetlink(link set)";
-	if (s->tap_mac && nl_mac_parse(s->tap_mac, mac)) {
-		r = -EINVAL;
-		snprintf(detail, cap, "MAC %s", s->tap_mac);
-		goto back;
-	}
-	idx = ifindex_of(ioc, ifname, NULL);
-	r = idx < 0 ? idx : nl_link_set(nl, idx, s->tap_mac ? mac : NULL, s->tap_mtu);
 	if (r)
 		goto back;
+	for (i = 0; i < s->n_taps; i++) {
+		r = tap_setup(nl, ioc, &s->taps[i], step, detail, cap);
+		if (r < 0)
+			goto back;
+		tap_fds[i] = r;
+		r = 0;
+	}
 	for (i = 0; i < s->n_addrs; i++) {
 		int ai = ifindex_of(ioc, s->addr_if[i], NULL);
 
@@ -116,23 +136,27 @@ int net_setup(const struct spec *s, int pid, int *tap_fd, char *mac_out,
 		if (r)
 			goto back;
 	}
-	r = ifindex_of(ioc, ifname, mac);
-	if (r < 0) {
-		*step = "ioctl(SIOCGIFHWADDR)";
-		goto back;
+	for (i = 0; i < s->n_taps; i++) {
+		r = ifindex_of(ioc, s->taps[i].name, mac);
+		if (r < 0) {
+			*step = "ioctl(SIOCGIFHWADDR)";
+			snprintf(detail, cap, "%s", s->taps[i].name);
+			goto back;
+		}
+		r = 0;
+		snprintf(macs[i], 18, "%02x:%02x:%02x:%02x:%02x:%02x",
+			 mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
 	}
-	r = 0;
-	snprintf(mac_out, 18, "%02x:%02x:%02x:%02x:%02x:%02x",
-		 mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
 back:
 	if (setns(self, CLONE_NEWNET) < 0 && !r) {
 		r = -errno;
 		*step = "setns(back)";
 	}
 out:
-	if (r && *tap_fd >= 0) {
-		close(*tap_fd);
-		*tap_fd = -1;
+	for (i = 0; r && i < s->n_taps; i++) {
+		if (tap_fds[i] >= 0)
+			close(tap_fds[i]);
+		tap_fds[i] = -1;
 	}
 	if (nl >= 0)
 		close(nl);

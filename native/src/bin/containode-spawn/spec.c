@@ -315,11 +315,15 @@ static int spec_line(struct spec *s, char **f, int n)
 		s->cgroup_procs[s->n_cgroups++] = f[1];
 	} else if (!strcmp(k, "tap")) {
 		NEED(4);
-		if (!*f[1] || strlen(f[1]) >= 16 || parse_ulong(f[3], &u, 10) || u > 65535)
+		if (!*f[1] || strlen(f[1]) >= 16 || parse_ulong(f[3], &u, 10) || u > 65535 ||
+		    s->n_taps >= MAX_TAPS)
 			return -1;
-		s->tap_name = f[1];
-		s->tap_mac = strcmp(f[2], "-") ? f[2] : NULL;
-		s->tap_mtu = (unsigned int)u;
+		for (i = 0; i < s->n_taps; i++)
+			if (!strcmp(s->taps[i].name, f[1]))
+				return -1;
+		s->taps[s->n_taps].name = f[1];
+		s->taps[s->n_taps].mac = strcmp(f[2], "-") ? f[2] : NULL;
+		s->taps[s->n_taps++].mtu = (unsigned int)u;
 	} else if (!strcmp(k, "addr")) {
 		NEED(3);
 		if (s->n_addrs >= MAX_ADDRS)
@@ -450,7 +454,7 @@ static const char *spec_check(const struct spec *s)
 		return "rootfs, overlay, mounts, devices, masked and readonly paths need 'ns mount new'";
 	if (s->ov_lower && !s->rootfs)
 		return "overlay needs a rootfs line (the overlay is mounted on it)";
-	if (s->tap_name && !s->ns_new[NS_NET])
+	if (s->n_taps && !s->ns_new[NS_NET])
 		return "tap needs 'ns net new'";
 	/* A joined uts namespace gets the name too, as runc sets it there. */
 	if ((s->hostname || s->domainname) && !s->ns_new[NS_UTS] && !s->ns_path[NS_UTS])

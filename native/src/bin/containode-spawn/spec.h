@@ -22,6 +22,7 @@ enum ns_type { NS_USER, NS_PID, NS_MOUNT, NS_UTS, NS_IPC, NS_NET, NS_CGROUP, NS_
 #define MAX_RLIMITS	32
 #define MAX_CGROUPS	32
 #define MAX_ADDRS	32
+#define MAX_TAPS	16	/* interfaces per container (containode --net) */
 #define MAX_GROUPS	64
 #define MAX_CLEANUP	64
 #define MAX_IDMAP	4096	/* bytes of uid_map text, the kernel's limit is a page */
@@ -80,8 +81,11 @@ struct spec {
 	struct device_rule device_rules[MAX_DEVICE_RULES];
 	int n_device_rules;
 	int n_cgroups;
-	const char *tap_name, *tap_mac;
-	unsigned int tap_mtu;
+	struct tap_ent {
+		const char *name, *mac;	/* mac NULL: the kernel's random one */
+		unsigned int mtu;	/* 0: the default */
+	} taps[MAX_TAPS];
+	int n_taps;
 	const char *addr_if[MAX_ADDRS], *addr[MAX_ADDRS];
 	int n_addrs;
 	const char *route_if[MAX_ADDRS], *route_gw[MAX_ADDRS];

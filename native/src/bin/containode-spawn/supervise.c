@@ -13,6 +13,9 @@
  *     open (so eth0 and its switch port live on) and has the new init join;
  *   - DIR/supervisor says who it is, the init's pid and start time, the
  *     state, the restart count and the last exit status;
+ *   - with `switch_attach` lines it holds the container's switch ports
+ *     (switchlink.c): they go when it ends and come back after a switch
+ *     restart;
  *   - at the end it removes the cgroups and runs the spec's cleanup lines.
  * A file DIR/stop (containode stop and rm) means: no restart.
  */
@@ -35,12 +38,14 @@
 #include "report.h"
 #include "rmtree.h"
 #include "supervise.h"
+#include "switchlink.h"
 
 enum restart_policy { RESTART_NO, RESTART_ON_FAILURE, RESTART_ALWAYS };
 
 #define MAX_FINAL	64
 #define MAX_CG		32
 #define MAX_FDS		8
+#define MAX_LINKS	16	/* switch_attach lines: containode's MAX_TAPS */
 #define BACKOFF_MAX_MS	10000
 
 /* Lines from the child spawner, with the descriptors some carry (tap, console). */
@@ -72,6 +77,8 @@ static struct {
 	int n_cgroups;
 	struct linebuf caller_lb;
 	struct fdlines child_lb;
+	struct switchlink links[MAX_LINKS];
+	int n_links, links_attached;
 } sv;
 
 /* Undo the wire escapes (SPAWN.md): \\ \t \n. Return: a new string or NULL. */
@@ -215,6 +222,22 @@ static int read_spec(void)
 		}
 		if (!strcmp(key, "mode") && strcmp(line, "mode\tattached"))
 			return -EINVAL;
+		/* Ours alone: IFNAME SOCKET REQUEST-JSON; the tap comes from the child. */
+		if (!strcmp(key, "switch_attach")) {
+			char *f2 = tab ? strchr(tab + 1, '\t') : NULL, *f3 = f2 ? strchr(f2 + 1, '\t') : NULL;
+			char *ifname, *sock, *req;
+
+			if (!f3 || sv.n_links >= MAX_LINKS)
+				return -EINVAL;
+			*f2 = *f3 = '\0';
+			ifname = unescape_dup(tab + 1);
+			sock = unescape_dup(f2 + 1);
+			req = unescape_dup(f3 + 1);
+			if (!ifname || !sock || !req || !*req || req[strlen(req) - 1] != '}')
+				return -EINVAL;
+			switchlink_init(&sv.links[sv.n_links++], ifname, sock, req);
+			continue;
+		}
 		if (!strcmp(key, "cgroup_procs") && tab && sv.n_cgroups < MAX_CG) {
 			char *dir = unescape_dup(tab + 1), *slash = dir ? strrchr(dir, '/') : NULL;
 
@@ -322,6 +345,35 @@ static long child_recv(void)
 	return n;
 }
 
+/* A tap from the child whose interface has a switch link: our own copy of it. */
+static void keep_tap(const char *fields, int fd)
+{
+	size_t n = strcspn(fields, "\t");
+	int i;
+
+	for (i = 0; i < sv.n_links; i++) {
+		if (strlen(sv.links[i].ifname) == n && !strncmp(sv.links[i].ifname, fields, n) && sv.links[i].tap < 0)
+			sv.links[i].tap = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	}
+}
+
+/* The first start's attaches, before the caller hears `pid`: each reply
+ * goes to the caller as `attach IFNAME JSON`, who fails the start on a
+ * refusal (its abort then ends us, and the ports with our connections).
+ */
+static void attach_links(void)
+{
+	char reply[SWITCHLINK_REPLY_MAX];
+	int i;
+
+	sv.links_attached = 1;
+	for (i = 0; i < sv.n_links; i++) {
+		switchlink_attach(&sv.links[i], reply, sizeof(reply));
+		if (sv.caller >= 0)
+			ctl_sendf(sv.caller, -1, "attach\t%s\t%s\n", sv.links[i].ifname, reply);
+	}
+}
+
 static void on_child_line(char *line)
 {
 	int fd = -1;
@@ -331,6 +383,8 @@ static void on_child_line(char *line)
 		fd = sv.child_lb.fds[0];
 		memmove(sv.child_lb.fds, sv.child_lb.fds + 1, sizeof(int) * (size_t)--sv.child_lb.nfds);
 	}
+	if (!strncmp(line, "tap\t", 4) && fd >= 0)
+		keep_tap(line + 4, fd);
 	if (!strncmp(line, "pid\t", 4)) {
 		char path[64];
 
@@ -341,6 +395,8 @@ static void on_child_line(char *line)
 			sv.netns = open(path, O_RDONLY | O_CLOEXEC);
 		}
 		write_status("starting");
+		if (sv.caller >= 0 && !sv.links_attached)
+			attach_links();
 		/* A restart has no caller to say go. */
 		if (sv.caller < 0)
 			ctl_send(sv.child, "go\n", -1);
@@ -431,6 +487,9 @@ static void __attribute__((noreturn)) finish(void)
 	const struct timespec tick = { 0, 10 * 1000 * 1000 };
 	int i, tries;
 
+	/* The ports first: a container that ended leaves its switches at once. */
+	for (i = 0; i < sv.n_links; i++)
+		switchlink_close(&sv.links[i]);
 	drain_logs();
 	logfile_flush(&sv.log);
 	write_status("exited");
@@ -568,16 +627,29 @@ int supervise_main(const char *ctl_addr, const char *conf)
 		finish();
 	}
 	for (;;) {
-		struct pollfd p[5] = {
+		struct pollfd p[5 + MAX_LINKS] = {
 			{ .fd = sv.sigfd, .events = POLLIN }, { .fd = sv.caller, .events = POLLIN },
 			{ .fd = sv.child, .events = POLLIN }, { .fd = sv.out, .events = POLLIN },
 			{ .fd = sv.err, .events = POLLIN },
 		};
-		long long wait = restart_at < 0 ? -1 : restart_at - now_ms();
+		long long wake = restart_at, wait, now;
 		struct signalfd_siginfo si;
 
-		if (poll(p, 5, restart_at < 0 ? -1 : (int)(wait < 0 ? 0 : wait)) < 0 && errno != EINTR)
+		for (i = 0; i < sv.n_links; i++) {
+			p[5 + i].fd = sv.links[i].conn;
+			p[5 + i].events = POLLIN;
+			if (sv.links[i].retry_at >= 0 && (wake < 0 || sv.links[i].retry_at < wake))
+				wake = sv.links[i].retry_at;
+		}
+		wait = wake < 0 ? -1 : wake - now_ms();
+		if (poll(p, (nfds_t)(5 + sv.n_links), wake < 0 ? -1 : (int)(wait < 0 ? 0 : wait)) < 0 && errno != EINTR)
 			finish();
+		now = now_ms();
+		for (i = 0; i < sv.n_links; i++) {
+			if (p[5 + i].revents && sv.links[i].conn >= 0)
+				switchlink_readable(&sv.links[i], now);
+			switchlink_retry(&sv.links[i], now);
+		}
 		if (p[3].revents)
 			logfile_copy(&sv.log, &sv.log.out, sv.out);
 		if (p[4].revents)

@@ -9,10 +9,11 @@ import { statSync } from 'node:fs';
 import { CniError, CNI_ERR, fromSwitchError } from '../errors.js';
 import type { NetConf } from '../config.js';
 import type { CniEnvironment } from '../environment.js';
+import { applyShaping, portShaping } from '../bandwidth.js';
 import { ipamAdd, ipamOther } from '../delegate.js';
 import { createTap, deleteTap, NetnsError } from '../netns-helper.js';
 import { attachmentMac, portIdentity } from '../port-identity.js';
-import { writeRecord } from '../records.js';
+import { writeCniRecord } from '@containet/common';
 import type { CniIpConfig, CniResult, CniRoute } from '../result.js';
 import { SwitchConnection } from '../switch-attach.js';
 import { detachPort } from '../switch-requests.js';
@@ -106,7 +107,16 @@ export async function add(env: CniEnvironment, conf: NetConf): Promise<CniResult
       throw fromSwitchError(err, socket);
     }
     undo.push(() => void detachPort(socket, node).catch(() => {}));
-    writeRecord({
+    const shaping = conf.bandwidth ? portShaping(conf.bandwidth) : undefined;
+    if (shaping) {
+      try {
+        await applyShaping(sw, node, shaping);
+      } catch (err) {
+        const e = fromSwitchError(err, socket);
+        throw new CniError(e.code, `the containet switch at ${socket} cannot shape the port (bandwidth)`, e.details, err);
+      }
+    }
+    writeCniRecord({
       version: 1,
       network: conf.name,
       containerId: env.containerId,
@@ -118,6 +128,7 @@ export async function add(env: CniEnvironment, conf: NetConf): Promise<CniResult
       mtu,
       ipam,
       config: ipamConf,
+      ...(shaping ? { impair: shaping } : {}),
       createdAt: new Date().toISOString(),
     });
     return buildResult(conf, env, tapMac, mtu, ips, ipam?.routes ?? [], ipam);

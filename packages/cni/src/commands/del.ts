@@ -11,7 +11,7 @@ import { CniError, CNI_ERR } from '../errors.js';
 import { ipamOtherAsync } from '../delegate.js';
 import { deleteTap } from '../netns-helper.js';
 import { portIdentity } from '../port-identity.js';
-import { readRecord, removeRecord, type AttachmentRecord } from '../records.js';
+import { readCniRecord, removeCniRecord, type CniAttachmentRecord } from '@containet/common';
 import { SwitchConnection } from '../switch-attach.js';
 
 export interface Teardown {
@@ -60,11 +60,11 @@ export async function teardown(t: Teardown): Promise<string[]> {
   await released;
   await detached;
   sw?.close();
-  if (!errors.length) removeRecord(t.network, t.containerId, t.ifname);
+  if (!errors.length) removeCniRecord(t.network, t.containerId, t.ifname);
   return errors;
 }
 
-export function teardownOfRecord(rec: AttachmentRecord, path: string[]): Teardown {
+export function teardownOfRecord(rec: CniAttachmentRecord, path: string[]): Teardown {
   const ipam = rec.config['ipam'] as { type?: unknown } | undefined;
   return {
     network: rec.network,
@@ -79,7 +79,7 @@ export function teardownOfRecord(rec: AttachmentRecord, path: string[]): Teardow
 }
 
 export async function del(env: CniEnvironment, conf: NetConf): Promise<void> {
-  const rec = readRecord(conf.name, env.containerId, env.ifname);
+  const rec = readCniRecord(conf.name, env.containerId, env.ifname);
   const ipamConf = { ...conf.raw };
   delete ipamConf['prevResult'];
   const errors = await teardown({

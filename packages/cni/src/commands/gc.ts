@@ -10,7 +10,7 @@ import type { CniEnvironment } from '../environment.js';
 import { CniError, CNI_ERR } from '../errors.js';
 import { ipamOther, ipamSpeaks110 } from '../delegate.js';
 import { PORT_PREFIX } from '../port-identity.js';
-import { listRecords } from '../records.js';
+import { listCniRecords } from '@containet/common';
 import { detachPort, listPorts } from '../switch-requests.js';
 import { teardown, teardownOfRecord } from './del.js';
 
@@ -23,7 +23,7 @@ export async function gc(env: CniEnvironment, conf: NetConf): Promise<GcOutcome>
   const valid = new Set((conf.validAttachments ?? []).map((a) => `${a.containerID}\0${a.ifname}`));
   const errors: string[] = [];
   const removed: string[] = [];
-  for (const rec of listRecords(conf.name)) {
+  for (const rec of listCniRecords(conf.name)) {
     if (valid.has(`${rec.containerId}\0${rec.ifname}`)) continue;
     const errs = await teardown(teardownOfRecord(rec, env.path));
     if (errs.length) errors.push(...errs);
@@ -31,7 +31,7 @@ export async function gc(env: CniEnvironment, conf: NetConf): Promise<GcOutcome>
   }
   const detached: string[] = [];
   if (conf.socket) {
-    const claimed = new Set(listRecords().map((r) => r.node));
+    const claimed = new Set(listCniRecords().map((r) => r.node));
     try {
       for (const p of await listPorts(conf.socket)) {
         if (!p.node.startsWith(PORT_PREFIX) || claimed.has(p.node)) continue;

@@ -4,12 +4,14 @@
  * plugin runs once per container, so after a switch restart nobody would
  * hand over the pods' taps again; the taps are persistent (TUNSETPERSIST)
  * and stay in the pods' namespaces, and the records say where, so the netns
- * helper re-opens each one and sends it with a persistent attach. Meant for
- * the switch's start-up (systemd ExecStartPost=, or the daemon itself).
+ * helper re-opens each one and sends it with a persistent attach, and the
+ * port gets its shaping (`bandwidth`) again. The switch runs this itself
+ * when it starts (containet's cni-reattach.ts); by hand it is safe at any
+ * time, since ports the switch has are left alone.
  */
-import { UsageError } from '@containet/common';
+import { cniRecordsOfSocket, listCniRecords, UsageError, type CniAttachmentRecord } from '@containet/common';
+import { applyShaping } from '../bandwidth.js';
 import { reopenTap, NetnsError } from '../netns-helper.js';
-import { listRecords, type AttachmentRecord } from '../records.js';
 import { SwitchConnection } from '../switch-attach.js';
 import { listPorts } from '../switch-requests.js';
 
@@ -42,7 +44,7 @@ export function parseArgs(args: string[]): ReattachOptions & { json: boolean } {
   return opts;
 }
 
-async function attachOne(rec: AttachmentRecord): Promise<void> {
+async function attachOne(rec: CniAttachmentRecord): Promise<void> {
   const sw = await SwitchConnection.open(rec.socket);
   try {
     const addresses = (rec.ipam?.ips ?? []).map((ip) => ip.address).slice(0, 64);
@@ -59,6 +61,7 @@ async function attachOne(rec: AttachmentRecord): Promise<void> {
       }
     }
     await reply;
+    if (rec.impair) await applyShaping(sw, rec.node, rec.impair);
   } finally {
     sw.close();
   }
@@ -66,8 +69,8 @@ async function attachOne(rec: AttachmentRecord): Promise<void> {
 
 export async function handler(opts: ReattachOptions): Promise<ReattachOutcome> {
   const out: ReattachOutcome = { attached: [], present: [], failed: [] };
-  const records = listRecords().filter((r) => !opts.socket || r.socket === opts.socket);
-  const bySocket = new Map<string, AttachmentRecord[]>();
+  const records = opts.socket ? cniRecordsOfSocket(opts.socket) : listCniRecords();
+  const bySocket = new Map<string, CniAttachmentRecord[]>();
   for (const r of records) bySocket.set(r.socket, [...(bySocket.get(r.socket) ?? []), r]);
   for (const [socket, recs] of bySocket) {
     let have: Set<string>;

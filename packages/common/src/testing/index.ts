@@ -8,3 +8,4 @@ export * from './cleanup.js';
 export * from './netns.js';
 export * from './rootfs.js';
 export * from './skip.js';
+export * from './cli-docs.js';

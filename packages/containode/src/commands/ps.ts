@@ -46,6 +46,12 @@ function keptTops(withRecord: Set<string>): PsRow[] {
     .map((id) => ({ id, runtime: 'containode', status: 'stopped', pid: 0, created: '', command: [], addresses: [], top: join(dir, id), kept: true }) as PsRow);
 }
 
+/** IFNAME=CIDR for each address of each interface (an interface without one: IFNAME alone). */
+function addresses(r: ContainerRecord): string {
+  if (!r.interfaces?.length) return r.addresses.join(',');
+  return r.interfaces.flatMap((i) => (i.addresses.length ? i.addresses.map((a) => `${i.ifname}=${a}`) : [i.ifname])).join(',');
+}
+
 export async function handler(opts: PsOptions, _args: string[] = []): Promise<string> {
   const store = containodeStore();
   // Ended detached containers keep their record (logs, rm): never removed by a listing.
@@ -61,7 +67,7 @@ export async function handler(opts: PsOptions, _args: string[] = []): Promise<st
   for (const r of records) {
     const kept = (r as { kept?: boolean }).kept === true;
     const status = kept ? 'kept' : r.status === 'stopped' && r.exitCode !== undefined ? `exited (${r.exitCode})` : r.status;
-    rows.push([r.id, String(r.pid || '-'), status, kept ? '-' : age(r.created), r.addresses.join(',') || '-', kept ? r.top! : r.image ?? r.root ?? '/', r.command.join(' ')]);
+    rows.push([r.id, String(r.pid || '-'), status, kept ? '-' : age(r.created), addresses(r) || '-', kept ? r.top! : r.image ?? r.root ?? '/', r.command.join(' ')]);
   }
   return table(rows);
 }

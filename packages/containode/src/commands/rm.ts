@@ -51,7 +51,7 @@ export async function handler(opts: RmOptions, args: string[]): Promise<string> 
     }
     if (rec.switch?.persist) {
       const { SwitchLink } = await import('../container/switch-link.js');
-      await SwitchLink.detach(rec.switch.socket, rec.switch.node).catch(() => undefined);
+      await SwitchLink.detachInterfaces(rec.switch.socket, rec.switch.node, rec.interfaces);
     }
     // Only the top directory containode chose for an image's container; one given with -t is the user's.
     if (rec.top && rec.image !== undefined && rec.top.endsWith(`/containers/${id}`)) rmSync(rec.top, { recursive: true, force: true });

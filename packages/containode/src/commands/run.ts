@@ -40,6 +40,18 @@ Examples:
   # publish the container's port 80 on the host's port 8080, eth0 MTU 1450
   containode -s /tmp/containet.sock -4 10.0.0.5/24 -g 10.0.0.1 -p 8080:80 --mtu 1450 --image web
 
+  # a router with three interfaces on two switches (eth0, eth1, and lan2)
+  containode run -d --name r1 --sysctl net.ipv4.ip_forward=1 \\
+    --net /tmp/a.sock,ip=10.0.1.1/24 --net /tmp/b.sock,ip=10.0.2.1/24,mtu=1450 \\
+    --net /tmp/b.sock,if=lan2,ip=10.0.3.1/24,vlan=30 --image alpine -- sleep infinity
+
+Interfaces: -s SOCK [-4 ADDR] [-6 ADDR] [--mtu N] make eth0, as always; each
+--net SOCK[,if=NAME][,ip=ADDR/LEN][,ip6=ADDR/LEN][,mac=MAC][,mtu=N]
+[,vlan=ID|trunk=ID:ID...[,native=ID]] adds one more (after -s's eth0; named
+eth0, eth1, ... unless if= names it). A trunk's VLANs are separated by ":"
+(a bare number after trunk= continues the list too: trunk=10,20). -s and -4
+may be given once. -g picks the interface whose subnet holds the gateway.
+
 Exit status: the program's; 128+N when it was killed by signal N; 127 when it
 does not exist, 126 when it is not executable; 2 for a bad command line.
 Signals INT, TERM, HUP, QUIT, USR1 and USR2 sent to containode reach the

@@ -39,9 +39,13 @@ export async function handler(opts: StopOptions, args: string[]): Promise<string
   return '';
 }
 
-/** A detached container's persistent switch port: it would stay until `rm` (the switch holds the tap). */
+/**
+ * A persistent switch port of a detached container started before its
+ * supervisor held the ports (it would stay until `rm`); today's go with
+ * the supervisor.
+ */
 async function detachPort(rec: ContainerRecord): Promise<void> {
   if (!rec.switch?.persist || recordAlive(rec)) return;
   const { SwitchLink } = await import('../container/switch-link.js');
-  await SwitchLink.detach(rec.switch.socket, rec.switch.node).catch(() => undefined);
+  await SwitchLink.detachInterfaces(rec.switch.socket, rec.switch.node, rec.interfaces);
 }

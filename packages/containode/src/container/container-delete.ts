@@ -47,7 +47,7 @@ export async function deleteContainer(g: EngineContext, id: string, force: boole
       while (processAlive(keeper.pid, keeper.start) && Date.now() < deadline) sleepSync(5);
     } else if (rec.switch?.persist) {
       const { SwitchLink } = await import('./switch-link.js');
-      await SwitchLink.detach(rec.switch.socket, rec.switch.node).catch((err: Error) => g.log.warn(`detach from containet: ${err.message}`));
+      await SwitchLink.detachInterfaces(rec.switch.socket, rec.switch.node, rec.interfaces, (m) => g.log.warn(m));
     }
     if (rec.cgroup) await ContainerCgroup.fromRecord(rec.cgroup).remove().catch((err: Error) => g.log.warn(err.message));
     rec.status = 'stopped';

@@ -9,16 +9,23 @@
  *
  * The record names the supervisor as the container's process (pid and
  * start time): the container is up while it lives, also between restarts;
- * initOf() gives the current init for exec, inspect and signals. eth0's
- * port is persistent on the switch (it goes with the tap, i.e. when the
- * supervisor, which keeps the network namespace across restarts, ends).
+ * initOf() gives the current init for exec, inspect and signals.
+ *
+ * The supervisor also holds the container's switch ports (SPAWN.md
+ * `switch_attach`, switchlink.c): it attaches each interface's tap on a
+ * control connection of its own and keeps a copy of the tap, so the ports
+ * live exactly as long as the supervisor. They go at once when the
+ * container has ended for good (its program exited with no restart left,
+ * stop, rm -f), as Docker releases a stopped container's endpoint; they
+ * stay across restarts of the program (the network namespace and its taps
+ * are kept); and after a switch restart the supervisor attaches them again.
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { closeFd, ContainetError, randomMac, UsageError } from '@containet/common';
+import { closeFd, ContainetError, UsageError } from '@containet/common';
 import { spawnContainer, type SpawnedContainer } from '../runtime/spawn.js';
 import { containodeStore } from './containode-store.js';
-import { buildSpec, claimRecord, type LaunchHooks } from './launch.js';
+import { allAddresses, buildSpec, claimRecord, interfaceRecords, networkOf, type LaunchHooks } from './launch.js';
 import type { RunOptions } from './options.js';
 import { newContainerSpec, type Confinement } from './container-spec.js';
 import { processAlive, selfRef, type ContainerRecord, type ContainerStore } from './state.js';
@@ -117,8 +124,8 @@ export async function launchDetached(opts: RunOptions, hooks: LaunchHooks, confi
     top: opts.top,
     image: opts.image?.name,
     imageDigest: opts.image?.digest,
-    addresses: opts.addresses,
-    socket: opts.socket,
+    addresses: allAddresses(opts),
+    socket: opts.interfaces[0]?.socket,
     hostname: opts.id,
     created: new Date().toISOString(),
     status: 'creating',
@@ -127,12 +134,13 @@ export async function launchDetached(opts: RunOptions, hooks: LaunchHooks, confi
   };
   const undo: Array<() => void> = [];
   let container: SpawnedContainer | undefined;
-  let link: SwitchLink | undefined;
   let done = false;
   try {
     claimRecord(store, record);
     undo.push(() => store.remove(opts.id));
-    if (opts.socket) link = await SwitchLink.open(opts.socket);
+    // Each switch is reached once before anything is created (a refusal of
+    // the attach itself comes from the supervisor, below).
+    for (const socket of new Set(opts.interfaces.map((i) => i.socket))) (await SwitchLink.open(socket)).close();
     if (opts.top) {
       const created = !existsSync(opts.top);
       mkdirSync(`${opts.top}/upper`, { recursive: true, mode: 0o755 });
@@ -146,11 +154,17 @@ export async function launchDetached(opts: RunOptions, hooks: LaunchHooks, confi
     base.cleanup = opts.rm ? { orphanRmtree: [...(opts.top ? [opts.top] : []), dir] } : {};
     await hooks.amendSpec?.(base);
     record.cgroup = hooks.cgroup?.();
+    const network = networkOf(opts);
     const spec = newContainerSpec({
       spec: base,
       cgroup: record.cgroup && { procsFiles: record.cgroup.dirs.map((d) => `${d}/cgroup.procs`) },
-      network: opts.socket ? { tap: { ifname: 'eth0', mac: randomMac(), mtu: opts.mtu }, addresses: opts.addresses, gateways: opts.gateways } : undefined,
+      network,
       confinement,
+    });
+    spec.switchAttach = (network?.taps ?? []).map((t, n) => {
+      const i = opts.interfaces[n]!;
+      const request = { op: 'attach', id: 1, node: opts.id, ifname: t.ifname, mac: t.mac, addresses: i.addresses, ...(i.vlan ? { vlan: i.vlan } : {}) };
+      return { ifname: t.ifname, socket: i.socket, request: JSON.stringify(request) };
     });
     record.namespaces = { ...spec.namespaces };
     // `containode exec` gives its programs the same filter.
@@ -162,14 +176,18 @@ export async function launchDetached(opts: RunOptions, hooks: LaunchHooks, confi
       delete process.env[SUPERVISE_ENV];
     }
     const c = container;
+    // The supervisor and the switches hold the taps: our copies go.
+    for (const t of c.taps) closeFd(t.fd);
     record.mac = c.tap?.mac;
-    if (link && c.tap) {
-      // Persistent: the switch keeps the port after this process exits.
-      const port = await link.attach({ node: opts.id, ifname: c.tap.ifname, mac: c.tap.mac, addresses: opts.addresses, pid: c.pid }, c.tap.fd, { persist: true });
-      record.switch = { socket: link.socket, node: opts.id, port, persist: true };
-      undo.push(() => void SwitchLink.detach(link!.socket, opts.id).catch(() => undefined));
-    } else if (c.tap) {
-      closeFd(c.tap.fd);
+    record.interfaces = interfaceRecords(opts, c.taps);
+    for (const [n, i] of record.interfaces.entries()) {
+      const reply = c.attachReplies.get(i.ifname);
+      if (!reply?.ok) {
+        const e = reply?.error ?? { code: 'CN_SPAWN', message: 'the supervisor did not say how the attach went' };
+        throw new ContainetError(e.code, `containet at ${i.socket} refused the attach of ${i.ifname}: ${e.message}`, { hint: e.hint });
+      }
+      i.port = Number(reply.port);
+      if (n === 0) record.switch = { socket: i.socket, node: opts.id, port: i.port, persist: false };
     }
     await hooks.beforeStart?.(c.pid);
     await c.release();
@@ -183,7 +201,6 @@ export async function launchDetached(opts: RunOptions, hooks: LaunchHooks, confi
     done = true;
     return opts.id;
   } finally {
-    link?.close();
     if (!done) {
       if (container) await container.abort();
       while (undo.length) {

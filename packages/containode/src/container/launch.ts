@@ -9,8 +9,9 @@ import { spawnContainer, type SpawnedContainer } from '../runtime/spawn.js';
 import type { ContainerSpec } from '../runtime/spec.js';
 import { closeFd, ContainetError, randomMac } from '@containet/common';
 import { containodeStore } from './containode-store.js';
-import { processStartTime, selfRef, type CgroupRecord, type ContainerRecord, type ContainerStore } from './state.js';
+import { processStartTime, selfRef, type CgroupRecord, type ContainerRecord, type ContainerStore, type InterfaceRecord } from './state.js';
 import type { RunOptions } from './options.js';
+import type { NetworkSpec } from '../runtime/spec.js';
 import { newContainerSpec, type Confinement } from './container-spec.js';
 import { SwitchLink } from './switch-link.js';
 import { ourTerminalSize } from './terminal.js';
@@ -59,6 +60,32 @@ export function buildSpec(opts: RunOptions, store: ContainerStore = containodeSt
   return spec;
 }
 
+/** The taps and routes of the container's interfaces; undefined without any. MACs are chosen here, so the switch knows them before any frame. */
+export function networkOf(opts: RunOptions): NetworkSpec | undefined {
+  if (!opts.interfaces.length) return undefined;
+  return {
+    taps: opts.interfaces.map((i) => ({ ifname: i.ifname, mac: i.mac ?? randomMac(), mtu: i.mtu, addresses: i.addresses })),
+    routes: opts.routes,
+  };
+}
+
+/** The record's view of the interfaces, once the taps exist. */
+export function interfaceRecords(opts: RunOptions, taps: readonly { ifname: string; mac: string }[]): InterfaceRecord[] {
+  return opts.interfaces.map((i) => ({
+    ifname: i.ifname,
+    socket: i.socket,
+    mac: taps.find((t) => t.ifname === i.ifname)?.mac ?? '',
+    addresses: i.addresses,
+    port: -1,
+    ...(i.vlan ? { vlan: i.vlan } : {}),
+  }));
+}
+
+/** Every address of every interface, for the record's `addresses` (ps). */
+export function allAddresses(opts: RunOptions): string[] {
+  return opts.interfaces.flatMap((i) => i.addresses);
+}
+
 /** Claim identity `rec.id` (a stopped container's record is replaced); CN_IDENTITY_IN_USE while one runs. */
 export function claimRecord(store: ContainerStore, rec: ContainerRecord): void {
   const holder = store.claim(rec, { replaceStale: true });
@@ -86,8 +113,8 @@ export async function launch(opts: RunOptions, hooks: LaunchHooks = {}, confinem
     image: opts.image?.name,
     imageDigest: opts.image?.digest,
     publish: opts.publish.length ? opts.publish.map((p) => `${p.hostIp}:${p.hostPort}->${p.containerPort}/${p.proto}`) : undefined,
-    addresses: opts.addresses,
-    socket: opts.socket,
+    addresses: allAddresses(opts),
+    socket: opts.interfaces[0]?.socket,
     hostname: opts.id,
     created: new Date().toISOString(),
     status: 'creating',
@@ -103,18 +130,18 @@ export async function launch(opts: RunOptions, hooks: LaunchHooks = {}, confinem
     claimRecord(store, record);
     always.push(() => store.remove(opts.id));
 
-    let link: SwitchLink | undefined;
-    if (opts.socket) {
-      link = await SwitchLink.open(opts.socket);
-      always.push(() => link!.close());
-    }
+    // One link per interface (its own connection: the port lives as long
+    // as it), each reached before anything is created.
+    const links: SwitchLink[] = [];
+    always.push(() => links.forEach((l) => l.close()));
+    for (const i of opts.interfaces) links.push(await SwitchLink.open(i.socket));
 
     // Published ports: relays in this (the host's) network namespace to
     // eth0's IPv4 address, bound before the container exists so a taken
     // port refuses the start with nothing created.
     if (opts.publish.length) {
       const { startPortProxy } = await import('../publish/proxy.js');
-      const target = opts.addresses[0]!.split('/')[0]!;
+      const target = allAddresses(opts).find((a) => !a.includes(':'))!.split('/')[0]!;
       for (const p of opts.publish) proxies.push(await startPortProxy(p, target));
     }
 
@@ -133,7 +160,7 @@ export async function launch(opts: RunOptions, hooks: LaunchHooks = {}, confinem
     const spec = newContainerSpec({
       spec: base,
       cgroup: record.cgroup && { procsFiles: record.cgroup.dirs.map((d) => `${d}/cgroup.procs`) },
-      network: opts.socket ? { tap: { ifname: 'eth0', mac: randomMac(), mtu: opts.mtu }, addresses: opts.addresses, gateways: opts.gateways } : undefined,
+      network: networkOf(opts),
       confinement,
     });
     record.namespaces = { ...spec.namespaces };
@@ -145,14 +172,30 @@ export async function launch(opts: RunOptions, hooks: LaunchHooks = {}, confinem
     record.pid = c.pid;
     record.pidStart = processStartTime(c.pid) ?? undefined;
     record.mac = c.tap?.mac;
+    record.interfaces = interfaceRecords(opts, c.taps);
     store.update(record);
 
-    if (link && c.tap) {
-      const port = await link.attach({ node: opts.id, ifname: c.tap.ifname, mac: c.tap.mac, addresses: opts.addresses, pid: c.pid }, c.tap.fd);
+    // Each link owns its tap fd from attach on (closed with the link).
+    const unattached = new Set(c.taps);
+    always.push(() => unattached.forEach((t) => closeFd(t.fd)));
+    for (const [n, i] of opts.interfaces.entries()) {
+      const tap = c.taps.find((t) => t.ifname === i.ifname);
+      if (!tap) throw new ContainetError('CN_SPAWN', `the spawner did not hand over the tap ${i.ifname}`);
+      unattached.delete(tap);
+      const rec = record.interfaces[n]!;
+      const port = await links[n]!.attach({ node: opts.id, ifname: tap.ifname, mac: tap.mac, addresses: i.addresses, pid: c.pid, ...(i.vlan ? { vlan: i.vlan } : {}) }, tap.fd);
+      rec.port = port;
       // The port lives with this process's connection; the link re-attaches after a switch restart.
-      record.switch = { socket: link.socket, node: opts.id, port, persist: false };
-    } else if (c.tap) {
-      always.push(() => closeFd(c.tap!.fd));
+      if (n === 0) record.switch = { socket: i.socket, node: opts.id, port, persist: false };
+      links[n]!.onReattach = (again) => {
+        rec.port = again;
+        if (n === 0 && record.switch) record.switch.port = again;
+        try {
+          store.update(record);
+        } catch {
+          // the container is ending: its record goes
+        }
+      };
     }
     await hooks.beforeStart?.(c.pid);
 

@@ -7,6 +7,12 @@ import { statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { UsageError, imageStoreDir, parseIpv4, parseIpv4Cidr, parseIpv6Cidr, randomIdentity, validateIdentity } from '@containet/common';
 import { parsePublish, type PublishSpec } from '../publish/spec.js';
+import { nameInterfaces, parseMtuValue, routeOf, type InterfaceOptions } from './net-option.js';
+
+export type { InterfaceOptions } from './net-option.js';
+
+/** Interfaces per container: the spawner's MAX_TAPS (native/src/bin/containode-spawn/spec.h). */
+export const MAX_INTERFACES = 16;
 
 export interface RawRunOptions {
   socket?: string;
@@ -28,6 +34,8 @@ export interface RawRunOptions {
   user?: string;
   publish?: string[];
   mtu?: string;
+  /** --net SOCK[,KEY=VALUE...] (repeatable): more interfaces (net-option.ts). */
+  netIf?: string[];
   /** --tty: a pty of the container driven from our terminal. */
   tty?: boolean;
 }
@@ -41,10 +49,10 @@ export interface ImageDefaults {
 
 export interface RunOptions {
   id: string;
-  socket: string | undefined;
-  /** CIDRs for eth0 (v4 first). */
-  addresses: string[];
-  gateways: string[];
+  /** The container's interfaces on switches: eth0 of -s first, then each --net. */
+  interfaces: InterfaceOptions[];
+  /** Default routes, each via the interface whose subnet holds the gateway. */
+  routes: { ifname: string; gateway: string }[];
   root: string | undefined;
   /** Where upper/ and work/ go; undefined without a root. */
   top: string | undefined;
@@ -59,7 +67,6 @@ export interface RunOptions {
   /** The user to run as, `uid[:gid]` or names (resolved against the root's /etc/passwd). */
   user: string | undefined;
   publish: PublishSpec[];
-  mtu: number | undefined;
   /** Give the program a pty of the container, driven from our terminal (--tty). */
   tty: boolean;
   /** HOME came from the image or -e (else the user's passwd entry may give it). */
@@ -108,12 +115,11 @@ export function storeOf(raw: RawRunOptions): string {
 }
 
 function parseMtu(text: string): number {
-  // 68 is the IPv4 minimum (RFC 791); 65535 the largest IP datagram.
-  if (!/^\d{1,5}$/.test(text) || Number(text) < 68 || Number(text) > 65535) {
-    throw new UsageError(`invalid --mtu ${text}`, 'give 68..65535 bytes, e.g. --mtu 1450 behind a VXLAN uplink');
-  }
-  return Number(text);
+  const mtu = parseMtuValue(text);
+  if (mtu === undefined) throw new UsageError(`invalid --mtu ${text}`, 'give 68..65535 bytes, e.g. --mtu 1450 behind a VXLAN uplink');
+  return mtu;
 }
+
 
 /**
  * The program to run. Docker's rules: PROGRAM replaces the image's Cmd,
@@ -150,27 +156,30 @@ export function parseRunOptions(raw: RawRunOptions, args: string[], image?: Imag
   }
   const publish = (raw.publish ?? []).map(parsePublish);
   const mtu = raw.mtu === undefined ? undefined : parseMtu(raw.mtu);
+  const nets = raw.netIf ?? [];
   if (!raw.socket) {
-    if (raw.ipv4 !== undefined) throw new UsageError('-4 needs -s: without a switch there is no eth0 to address', 'add -s /tmp/containet.sock');
-    if (raw.ipv6?.length) throw new UsageError('-6 needs -s: without a switch there is no eth0 to address');
-    if (gateways.length) throw new UsageError('-g needs -s: without a switch there is no eth0 to route through');
-    if (publish.length) throw new UsageError('-p needs -s and -4: a published port is relayed to the container\'s address on the switch', 'add -s /tmp/containet.sock -4 10.0.0.2/24');
-    if (mtu !== undefined) throw new UsageError('--mtu needs -s: without a switch there is no eth0');
-  } else if (!newNet) {
-    throw new UsageError('-N (host network) cannot be combined with -s', 'the tap lives in the container\'s own network namespace');
+    // -4, -6 and --mtu describe -s's eth0; --net interfaces carry their own (ip=, ip6=, mtu=).
+    const own = nets.length ? '; a --net interface takes ip=, ip6= and mtu= instead' : '';
+    if (raw.ipv4 !== undefined) throw new UsageError(`-4 needs -s: without a switch there is no eth0 to address${own}`, 'add -s /tmp/containet.sock');
+    if (raw.ipv6?.length) throw new UsageError(`-6 needs -s: without a switch there is no eth0 to address${own}`);
+    if (gateways.length && !nets.length) throw new UsageError('-g needs -s or --net: without a switch there is no interface to route through');
+    if (publish.length && !nets.length) throw new UsageError('-p needs -s and -4: a published port is relayed to the container\'s address on the switch', 'add -s /tmp/containet.sock -4 10.0.0.2/24');
+    if (mtu !== undefined) throw new UsageError(`--mtu needs -s: without a switch there is no eth0${own}`);
   }
-  if (publish.length && raw.ipv4 === undefined) throw new UsageError('-p needs -4: the published port is relayed to the container\'s IPv4 address', 'add -4 10.0.0.2/24');
+  if ((raw.socket || nets.length) && !newNet) {
+    throw new UsageError(`-N (host network) cannot be combined with ${raw.socket ? '-s' : '--net'}`, 'the taps live in the container\'s own network namespace');
+  }
+  const eth0 = raw.socket ? { socket: resolve(raw.socket), ifname: 'eth0', addresses, mac: undefined, mtu, vlan: undefined } : undefined;
+  const interfaces = nameInterfaces(eth0, nets);
+  if (interfaces.length > MAX_INTERFACES) throw new UsageError(`${interfaces.length} interfaces: a container has at most ${MAX_INTERFACES}`);
+  const routes = gateways.map((g) => routeOf(g, interfaces, nets.length === 0));
+  const firstV4 = interfaces.flatMap((i) => i.addresses).find((a) => !a.includes(':'));
+  if (publish.length && firstV4 === undefined) throw new UsageError('-p needs -4 (or ip= on a --net interface): the published port is relayed to the container\'s IPv4 address', 'add -4 10.0.0.2/24');
   const seen = new Set<string>();
   for (const p of publish) {
     const key = `${p.hostIp}:${p.hostPort}/${p.proto}`;
     if (seen.has(key)) throw new UsageError(`host port ${key} is published twice`);
     seen.add(key);
-  }
-  for (const gw of gateways) {
-    const v6 = gw.includes(':');
-    if (!addresses.some((a) => a.includes(':') === v6)) {
-      throw new UsageError(`gateway ${gw} needs an ${v6 ? 'IPv6 (-6)' : 'IPv4 (-4)'} address on eth0`);
-    }
   }
   let root: string | undefined;
   let top: string | undefined;
@@ -204,9 +213,8 @@ export function parseRunOptions(raw: RawRunOptions, args: string[], image?: Imag
   if (workdir !== undefined && !isAbsolute(workdir)) workdir = `/${workdir}`;
   return {
     id,
-    socket: raw.socket ? resolve(raw.socket) : undefined,
-    addresses,
-    gateways,
+    interfaces,
+    routes,
     root,
     top,
     newNet,
@@ -218,7 +226,6 @@ export function parseRunOptions(raw: RawRunOptions, args: string[], image?: Imag
     image: image && store ? { name: image.name, digest: image.digest, store } : undefined,
     user: raw.user ?? (image?.config.User || undefined),
     publish,
-    mtu,
     tty: raw.tty === true,
     explicitHome: [...imageEnv, ...extra].some((kv) => kv.startsWith('HOME=')),
   };

@@ -18,6 +18,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, 
 import type { SeccompChoice } from '../security/security-opt.js';
 import { join } from 'node:path';
 import { ContainetError } from '@containet/common';
+import type { PortVlan } from '@containet/common';
 import type { NamespaceType } from '../runtime/spec.js';
 import { sleepSync } from './sleep.js';
 
@@ -86,6 +87,19 @@ export interface SwitchRecord {
   keeper?: ProcessRef;
 }
 
+/** One interface of a container on a switch (containode -s and --net). */
+export interface InterfaceRecord {
+  ifname: string;
+  /** The switch's control socket. */
+  socket: string;
+  mac: string;
+  /** CIDRs. */
+  addresses: string[];
+  /** Its port on the switch when the container started (a re-attach may change it). */
+  port: number;
+  vlan?: PortVlan;
+}
+
 export interface ContainerRecord {
   id: string;
   runtime: Runtime;
@@ -104,8 +118,10 @@ export interface ContainerRecord {
   namespaces?: Partial<Record<NamespaceType, true | string>>;
   cgroup?: CgroupRecord;
   switch?: SwitchRecord;
-  /** CIDRs of eth0. */
+  /** CIDRs of eth0 (containode: of every interface). */
   addresses: string[];
+  /** containode: every interface on a switch, in order (eth0 of -s first). */
+  interfaces?: InterfaceRecord[];
   mac?: string;
   hostname?: string;
   // containode

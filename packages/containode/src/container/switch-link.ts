@@ -17,7 +17,7 @@
  * bundle loads the control client when a container has a switch.
  */
 import { ContainetError } from '@containet/common';
-import type { ControlClient } from '@containet/common';
+import type { ControlClient, PortVlan } from '@containet/common';
 
 export interface AttachInfo {
   node: string;
@@ -25,6 +25,8 @@ export interface AttachInfo {
   mac: string;
   addresses: string[];
   pid: number;
+  /** 802.1Q membership of the port (absent: the switch's default, access VLAN 1). */
+  vlan?: PortVlan | undefined;
 }
 
 const RETRY_MIN_MS = 100;
@@ -55,7 +57,7 @@ export class SwitchLink {
     return link;
   }
 
-  /** Remove port `node` from the switch at `socket`; a switch that is gone has no port left to remove. */
+  /** Remove port `node` (or NODE:IFNAME) from the switch at `socket`; a switch that is gone has no port left to remove. */
   static async detach(socket: string, node: string): Promise<void> {
     const { ControlClient } = await import('@containet/common');
     let client: ControlClient;
@@ -68,6 +70,19 @@ export class SwitchLink {
       await client.request({ op: 'detach', port: node });
     } finally {
       client.close();
+    }
+  }
+
+  /**
+   * Remove the ports of `node`'s interfaces, each from its switch, named
+   * NODE:IFNAME (a switch refuses a bare node that has several ports as
+   * ambiguous); without `interfaces` (a record from before them), the
+   * node's one port on `socket`.
+   */
+  static async detachInterfaces(socket: string, node: string, interfaces: readonly { socket: string; ifname: string }[] | undefined, warn?: (message: string) => void): Promise<void> {
+    const targets = interfaces?.length ? interfaces.map((i) => ({ socket: i.socket, port: `${node}:${i.ifname}` })) : [{ socket, port: node }];
+    for (const t of targets) {
+      await SwitchLink.detach(t.socket, t.port).catch((err: Error) => warn?.(`detach ${t.port} from containet at ${t.socket}: ${err.message}`));
     }
   }
 
@@ -99,7 +114,7 @@ export class SwitchLink {
       this.#port = Number(reply.port);
     } catch (err) {
       if (err instanceof ContainetError) {
-        throw new ContainetError(err.code, `containet at ${this.socket} refused the attach: ${err.message}`, { hint: err.hint, cause: err });
+        throw new ContainetError(err.code, `containet at ${this.socket} refused the attach of ${info.ifname}: ${err.message}`, { hint: err.hint, cause: err });
       }
       throw err;
     }

@@ -15,6 +15,12 @@ export interface OptionDef {
   value?: boolean;
   /** May be given several times (values collected in order). */
   repeat?: boolean;
+  /** What it does, for the man page and zsh completion. */
+  help: string;
+  /** The value's name in the man page (`DIR`); default VALUE. */
+  valueName?: string;
+  /** The values it accepts, for completion. */
+  choices?: readonly string[];
 }
 
 export type ParsedOptions = Record<string, string | string[] | boolean>;
@@ -100,13 +106,13 @@ export function operands(p: Parsed, names: string[], what: string, extra = 0): s
 
 /** Global options, before the command, as runc takes them. */
 export const GLOBAL_OPTIONS: readonly OptionDef[] = [
-  { name: 'root', value: true },
-  { name: 'log', value: true },
-  { name: 'log-format', value: true },
-  { name: 'debug' },
-  { name: 'systemd-cgroup' },
-  { name: 'criu', value: true },
-  { name: 'rootless', value: true },
-  { name: 'help', short: 'h' },
-  { name: 'version', short: 'v' },
+  { name: 'root', value: true, valueName: 'DIR', help: 'state directory (default /run/containode-oci)' },
+  { name: 'log', value: true, valueName: 'FILE', help: 'append log messages to FILE' },
+  { name: 'log-format', value: true, valueName: 'FORMAT', choices: ['text', 'json'], help: 'format of the log: text (default) or json' },
+  { name: 'debug', help: 'log debug messages; stack traces on errors' },
+  { name: 'systemd-cgroup', help: 'not supported (an error): cgroups are managed through the cgroup filesystem' },
+  { name: 'criu', value: true, valueName: 'PATH', help: 'accepted for runc\'s callers and ignored (checkpoint and restore are not supported)' },
+  { name: 'rootless', value: true, valueName: 'true|false|auto', help: 'accepted for runc\'s callers and ignored' },
+  { name: 'help', short: 'h', help: 'print the usage and exit' },
+  { name: 'version', short: 'v', help: 'print the version and the OCI runtime-spec version, and exit' },
 ];

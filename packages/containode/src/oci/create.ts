@@ -126,13 +126,16 @@ export async function createContainer(g: Globals, o: CreateOptions): Promise<Cre
 async function build(g: Globals, o: CreateOptions, dirs: ContainerStore, rec: ContainerRecord, bundle: Bundle, plan: SwitchPlan | undefined): Promise<Created> {
   const cfg = bundle.config;
   const namespaces = rec.namespaces ?? {};
-  let link: SwitchLink | undefined;
+  const links: SwitchLink[] = [];
   let spawned: SpawnedContainer | undefined;
   let cgroupProcs: string[] = [];
   let deviceCgroup: ContainerSpec['deviceCgroup'];
   try {
     dirs.write(rec);
-    if (plan) link = await (await import('../container/switch-link.js')).SwitchLink.open(plan.socket);
+    if (plan) {
+      const { SwitchLink } = await import('../container/switch-link.js');
+      for (const i of plan.interfaces) links.push(await SwitchLink.open(i.socket));
+    }
     const linux = cfg.linux ?? {};
     if (wantsCgroup(linux.cgroupsPath, linux.resources)) {
       // Every hierarchy the host has, as runc joins them (the container sees its own cgroup in each).
@@ -165,22 +168,37 @@ async function build(g: Globals, o: CreateOptions, dirs: ContainerStore, rec: Co
     g.log.debug(`container ${o.id}: init is pid ${rec.pid}`);
     if (namespaces['user'] === true) giveFifoToContainer(dirs.fifo(o.id), cfg.linux ?? {});
 
-    if (plan && link) {
-      const tap = spawned.tap;
-      if (!tap) throw new ContainetError('CN_SPAWN', 'the spawner did not hand over the tap');
-      rec.mac = tap.mac || plan.mac;
+    if (plan) {
+      const taps = plan.interfaces.map((i) => spawned!.taps.find((t) => t.ifname === i.ifname));
+      const { closeFd } = await import('@containet/common');
+      const missing = plan.interfaces.find((_, n) => !taps[n]);
+      if (missing) {
+        for (const t of spawned.taps) closeFd(t.fd);
+        throw new ContainetError('CN_SPAWN', `the spawner did not hand over the tap ${missing.ifname}`);
+      }
+      const first = plan.interfaces[0]!;
+      rec.mac = taps[0]!.mac || first.mac;
+      rec.interfaces = plan.interfaces.map((i, n) => ({ ifname: i.ifname, socket: i.socket, mac: taps[n]!.mac || i.mac, addresses: i.addresses, port: -1, ...(i.vlan ? { vlan: i.vlan } : {}) }));
       if (plan.reattach) {
-        // The keeper holds the tap from now on; our copy goes with the link.
-        rec.switch = { socket: plan.socket, node: o.id, port: -1, persist: false };
+        // The keeper holds the taps from now on; our copies go.
+        rec.switch = { socket: first.socket, node: o.id, port: -1, persist: false };
         dirs.write(rec);
         const { startKeeper } = await import('./keeper.js');
-        const kept = await startKeeper(g.root, o.id, tap.fd);
-        rec.switch = { ...rec.switch, port: kept.port, keeper: kept.keeper };
-        const { closeFd } = await import('@containet/common');
-        closeFd(tap.fd);
+        try {
+          const kept = await startKeeper(g.root, o.id, taps.map((t) => t!.fd));
+          rec.switch = { ...rec.switch, port: kept.ports[0] ?? -1, keeper: kept.keeper };
+          kept.ports.forEach((port, n) => (rec.interfaces![n]!.port = port));
+        } finally {
+          for (const t of taps) closeFd(t!.fd);
+        }
       } else {
-        const port = await link.attach({ node: o.id, ifname: tap.ifname, mac: plan.mac, addresses: plan.addresses, pid: rec.pid }, tap.fd, { persist: true });
-        rec.switch = { socket: plan.socket, node: o.id, port, persist: true };
+        // Persistent ports: the switch holds the taps, delete detaches them.
+        rec.switch = { socket: first.socket, node: o.id, port: -1, persist: true };
+        for (const [n, i] of plan.interfaces.entries()) {
+          const port = await links[n]!.attach({ node: o.id, ifname: i.ifname, mac: i.mac, addresses: i.addresses, pid: rec.pid, ...(i.vlan ? { vlan: i.vlan } : {}) }, taps[n]!.fd, { persist: true });
+          rec.interfaces[n]!.port = port;
+          if (n === 0) rec.switch.port = port;
+        }
       }
       dirs.write(rec);
     }
@@ -215,11 +233,14 @@ async function build(g: Globals, o: CreateOptions, dirs: ContainerStore, rec: Co
       } catch {
         // gone already
       }
-    } else if (rec.switch) await (await import('../container/switch-link.js')).SwitchLink.detach(rec.switch.socket, rec.switch.node).catch(() => {});
+    } else if (rec.switch) {
+      const { SwitchLink } = await import('../container/switch-link.js');
+      await SwitchLink.detachInterfaces(rec.switch.socket, rec.switch.node, rec.interfaces);
+    }
     if (rec.cgroup) await ContainerCgroup.fromRecord(rec.cgroup).remove().catch(() => {});
     dirs.remove(o.id);
     throw err;
   } finally {
-    link?.close();
+    for (const l of links) l.close();
   }
 }

@@ -36,6 +36,8 @@ Commands:
                          the container's processes (ps -ef lines, or pids)
   pause ID ; resume ID   freeze or thaw all its processes (needs a cgroup)
   features               print what this runtime implements (JSON)
+  completion bash|zsh|man
+                         print a shell completion script or the man page
 
 Global options:
   --root DIR             state directory (default /run/containode-oci)
@@ -45,9 +47,11 @@ Global options:
   --systemd-cgroup       not supported (error)
 
 Annotations containet.socket, containet.ipv4, containet.ipv6,
-containet.gateway and containet.mac attach eth0 to a containet switch; with
-containet.reattach "true" a small process keeps the port and re-attaches it
-when the switch restarts (else the port goes with the switch).
+containet.gateway and containet.mac attach eth0 to a containet switch;
+containet.net.N (N a number) adds an interface as containode --net does,
+e.g. "/run/b.sock,if=eth1,ip=10.0.1.2/24,vlan=10". With containet.reattach
+"true" a small process keeps the ports and re-attaches them when a switch
+restarts (else the ports go with the switch).
 
 Examples:
   mkdir -p b/rootfs && ${PROG} spec --bundle b     # then fill b/rootfs

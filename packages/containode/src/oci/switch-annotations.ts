@@ -15,56 +15,100 @@
  * process (oci/commands/switch-link.ts) holds the tap instead, attached
  * with `persist: false`, and re-attaches it to the new switch as containode
  * does; it ends with the container's init, or at delete.
+ *
+ * More interfaces: `containet.net.N` (N a number; in N's order, after
+ * containet.socket's eth0) takes what containode's --net takes,
+ * `SOCK[,if=NAME][,ip=ADDR/LEN][,ip6=ADDR/LEN][,mac=MAC][,mtu=N]
+ * [,vlan=ID|trunk=ID:ID...[,native=ID]]` (../container/net-option.ts);
+ * unnamed ones are the next free ethN. containet.gateway goes via the
+ * interface whose subnet holds it. Each interface is attached as eth0 is
+ * (persistent ports, or all held by the keeper with containet.reattach).
  */
 import { ContainetError } from '@containet/common';
+import type { PortVlan } from '@containet/common';
 import type { NetworkSpec } from '../runtime/spec.js';
+import type { InterfaceOptions } from '../container/net-option.js';
 
-export interface SwitchPlan {
+/** One interface of the container on a switch. */
+export interface PlannedInterface {
+  ifname: string;
   socket: string;
   mac: string;
   addresses: string[];
+  vlan?: PortVlan | undefined;
+}
+
+export interface SwitchPlan {
+  /** containet.socket's eth0 first, then containet.net.N in N's order. */
+  interfaces: PlannedInterface[];
+  /** Every address of every interface (the record's `addresses`). */
+  addresses: string[];
   network: NetworkSpec;
-  /** A keeper process re-attaches the port after a switch restart. */
+  /** A keeper process re-attaches the ports after a switch restart. */
   reattach: boolean;
 }
 
 const PREFIX = 'containet.';
+const KNOWN = ['containet.socket', 'containet.ipv4', 'containet.ipv6', 'containet.gateway', 'containet.mac', 'containet.reattach'];
+const NET_KEY = /^containet\.net\.(\d{1,6})$/;
 
-/** The switch attachment the annotations ask for, or undefined. */
+function configError(key: string, err: unknown): ContainetError {
+  return new ContainetError('CN_OCI_CONFIG', `config.json: annotations.${key}: ${(err as Error).message}`, { hint: (err as ContainetError).hint });
+}
+
+/** The switch attachments the annotations ask for, or undefined. */
 export async function planSwitch(annotations: Record<string, string> | undefined, newNetns: boolean): Promise<SwitchPlan | undefined> {
   const a = annotations ?? {};
   const keys = Object.keys(a).filter((k) => k.startsWith(PREFIX));
   if (keys.length === 0) return undefined;
   for (const k of keys) {
-    if (!['containet.socket', 'containet.ipv4', 'containet.ipv6', 'containet.gateway', 'containet.mac', 'containet.reattach'].includes(k)) {
+    if (!KNOWN.includes(k) && !NET_KEY.test(k)) {
       throw new ContainetError('CN_OCI_CONFIG', `config.json: annotations.${k}: unknown containet annotation`, {
-        hint: 'known: containet.socket, containet.ipv4, containet.ipv6, containet.gateway, containet.mac, containet.reattach',
+        hint: `known: ${KNOWN.join(', ')}, containet.net.N`,
       });
     }
   }
   const reattach = a['containet.reattach'] ?? 'false';
   if (reattach !== 'true' && reattach !== 'false') throw new ContainetError('CN_OCI_CONFIG', `config.json: annotations.containet.reattach: ${reattach} is not "true" or "false"`);
+  const netKeys = keys.filter((k) => NET_KEY.test(k)).sort((x, y) => Number(NET_KEY.exec(x)![1]) - Number(NET_KEY.exec(y)![1]));
   const socket = a['containet.socket'];
-  if (!socket) {
-    throw new ContainetError('CN_OCI_CONFIG', 'config.json: annotations: containet.* addresses need containet.socket (the switch control socket)');
+  if (!socket && !netKeys.length) {
+    throw new ContainetError('CN_OCI_CONFIG', 'config.json: annotations: containet.* addresses need containet.socket (the switch control socket) or containet.net.N');
   }
   if (!newNetns) {
-    throw new ContainetError('CN_OCI_CONFIG', 'config.json: annotations.containet.socket needs a new network namespace', { hint: 'add {"type": "network"} (without a path) to linux.namespaces' });
+    throw new ContainetError('CN_OCI_CONFIG', `config.json: annotations.${socket ? 'containet.socket' : netKeys[0]!} needs a new network namespace`, { hint: 'add {"type": "network"} (without a path) to linux.namespaces' });
   }
   const { parseIpv4Cidr, parseIpv6Cidr, parseIpv4, parseMac, formatMac, randomMac } = await import('@containet/common');
-  const addresses: string[] = [];
+  const { nameInterfaces, parseNetOption, routeOf } = await import('../container/net-option.js');
   const wrap = <T>(key: string, fn: () => T): T => {
     try {
       return fn();
     } catch (err) {
-      throw new ContainetError('CN_OCI_CONFIG', `config.json: annotations.${key}: ${(err as Error).message}`);
+      throw configError(key, err);
     }
   };
-  if (a['containet.ipv4']) addresses.push(wrap('containet.ipv4', () => parseIpv4Cidr(a['containet.ipv4']!).cidr));
-  if (a['containet.ipv6']) addresses.push(wrap('containet.ipv6', () => parseIpv6Cidr(a['containet.ipv6']!).cidr));
-  const gateways: string[] = [];
+  for (const k of ['containet.ipv4', 'containet.ipv6', 'containet.mac']) {
+    if (a[k] && !socket) throw new ContainetError('CN_OCI_CONFIG', `config.json: annotations.${k} needs containet.socket (it describes its eth0)`, { hint: 'give ip=, ip6= or mac= in containet.net.N' });
+  }
+  for (const k of netKeys) wrap(k, () => parseNetOption(a[k]!));
+  let eth0: InterfaceOptions | undefined;
+  if (socket) {
+    const addresses: string[] = [];
+    if (a['containet.ipv4']) addresses.push(wrap('containet.ipv4', () => parseIpv4Cidr(a['containet.ipv4']!).cidr));
+    if (a['containet.ipv6']) addresses.push(wrap('containet.ipv6', () => parseIpv6Cidr(a['containet.ipv6']!).cidr));
+    const mac = a['containet.mac'] ? wrap('containet.mac', () => formatMac(parseMac(a['containet.mac']!))) : undefined;
+    eth0 = { socket, ifname: 'eth0', addresses, mac, mtu: undefined, vlan: undefined };
+  }
+  const named = wrap(netKeys.length ? 'containet.net' : 'containet.socket', () => nameInterfaces(eth0, netKeys.map((k) => a[k]!)));
   const gw = a['containet.gateway'];
-  if (gw) gateways.push(wrap('containet.gateway', () => (gw.includes(':') ? parseIpv6Cidr(gw).address : parseIpv4(gw))));
-  const mac = a['containet.mac'] ? wrap('containet.mac', () => formatMac(parseMac(a['containet.mac']!))) : randomMac();
-  return { socket, mac, addresses, network: { tap: { ifname: 'eth0', mac }, addresses, gateways }, reattach: reattach === 'true' };
+  const routes = gw
+    ? [wrap('containet.gateway', () => routeOf(gw.includes(':') ? parseIpv6Cidr(gw).address : parseIpv4(gw), named, !netKeys.length))]
+    : [];
+  const interfaces = named.map((i) => ({ ifname: i.ifname, socket: i.socket, mac: i.mac ?? randomMac(), addresses: i.addresses, mtu: i.mtu, vlan: i.vlan }));
+  return {
+    interfaces: interfaces.map(({ mtu: _mtu, ...i }) => i),
+    addresses: interfaces.flatMap((i) => i.addresses),
+    network: { taps: interfaces.map((i) => ({ ifname: i.ifname, mac: i.mac, mtu: i.mtu, addresses: i.addresses })), routes },
+    reattach: reattach === 'true',
+  };
 }

@@ -66,6 +66,13 @@ function warnOnStderr(message: string): void {
   process.stderr.write(`${prog}: warning: ${message}\n`);
 }
 
+/** The supervisor's `attach IFNAME JSON`: the switch's reply (or its own, in that shape). */
+export interface AttachOutcome {
+  ok: boolean;
+  port?: number;
+  error?: { code: string; message: string; hint?: string };
+}
+
 export interface TapHandle {
   fd: number;
   ifname: string;
@@ -75,8 +82,12 @@ export interface TapHandle {
 export interface SpawnedContainer {
   /** Host pid of the container's init. */
   readonly pid: number;
-  /** The tap (with `network.tap`); the caller owns and closes the fd. */
+  /** The taps (`network.taps`), in the spec's order; the caller owns and closes their fds. */
+  readonly taps: readonly TapHandle[];
+  /** The first tap, if any. */
   readonly tap: TapHandle | undefined;
+  /** Supervised mode with `switchAttach`: each switch's reply to its attach, by interface name. */
+  readonly attachReplies: ReadonlyMap<string, AttachOutcome>;
   /** pty master fd (terminal without consoleSocket), once it came; the caller owns it. */
   readonly console: Promise<number>;
   /** Release the init (`go`); resolves at `ready`. Detached: the spawner has exited. */
@@ -233,7 +244,7 @@ class Channel {
  */
 export async function spawnContainer(spec: ContainerSpec, opts: SpawnOptions = {}): Promise<SpawnedContainer> {
   const helper = nativeHelper('containode-spawn');
-  const withFds = Boolean(spec.network?.tap) || Boolean(spec.process.terminal && !spec.process.consoleSocket);
+  const withFds = Boolean(spec.network?.taps.length) || Boolean(spec.process.terminal && !spec.process.consoleSocket);
   // A socket in a directory only we can enter (0700): an abstract address
   // would let any local user connect first and feed us a fake spawner.
   const dir = mkdtempSync(join(tmpdir(), 'cnspawn-'));
@@ -272,7 +283,8 @@ export async function spawnContainer(spec: ContainerSpec, opts: SpawnOptions = {
   const started = deferred<void>();
   const exited = deferred<number>();
   const consoleFd = deferred<number>();
-  let tap: TapHandle | undefined;
+  const taps: TapHandle[] = [];
+  const attachReplies = new Map<string, AttachOutcome>();
   let failure: Error | undefined;
 
   const failAll = (err: Error) => {
@@ -286,7 +298,14 @@ export async function spawnContainer(spec: ContainerSpec, opts: SpawnOptions = {
       const f = l.split('\t');
       switch (f[0]) {
         case 'tap':
-          tap = { fd, ifname: f[1] ?? '', mac: f[2] ?? '' };
+          taps.push({ fd, ifname: f[1] ?? '', mac: f[2] ?? '' });
+          break;
+        case 'attach':
+          try {
+            attachReplies.set(f[1] ?? '', JSON.parse(f.slice(2).join('\t')) as AttachOutcome);
+          } catch {
+            attachReplies.set(f[1] ?? '', { ok: false, error: { code: 'CN_PROTO', message: 'the supervisor relayed an attach reply that is not JSON' } });
+          }
           break;
         case 'pid':
           pidReady.resolve(Number(f[1]));
@@ -339,9 +358,11 @@ export async function spawnContainer(spec: ContainerSpec, opts: SpawnOptions = {
   let aborting: Promise<void> | undefined;
   const container: SpawnedContainer = {
     pid,
+    taps,
     get tap() {
-      return tap;
+      return taps[0];
     },
+    attachReplies,
     console: consoleFd.promise,
     async release() {
       channel.send('go\n');

@@ -69,13 +69,20 @@ export interface ProcessSpec {
   oomScoreAdj?: number;
 }
 
-export interface NetworkSpec {
-  /** A tap with the vnet header, created inside the new network namespace. */
-  tap?: { ifname: string; mac?: string; mtu?: number };
+/** A tap with the vnet header, created inside the new network namespace. */
+export interface TapSpec {
+  ifname: string;
+  mac?: string | undefined;
+  mtu?: number | undefined;
   /** CIDRs (v4 or v6) on the tap. */
-  addresses?: string[];
-  /** Default gateways (v4 and/or v6) via the tap. */
-  gateways?: string[];
+  addresses?: string[] | undefined;
+}
+
+export interface NetworkSpec {
+  /** The container's interfaces, made in this order (at most 16). */
+  taps: TapSpec[];
+  /** Default routes (v4 and/or v6), each via one of the taps. */
+  routes?: { ifname: string; gateway: string }[] | undefined;
 }
 
 /**
@@ -168,6 +175,12 @@ export interface ContainerSpec {
    */
   deviceCgroup?: { path: string; rules: { allow: boolean; type?: string; major?: number; minor?: number; access?: string }[] };
   network?: NetworkSpec;
+  /**
+   * Supervised mode only (containode run -d): the supervisor attaches these
+   * taps to their switches itself and holds the ports (SPAWN.md
+   * `switch_attach`); `request` is the attach request's JSON without `pid`.
+   */
+  switchAttach?: { ifname: string; socket: string; request: string }[];
   process: ProcessSpec;
   /** Created by the spawner; the init waits until someone opens it for reading. */
   execFifo?: string;
@@ -258,11 +271,10 @@ export function serializeSpec(spec: ContainerSpec): string {
     }
   }
   const net = spec.network;
-  if (net?.tap) {
-    out.push(line('tap', net.tap.ifname, net.tap.mac ?? '-', net.tap.mtu ?? 0));
-    for (const a of net.addresses ?? []) out.push(line('addr', net.tap.ifname, a));
-    for (const g of net.gateways ?? []) out.push(line('route', net.tap.ifname, g));
-  }
+  for (const t of net?.taps ?? []) out.push(line('tap', t.ifname, t.mac ?? '-', t.mtu ?? 0));
+  for (const t of net?.taps ?? []) for (const a of t.addresses ?? []) out.push(line('addr', t.ifname, a));
+  for (const r of net?.routes ?? []) out.push(line('route', r.ifname, r.gateway));
+  for (const s of spec.switchAttach ?? []) out.push(line('switch_attach', s.ifname, s.socket, s.request));
   const proc = spec.process;
   if (proc.terminal) out.push(line('terminal'));
   if (proc.consoleSocket) out.push(line('console_socket', proc.consoleSocket));

@@ -2,6 +2,7 @@
 import { ContainetError } from '@containet/common';
 import * as args from '../args.js';
 import type { CreateOptions } from '../create.js';
+import type { CliOperand } from '@containet/common/cli-docs';
 import type { OciCommandOptions } from './types.js';
 
 export const commandNames = ['create'];
@@ -9,13 +10,15 @@ export const commandNames = ['create'];
 export const help = 'create --bundle DIR [--pid-file F] [--console-socket S] [--no-pivot] ID: set the container up; its program waits for start';
 
 export const options: readonly args.OptionDef[] = [
-  { name: 'bundle', short: 'b', value: true },
-  { name: 'pid-file', value: true },
-  { name: 'console-socket', value: true },
-  { name: 'no-pivot' },
-  { name: 'no-new-keyring' },
-  { name: 'preserve-fds', value: true },
+  { name: 'bundle', short: 'b', value: true, valueName: 'DIR', help: 'the bundle: config.json and the root filesystem (default: the current directory)' },
+  { name: 'pid-file', value: true, valueName: 'FILE', help: 'write the container\'s PID 1 (as seen from the host) to FILE' },
+  { name: 'console-socket', value: true, valueName: 'SOCKET', help: 'send the pty master of a terminal container (process.terminal) over this unix socket' },
+  { name: 'no-pivot', help: 'move the root with MS_MOVE and chroot instead of pivot_root (for a root on a ramfs)' },
+  { name: 'no-new-keyring', help: 'accepted: no session keyring is created in any case' },
+  { name: 'preserve-fds', value: true, valueName: 'N', help: 'only 0 is supported: only stdio reaches the container' },
 ];
+
+export const operands: readonly CliOperand[] = [{ name: 'container-id', help: 'the container\'s identity (unique in --root)', required: true, variadic: false, kind: 'container' }];
 
 /** What create and run take from their options and operands. */
 export function createOptions(opts: OciCommandOptions, operands: string[], what: string): CreateOptions {

@@ -1,12 +1,15 @@
 /** `delete [--force] ID`: remove a stopped container (--force kills it first). */
 import * as args from '../args.js';
+import type { CliOperand } from '@containet/common/cli-docs';
 import type { OciCommandOptions } from './types.js';
 
 export const commandNames = ['delete'];
 
 export const help = 'delete [--force] ID: remove a stopped container (--force kills it first)';
 
-export const options: readonly args.OptionDef[] = [{ name: 'force', short: 'f' }];
+export const options: readonly args.OptionDef[] = [{ name: 'force', short: 'f', help: 'kill a running container (SIGKILL) first' }];
+
+export const operands: readonly CliOperand[] = [{ name: 'container-id', help: 'the container\'s identity (unique in --root)', required: true, variadic: false, kind: 'container' }];
 
 export const stopAtOperand = false;
 

@@ -1,6 +1,7 @@
 /** `features`: what this runtime implements (runtime-spec features.md), as JSON. */
 import { writeSync } from 'node:fs';
 import * as args from '../args.js';
+import type { CliOperand } from '@containet/common/cli-docs';
 import type { OciCommandOptions } from './types.js';
 
 export const commandNames = ['features'];
@@ -8,6 +9,8 @@ export const commandNames = ['features'];
 export const help = 'features: print what this runtime implements (JSON)';
 
 export const options: readonly args.OptionDef[] = [];
+
+export const operands: readonly CliOperand[] = [];
 
 export const stopAtOperand = false;
 

@@ -24,5 +24,6 @@ export const COMMANDS: Readonly<Record<string, () => Promise<OciCommand>>> = {
   update: () => import('./unsupported.js'),
   checkpoint: () => import('./unsupported.js'),
   restore: () => import('./unsupported.js'),
+  completion: () => import('./completion.js'),
   '__switch-link': () => import('./switch-link.js'),
 };

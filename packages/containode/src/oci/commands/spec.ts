@@ -3,13 +3,19 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ContainetError } from '@containet/common';
 import * as args from '../args.js';
+import type { CliOperand } from '@containet/common/cli-docs';
 import type { OciCommandOptions } from './types.js';
 
 export const commandNames = ['spec'];
 
 export const help = 'spec [--bundle DIR]: write a default config.json';
 
-export const options: readonly args.OptionDef[] = [{ name: 'bundle', short: 'b', value: true }, { name: 'rootless' }];
+export const options: readonly args.OptionDef[] = [
+  { name: 'bundle', short: 'b', value: true, valueName: 'DIR', help: 'where to write config.json (default: the current directory)' },
+  { name: 'rootless', help: 'not supported (an error): write the user namespace mappings into config.json' },
+];
+
+export const operands: readonly CliOperand[] = [];
 
 export const stopAtOperand = false;
 

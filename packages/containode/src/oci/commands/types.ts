@@ -5,6 +5,7 @@
  * (../main.ts) parses with runc's rules (../args.ts) before calling it.
  * Tests call handlers directly.
  */
+import type { CliOperand } from '@containet/common/cli-docs';
 import type { OptionDef, ParsedOptions } from '../args.js';
 import type { Globals } from '../create.js';
 
@@ -21,6 +22,10 @@ export interface OciCommand {
   commandNames: readonly string[];
   help: string;
   options: readonly OptionDef[];
+  /** Its operands, for the man page and completion. */
+  operands?: readonly CliOperand[];
+  /** Names in commandNames that are another name of the first (list, ls); the others are commands of their own. */
+  aliases?: readonly string[];
   /** Options end at the first operand (the rest may be a program's arguments). Default true. */
   stopAtOperand?: boolean;
   /** The arguments reach the handler unparsed (a command that refuses whatever it is given). */
