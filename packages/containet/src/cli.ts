@@ -156,7 +156,7 @@ export function program(): Command {
     .option('--loss <percent>', 'random loss, e.g. 1%')
     .option('--loss-burst <p,r[,1-h[,1-k]]>', 'Gilbert-Elliott loss in percent, as tc-netem loss gemodel')
     .option('--rate <rate>', 'rate limit on the wire, e.g. 100mbit')
-    .option('--limit <bytes>', 'bytes a direction may queue (default 16mb)')
+    .option('--limit <bytes>', 'frame bytes a direction may queue (default: what the rate carries in the delay + 20 ms; 16mb without a rate)')
     .option('--duplicate <percent>', 'duplicate frames, e.g. 1%')
     .option('--reorder <percent>', 'send frames at once, ahead of delayed ones, e.g. 1% (needs --delay)')
     .option('--corrupt <percent>', 'flip a bit in frames, e.g. 0.1%')
