@@ -598,7 +598,9 @@ export class Http1Client {
     const addresses = await this.#resolve(host);
     if (this.#opts.signal?.aborted) throw abortError();
     if (addresses.length === 1) return { host: addresses[0]!.address };
-    const lookup = ((_name: string, _opts: unknown, cb: (err: null, addrs: LookupAddress[]) => void) => cb(null, addresses)) as unknown as typeof dnsLookup;
+    // All of them when net.connect races them, else (autoSelectFamily off) the first, as dns.lookup answers each.
+    const lookup = ((_name: string, opts: { all?: boolean }, cb: (err: null, ...found: unknown[]) => void) =>
+      opts.all ? cb(null, addresses) : cb(null, addresses[0]!.address, addresses[0]!.family)) as unknown as typeof dnsLookup;
     return { host, lookup };
   }
 
