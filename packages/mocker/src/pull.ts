@@ -143,14 +143,13 @@ export async function pull(text: string, opts: PullOptions = {}): Promise<Pulled
     store.touchBlob(manifest.config.digest);
     const unique = [...new Map(manifest.layers.map((l) => [l.digest, l])).values()];
     for (const l of unique) if (!store.hasBlob(l.digest, l.size)) progress.layer(l.digest, 'waiting', 0, l.size);
-    // The config (small) travels beside the first layers.
-    // Both end before the first failure is thrown: a download still running
+    // The config (small) is fetched after the layers, on a connection one
+    // of them is done with: beside them it took a connection of its own,
+    // over HTTPS a TLS handshake (and the JavaScript of a TLS socket) more.
+    // All end before the first failure is thrown: a download still running
     // would otherwise be cut by client.close() and leave a partial file.
-    const settled = await Promise.allSettled([
-      fetchBlob(client, store, ref.path, manifest.config, what, { signal: opts.signal, backoffMs: opts.client?.backoffMs }),
-      mapLimit(unique, opts.concurrency ?? 3, fetchOne),
-    ]);
-    for (const s of settled) if (s.status === 'rejected') throw s.reason;
+    const fetchConfig = (): Promise<void> => fetchBlob(client, store, ref.path, manifest.config, what, { signal: opts.signal, backoffMs: opts.client?.backoffMs });
+    await mapLimit([...unique, null], opts.concurrency ?? 3, (d) => (d ? fetchOne(d) : fetchConfig()));
     const config = JSON.parse(store.readBlob(manifest.config.digest).toString('utf8')) as ImageConfig;
     if (config.rootfs && config.rootfs.diff_ids.length !== manifest.layers.length) {
       throw new ContainetError('MOCKER_BAD_MANIFEST', `${what}: ${manifest.layers.length} layers but ${config.rootfs.diff_ids.length} diff_ids in its config`, { exitCode: EXIT.verify });

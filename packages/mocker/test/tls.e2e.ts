@@ -79,4 +79,32 @@ testIf(test, skip, 'HTTPS pull: the CA in NODE_EXTRA_CA_CERTS is trusted, throug
   }
 });
 
+testIf(test, skip, 'HTTPS pull: a name with two addresses is reached through the one that answers (::1 refuses), and a certificate for another name is refused whatever address was dialled', async () => {
+  const c = new Cleanup();
+  try {
+    const s = await setUp(c);
+    // ::1 first: the registry listens on 127.0.0.1 only, so the first try is refused.
+    const hosts = `${s.hosts}.two`;
+    writeFileSync(hosts, '127.0.0.1 localhost\n::1 registry.test\n127.0.0.1 registry.test\n127.0.0.1 other.test\n');
+    c.add('hosts', () => rmSync(hosts, { force: true }));
+    const store = tempDir('store');
+    c.add('store', () => rmSync(store, { recursive: true, force: true }));
+    const ref = `registry.test:${s.port}/team/secure:v1`;
+    const r = await mockerWithHosts(hosts, ['--store', store, 'pull', '-q', ref], { NODE_EXTRA_CA_CERTS: s.ca }, true);
+    assert.is(r.status, 0, r.stderr);
+    assert.ok(storedBlobs(store).includes(sha(s.image.layerBlobs[0]!)), 'the layer is in the store');
+
+    // other.test is 127.0.0.1 too, but the certificate names registry.test only.
+    const other = tempDir('store');
+    c.add('store', () => rmSync(other, { recursive: true, force: true }));
+    const bad = await mockerWithHosts(hosts, ['--store', other, 'pull', `other.test:${s.port}/team/secure:v1`], { NODE_EXTRA_CA_CERTS: s.ca }, true);
+    assert.is(bad.status, 6, bad.stderr);
+    assert.match(bad.stderr, `mocker: cannot reach other.test:${s.port}`);
+    assert.match(bad.stderr, 'ERR_TLS_CERT_ALTNAME_INVALID');
+    assert.equal(storedBlobs(other), [], 'nothing stored');
+  } finally {
+    await c.run();
+  }
+});
+
 test.run();

@@ -16,9 +16,10 @@
  * tunnel (a TLS socket over a given socket takes no `onread`), where
  * 'data' events bring chunks that are the consumer's to keep.
  */
-import { connect as netConnect, isIP, type Socket } from 'node:net';
+import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
+import { connect as netConnect, type Socket } from 'node:net';
 import { createRequire } from 'node:module';
-import type { SecureContext, TLSSocket } from 'node:tls';
+import type { PeerCertificate, SecureContext, TLSSocket } from 'node:tls';
 import { ContainetError } from '@containet/common';
 import { EXIT } from '../errors.js';
 import { endpointOf } from '../reference.js';
@@ -541,6 +542,14 @@ function openTunnel(proxy: URL, host: string, port: number, timeoutMs: number, s
   });
 }
 
+/**
+ * Whether a URL's hostname is an address: the WHATWG URL parser writes an
+ * IPv6 address in brackets and an IPv4 one as a dotted quad, anything else
+ * being a name. net.isIP() would say the same through a regular expression
+ * for IPv6 that V8 compiles on first use (6-8 ms of a pull's start-up).
+ */
+const isAddressLiteral = (hostname: string): boolean => hostname.startsWith('[') || /^\d{1,3}(?:\.\d{1,3}){3}$/.test(hostname);
+
 /** Connections to any number of origins; close() ends them all. */
 export class Http1Client {
   #opts: Http1Options;
@@ -552,6 +561,8 @@ export class Http1Client {
    * which matters when a pull opens a connection per parallel layer.
    */
   #tlsSessions = new Map<string, Buffer>();
+  /** Each host name's addresses, looked up once per client (resolve()). */
+  #addresses = new Map<string, Promise<LookupAddress[]>>();
   #closed = false;
   #onAbort = (): void => this.#destroyAll(abortError());
 
@@ -576,15 +587,53 @@ export class Http1Client {
     return new Promise((resolve, reject) => ready.send(new Exchange(req, { resolve, reject }), head));
   }
 
+  /**
+   * Where to connect for `url`: its address, and for a name with several
+   * addresses a `lookup` that hands net.connect the ones found here, so
+   * its Happy Eyeballs (RFC 8305, autoSelectFamily) still races them.
+   */
+  async #target(url: URL): Promise<{ host: string; lookup?: typeof dnsLookup }> {
+    const { host } = endpointOf(url);
+    if (isAddressLiteral(url.hostname)) return { host };
+    const addresses = await this.#resolve(host);
+    if (this.#opts.signal?.aborted) throw abortError();
+    if (addresses.length === 1) return { host: addresses[0]!.address };
+    // All of them when net.connect races them, else (autoSelectFamily off) the first, as dns.lookup answers each.
+    const lookup = ((_name: string, opts: { all?: boolean }, cb: (err: null, ...found: unknown[]) => void) =>
+      opts.all ? cb(null, addresses) : cb(null, addresses[0]!.address, addresses[0]!.family)) as unknown as typeof dnsLookup;
+    return { host, lookup };
+  }
+
+  /**
+   * A name's addresses as net.connect finds them (dns.lookup, the system's
+   * resolver and order), once per client: the connections a pull opens in
+   * parallel go to the same host. A failed lookup is not kept.
+   */
+  #resolve(name: string): Promise<LookupAddress[]> {
+    let found = this.#addresses.get(name);
+    if (!found) {
+      found = new Promise((resolve, reject) => dnsLookup(name, { all: true }, (err, addrs) => (err ? reject(err) : resolve(addrs))));
+      this.#addresses.set(name, found);
+      found.catch(() => this.#addresses.delete(name));
+    }
+    return found;
+  }
+
   async #open(url: URL, origin: string, proxy: URL | null): Promise<Connection> {
     const { timeoutMs, signal } = this.#opts;
     let open: (onBytes: (view: Buffer) => void) => Socket | TLSSocket;
     let areas: ReadAreas | null = null;
     if (url.protocol === 'https:') {
-      const tls = createRequire(import.meta.url)('node:tls') as typeof import('node:tls');
       const { host, port } = endpointOf(url);
+      // The name is looked up (libuv's pool) while node:tls loads and the
+      // context is made (its root store parsed on the first connection).
+      const target = proxy ? null : this.#target(url);
+      target?.catch(() => {});
+      const tls = createRequire(import.meta.url)('node:tls') as typeof import('node:tls');
+      const secureContext = this.#opts.secureContext?.();
       const socket = proxy ? await openTunnel(proxy, host, port, timeoutMs, signal) : undefined;
-      const servername = isIP(host) === 0 ? host : undefined;
+      const to = target ? await target : { host };
+      const name = isAddressLiteral(url.hostname) ? undefined : host;
       const session = this.#tlsSessions.get(origin);
       // Without a tunnel, TLS reads land in ReadAreas as plain ones do
       // (tls.connect's `onread`, which it takes only when it makes the TCP
@@ -594,16 +643,34 @@ export class Http1Client {
       open = (onBytes) => {
         const onread = reads ? { buffer: () => reads.space(), callback: (n: number) => (onBytes(reads.took(n)), true) } : undefined;
         const tlsSocket = tls
-          .connect({ socket, host, port, servername, secureContext: this.#opts.secureContext?.(), ALPNProtocols: ['http/1.1'], session, ...(onread ? { onread } : {}) })
+          .connect({
+            socket,
+            ...to,
+            port,
+            // The certificate is checked against the registry's name
+            // whatever address was dialled (RFC 9110 §4.3.4).
+            checkServerIdentity: (_dialled: string, cert: PeerCertificate) => tls.checkServerIdentity(name ?? host, cert),
+            // Through a tunnel, tls.connect starts the handshake before it returns.
+            ...(socket && name !== undefined ? { servername: name } : {}),
+            secureContext,
+            ALPNProtocols: ['http/1.1'],
+            session,
+            ...(onread ? { onread } : {}),
+          })
           .on('session', (ticket: Buffer) => void this.#tlsSessions.set(origin, ticket));
+        // SNI (RFC 6066 §3: names only), set before the ClientHello, which
+        // leaves once the TCP connection is up. Given as the `servername`
+        // option, tls.connect would first run the name through net.isIP().
+        if (!socket && name !== undefined) (tlsSocket as TLSSocket & { setServername(name: string): void }).setServername(name);
         return reads ? tlsSocket : tlsSocket.on('data', onBytes);
       };
     } else {
-      const { host, port } = endpointOf(proxy ?? url);
+      const { port } = endpointOf(proxy ?? url);
+      const to = await this.#target(proxy ?? url);
       const reads = (areas = new ReadAreas());
       open = (onBytes) =>
         netConnect({
-          host,
+          ...to,
           port,
           onread: {
             buffer: () => reads.space(),
