@@ -76,14 +76,14 @@ export function renderGraph(topo: LabTopology): string {
 
 /**
  * The page of `model`. With `live`, each link has a rate label
- * (`id="rate-I"`) and the page ends with `live.script` (inline: the
+ * (`id="rate-I"`, the way back `back-I`), the layout roomier for them, and the page ends with `live.script` (inline: the
  * dashboard's CSP allows nothing from elsewhere).
  */
 export function renderGraphPage(model: GraphModel, live?: { script: string; header?: string }): string {
   const names = model.nodes.map((n) => n.name);
   const kindOf = new Map(model.nodes.map((n) => [n.name, n.kind]));
   const count = names.length;
-  const radius = Math.max(160, count * 28);
+  const radius = live ? Math.max(260, count * 40) : Math.max(160, count * 28);
   const size = radius * 2 + 240;
   const c = size / 2;
   const pos = new Map(names.map((n, i) => [n, { x: c + radius * Math.cos((2 * Math.PI * i) / count - Math.PI / 2), y: c + radius * Math.sin((2 * Math.PI * i) / count - Math.PI / 2) }]));
@@ -97,7 +97,12 @@ export function renderGraphPage(model: GraphModel, live?: { script: string; head
     out.push(`<text x="${at(a!, b!, 0.22, 'x')}" y="${at(a!, b!, 0.22, 'y')}" class="if">${esc(ea.ifname)}</text>`);
     out.push(`<text x="${at(a!, b!, 0.78, 'x')}" y="${at(a!, b!, 0.78, 'y')}" class="if">${esc(eb.ifname)}</text>`);
     if (l.note) out.push(`<text x="${at(a!, b!, 0.5, 'x')}" y="${at(a!, b!, 0.5, 'y')}" class="note">${esc(l.note)}</text>`);
-    if (live) out.push(`<text x="${at(a!, b!, 0.5, 'x')}" y="${(Number(at(a!, b!, 0.5, 'y')) + (l.note ? 13 : 0)).toFixed(1)}" class="rate" id="rate-${i}"></text>`);
+    // The rates a line below the vars, each way named by its ends (data-a, data-b) for the script.
+    if (live) {
+      const y = Number(at(a!, b!, 0.5, 'y')) + (l.note ? 23 : 10);
+      out.push(`<text x="${at(a!, b!, 0.5, 'x')}" y="${y.toFixed(1)}" class="rate" id="rate-${i}" data-a="${esc(ea.node)}" data-b="${esc(eb.node)}"></text>`);
+      out.push(`<text x="${at(a!, b!, 0.5, 'x')}" y="${(y + 12).toFixed(1)}" class="rate" id="back-${i}"></text>`);
+    }
   });
   for (const n of model.nodes) {
     const p = pos.get(n.name)!;

@@ -25,19 +25,21 @@ const LIVE_SCRIPT = `
 (function () {
   var base = location.pathname.replace(/\\/$/, '') + '/state.json' + location.search;
   function si(v) {
-    if (v >= 1e9) return (v / 1e9).toFixed(1) + 'G';
-    if (v >= 1e6) return (v / 1e6).toFixed(1) + 'M';
-    if (v >= 1e3) return (v / 1e3).toFixed(1) + 'k';
-    return v.toFixed(0);
+    if (v >= 1e9) return (v / 1e9).toFixed(1) + ' G';
+    if (v >= 1e6) return (v / 1e6).toFixed(1) + ' M';
+    if (v >= 1e3) return (v / 1e3).toFixed(1) + ' k';
+    return v.toFixed(v > 0 && v < 10 ? 1 : 0) + ' ';
   }
-  function fmt(r) { return r ? si(r.bitsPerSecond) + 'b/s ' + si(r.packetsPerSecond) + 'p/s' : '…'; }
+  function fmt(r) { return r ? si(r.bitsPerSecond) + 'bit/s ' + r.packetsPerSecond.toFixed(r.packetsPerSecond < 10 ? 1 : 0) + ' pkt/s' : '…'; }
   var status = document.getElementById('live');
   function show(s) {
     status.textContent = 'lab ' + s.state + ', ' + new Date(s.time).toLocaleTimeString() + s.switches.filter(function (w) { return !w.up; }).map(function (w) { return '; switch ' + w.id + ' down: ' + w.error; }).join('');
     s.links.forEach(function (l, i) {
-      var t = document.getElementById('rate-' + i), line = document.getElementById('link-' + i);
-      if (!t || !line) return;
-      t.textContent = l.state === 'up' ? '→ ' + fmt(l.ab) + '  ← ' + fmt(l.ba) : l.state;
+      var t = document.getElementById('rate-' + i), back = document.getElementById('back-' + i), line = document.getElementById('link-' + i);
+      if (!t || !back || !line) return;
+      var a = t.getAttribute('data-a'), b = t.getAttribute('data-b');
+      t.textContent = l.state === 'up' ? a + '→' + b + ' ' + fmt(l.ab) : l.state === 'down' ? 'down: its switch does not answer' : 'no port on its switch';
+      back.textContent = l.state === 'up' ? b + '→' + a + ' ' + fmt(l.ba) : '';
       t.setAttribute('class', l.state === 'up' ? 'rate' : 'rate down');
       line.setAttribute('class', l.state === 'up' ? 'link' : 'link down');
     });
