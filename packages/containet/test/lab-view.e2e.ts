@@ -1,16 +1,18 @@
 /**
  * The live topology view of labs, as a user meets it over HTTP: a switch
  * daemon's dashboard (--listen) lists the deployed lab, draws its nodes and
- * links, shows a link's rates rise while a node pings over it, shows a link
+ * links, shows a link's rates rise while a node pings over it (in headless
+ * Chromium too, when installed: the page's script fills them), shows a link
  * down while its switch does not answer (stopped with SIGSTOP) and the
  * dashboard still answering meanwhile, `lab graph --serve` serving the same
  * view until Ctrl-C, and the lab gone from the list once destroyed.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Cleanup, killAndWait, testIf, uniqueName, waitFor, whyMissing, whyNoRoot } from '@containet/common/testing';
+import { Cleanup, killAndWait, run, testIf, uniqueName, waitFor, whyMissing, whyNoRoot } from '@containet/common/testing';
 import { STATE, containet, labDir, labExec, startContainet, writeTopology } from './lab-helpers.js';
 import { startDaemon } from './helpers.js';
 import type { LabLiveState, LabSummary } from '../src/lab/live-rates.js';
@@ -81,6 +83,19 @@ testIf(test, skip, 'the dashboard draws a deployed lab with live link rates and 
     );
     // About 5 pings a second of ~1 KiB each: a wide band for a loaded machine.
     assert.ok(seen!.links[0]!.ab!.packetsPerSecond < 100, JSON.stringify(seen!.links[0]));
+    if (!whyMissing('chromium')) {
+      // In a real browser (its script under the page's CSP): the rates filled in, each way named by the link's ends.
+      const profile = mkdtempSync(join(tmpdir(), 'cnchrome-'));
+      cleanup.add('chromium profile', () => rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 }));
+      const dom = await run(
+        'chromium',
+        ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run', `--user-data-dir=${profile}`, '--virtual-time-budget=5000', '--dump-dom', `${base}labs/${name}`],
+        { timeoutMs: 60_000 },
+      );
+      assert.match(dom.stdout, /id="live">lab running, /, dom.stdout);
+      assert.match(dom.stdout, /id="rate-0"[^>]*>h1→h2 \d+(\.\d)? (k|M)?bit\/s \d+(\.\d)? pkt\/s</, dom.stdout);
+      assert.match(dom.stdout, /id="back-0"[^>]*>h2→h1 \d/);
+    }
     assert.is((await ping).code, 0, 'the ping got its replies');
 
     // A switch that does not answer: its links down, the others up, the dashboard answering meanwhile.
