@@ -241,8 +241,20 @@ function addLabCommand(prog: Command): void {
     .action((node: string, command: string[], opts: lab.LabOptions) => runLab('exec', opts, [node, ...command]));
   topo(cmd.command('graph').description('draw the topology: an HTML page with an SVG picture, no external assets'))
     .option('-o, --output <file>', 'where to write it (- for stdout; default NAME.graph.html next to the topology file)')
+    .option('--serve <host:port>', "instead, serve the deployed lab's live view (link rates and state, every second) on this loopback address until Ctrl-C, e.g. 127.0.0.1:7481")
     .option('--json', 'print JSON')
-    .action((opts: lab.LabOptions) => runLab('graph', opts));
+    .action(async (opts: lab.LabOptions) => {
+      const abort = new AbortController();
+      const stop = (): void => abort.abort();
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+      try {
+        await runLab('graph', { ...opts, signal: abort.signal });
+      } finally {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+      }
+    });
 }
 
 /**

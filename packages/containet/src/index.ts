@@ -9,5 +9,5 @@ export { readTopology, parseTopologyText, TopologyError, type LabTopology, type 
 export { planLab, type LabPlan, type NodePlan } from './lab/plan.js';
 export { parseSubnet, chooseSubnet } from './lab/mgmt-subnet.js';
 export { parseRate, parseTime } from './lab/link-vars.js';
-export { renderGraph } from './lab/graph.js';
+export { renderGraph, renderGraphPage, graphOfPlan, graphOfTopology, type GraphModel } from './lab/graph.js';
 export { shellWords } from './lab/nodes.js';

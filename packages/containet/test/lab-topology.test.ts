@@ -5,7 +5,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { chooseSubnet, parseRate, parseSubnet, parseTime, parseTopologyText, planLab, renderGraph, shellWords, TopologyError } from '@containet/containet';
+import { chooseSubnet, graphOfPlan, graphOfTopology, parseRate, parseSubnet, parseTime, parseTopologyText, planLab, renderGraph, renderGraphPage, shellWords, TopologyError } from '@containet/containet';
 
 function refusal(text: string): TopologyError {
   try {
@@ -136,6 +136,18 @@ test('the graph is one self-contained page', () => {
   for (const name of ['r1', 'h1', 'sw', 'eth1', 'p1']) assert.ok(html.includes(`>${name}<`), name);
   assert.ok(html.includes('>delay 20ms±5ms, loss 1%, rate 100mbit, vlan 10<'));
   assert.not.match(html, /<script|src=|href=|@import|url\(/);
+});
+
+test("a deployed lab's picture (from its plan) is the file's, with a rate label per link in the live page", () => {
+  const topo = parseTopologyText(SMALL);
+  const fromPlan = graphOfPlan(planLab(topo, parseSubnet('172.20.20.0/24')));
+  const fromFile = graphOfTopology(topo);
+  const key = (g: typeof fromFile) => ({ nodes: g.nodes.map((n) => `${n.name}:${n.kind}`).sort(), links: g.links });
+  assert.equal(key(fromPlan), key(fromFile));
+  const html = renderGraphPage(fromPlan, { script: 'void 0;' });
+  for (const i of [0, 1]) assert.ok(html.includes(`id="link-${i}"`) && html.includes(`id="rate-${i}"`) && html.includes(`id="back-${i}"`), `link ${i}`);
+  assert.ok(html.includes('id="rate-0" data-a="r1" data-b="h1"'));
+  assert.ok(html.includes('<script>void 0;</script>'));
 });
 
 test.run();

@@ -9,6 +9,8 @@ import { ContainetError, UsageError } from '@containet/common';
 import { deployLab } from '../lab/deploy.js';
 import { destroyLab } from '../lab/destroy.js';
 import { renderGraph } from '../lab/graph.js';
+import { serveLabView } from '../web/lab-view.js';
+import { isLoopback, parseListen } from '../web/dashboard.js';
 import { deployedRecord, formatLab, inspectLab } from '../lab/inspect.js';
 import { planLab, runDirFor } from '../lab/plan.js';
 import { parseSubnet } from '../lab/mgmt-subnet.js';
@@ -31,6 +33,8 @@ export interface LabOptions {
   reconfigure?: boolean;
   cleanup?: boolean;
   output?: string;
+  /** graph: serve the deployed lab's live view at HOST:PORT until `signal` (Ctrl-C). */
+  serve?: string;
   /** Progress lines (deploy, destroy); the CLI writes them to stderr. */
   log?: (line: string) => void;
   /** Interrupts a deploy (Ctrl-C): it then removes what it made. */
@@ -59,7 +63,7 @@ export async function handler(opts: LabOptions, args: string[]): Promise<string>
       process.exitCode = await exec(opts, rest);
       return '';
     case 'graph':
-      return graph(opts);
+      return opts.serve === undefined ? graph(opts) : serve(opts, opts.serve);
     default:
       throw new UsageError(action === undefined ? 'containet lab needs an action' : `unknown lab action '${action}'`, USAGE);
   }
@@ -106,6 +110,23 @@ async function exec(opts: LabOptions, rest: string[]): Promise<number> {
     child.on('error', (err) => reject(new ContainetError('CN_LAB_PROGRAM', `cannot run containode: ${err.message}`)));
     child.on('close', (code, signal) => resolvePromise(code ?? (signal ? 128 + 15 : 1)));
   });
+}
+
+/** The live view of the deployed lab, on its own HTTP server, until Ctrl-C (opts.signal). */
+async function serve(opts: LabOptions, listen: string): Promise<string> {
+  const name = readTopologyName(topoFile(opts));
+  const { host, port } = parseListen(listen);
+  if (!isLoopback(host)) throw new UsageError(`--serve on ${host} (not loopback) is refused: the view has no token`, 'serve on 127.0.0.1 or [::1], or run a switch with --listen and --token (its dashboard has the same view at /labs)');
+  if (!loadRecord(runDirFor(name))) throw new ContainetError('CN_LAB_NOT_DEPLOYED', `lab ${name} is not deployed`, { hint: `deploy it first: containet lab deploy -t ${opts.topo}` });
+  const server = await serveLabView(host, port);
+  const url = `${server.url}labs/${encodeURIComponent(name)}`;
+  opts.log?.(`lab ${name}'s live view on ${url} (Ctrl-C ends it)`);
+  await new Promise<void>((resolvePromise) => {
+    if (!opts.signal || opts.signal.aborted) return resolvePromise();
+    opts.signal.addEventListener('abort', () => resolvePromise(), { once: true });
+  });
+  await server.close();
+  return opts.json ? JSON.stringify({ lab: name, served: url }) + '\n' : '';
 }
 
 function graph(opts: LabOptions): string {

@@ -79,7 +79,7 @@ export interface LabTopology {
   links: LabLink[];
 }
 
-const LAB_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$/;
+export const LAB_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$/;
 const NODE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$/;
 // IFNAMSIZ is 16 with the terminating NUL (netdevice(7)).
 const IFNAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$/;

@@ -3,6 +3,7 @@
  * page and a WebSocket (/ws) streaming a snapshot, then events and a
  * `counters` message every second. Read-only: the only thing a client can
  * ask is a detach, and only when an admin token was configured and given.
+ * /labs is the live view of the labs deployed on the machine (lab-view.ts).
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { readFileSync } from 'node:fs';
@@ -21,6 +22,7 @@ import {
 import type { Daemon } from '../daemon.js';
 import { ThrottledLog } from '../throttled-log.js';
 import { parsePortSet } from '../request-checks.js';
+import { LabView, PAGE_CSP } from './lab-view.js';
 
 export interface DashboardOptions {
   host: string;
@@ -88,8 +90,11 @@ export class Dashboard {
   #macAges: NodeJS.Timeout;
   #closed = false;
 
-  private constructor(daemon: Daemon, http: Server, wss: WebSocketServer, url: string, drops: ThrottledLog) {
+  #labs: LabView;
+
+  private constructor(daemon: Daemon, http: Server, wss: WebSocketServer, url: string, drops: ThrottledLog, labs: LabView) {
     this.#http = http;
+    this.#labs = labs;
     this.#wss = wss;
     this.url = url;
     const answered = new WeakMap<WebSocket, boolean>();
@@ -130,9 +135,12 @@ export class Dashboard {
       const given = new URL(req.url ?? '/', 'http://x').searchParams.get('token') ?? '';
       return same(given, opts.token);
     };
+    const labs = new LabView();
     const http = createServer((req, res) => {
-      const path = new URL(req.url ?? '/', 'http://x').pathname;
-      if (req.method !== 'GET' || (path !== '/' && path !== '/index.html')) {
+      const url = new URL(req.url ?? '/', 'http://x');
+      const path = url.pathname;
+      const isLabs = path === '/labs' || path === '/labs.json' || path.startsWith('/labs/');
+      if (req.method !== 'GET' || (path !== '/' && path !== '/index.html' && !isLabs)) {
         res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
         return;
       }
@@ -140,10 +148,11 @@ export class Dashboard {
         res.writeHead(401, { 'content-type': 'text/plain' }).end('token required: open /?token=...\n');
         return;
       }
+      if (isLabs && labs.handle(req, res, path, opts.token ? `?token=${encodeURIComponent(opts.token)}` : '')) return;
       res.writeHead(200, {
         'content-type': 'text/html; charset=utf-8',
         'cache-control': 'no-store',
-        'content-security-policy': "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self' ws: wss:",
+        'content-security-policy': PAGE_CSP,
       });
       res.end(page);
     });
@@ -189,7 +198,7 @@ export class Dashboard {
     const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
     const url = `http://${host}:${port}/`;
     log(`dashboard on ${url}${opts.token ? ' (token required)' : ''}`);
-    return new Dashboard(daemon, http, wss, url, drops);
+    return new Dashboard(daemon, http, wss, url, drops, labs);
   }
 
   static #serve(daemon: Daemon, ws: WebSocket, req: IncomingMessage, opts: DashboardOptions, drops: ThrottledLog): void {
@@ -254,6 +263,7 @@ export class Dashboard {
     this.#closed = true;
     clearInterval(this.#heartbeat);
     clearInterval(this.#macAges);
+    this.#labs.close();
     for (const ws of this.#wss.clients) ws.terminate();
     this.#wss.close();
     this.#http.closeAllConnections();
