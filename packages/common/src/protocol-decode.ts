@@ -122,7 +122,7 @@ export const linkImpairment: Check<LinkImpairment> = obj<LinkImpairment>({
   seed: opt(num),
 });
 
-const counters = obj<PortCounters>({
+const counterShape = {
   rxPackets: num,
   rxBytes: num,
   txPackets: num,
@@ -133,7 +133,9 @@ const counters = obj<PortCounters>({
   impairLost: opt(num),
   queueDrops: opt(num),
   queuedBytes: opt(num),
-});
+};
+
+const counters = obj<PortCounters>(counterShape);
 
 export const portInfo: Check<PortInfo> = obj<PortInfo>({
   port: int,
@@ -186,16 +188,7 @@ export const vxlanUplink: Check<VxlanUplinkInfo> = obj<VxlanUplinkInfo>({
   txTooBig: num,
   txSegmented: num,
   txBadGso: num,
-  rxPackets: num,
-  rxBytes: num,
-  txPackets: num,
-  txBytes: num,
-  drops: num,
-  errors: num,
-  vlanDrops: opt(num),
-  impairLost: opt(num),
-  queueDrops: opt(num),
-  queuedBytes: opt(num),
+  ...counterShape,
   remotes: list(vxlanRemote),
 });
 

@@ -214,19 +214,8 @@ function addLabCommand(prog: Command): void {
   topo(cmd.command('deploy').description('start the lab: switches, nodes, links, exec commands (all or nothing; Ctrl-C undoes it)'))
     .option('--reconfigure', 'destroy the lab first if it is deployed')
     .option('--json', 'print the deployed lab as JSON (as inspect --json)')
-    .action(async (opts: lab.LabOptions) => {
-      // Ctrl-C or TERM mid-deploy: the deploy stops at its next step and removes what it made.
-      const abort = new AbortController();
-      const stop = (): void => abort.abort();
-      process.on('SIGINT', stop);
-      process.on('SIGTERM', stop);
-      try {
-        await runLab('deploy', { ...opts, signal: abort.signal });
-      } finally {
-        process.off('SIGINT', stop);
-        process.off('SIGTERM', stop);
-      }
-    });
+    // Ctrl-C or TERM mid-deploy: the deploy stops at its next step and removes what it made.
+    .action((opts: lab.LabOptions) => untilInterrupted((signal) => runLab('deploy', { ...opts, signal })));
   topo(cmd.command('destroy').description("remove the lab: containers, taps, switches, records, the lab's directories"))
     .option('--cleanup', 'also when no record is left (after a killed deploy): remove what the file names')
     .option('--json', 'print JSON')
@@ -243,18 +232,21 @@ function addLabCommand(prog: Command): void {
     .option('-o, --output <file>', 'where to write it (- for stdout; default NAME.graph.html next to the topology file)')
     .option('--serve <host:port>', "instead, serve the deployed lab's live view (link rates and state, every second) on this loopback address until Ctrl-C, e.g. 127.0.0.1:7481")
     .option('--json', 'print JSON')
-    .action(async (opts: lab.LabOptions) => {
-      const abort = new AbortController();
-      const stop = (): void => abort.abort();
-      process.on('SIGINT', stop);
-      process.on('SIGTERM', stop);
-      try {
-        await runLab('graph', { ...opts, signal: abort.signal });
-      } finally {
-        process.off('SIGINT', stop);
-        process.off('SIGTERM', stop);
-      }
-    });
+    .action((opts: lab.LabOptions) => untilInterrupted((signal) => runLab('graph', { ...opts, signal })));
+}
+
+/** Run `work` with a signal that SIGINT or SIGTERM aborts (instead of ending the process), so it can undo or stop cleanly. */
+async function untilInterrupted(work: (signal: AbortSignal) => Promise<void>): Promise<void> {
+  const abort = new AbortController();
+  const stop = (): void => abort.abort();
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  try {
+    await work(abort.signal);
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+  }
 }
 
 /**
