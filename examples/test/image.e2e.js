@@ -2,7 +2,7 @@
 // run from that image after mocker pulled and unpacked it.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -81,6 +81,67 @@ testIf(test, skipMocker, 'run-image.sh: mocker pulls the busybox image from the 
     assert.is(end.code, 143, child.output());
     assert.equal([...registryDirs()].filter((d) => !before.has(d)), [], 'registry storage and unpacked root removed');
     assert.equal(processesWith(ref.split('/')[0]), []);
+  } finally {
+    delete process.env.CONTAINET_IMAGES;
+    await lab.close();
+  }
+});
+
+testIf(test, skipMocker, 'a lab node from an image: deploy pulls it when missing; /etc/hosts in its root names every node; binds on it and on a host-files node', async () => {
+  const lab = new Lab();
+  const before = registryDirs();
+  const name = `img${process.pid.toString(36)}`;
+  try {
+    const store = await lab.tempDir('containet-exstore-');
+    const work = await lab.tempDir('containet-exlab-');
+    const { child, ref } = await serveImage(lab);
+    process.env.CONTAINET_IMAGES = store;
+    const file = join(work, 'img.clab.yml');
+    // Binds: relative sources (to the file); on the image node the mount points are made in its root's upper layer,
+    // on the host-files node b the target must exist on the host.
+    mkdirSync(join(work, 'data'));
+    writeFileSync(join(work, 'ro.txt'), 'read only\n');
+    const bTarget = join(work, 'b-target');
+    mkdirSync(bTarget);
+    writeFileSync(
+      file,
+      `name: ${name}\ntopology:\n  nodes:\n    a: {kind: linux, image: "${ref}", cmd: "sleep 3600", binds: ["data:/data", "ro.txt:/etc/ro.txt:ro"], exec: ["ip addr add 10.6.0.1/24 dev eth1"]}\n    b: {kind: linux, binds: ["data:${bTarget}"], exec: ["ip addr add 10.6.0.2/24 dev eth1"]}\n  links:\n    - endpoints: ["a:eth1", "b:eth1"]\n`,
+    );
+    const cn = (...args) => {
+      const [f, a] = suiteCommand('containet', ['lab', ...args]);
+      return runProgram(f, a, { timeoutMs: 180_000 });
+    };
+    const d = await cn('deploy', '-t', file);
+    assert.is(d.code, 0, d.stderr);
+    assert.match(d.stderr, new RegExp(`pulling ${ref.replace(/[.]/g, '\\.')}`));
+    try {
+      // The image's root (busybox), with the lab's /etc/hosts in its upper layer.
+      const hosts = await cn('exec', '-t', file, 'a', '--', 'cat', '/etc/hosts');
+      assert.match(hosts.stdout, new RegExp(`\\tclab-${name}-b b\\n`));
+      const bb = await cn('exec', '-t', file, 'a', '--', 'busybox');
+      assert.match(bb.stdout + bb.stderr, /BusyBox v1\./);
+      const ping = await cn('exec', '-t', file, 'a', '--', 'ping', '-c', '2', '-W', '3', '10.6.0.2');
+      assert.is(ping.code, 0, ping.stdout);
+      const byName = await cn('exec', '-t', file, 'b', '--', 'ping', '-c', '2', '-W', '3', 'a');
+      assert.is(byName.code, 0, byName.stdout);
+      // a writes through its bind, the host and b (through its own bind of the same directory) read the bytes.
+      const w = await cn('exec', '-t', file, 'a', '--', 'sh', '-c', 'echo from-a > /data/x; cat /etc/ro.txt; echo no > /etc/ro.txt');
+      assert.is(w.stdout, 'read only\n', w.stderr);
+      assert.ok(w.code !== 0 && /Read-only file system/.test(w.stderr), w.stderr);
+      assert.is(readFileSync(join(work, 'data', 'x'), 'utf8'), 'from-a\n');
+      assert.is(readFileSync(join(work, 'ro.txt'), 'utf8'), 'read only\n');
+      const r = await cn('exec', '-t', file, 'b', '--', 'cat', join(bTarget, 'x'));
+      assert.is(r.stdout, 'from-a\n', r.stderr);
+      assert.equal(readdirSync(bTarget), [], 'b bound it in its own mount namespace only');
+    } finally {
+      const del = await cn('destroy', '-t', file);
+      assert.is(del.code, 0, del.stderr);
+    }
+    assert.equal(processesWith(`clab-${name}-`), []);
+    delete process.env.CONTAINET_IMAGES;
+    const end = await stopChild(child, 10_000);
+    assert.is(end.code, 143, child.output());
+    assert.equal([...registryDirs()].filter((d) => !before.has(d)), []);
   } finally {
     delete process.env.CONTAINET_IMAGES;
     await lab.close();

@@ -187,7 +187,9 @@ struct cn_port_stats {
 #define CN_DIST_NORMAL       1
 #define CN_DIST_PARETO       2
 #define CN_DIST_PARETONORMAL 3
-/* Queue bound when CN_IMP_LIMIT is 0, and the largest accepted. */
+/* Queue bound when CN_IMP_LIMIT is 0 (with a rate: what the rate carries
+ * in the delay, 4 jitters and 20 ms, plus two of the largest frames), and
+ * the largest accepted. */
 #define CN_IMP_LIMIT_DEFAULT (16 << 20)
 #define CN_IMP_LIMIT_MAX     (256 << 20)
 

@@ -8,9 +8,11 @@
 #include "impair.h"
 
 #define REC_HDR sizeof(struct impair_rec)
-/* A token bucket of this much time: after a late timer wake-up the link
- * catches up to this far behind, so the average rate holds. */
-#define RATE_BURST_NS 1000000ULL
+/* A token bucket of this much time: after a late wake-up the link catches
+ * up to this far behind, so the average rate holds. The datapath is a
+ * thread that a loaded machine can keep waiting for milliseconds (tbf runs
+ * in softirq and needs less: tbf(8) asks for rate/HZ at least). */
+#define RATE_BURST_NS 4000000ULL
 /* Largest jitter draw, in standard deviations: netem's tables end near
  * there too (iproute2 netem/maketable.c scales to 4 sigma). */
 #define DIST_CLAMP 8.0
@@ -133,6 +135,15 @@ int impair_init(struct impair *im, const uint64_t *params, int n)
 	im->ge_good = (uint32_t)v[CN_IMP_GE_GOOD];
 	im->rate_bps = v[CN_IMP_RATE_BPS];
 	im->limit = v[CN_IMP_LIMIT] ? v[CN_IMP_LIMIT] : CN_IMP_LIMIT_DEFAULT;
+	if (!v[CN_IMP_LIMIT] && im->rate_bps) {
+		/* A shaped link queues what it carries in its delay plus 20
+		 * ms, as a router sized to its link would: a deeper queue only
+		 * adds latency, a much shallower one drops TCP's bursts. */
+		double t = (double)(im->delay_ns + 4 * im->jitter_ns + 20000000ULL) / 1e9;
+		uint64_t l = (uint64_t)((double)im->rate_bps / 8 * t) + 2 * (CN_FRAME_MAX + 64);
+
+		im->limit = l < CN_IMP_LIMIT_MAX ? l : CN_IMP_LIMIT_MAX;
+	}
 	im->dup = (uint32_t)v[CN_IMP_DUP];
 	im->reorder = (uint32_t)v[CN_IMP_REORDER];
 	im->corrupt = (uint32_t)v[CN_IMP_CORRUPT];
@@ -279,7 +290,10 @@ int impair_push(struct impair *im, uint64_t due, int remote, const struct virtio
 	long off;
 	int i;
 
-	if (im->bytes + len > im->limit || (off = ring_take(im, need)) < 0) {
+	/* An empty queue takes any frame, so a GSO frame larger than a small
+	 * limit passes as its segments would through tbf (which segments
+	 * what exceeds its burst) instead of never. */
+	if ((im->bytes && im->bytes + len > im->limit) || (off = ring_take(im, need)) < 0) {
 		im->queue_drops++;
 		im->t_free_ns -= im->charge_ns;
 		im->charge_ns = 0;

@@ -5,8 +5,9 @@
  * bucket at the rate), and waits in a bounded FIFO of copies until then.
  *
  * The queue is a byte ring allocated once by impair_init() (no allocation
- * per frame): at most @limit frame bytes wait; a frame that would pass the
- * limit is dropped and counted (@queue_drops). Departure times never go
+ * per frame): at most @limit frame bytes wait (or one frame of any size,
+ * when the queue is empty); a frame that would pass the limit is dropped
+ * and counted (@queue_drops). Departure times never go
  * backwards, so jitter does not reorder frames (as netem with a rate);
  * reordering is its own draw: a frame chosen for it leaves at once, ahead
  * of the queue (netem's `reorder`).

@@ -86,6 +86,8 @@ struct cn_switch {
 	int timer_fd;		/* timerfd: the next impaired frame is due */
 	uint64_t timer_ns;	/* when it is armed for, 0: not armed */
 	int nimpaired;		/* port directions with impairments */
+	uint64_t next_due_ns;	/* the earliest queued frame's departure */
+	int imp_queued;		/* frames queued since impair_run() looked */
 	int event_fd;		/* eventfd: events queued for the control plane */
 	int stopping;
 
@@ -637,6 +639,64 @@ static void send_final(struct cn_switch *s, int slot, int remote, int in, const 
 		port_send(p, s->hd, s->segv[i].iov_base, s->segv[i].iov_len);
 }
 
+/* Where the current frame is (s->hd, s->fr, s->bid), kept aside. */
+struct current {
+	struct virtio_net_hdr_v1 *hd;
+	uint8_t *fr;
+	int bid;
+};
+
+/* alt_swap() - make s->alt, the current frame with its tag pushed or
+ * popped as @eg has it, the current frame (copied there once per frame),
+ * keeping the frame as read in @save.  Return: nothing.
+ */
+static void alt_swap(struct cn_switch *s, const struct egress *eg, struct fwd *f, struct current *save)
+{
+	if (!f->alt_ready) {
+		gather(eg, s->alt);
+		s->althdr = eg->hdr;
+		f->alt_ready = 1;
+	}
+	save->hd = s->hd;
+	save->fr = s->fr;
+	save->bid = s->bid;
+	s->hd = &s->althdr;
+	s->fr = s->alt;
+	s->bid = -1;
+}
+
+/* alt_restore() - undo alt_swap().  Return: nothing. */
+static void alt_restore(struct cn_switch *s, const struct current *save)
+{
+	s->hd = save->hd;
+	s->fr = save->fr;
+	s->bid = save->bid;
+}
+
+/* capture_egress() - mirror the frame to the captures of port @p as it
+ * leaves there: with its tag pushed or popped when @eg says so.
+ * Return: nothing.
+ */
+static void capture_egress(struct cn_switch *s, const struct port *p, int in, size_t len, const struct egress *eg,
+			   struct fwd *f)
+{
+	struct current save;
+	int i;
+
+	for (i = 0; i < CAPTURES_MAX; i++)
+		if (s->caps[i].fd >= 0 && !s->caps[i].dead_err && s->caps[i].port == p->id)
+			break;
+	if (i == CAPTURES_MAX)
+		return;
+	if (eg->niov == 1) {
+		capture_port(s, in, p->id, len, plain_for(f, 0));
+		return;
+	}
+	alt_swap(s, eg, f, &save);
+	capture_port(s, in, p->id, eg->len, plain_for(f, 1));
+	alt_restore(s, &save);
+}
+
 /* deliver() - send form @eg of the current frame to port @slot: straight
  * when it is the frame as read or the port is a vnet tap (which takes
  * pieces), else from a copy with the tag pushed or popped in s->alt (a
@@ -646,28 +706,17 @@ static void send_final(struct cn_switch *s, int slot, int remote, int in, const 
 static void deliver(struct cn_switch *s, int slot, int remote, int in, const struct egress *eg, struct fwd *f)
 {
 	struct port *p = &s->ports[slot];
-	struct virtio_net_hdr_v1 *hd = s->hd;
-	uint8_t *fr = s->fr;
-	int bid = s->bid;
+	struct current save;
 	struct egress alt;
 
 	if (eg->niov == 1 || (p->hdr_len && !p->vx)) {
 		send_final(s, slot, remote, in, eg, plain_for(f, 0));
 		return;
 	}
-	if (!f->alt_ready) {
-		gather(eg, s->alt);
-		s->althdr = eg->hdr;
-		f->alt_ready = 1;
-	}
-	s->hd = &s->althdr;
-	s->fr = s->alt;
-	s->bid = -1;
+	alt_swap(s, eg, f, &save);
 	frame_of(&s->althdr, s->alt, eg->len, &alt);
 	send_final(s, slot, remote, in, &alt, plain_for(f, 1));
-	s->hd = hd;
-	s->fr = fr;
-	s->bid = bid;
+	alt_restore(s, &save);
 }
 
 /* impair_enqueue() - draw the fate of form @eg of the current frame under
@@ -697,6 +746,7 @@ static int impair_enqueue(struct cn_switch *s, struct impair *im, int remote, co
 			if (i)
 				im->duplicated++;
 		}
+		s->imp_queued = 1;
 		return 0;
 	default:
 		return 0;
@@ -712,9 +762,9 @@ static void send_to(struct cn_switch *s, int slot, int remote, int in, size_t le
 	struct port *p = &s->ports[slot];
 	struct egress eg;
 
-	if (s->ncaps)
-		capture_port(s, in, p->id, len, plain_for(f, 0));
 	egress_form(s, p, len, &eg);
+	if (s->ncaps)
+		capture_egress(s, p, in, len, &eg, f);
 	if (p->imp[CN_DIR_OUT] && !impair_enqueue(s, p->imp[CN_DIR_OUT], remote, &eg))
 		return;
 	deliver(s, slot, remote, in, &eg, f);
@@ -939,9 +989,13 @@ static void impair_run(struct cn_switch *s, uint64_t now_msec)
 		}
 		return;
 	}
-	if (read(s->timer_fd, &v, sizeof(v)) == sizeof(v))
-		s->timer_ns = 0; /* expired: disarmed */
 	now = now_ns();
+	/* Nothing due and nothing new: no system call, as most batches of
+	 * unimpaired ports beside impaired ones end. */
+	if (!s->imp_queued && now < s->next_due_ns)
+		return;
+	if (s->timer_ns && s->timer_ns <= now && read(s->timer_fd, &v, sizeof(v)) == sizeof(v))
+		s->timer_ns = 0; /* expired: disarmed */
 	for (i = 0; i < s->nactive; i++) {
 		struct port *p = &s->ports[s->active[i]];
 
@@ -961,6 +1015,8 @@ static void impair_run(struct cn_switch *s, uint64_t now_msec)
 			if (p->imp[d] && (r = impair_peek(p->imp[d])) && r->due_ns < next)
 				next = r->due_ns;
 	}
+	s->imp_queued = 0;
+	s->next_due_ns = next;
 	if (next == UINT64_MAX || next == s->timer_ns)
 		return;
 	if (next <= now)

@@ -16,6 +16,7 @@ import * as capture from './commands/capture.js';
 import * as top from './commands/top.js';
 import * as host from './commands/host.js';
 import * as vxlan from './commands/vxlan.js';
+import * as lab from './commands/lab.js';
 import * as portCmd from './commands/port.js';
 
 interface ClientCommand {
@@ -155,7 +156,7 @@ export function program(): Command {
     .option('--loss <percent>', 'random loss, e.g. 1%')
     .option('--loss-burst <p,r[,1-h[,1-k]]>', 'Gilbert-Elliott loss in percent, as tc-netem loss gemodel')
     .option('--rate <rate>', 'rate limit on the wire, e.g. 100mbit')
-    .option('--limit <bytes>', 'bytes a direction may queue (default 16mb)')
+    .option('--limit <bytes>', 'frame bytes a direction may queue (default: what the rate carries in the delay + 20 ms; 16mb without a rate)')
     .option('--duplicate <percent>', 'duplicate frames, e.g. 1%')
     .option('--reorder <percent>', 'send frames at once, ahead of delayed ones, e.g. 1% (needs --delay)')
     .option('--corrupt <percent>', 'flip a bit in frames, e.g. 0.1%')
@@ -191,6 +192,7 @@ export function program(): Command {
     .action(async (where: string | undefined, opts: top.TopOptions) => {
       process.stdout.write(await top.handler(opts, where === undefined ? [] : [where]));
     });
+  addLabCommand(prog);
   prog
     .command('completion')
     .addArgument(new Argument('<format>', 'bash or zsh (a completion script), man (the man page)').choices(CLI_DOCUMENT_FORMATS))
@@ -200,6 +202,47 @@ export function program(): Command {
       process.stdout.write(cliDocument(describeContainet(prog, version()), format));
     });
   return prog;
+}
+
+/** `containet lab ACTION -t FILE`: one subcommand per action, so each has its help and options. */
+function addLabCommand(prog: Command): void {
+  const cmd = prog.command('lab').description(lab.help).enablePositionalOptions();
+  const topo = (c: Command): Command => c.requiredOption('-t, --topo <file>', 'the topology file (containerlab format)').option('--debug', 'print stack traces of errors');
+  const runLab = async (action: string, opts: lab.LabOptions, args: string[] = []): Promise<void> => {
+    process.stdout.write(await lab.handler({ ...opts, log: (l) => process.stderr.write(`containet: ${l}\n`) }, [action, ...args]));
+  };
+  topo(cmd.command('deploy').description('start the lab: switches, nodes, links, exec commands (all or nothing; Ctrl-C undoes it)'))
+    .option('--reconfigure', 'destroy the lab first if it is deployed')
+    .option('--json', 'print the deployed lab as JSON (as inspect --json)')
+    .action(async (opts: lab.LabOptions) => {
+      // Ctrl-C or TERM mid-deploy: the deploy stops at its next step and removes what it made.
+      const abort = new AbortController();
+      const stop = (): void => abort.abort();
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+      try {
+        await runLab('deploy', { ...opts, signal: abort.signal });
+      } finally {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+      }
+    });
+  topo(cmd.command('destroy').description("remove the lab: containers, taps, switches, records, the lab's directories"))
+    .option('--cleanup', 'also when no record is left (after a killed deploy): remove what the file names')
+    .option('--json', 'print JSON')
+    .action((opts: lab.LabOptions) => runLab('destroy', opts));
+  topo(cmd.command('inspect').description("the lab's nodes (state, management address, interfaces and their switch ports) and switches"))
+    .option('--json', 'print JSON')
+    .action((opts: lab.LabOptions) => runLab('inspect', opts));
+  topo(cmd.command('exec').description('run a command in a node (containode exec); exits with its status'))
+    .argument('<node>', 'node name')
+    .argument('<command...>', 'the command and its arguments (after --)')
+    .passThroughOptions()
+    .action((node: string, command: string[], opts: lab.LabOptions) => runLab('exec', opts, [node, ...command]));
+  topo(cmd.command('graph').description('draw the topology: an HTML page with an SVG picture, no external assets'))
+    .option('-o, --output <file>', 'where to write it (- for stdout; default NAME.graph.html next to the topology file)')
+    .option('--json', 'print JSON')
+    .action((opts: lab.LabOptions) => runLab('graph', opts));
 }
 
 /**

@@ -5,3 +5,9 @@ export { ControlServer, claimSocketPath, errorBody, type Connection, type Contro
 export { Daemon, parseAttach, type DaemonOptions } from './daemon.js';
 export { program, main } from './cli.js';
 export { HostGateway, gatewayTag, type GatewayRecord } from './host/gateway.js';
+export { readTopology, parseTopologyText, TopologyError, type LabTopology, type LabNode, type LabLink } from './lab/topology.js';
+export { planLab, type LabPlan, type NodePlan } from './lab/plan.js';
+export { parseSubnet, chooseSubnet } from './lab/mgmt-subnet.js';
+export { parseRate, parseTime } from './lab/link-vars.js';
+export { renderGraph } from './lab/graph.js';
+export { shellWords } from './lab/nodes.js';

@@ -27,6 +27,7 @@ export const EXIT_STATUS = [
   { name: '1', text: 'the switch or the system refused: no switch on the socket, not allowed on the socket, a request refused (`CN_DUPLICATE_ADDRESS`, `CN_DETACHED_PERMANENTLY`, `CN_NO_SUCH_PORT`, ...), the switch could not start (socket in use, a port or address taken), the switch went away under `top`' },
   { name: '2', text: 'usage: unknown command or option, missing or invalid argument or value, a capture filter libpcap does not compile; nothing was started or changed' },
   { name: '70', text: 'internal error (a bug; `--debug` shows where)' },
+  { name: '130', text: 'interrupted: `lab deploy` stopped by Ctrl-C (SIGINT) or SIGTERM after removing what it had made' },
 ];
 
 export function describeContainet(prog: CommanderLike, version: string): CliDescription {

@@ -108,6 +108,35 @@ testIf(test, root, 'rate 50mbit: iperf3 TCP runs well under 100 Mbit/s and above
   }
 });
 
+testIf(test, root, 'duplicate, corrupt and Gilbert-Elliott loss as ping sees them', async () => {
+  const cleanup = new Cleanup();
+  try {
+    const d = await startDaemon(cleanup);
+    const a = await node(cleanup, d.socket, '10.90.1.1/24');
+    const b = await node(cleanup, d.socket, '10.90.1.2/24');
+    assert.ok((await ping(a.ns, b.ip, 2)).received >= 1, 'reachable first');
+    const port = String(b.att.port);
+    assert.is((await portSet(d.socket, port, '--direction', 'out', '--duplicate', '100%')).code, 0);
+    const dup = await inNetns(a.ns, 'ping', ['-n', '-c', '5', '-i', '0.1', '-W', '1', b.ip]);
+    assert.match(dup.stdout, /\+\d+ duplicates/, `every echo request arrives twice: ${dup.stdout}`);
+    // Every frame gets a flipped bit: its destination MAC, IP or ICMP
+    // checksum no longer holds, but for the few bits that change nothing
+    // the receiver checks (the source MAC: 48 of 784 bits).
+    assert.is((await portSet(d.socket, port, '--direction', 'out', '--corrupt', '100%')).code, 0);
+    const corrupt = await ping(a.ns, b.ip, 10, 0.1);
+    assert.ok(corrupt.received <= 3, `${corrupt.received} of 10 corrupted echo requests answered`);
+    // p 100%: bad after the first frame; r 0%: bad for good; 1-h 100%: all lost there.
+    assert.is((await portSet(d.socket, port, '--direction', 'out', '--loss-burst', '100%,0%')).code, 0);
+    assert.ok((await ping(a.ns, b.ip, 10, 0.05)).received <= 1, 'a burst that never ends loses everything after its start');
+    const info = (await portInfo(d.socket, b.att.port))!;
+    assert.equal(info.impair?.out?.lossGilbert, { p: 100, r: 0, badLoss: 100, goodLoss: 0 });
+    assert.is((await portSet(d.socket, port, '--clear')).code, 0);
+    assert.is((await ping(a.ns, b.ip, 5, 0.1)).received, 5, 'clean again');
+  } finally {
+    await cleanup.run();
+  }
+});
+
 testIf(test, root, 'bad impairments: exit 2 naming the value, refused by the daemon too, the port unchanged', async () => {
   const cleanup = new Cleanup();
   try {

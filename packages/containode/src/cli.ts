@@ -126,6 +126,7 @@ export function runProgram(onStatus: (code: number) => void, name = 'containode'
     .option('--store <dir>', 'image store (default $CONTAINET_IMAGES or /var/lib/containet/images, as mocker)')
     .option('--entrypoint <program>', 'replace the image\'s Entrypoint ("" for none); PROGRAM ARGS then replace its Cmd')
     .option('-u, --user <user[:group]>', 'run as this user: UID[:GID] or names from the root\'s /etc/passwd and /etc/group (default: the image\'s User, else root)')
+    .option('-v, --volume <host-path:container-path[:opts]>', 'bind a host file or directory into the container (repeatable); opts: ro or rw, and a propagation (rprivate default, private, rslave, slave, rshared, shared)', collect)
     .option('-p, --publish <[hostip:]hostport:port[/proto]>', 'relay a host port to the container\'s IPv4 address (tcp or udp; repeatable; needs -s and -4)', collect)
     .option('--mtu <bytes>', 'MTU of eth0, 68..65535 (e.g. 1450 behind a VXLAN uplink)')
     .option('--security-opt <opt>', 'seccomp=unconfined|builtin|PROFILE.json (Docker\'s JSON format), no-new-privileges[=true|false], systempaths=unconfined (repeatable)', collect)
@@ -172,7 +173,7 @@ export function managementProgram(name: string, onStatus: (code: number) => void
       break;
     case 'exec':
       cmd
-        .usage('[options] ID PROGRAM [ARGS...]')
+        .usage('[options] ID [--] PROGRAM [ARGS...]')
         .argument('<id>', 'container identity (or a unique prefix)')
         .argument('<program...>', 'program and its arguments')
         .option('-t, --tty', 'give the program a terminal (a pty of the container)')

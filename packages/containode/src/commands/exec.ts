@@ -8,8 +8,10 @@ export const commandNames = ['exec'];
 export const help = 'Run PROGRAM inside a running container: its namespaces, root, cgroups, environment and capabilities.';
 
 export async function handler(opts: ExecOptions & { interactive?: boolean }, args: string[]): Promise<number> {
-  const [id, ...program] = args;
-  if (!program.length) throw new UsageError('exec needs ID and PROGRAM', 'containode exec [-t] ID PROGRAM [ARGS...]');
+  const [id, ...words] = args;
+  // `exec ID -- CMD` as docker exec takes it: the `--` ends the options, it is not the program.
+  const program = words[0] === '--' ? words.slice(1) : words;
+  if (!program.length) throw new UsageError('exec needs ID and PROGRAM', 'containode exec [-t] ID [--] PROGRAM [ARGS...]');
   const spec = execSpec(runningInit(findRunning(containerId([id ?? ''], 'exec'))), program, opts);
   const { spawnContainer } = await import('../runtime/spawn.js');
   const c = await spawnContainer(spec);

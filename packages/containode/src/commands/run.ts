@@ -1,6 +1,7 @@
 /** `containode [options] [--] PROGRAM [ARGS...]`: run a program in a new container. */
 import { imageName, parseRunOptions, storeOf, type RawRunOptions, type RunOptions } from '../container/options.js';
 import { resolveUser } from '../container/user.js';
+import { checkVolumeTargets } from '../container/volumes.js';
 import type { RawLimitOptions } from '../limits/options.js';
 import type { Confinement } from '../container/container-spec.js';
 import { writeSync } from 'node:fs';
@@ -36,6 +37,9 @@ Examples:
   # an image pulled by mocker: its Entrypoint/Cmd, Env, WorkingDir and User
   containode --rm --image alpine
   containode --rm -r image:alpine -u 1000 -w /tmp -e MODE=test sh -c 'id; pwd'
+
+  # a host directory read-write and a file read-only (made in TOP/upper if missing)
+  containode --rm -r /srv/busybox -v /srv/data:/data -v /etc/app.conf:/etc/app.conf:ro -- sh -c 'ls /data'
 
   # publish the container's port 80 on the host's port 8080, eth0 MTU 1450
   containode -s /tmp/containet.sock -4 10.0.0.5/24 -g 10.0.0.1 -p 8080:80 --mtu 1450 --image web
@@ -73,6 +77,7 @@ export async function handler(raw: RawOptions, args: string[]): Promise<number> 
     opts = parseRunOptions(raw, args);
   }
   if (opts.user !== undefined) applyUser(opts);
+  checkVolumeTargets(opts.volumes, opts.root !== undefined);
   const confinement = await parseConfinement(raw, opts);
   if (raw.detach) return detached(raw, opts, confinement);
   if (raw.restart !== undefined) throw new UsageError('--restart needs -d: a foreground container ends with its program', 'add -d');

@@ -30,6 +30,7 @@ import type { RunOptions } from './options.js';
 import { newContainerSpec, type Confinement } from './container-spec.js';
 import { processAlive, selfRef, type ContainerRecord, type ContainerStore } from './state.js';
 import { SwitchLink } from './switch-link.js';
+import { makeVolumeSources, volumeRecords } from './volumes.js';
 
 /** The environment variable that puts containode-spawn in supervised mode (supervise.h). */
 const SUPERVISE_ENV = 'CONTAINODE_SUPERVISE';
@@ -124,6 +125,7 @@ export async function launchDetached(opts: RunOptions, hooks: LaunchHooks, confi
     top: opts.top,
     image: opts.image?.name,
     imageDigest: opts.image?.digest,
+    mounts: opts.volumes.length ? volumeRecords(opts.volumes) : undefined,
     addresses: allAddresses(opts),
     socket: opts.interfaces[0]?.socket,
     hostname: opts.id,
@@ -147,6 +149,7 @@ export async function launchDetached(opts: RunOptions, hooks: LaunchHooks, confi
       mkdirSync(`${opts.top}/work`, { recursive: true, mode: 0o700 });
       if (created || opts.rm) undo.push(() => rmSync(opts.top!, { recursive: true, force: true }));
     }
+    makeVolumeSources(opts.volumes);
     const base = buildSpec(opts, store);
     // The supervisor runs these when the container has ended for good:
     // --rm takes its top directory and record with it; else both stay for

@@ -17,6 +17,7 @@ import { SwitchLink } from './switch-link.js';
 import { ourTerminalSize } from './terminal.js';
 import type { PortProxy } from '../publish/proxy.js';
 import type { AttachedTerminal } from './terminal.js';
+import { makeVolumeSources, volumeMounts, volumeRecords } from './volumes.js';
 
 /** Signals containode passes on to the container's PID 1. */
 export const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
@@ -57,6 +58,9 @@ export function buildSpec(opts: RunOptions, store: ContainerStore = containodeSt
       overlay: { lower: [opts.root], upper: `${opts.top}/upper`, work: `${opts.top}/work` },
     };
   }
+  // -v: after the default mounts, before the pivot; a restart of a
+  // detached container makes them again from this same spec.
+  if (opts.volumes.length) spec.mounts = volumeMounts(opts.volumes);
   return spec;
 }
 
@@ -113,6 +117,7 @@ export async function launch(opts: RunOptions, hooks: LaunchHooks = {}, confinem
     image: opts.image?.name,
     imageDigest: opts.image?.digest,
     publish: opts.publish.length ? opts.publish.map((p) => `${p.hostIp}:${p.hostPort}->${p.containerPort}/${p.proto}`) : undefined,
+    mounts: opts.volumes.length ? volumeRecords(opts.volumes) : undefined,
     addresses: allAddresses(opts),
     socket: opts.interfaces[0]?.socket,
     hostname: opts.id,
@@ -154,6 +159,7 @@ export async function launch(opts: RunOptions, hooks: LaunchHooks = {}, confinem
       else if (created) onFailure.push(removeTop);
     }
 
+    makeVolumeSources(opts.volumes);
     const base = buildSpec(opts, store);
     await hooks.amendSpec?.(base);
     record.cgroup = hooks.cgroup?.();

@@ -8,6 +8,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { UsageError, imageStoreDir, parseIpv4, parseIpv4Cidr, parseIpv6Cidr, randomIdentity, validateIdentity } from '@containet/common';
 import { parsePublish, type PublishSpec } from '../publish/spec.js';
 import { nameInterfaces, parseMtuValue, routeOf, type InterfaceOptions } from './net-option.js';
+import { parseVolumes, type Volume } from './volumes.js';
 
 export type { InterfaceOptions } from './net-option.js';
 
@@ -38,6 +39,8 @@ export interface RawRunOptions {
   netIf?: string[];
   /** --tty: a pty of the container driven from our terminal. */
   tty?: boolean;
+  /** -v HOST_PATH:CONTAINER_PATH[:OPTIONS] (repeatable): bind mounts (volumes.ts). */
+  volume?: string[];
 }
 
 /** What run options take from a stored image (mocker's resolveImage). */
@@ -71,6 +74,8 @@ export interface RunOptions {
   tty: boolean;
   /** HOME came from the image or -e (else the user's passwd entry may give it). */
   explicitHome: boolean;
+  /** -v: host paths bound into the container, in order. */
+  volumes: Volume[];
   /** Set from `user` once the root filesystem is known. */
   resolvedUser?: { uid: number; gid: number; additionalGids: number[] };
 }
@@ -198,6 +203,7 @@ export function parseRunOptions(raw: RawRunOptions, args: string[], image?: Imag
   } else if (raw.top !== undefined) {
     throw new UsageError('-t needs -r or --image: the top directory holds changes to a root filesystem');
   }
+  const volumes = parseVolumes(raw.volume ?? []);
   const extra: string[] = [];
   for (const kv of raw.env ?? []) {
     if (!/^[^=\s]+=/.test(kv)) throw new UsageError(`invalid -e ${kv}`, 'use KEY=VALUE');
@@ -227,6 +233,7 @@ export function parseRunOptions(raw: RawRunOptions, args: string[], image?: Imag
     user: raw.user ?? (image?.config.User || undefined),
     publish,
     tty: raw.tty === true,
+    volumes,
     explicitHome: [...imageEnv, ...extra].some((kv) => kv.startsWith('HOME=')),
   };
 }

@@ -21,6 +21,7 @@ import { ContainetError } from '@containet/common';
 import type { PortVlan } from '@containet/common';
 import type { NamespaceType } from '../runtime/spec.js';
 import { sleepSync } from './sleep.js';
+import type { VolumeRecord } from './volumes.js';
 
 /** runtime-spec version of the state `containode-oci state` prints. */
 export const OCI_VERSION = '1.0.2';
@@ -134,6 +135,8 @@ export interface ContainerRecord {
   imageDigest?: string;
   /** Published ports, `HOSTIP:HOSTPORT->PORT/PROTO`. */
   publish?: string[];
+  /** -v bind mounts, as Docker's inspect shows Mounts. */
+  mounts?: VolumeRecord[];
   // containode-oci
   ociVersion?: string;
   bundle?: string;
