@@ -42,7 +42,7 @@
 #define SEG_MAX 1024		/* segments per GSO frame (MSS >= 64) */
 #define SEG_CAP (CN_FRAME_MAX + SEG_MAX * 128)
 #define CAPTURES_MAX 16
-/* io_uring datapath (uring.h): ring size, provided buffers (each a vnet
+/* io_uring datapath (uring.h): ring size, read buffers (each a vnet
  * header and the largest frame plus the byte that tells a cut read), and
  * writes in flight; a write that finds no slot is done synchronously. */
 #define URING_ENTRIES 512
@@ -111,7 +111,7 @@ struct cn_switch {
 	uint32_t next_cap_id;
 
 	/* The frame being forwarded: s->hdr/s->frame for a read(2), a
-	 * provided buffer (@bid >= 0, its header copied to @bhdr[bid]) on
+	 * read buffer (@bid >= 0, its header copied to @bhdr[bid]) on
 	 * the io_uring path. */
 	struct virtio_net_hdr_v1 *hd;
 	uint8_t *fr;
@@ -452,7 +452,7 @@ static void vxlan_out(struct cn_switch *s, struct port *p, int remote, int in, s
 	}
 }
 
-/* wr_queue() - queue a write of the current frame, which is in provided
+/* wr_queue() - queue a write of the current frame, which is in read
  * buffer s->bid, to port @slot in the form @eg with @hdr_len bytes of its
  * header, on the io_uring path; it is submitted at the end of the batch.
  * Return: 0, or -EBUSY when no write slot or SQE is free (the caller then
@@ -1150,21 +1150,24 @@ static void *datapath(void *arg)
 	return NULL;
 }
 
-/* uring_rx() - handle the completion of a read of port @slot: forward
- * the frame in its buffer, or note that the tap is empty or dead.
+/* uring_rx() - handle the completion of a read into buffer @bid (of
+ * the port and generation its tag names): forward the frame in it, or note
+ * that the tap is empty or dead.
  * Return: 1 when a frame was read, 0 when the tap is empty (or the port
- * gone), -1 when it is dead.
+ * gone), -1 when it is dead; the port's slot in @slot_out.
  */
-static int uring_rx(struct cn_switch *s, uint32_t slot, uint32_t gen, int res, uint32_t flags,
-		    uint64_t now)
+static int uring_rx(struct cn_switch *s, uint32_t bid, int res, uint64_t now, uint32_t *slot_out)
 {
+	uint64_t tag = s->u.rtag[bid];
+	uint32_t slot = URING_INDEX(tag), gen = URING_GEN(tag);
 	struct port *p = slot < CN_SWITCH_PORTS_MAX ? &s->ports[slot] : NULL;
 	int live = p && p->fd >= 0 && p->gen == gen && !p->dead_err;
-	unsigned int bid;
-	uint8_t *b;
+	uint8_t *b = uring_buf(&s->u, bid);
 	size_t n;
 
-	if (!(flags & IORING_CQE_F_BUFFER)) {
+	*slot_out = slot;
+	if (res <= 0 || !live) {
+		uring_buf_put(&s->u, bid);
 		if (!live || res == -EAGAIN || res == -ENOBUFS || res == -EINTR)
 			return 0;
 		if (res == -EOPNOTSUPP || res == -EINVAL) {
@@ -1174,15 +1177,6 @@ static int uring_rx(struct cn_switch *s, uint32_t slot, uint32_t gen, int res, u
 		p->dead_err = res < 0 ? -res : EPIPE;
 		return -1;
 	}
-	bid = flags >> IORING_CQE_BUFFER_SHIFT;
-	uring_buf_hold(&s->u, bid);
-	if (!live || res <= 0) {
-		if (live)
-			p->dead_err = res < 0 ? -res : EPIPE;
-		uring_buf_put(&s->u, bid);
-		return live ? -1 : 0;
-	}
-	b = uring_buf(&s->u, bid);
 	n = (size_t)res;
 	/* As port_recv(): a frame that filled the room for the largest
 	 * frame plus one byte was cut short. */
@@ -1212,6 +1206,7 @@ static int uring_reap(struct cn_switch *s, uint64_t now, uint16_t *got, uint8_t 
 {
 	struct io_uring_cqe *cqes[CQE_BATCH];
 	unsigned int n, i;
+	uint32_t slot;
 	int frames = 0, r;
 
 	while ((n = io_uring_peek_batch_cqe(&s->u.ring, cqes, CQE_BATCH)) > 0) {
@@ -1221,13 +1216,15 @@ static int uring_reap(struct cn_switch *s, uint64_t now, uint16_t *got, uint8_t 
 
 			switch (URING_KIND(tag)) {
 			case URING_READ:
-				r = uring_rx(s, idx, URING_GEN(tag), cqes[i]->res, cqes[i]->flags, now);
+				if (idx >= s->u.nbufs)
+					break;
+				r = uring_rx(s, idx, cqes[i]->res, now, &slot);
 				if (r > 0)
 					frames++;
 				if (r > 0 && got)
-					got[idx]++;
-				else if (r <= 0 && empty && idx < CN_SWITCH_PORTS_MAX)
-					empty[idx] = 1;
+					got[slot]++;
+				else if (r <= 0 && empty && slot < CN_SWITCH_PORTS_MAX)
+					empty[slot] = 1;
 				break;
 			case URING_WRITE:
 				if (idx < WRITES_MAX)
@@ -1244,7 +1241,7 @@ static int uring_reap(struct cn_switch *s, uint64_t now, uint16_t *got, uint8_t 
 
 /* uring_rx_ports() - read and forward the frames waiting on the ready tap
  * ports @ready[0..@n): per round, up to @p->rx_batch non-blocking reads per
- * port into provided buffers and every write the previous round queued go
+ * port into read buffers and every write the previous round queued go
  * to the kernel in one io_uring_enter(2); a port whose reads all found a
  * frame gets more in the next round (at most RX_BUDGET frames per port per
  * batch, as the read(2) path), one that came up empty is done. The batch
@@ -1266,8 +1263,6 @@ static void uring_rx_ports(struct cn_switch *s, const int *ready, int n, uint64_
 		empty[ready[i]] = 0;
 	}
 	while (left > 0) {
-		unsigned int queued = 0;
-
 		left = 0;
 		for (i = 0; i < n; i++) {
 			struct port *p = &s->ports[ready[i]];
@@ -1278,11 +1273,9 @@ static void uring_rx_ports(struct cn_switch *s, const int *ready, int n, uint64_
 			if (p->rx_batch < batch_min)
 				p->rx_batch = batch_min;
 			for (k = 0; k < p->rx_batch && total[i] + k < RX_BUDGET; k++) {
-				if (s->u.held + queued >= s->u.nbufs ||
-				    uring_read_nowait(&s->u, p->fd,
+				if (uring_read_nowait(&s->u, p->fd,
 						      uring_tag(URING_READ, (uint32_t)ready[i], p->gen)) < 0)
 					break;
-				queued++;
 			}
 			asked[i] = k;
 		}

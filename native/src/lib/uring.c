@@ -8,18 +8,15 @@
 
 #include "uring.h"
 
-#define URING_BGID 0
-
 int uring_init(struct uring *u, unsigned int entries, unsigned int nbufs, size_t buf_size)
 {
 	struct io_uring_params p;
-	struct io_uring_buf_reg reg;
 	struct io_uring_probe *probe;
 	unsigned int i;
 	int ret;
 
 	memset(u, 0, sizeof(*u));
-	if (nbufs == 0 || (nbufs & (nbufs - 1)) || nbufs > 32768)
+	if (nbufs == 0 || nbufs > 65536)
 		return -EINVAL;
 	memset(&p, 0, sizeof(p));
 	/* Completions of a whole round must fit (IORING_SETUP_CQSIZE,
@@ -50,29 +47,22 @@ int uring_init(struct uring *u, unsigned int entries, unsigned int nbufs, size_t
 	u->nbufs = nbufs;
 	u->buf_size = buf_size;
 	u->refs = calloc(nbufs, sizeof(*u->refs));
-	if (!u->refs ||
-	    posix_memalign((void **)&u->br, 4096, nbufs * sizeof(struct io_uring_buf)) ||
-	    posix_memalign((void **)&u->mem, 4096, (size_t)nbufs * buf_size)) {
+	u->free = calloc(nbufs, sizeof(*u->free));
+	u->rtag = calloc(nbufs, sizeof(*u->rtag));
+	if (!u->refs || !u->free || !u->rtag || posix_memalign((void **)&u->mem, 4096, (size_t)nbufs * buf_size)) {
 		ret = -ENOMEM;
 		goto fail_mem;
 	}
-	memset(&reg, 0, sizeof(reg));
-	reg.ring_addr = (unsigned long)u->br;
-	reg.ring_entries = nbufs;
-	reg.bgid = URING_BGID;
-	ret = io_uring_register_buf_ring(&u->ring, &reg, 0);
-	if (ret < 0)
-		goto fail_mem;
-	io_uring_buf_ring_init(u->br);
+	/* Pushed so that buffer 0 is taken first. */
 	for (i = 0; i < nbufs; i++)
-		io_uring_buf_ring_add(u->br, uring_buf(u, i), (unsigned int)buf_size, (unsigned short)i,
-				      io_uring_buf_ring_mask(nbufs), (int)i);
-	io_uring_buf_ring_advance(u->br, (int)nbufs);
+		u->free[i] = (uint16_t)(nbufs - 1 - i);
+	u->nfree = nbufs;
 	return 0;
 
 fail_mem:
 	free(u->refs);
-	free(u->br);
+	free(u->free);
+	free(u->rtag);
 	free(u->mem);
 fail_ring:
 	io_uring_queue_exit(&u->ring);
@@ -86,7 +76,8 @@ void uring_free(struct uring *u)
 		return;
 	io_uring_queue_exit(&u->ring);
 	free(u->refs);
-	free(u->br);
+	free(u->free);
+	free(u->rtag);
 	free(u->mem);
 	memset(u, 0, sizeof(*u));
 }
@@ -109,15 +100,20 @@ static struct io_uring_sqe *sqe_get(struct uring *u)
 
 int uring_read_nowait(struct uring *u, int fd, uint64_t tag)
 {
-	struct io_uring_sqe *sqe = sqe_get(u);
+	struct io_uring_sqe *sqe;
+	unsigned int bid;
 
+	if (!u->nfree)
+		return -ENOBUFS;
+	sqe = sqe_get(u);
 	if (!sqe)
 		return -EBUSY;
-	io_uring_prep_read(sqe, fd, NULL, (unsigned int)u->buf_size, (uint64_t)-1);
+	bid = u->free[--u->nfree];
+	u->refs[bid] = 1;
+	u->rtag[bid] = tag;
+	io_uring_prep_read(sqe, fd, uring_buf(u, bid), (unsigned int)u->buf_size, (uint64_t)-1);
 	sqe->rw_flags = RWF_NOWAIT;
-	sqe->flags |= IOSQE_BUFFER_SELECT;
-	sqe->buf_group = URING_BGID;
-	io_uring_sqe_set_data64(sqe, tag);
+	io_uring_sqe_set_data64(sqe, uring_tag(URING_READ, bid, 0));
 	return 0;
 }
 
@@ -148,18 +144,9 @@ int uring_submit(struct uring *u)
 	return ret;
 }
 
-void uring_buf_hold(struct uring *u, unsigned int bid)
-{
-	u->refs[bid] = 1;
-	u->held++;
-}
-
 void uring_buf_put(struct uring *u, unsigned int bid)
 {
 	if (!u->refs[bid] || --u->refs[bid])
 		return;
-	io_uring_buf_ring_add(u->br, uring_buf(u, bid), (unsigned int)u->buf_size, (unsigned short)bid,
-			      io_uring_buf_ring_mask(u->nbufs), 0);
-	io_uring_buf_ring_advance(u->br, 1);
-	u->held--;
+	u->free[u->nfree++] = (uint16_t)bid;
 }

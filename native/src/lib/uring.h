@@ -4,11 +4,17 @@
  * io_uring_enter(2).
  *
  * Why: a tap gives one frame per read(2) and takes one per write(2). Here
- * a round submits a batch of non-blocking reads per readable tap (each
- * takes a provided buffer only if a frame is there) together with the
- * writes of the frames the previous round read: one system call per round
- * instead of two per frame. Frames are written from the buffer they were
- * read into: no copy beyond the two the tap does anyway.
+ * a round submits a batch of non-blocking reads per readable tap together
+ * with the writes of the frames the previous round read: one system call
+ * per round instead of two per frame. Frames are written from the buffer
+ * they were read into: no copy beyond the two the tap does anyway.
+ *
+ * Buffers are the datapath's own, taken last-freed-first for each read: a
+ * stream cycles through the few buffers in flight, which stay in the
+ * core's cache for both copies (the tap's into the buffer and out of it).
+ * A kernel-provided buffer ring hands them out first-in-first-out: 64 KiB
+ * GSO frames then walk through all of them (4 MiB, more than this
+ * machine's L2) and each copy misses.
  *
  * Reads carry RWF_NOWAIT and so complete at once, with a frame or -EAGAIN;
  * they never wait armed on a tap. An armed request (a multishot read,
@@ -18,10 +24,14 @@
  * once then finds its tap names busy.
  *
  * Buffer states (index @bid, 0..@nbufs-1):
- *   RING  in the provided-buffer ring: a read may fill it.
- *   HELD  a read completed into it; @refs[bid] counts the datapath's own
- *         hold while it forwards plus each write of it not yet completed.
- *         uring_buf_put() drops one; at zero the buffer goes back to RING.
+ *   FREE  on the @free stack: the next read may take it.
+ *   READ  a read into it is queued or in flight (@refs[bid] 1, its tag
+ *         in @rtag[bid]).
+ *   HELD  the read completed with a frame; @refs[bid] counts the
+ *         datapath's own hold while it forwards (the read's reference,
+ *         taken over) plus each write of it not yet completed.
+ *         uring_buf_put() drops one; at zero the buffer is FREE again,
+ *         on top of the stack.
  *
  * Not thread-safe: the switch's datapath thread alone uses its ring.
  */
@@ -36,7 +46,7 @@
 /* user_data: kind in bits 0..7, index (port slot or write slot) in
  * 8..31, generation in 32..63. */
 enum uring_kind {
-	URING_READ = 1,		/* a read of a tap port, index: its slot */
+	URING_READ = 1,		/* a read, index: its buffer (@rtag: the caller's tag) */
 	URING_WRITE = 2,	/* a frame write, index: its write slot */
 };
 
@@ -51,18 +61,18 @@ static inline uint64_t uring_tag(enum uring_kind kind, uint32_t index, uint32_t 
 
 struct uring {
 	struct io_uring ring;
-	struct io_uring_buf_ring *br;
 	uint8_t *mem;		/* @nbufs buffers of @buf_size bytes */
 	size_t buf_size;
-	unsigned int nbufs;	/* power of two */
-	uint16_t *refs;		/* per buffer: 0 in RING, else HELD */
-	unsigned int held;	/* buffers out of the ring */
+	unsigned int nbufs;
+	uint16_t *refs;		/* per buffer: 0 FREE, else READ or HELD */
+	uint16_t *free;		/* stack of FREE buffers, @nfree of them */
+	unsigned int nfree;
+	uint64_t *rtag;		/* per READ buffer: the tag its read was given */
 	unsigned int queued;	/* SQEs prepared since the last submit */
 };
 
 /* uring_init() - set up the ring (@entries SQEs, 8x as many CQEs) and
- * register @nbufs provided buffers of @buf_size bytes as buffer group 0
- * (a buffer ring, Linux 5.19).
+ * @nbufs buffers of @buf_size bytes for reads.
  * Return: 0, -ENOSYS/-EPERM when io_uring is unavailable or disabled
  * (kernel.io_uring_disabled, a seccomp filter), -EOPNOTSUPP when the
  * kernel lacks what the datapath needs, or -errno.
@@ -74,12 +84,15 @@ int uring_init(struct uring *u, unsigned int entries, unsigned int nbufs, size_t
  */
 void uring_free(struct uring *u);
 
-/* uring_read_nowait() - queue a read of one frame from @fd into a
- * provided buffer that completes at once (RWF_NOWAIT): with the frame, or
- * -EAGAIN when there is none (-EOPNOTSUPP from a kernel whose tun lacks
- * non-blocking reads for io_uring).
- * Return: 0, or -EBUSY when the submission queue is full even after a
- * submit.
+/* uring_read_nowait() - queue a read of one frame from @fd into the
+ * most recently freed buffer that completes at once (RWF_NOWAIT): with the
+ * frame, or -EAGAIN when there is none (-EOPNOTSUPP from a kernel whose
+ * tun lacks non-blocking reads for io_uring). Its completion's tag is
+ * URING_READ with the buffer as index; @tag is kept in @rtag[bid]. The
+ * buffer is READ until the completion is handled: the handler takes it
+ * over as HELD, or puts it back (uring_buf_put()) when no frame came.
+ * Return: 0, -ENOBUFS when every buffer is taken, or -EBUSY when the
+ * submission queue is full even after a submit.
  */
 int uring_read_nowait(struct uring *u, int fd, uint64_t tag);
 
@@ -99,11 +112,6 @@ static inline uint8_t *uring_buf(const struct uring *u, unsigned int bid)
 {
 	return u->mem + (size_t)bid * u->buf_size;
 }
-
-/* uring_buf_hold() - mark buffer @bid HELD by the reader (refs 1), as a
- * read completion into it is taken.  Return: nothing.
- */
-void uring_buf_hold(struct uring *u, unsigned int bid);
 
 /* uring_buf_put() - drop one reference to buffer @bid; the last returns it
  * to the ring.  Return: nothing.
