@@ -101,6 +101,35 @@ testIf(test, root, 'SIGTERM ends an idle daemon within 2 s', async () => {
   }
 });
 
+testIf(test, root, 'a daemon whose stderr reader went away keeps serving, idle, and SIGTERM still ends it within 2 s', async () => {
+  const cleanup = new Cleanup();
+  try {
+    const d = await startDaemon(cleanup);
+    // The starter is gone: its end of the daemon's stderr pipe is closed.
+    d.child.stderr!.destroy();
+    const pid = d.child.pid!;
+    const cpu = (): number => {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return Number(f[11]) + Number(f[12]); // utime + stime, clock ticks
+    };
+    // Log lines now meet EPIPE: a node attaching and leaving writes some.
+    await node(cleanup, d.socket, '10.97.9.1/24');
+    const before = cpu();
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.ok(cpu() - before < 50, `the daemon stays idle with nowhere to log (${cpu() - before} ticks in 1 s)`);
+    const exited = new Promise<number | null>((resolve) => d.child.once('exit', (code) => resolve(code)));
+    const started = Date.now();
+    process.kill(pid, 'SIGTERM');
+    const code = await Promise.race([exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 5000).unref())]);
+    assert.is(code, 0, `SIGTERM ended it (${Date.now() - started} ms)`);
+    assert.ok(Date.now() - started < 2000, `SIGTERM took ${Date.now() - started} ms`);
+    assert.not.ok(existsSync(d.socket), 'socket removed');
+  } finally {
+    await cleanup.run();
+  }
+});
+
 testIf(test, root, 'SIGINT ends a daemon with attached ports within 2 s', async () => {
   const cleanup = new Cleanup();
   try {

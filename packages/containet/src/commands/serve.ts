@@ -120,7 +120,19 @@ export function serveSettings(opts: ServeOptions): ServeSettings {
 /** Run until SIGINT/SIGTERM (or `stop` resolves); returns the exit status. */
 export async function handler(opts: ServeOptions, _args: string[] = [], stop?: Promise<unknown>): Promise<number> {
   const settings = serveSettings(opts);
-  const log = (line: string) => process.stderr.write(`containet: ${line}\n`);
+  // A daemon outlives whoever started it: when its stderr is a pipe nobody
+  // reads any more, every write fails with EPIPE. Unheard, that error became
+  // an uncaught exception whose log line failed again, for ever: 100% of a
+  // core, and SIGTERM's shutdown line never got past it. The log stops
+  // instead; the switch goes on.
+  let stderrGone = false;
+  const onStderrError = (): void => {
+    stderrGone = true;
+  };
+  process.stderr.on('error', onStderrError);
+  const log = (line: string) => {
+    if (!stderrGone) process.stderr.write(`containet: ${line}\n`);
+  };
   // Listen for signals before anything exists, so that one arriving during
   // start-up still ends in a clean shutdown (socket removed).
   let onSignal: ((why: string) => void) | undefined;
@@ -157,5 +169,6 @@ export async function handler(opts: ServeOptions, _args: string[] = [], stop?: P
     process.off('SIGTERM', sigterm);
     process.off('uncaughtException', onUncaught);
     process.off('unhandledRejection', onUncaught);
+    process.stderr.off('error', onStderrError);
   }
 }
