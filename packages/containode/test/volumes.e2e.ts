@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Cleanup, makeBusyboxRoot, run, testIf, uniqueName, waitFor, whyMissing, whyNoRoot } from '@containet/common/testing';
-import { busyboxRoot, containode, recordIds, tempDir } from './helpers.js';
+import { baseSpec, busyboxRoot, containode, recordIds, runSpec, tempDir } from './helpers.js';
 
 const noRoot = whyNoRoot();
 const stateDir = mkdtempSync(join(tmpdir(), 'cnode-vol-state-'));
@@ -255,6 +255,29 @@ testIf(test, noRoot ?? whyMissing('docker-registry', 'busybox'), '--image: the b
     await containode(['rm', id], { env });
   } finally {
     await c.run();
+  }
+});
+
+testIf(test, whyNoRoot(), 'a nocreate mount whose target is missing fails the start and makes nothing on the host', async () => {
+  const cleanup = new Cleanup();
+  try {
+    const src = tempDir(cleanup, 'cnode-vol-src');
+    const parent = tempDir(cleanup, 'cnode-vol-gone');
+    // What containode's check saw, gone by the time the spawner mounts: the
+    // spawner alone stands between the volume and a new file on the host.
+    const target = join(parent, 'gone', 'deeper');
+    let failed = false;
+    try {
+      const r = await runSpec(cleanup, baseSpec(['true'], { mounts: [{ source: src, destination: target, type: 'bind', options: ['rbind', 'rw', 'rprivate', 'nocreate'] }] }));
+      failed = r.status !== 0;
+    } catch (err) {
+      failed = true;
+      assert.match(String((err as Error).message), /ENOENT|No such file|mount point/);
+    }
+    assert.ok(failed, 'the container did not start');
+    assert.not.ok(existsSync(join(parent, 'gone')), 'nothing was made on the host');
+  } finally {
+    await cleanup.run();
   }
 });
 

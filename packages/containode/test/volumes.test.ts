@@ -6,7 +6,9 @@ import { parseVolume, parseVolumes, volumeMounts } from '../src/container/volume
 test('defaults: rw, rprivate, an rbind; the container path normalised', () => {
   const v = parseVolume('/srv/data/:/data//x/');
   assert.equal(v, { source: '/srv/data', destination: '/data/x', readonly: false, propagation: 'rprivate' });
-  assert.equal(volumeMounts([v]), [{ source: '/srv/data', destination: '/data/x', type: 'bind', options: ['rbind', 'rw', 'rprivate'] }]);
+  assert.equal(volumeMounts([v], false), [{ source: '/srv/data', destination: '/data/x', type: 'bind', options: ['rbind', 'rw', 'rprivate'] }]);
+  // On the host's own files the spawner must not make a missing mount point.
+  assert.equal(volumeMounts([v], true)[0]!.options, ['rbind', 'rw', 'rprivate', 'nocreate']);
 });
 
 test('ro and a propagation, in either order', () => {

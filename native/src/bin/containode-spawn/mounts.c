@@ -71,13 +71,14 @@ int mount_propagation(const char *name, unsigned long *out)
 #define EXT_TMPCOPYUP	0x1	/* copy the covered directory into the new tmpfs */
 #define EXT_COPY_SYMLINK 0x2	/* a bind of a symlink copies the link (crun) */
 #define EXT_IDMAP	0x4	/* idmapped mount: refused, not supported */
+#define EXT_NOCREATE	0x8	/* containode's: the mount point must exist (a container on the host's own files) */
 
 static const struct {
 	const char *name;
 	unsigned int ext;
 } ext_opts[] = {
 	{ "tmpcopyup", EXT_TMPCOPYUP }, { "notmpcopyup", 0 }, { "copy-symlink", EXT_COPY_SYMLINK },
-	{ "idmap", EXT_IDMAP }, { "ridmap", EXT_IDMAP },
+	{ "idmap", EXT_IDMAP }, { "ridmap", EXT_IDMAP }, { "nocreate", EXT_NOCREATE },
 };
 
 struct parsed_opts {
@@ -324,9 +325,14 @@ static int mount_at(const struct spec *s, int rep, const char *root, const char 
 		return copy_symlink(rep, root, src, dest);
 	if (is_bind && stat(src, &st) < 0)
 		return fail(rep, errno, "stat(bind source)", src);
-	fd = inroot_open(root, dest, INROOT_MKDIR | ((is_bind && !S_ISDIR(st.st_mode)) ? INROOT_FILE : 0));
+	/* Without `nocreate` a missing mount point is made (runc's way); with
+	 * it, as for a volume of a container sharing the host's files, whatever
+	 * is missing stays missing: the mount point would be a new file on the
+	 * host, even if the path went away after containode checked it. */
+	fd = inroot_open(root, dest, (p.ext & EXT_NOCREATE) ? 0 :
+			 INROOT_MKDIR | ((is_bind && !S_ISDIR(st.st_mode)) ? INROOT_FILE : 0));
 	if (fd < 0)
-		return fail(rep, -fd, "mkdir(mount point)", dest);
+		return fail(rep, -fd, (p.ext & EXT_NOCREATE) ? "open(mount point)" : "mkdir(mount point)", dest);
 	snprintf(dst, sizeof(dst), "/proc/self/fd/%d", fd);
 
 	if (!strcmp(type, "cgroup")) {

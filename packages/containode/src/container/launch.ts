@@ -60,7 +60,7 @@ export function buildSpec(opts: RunOptions, store: ContainerStore = containodeSt
   }
   // -v: after the default mounts, before the pivot; a restart of a
   // detached container makes them again from this same spec.
-  if (opts.volumes.length) spec.mounts = volumeMounts(opts.volumes);
+  if (opts.volumes.length) spec.mounts = volumeMounts(opts.volumes, !opts.root);
   return spec;
 }
 

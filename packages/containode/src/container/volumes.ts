@@ -125,9 +125,20 @@ export function makeVolumeSources(volumes: readonly Volume[]): void {
   }
 }
 
-/** The spawner's mount lines (OCI bind mount options: mount_at() in mounts.c). */
-export function volumeMounts(volumes: readonly Volume[]): MountSpec[] {
-  return volumes.map((v) => ({ source: v.source, destination: v.destination, type: 'bind', options: ['rbind', v.readonly ? 'ro' : 'rw', v.propagation] }));
+/**
+ * The spawner's mount lines (OCI bind mount options: mount_at() in
+ * mounts.c). On the host's own files (no -r or --image) they carry
+ * `nocreate`: the spawner then never makes a missing mount point, so a
+ * target that went away after checkVolumeTargets() stays away instead of
+ * appearing on the host.
+ */
+export function volumeMounts(volumes: readonly Volume[], onHostFiles: boolean): MountSpec[] {
+  return volumes.map((v) => ({
+    source: v.source,
+    destination: v.destination,
+    type: 'bind',
+    options: ['rbind', v.readonly ? 'ro' : 'rw', v.propagation, ...(onHostFiles ? ['nocreate'] : [])],
+  }));
 }
 
 export function volumeRecords(volumes: readonly Volume[]): VolumeRecord[] {
