@@ -20,17 +20,17 @@
  * stay across restarts of the program (the network namespace and its taps
  * are kept); and after a switch restart the supervisor attaches them again.
  */
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { closeFd, ContainetError, UsageError } from '@containet/common';
 import { spawnContainer, type SpawnedContainer } from '../runtime/spawn.js';
 import { containodeStore } from './containode-store.js';
-import { allAddresses, buildSpec, claimRecord, interfaceRecords, networkOf, type LaunchHooks } from './launch.js';
+import { buildSpec, claimRecord, interfaceRecords, makeTop, networkOf, newRecord, type LaunchHooks } from './launch.js';
 import type { RunOptions } from './options.js';
 import { newContainerSpec, type Confinement } from './container-spec.js';
-import { processAlive, selfRef, type ContainerRecord, type ContainerStore } from './state.js';
+import { processAlive, type ContainerRecord, type ContainerStore } from './state.js';
 import { SwitchLink } from './switch-link.js';
-import { makeVolumeSources, volumeRecords } from './volumes.js';
+import { makeVolumeSources } from './volumes.js';
 
 /** The environment variable that puts containode-spawn in supervised mode (supervise.h). */
 const SUPERVISE_ENV = 'CONTAINODE_SUPERVISE';
@@ -116,22 +116,7 @@ export async function launchDetached(opts: RunOptions, hooks: LaunchHooks, confi
   const store = containodeStore();
   const dir = store.dir(opts.id);
   const record: DetachedRecord = {
-    id: opts.id,
-    runtime: 'containode',
-    pid: 0,
-    creator: selfRef(),
-    command: opts.args,
-    root: opts.root,
-    top: opts.top,
-    image: opts.image?.name,
-    imageDigest: opts.image?.digest,
-    mounts: opts.volumes.length ? volumeRecords(opts.volumes) : undefined,
-    addresses: allAddresses(opts),
-    socket: opts.interfaces[0]?.socket,
-    hostname: opts.id,
-    created: new Date().toISOString(),
-    status: 'creating',
-    namespaces: {},
+    ...newRecord(opts),
     detached: { restart: restart.name === 'on-failure' && restart.max ? `on-failure:${restart.max}` : restart.name, log: join(dir, 'log') },
   };
   const undo: Array<() => void> = [];
@@ -144,9 +129,7 @@ export async function launchDetached(opts: RunOptions, hooks: LaunchHooks, confi
     // the attach itself comes from the supervisor, below).
     for (const socket of new Set(opts.interfaces.map((i) => i.socket))) (await SwitchLink.open(socket)).close();
     if (opts.top) {
-      const created = !existsSync(opts.top);
-      mkdirSync(`${opts.top}/upper`, { recursive: true, mode: 0o755 });
-      mkdirSync(`${opts.top}/work`, { recursive: true, mode: 0o700 });
+      const created = makeTop(opts.top);
       if (created || opts.rm) undo.push(() => rmSync(opts.top!, { recursive: true, force: true }));
     }
     makeVolumeSources(opts.volumes);

@@ -90,6 +90,36 @@ export function allAddresses(opts: RunOptions): string[] {
   return opts.interfaces.flatMap((i) => i.addresses);
 }
 
+/** The record of a container about to be created, as both the foreground and the detached launch start it. */
+export function newRecord(opts: RunOptions): ContainerRecord {
+  return {
+    id: opts.id,
+    runtime: 'containode',
+    pid: 0,
+    creator: selfRef(),
+    command: opts.args,
+    root: opts.root,
+    top: opts.top,
+    image: opts.image?.name,
+    imageDigest: opts.image?.digest,
+    mounts: opts.volumes.length ? volumeRecords(opts.volumes) : undefined,
+    addresses: allAddresses(opts),
+    socket: opts.interfaces[0]?.socket,
+    hostname: opts.id,
+    created: new Date().toISOString(),
+    status: 'creating',
+    namespaces: {},
+  };
+}
+
+/** The overlay's upper and work directories under `top`; whether `top` is new (so a failure may remove it). */
+export function makeTop(top: string): boolean {
+  const created = !existsSync(top);
+  mkdirSync(`${top}/upper`, { recursive: true, mode: 0o755 });
+  mkdirSync(`${top}/work`, { recursive: true, mode: 0o700 });
+  return created;
+}
+
 /** Claim identity `rec.id` (a stopped container's record is replaced); CN_IDENTITY_IN_USE while one runs. */
 export function claimRecord(store: ContainerStore, rec: ContainerRecord): void {
   const holder = store.claim(rec, { replaceStale: true });
@@ -107,23 +137,8 @@ export async function launch(opts: RunOptions, hooks: LaunchHooks = {}, confinem
   const always: Array<() => void> = [];
   const onFailure: Array<() => void> = [];
   const record: ContainerRecord = {
-    id: opts.id,
-    runtime: 'containode',
-    pid: 0,
-    creator: selfRef(),
-    command: opts.args,
-    root: opts.root,
-    top: opts.top,
-    image: opts.image?.name,
-    imageDigest: opts.image?.digest,
+    ...newRecord(opts),
     publish: opts.publish.length ? opts.publish.map((p) => `${p.hostIp}:${p.hostPort}->${p.containerPort}/${p.proto}`) : undefined,
-    mounts: opts.volumes.length ? volumeRecords(opts.volumes) : undefined,
-    addresses: allAddresses(opts),
-    socket: opts.interfaces[0]?.socket,
-    hostname: opts.id,
-    created: new Date().toISOString(),
-    status: 'creating',
-    namespaces: {},
   };
   let container: SpawnedContainer | undefined;
   let started = false;
@@ -151,9 +166,7 @@ export async function launch(opts: RunOptions, hooks: LaunchHooks = {}, confinem
     }
 
     if (opts.top) {
-      const created = !existsSync(opts.top);
-      mkdirSync(`${opts.top}/upper`, { recursive: true, mode: 0o755 });
-      mkdirSync(`${opts.top}/work`, { recursive: true, mode: 0o700 });
+      const created = makeTop(opts.top);
       const removeTop = () => rmSync(opts.top!, { recursive: true, force: true });
       if (opts.rm) always.push(removeTop);
       else if (created) onFailure.push(removeTop);
