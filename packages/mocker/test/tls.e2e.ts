@@ -8,7 +8,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Cleanup, testIf, whyMissing, whyNoRoot } from '@containet/common/testing';
@@ -74,6 +74,43 @@ testIf(test, skip, 'HTTPS pull: the CA in NODE_EXTRA_CA_CERTS is trusted, throug
     assert.match(bad.stderr, 'NODE_EXTRA_CA_CERTS');
     assert.not.match(bad.stderr, /\n\s+at /);
     assert.equal(storedBlobs(store), [], 'nothing stored');
+  } finally {
+    await c.run();
+  }
+});
+
+testIf(test, skip, "HTTPS pull through the launcher: a CA in the system's hashed directory (SSL_CERT_DIR, as update-ca-certificates links it) is trusted with no NODE_EXTRA_CA_CERTS; the same directory without it refuses the certificate and stores nothing", async () => {
+  const c = new Cleanup();
+  try {
+    const s = await setUp(c);
+    const ref = `registry.test:${s.port}/team/secure:v1`;
+    const hashed = tempDir('certs');
+    const empty = tempDir('certs');
+    c.add('certificate directories', () => [hashed, empty].forEach((d) => rmSync(d, { recursive: true, force: true })));
+    writeFileSync(join(hashed, 'test-ca.pem'), readFileSync(s.ca));
+    const rehash = await runCommand(['openssl', 'rehash', hashed]);
+    assert.is(rehash.status, 0, rehash.stderr);
+    // Another CA, linked by hash, with the test CA's very name: a store that
+    // lacks the test CA, where the issuer looked up by name does not verify.
+    mkdirSync(join(empty, 'make'));
+    const other = makeCertificates(join(empty, 'make'), ['elsewhere.test']);
+    writeFileSync(join(empty, 'other-ca.pem'), readFileSync(other.ca));
+    rmSync(join(empty, 'make'), { recursive: true, force: true });
+    assert.is((await runCommand(['openssl', 'rehash', empty])).status, 0);
+
+    const store = tempDir('store');
+    c.add('store', () => rmSync(store, { recursive: true, force: true }));
+    const ok = await mockerWithHosts(s.hosts, ['--store', store, 'pull', '-q', ref], { NODE_EXTRA_CA_CERTS: undefined, SSL_CERT_FILE: undefined, SSL_CERT_DIR: hashed }, true);
+    assert.is(ok.status, 0, ok.stderr);
+    assert.ok(storedBlobs(store).includes(sha(s.image.layerBlobs[0]!)), 'the layer is in the store');
+
+    const none = tempDir('store');
+    c.add('store', () => rmSync(none, { recursive: true, force: true }));
+    const bad = await mockerWithHosts(s.hosts, ['--store', none, 'pull', ref], { NODE_EXTRA_CA_CERTS: undefined, SSL_CERT_FILE: undefined, SSL_CERT_DIR: empty }, true);
+    assert.is(bad.status, 6, bad.stderr);
+    assert.match(bad.stderr, 'does not verify');
+    assert.match(bad.stderr, 'update-ca-certificates');
+    assert.equal(storedBlobs(none), [], 'nothing stored');
   } finally {
     await c.run();
   }

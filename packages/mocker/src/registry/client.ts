@@ -151,7 +151,7 @@ const CERT_CODES = /^(UNABLE_TO_|SELF_SIGNED_CERT|DEPTH_ZERO_SELF_SIGNED|CERT_|E
 
 function networkHint(e: NodeJS.ErrnoException, secure: boolean, host: string, domain: string): string {
   if (secure && CERT_CODES.test(e.code ?? '')) {
-    return `the certificate of ${host} does not verify; if your own CA signed it, point NODE_EXTRA_CA_CERTS at that CA's PEM file`;
+    return `the certificate of ${host} does not verify; if your own CA signed it, add it to the system's CA certificates (update-ca-certificates) or point NODE_EXTRA_CA_CERTS at its PEM file`;
   }
   if (secure && /EPROTO|SSL|wrong version/i.test(String(e.message))) return `if ${host} speaks plain HTTP, pass --insecure ${domain}`;
   return 'check the registry address and your network';
