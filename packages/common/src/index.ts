@@ -1,5 +1,6 @@
 export * from './errors.js';
 export * from './native.js';
+export * from './native-dir.js';
 export * from './fdpass.js';
 export * from './tap.js';
 export * from './poller.js';

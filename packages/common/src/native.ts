@@ -6,10 +6,10 @@
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { endianness } from 'node:os';
 import { ContainetError } from './errors.js';
+import { nativeDirCandidates } from './native-dir.js';
 import { STRUCTS, type FieldType, type StructName, type StructValue } from './native-types.js';
 
 export { CN, STRUCTS, type FieldType, type StructName, type StructValue } from './native-types.js';
@@ -18,17 +18,6 @@ export { CN, STRUCTS, type FieldType, type StructName, type StructValue } from '
 // workers, and one that blocks holds it from fs and dns (and process exit
 // joins it). Waits belong to a thread of the C library (see poller.ts).
 type KoffiFn = (...args: unknown[]) => unknown;
-
-/** Directories searched for the native build, in order. */
-export function nativeDirCandidates(): string[] {
-  const here = dirname(fileURLToPath(import.meta.url));
-  const list: string[] = [];
-  if (process.env['CONTAINET_NATIVE_DIR']) list.push(resolve(process.env['CONTAINET_NATIVE_DIR']));
-  // packages/common/dist/src -> repository root -> native/build
-  list.push(resolve(here, '../../../../native/build'));
-  list.push('/usr/local/lib/containet');
-  return list;
-}
 
 let nativeDirCache: string | undefined;
 

@@ -13,7 +13,6 @@
 import { closeSync, constants, fstatSync, ftruncateSync, openSync, read, statSync, writev, type Stats } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { promisify } from 'node:util';
-import { createHash, type Hash } from 'node:crypto';
 import { ContainetError } from '@containet/common';
 import { EXIT } from '../errors.js';
 import type { Descriptor } from '../manifest.js';
@@ -21,6 +20,7 @@ import type { ImageStore } from '../store/image-store.js';
 import { acquireFileLock } from '../store/lock.js';
 import { isTransientError, messageOf, sleep, transferError, type RegistryClient } from './client.js';
 import { backoffDelay } from './retry.js';
+import { sha256, type BlobHash } from './digest.js';
 
 /** Body pieces are written to the disk in batches of about this much (one pwritev(2) each). */
 const BATCH = 1 << 20;
@@ -55,7 +55,7 @@ const readAt = promisify(read);
 const writevAt = promisify(writev);
 
 /** Hash what an earlier download left in `fd`; the bytes kept (0 when they cannot be this blob). */
-async function rehash(fd: number, size: number, hash: Hash): Promise<number> {
+async function rehash(fd: number, size: number, hash: BlobHash): Promise<number> {
   const have = fstatSync(fd).size;
   if (have > size) {
     ftruncateSync(fd, 0);
@@ -65,7 +65,7 @@ async function rehash(fd: number, size: number, hash: Hash): Promise<number> {
   for (let at = 0; at < have; ) {
     const { bytesRead } = await readAt(fd, buf, 0, Math.min(buf.length, have - at), at);
     if (bytesRead === 0) return at;
-    hash.update(buf.subarray(0, bytesRead));
+    await hash.update([buf.subarray(0, bytesRead)]);
     at += bytesRead;
   }
   return have;
@@ -106,7 +106,7 @@ async function download(client: RegistryClient, store: ImageStore, repoPath: str
   let closed = false;
   let keep = true;
   try {
-    let hash: Hash = createHash('sha256');
+    let hash = sha256();
     let got = await rehash(fd, desc.size, hash);
     if (got > 0) opts.onProgress?.({ state: 'resuming', got, total: desc.size });
     let failures = 0;
@@ -126,21 +126,22 @@ async function download(client: RegistryClient, store: ImageStore, repoPath: str
           const cr = String(res.headers['content-range'] ?? '');
           if (res.status !== 206 || !cr.startsWith(`bytes ${got}-`)) {
             // The server ignored or mangled the range: start over.
-            hash = createHash('sha256');
+            hash = sha256();
             got = 0;
             ftruncateSync(fd, 0);
           }
         }
         const progressEvery = Math.max(1 << 16, Math.floor(desc.size / 200));
         let lastReport = 0;
-        // Pieces of the body (views of what the connection read) are hashed
-        // and held, and a batch of about 1 MiB of them is written with one
-        // pwritev(2) on libuv's pool while the next batch arrives; written
-        // pieces are released for the connection to read into again (no
-        // copy into a staging area). Reading pauses while an older write is
-        // still running, so at most about three batches are held. `got`
-        // counts bytes on disk only: a resume always starts right after
-        // what was written.
+        // Pieces of the body (views of what the connection read) are held,
+        // and a batch of about 1 MiB of them is hashed (digest.ts) and
+        // written with one pwritev(2), both on libuv's pool, while the next
+        // batch arrives; pieces hashed and written are released for the
+        // connection to read into again (no copy into a staging area).
+        // Batches are hashed and written in order, one at a time. Reading
+        // pauses while an older batch is still running, so at most about
+        // three batches are held. `got` counts bytes on disk only: a resume
+        // always starts right after what was written.
         let batch: Buffer[] = [];
         let fill = 0;
         let queued = 0;
@@ -155,8 +156,9 @@ async function download(client: RegistryClient, store: ImageStore, repoPath: str
           batch = [];
           fill = 0;
           const before = chain;
+          const batchHash = hash;
           chain = before.then(async () => {
-            const { bytesWritten } = await writevAt(fd, views, at);
+            const [, { bytesWritten }] = await Promise.all([batchHash.update(views), writevAt(fd, views, at)]);
             if (bytesWritten !== n) throw new ContainetError('MOCKER_STORE', `short write to ${tmp} (${bytesWritten} of ${n} bytes): is the disk full?`);
             for (const v of views) res.body.release(v);
             got += n;
@@ -182,7 +184,6 @@ async function download(client: RegistryClient, store: ImageStore, repoPath: str
             if (got + queued + fill + view.length > desc.size) {
               throw new ContainetError('MOCKER_SIZE_MISMATCH', `blob ${desc.digest} of ${what} is larger than the ${desc.size} bytes its manifest says`, { exitCode: EXIT.verify });
             }
-            hash.update(view);
             res.body.hold(view);
             batch.push(view);
             fill += view.length;
@@ -204,7 +205,7 @@ async function download(client: RegistryClient, store: ImageStore, repoPath: str
       }
     }
     opts.onProgress?.({ state: 'verifying', got, total: desc.size });
-    const digest = `sha256:${hash.digest('hex')}`;
+    const digest = `sha256:${hash.hex()}`;
     if (digest !== desc.digest) {
       throw new ContainetError('MOCKER_DIGEST_MISMATCH', `blob of ${what} has digest ${digest}, not ${desc.digest} as its manifest says; refused`, {
         exitCode: EXIT.verify,
