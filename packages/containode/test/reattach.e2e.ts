@@ -8,7 +8,7 @@ import * as assert from 'uvu/assert';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Cleanup, killAndWait, run, start, testIf, uniqueName, waitFor, whyMissing, whyNoRoot } from '@containet/common/testing';
+import { Cleanup, killAndWait, run, sleep, start, testIf, uniqueName, waitFor, whyMissing, whyNoRoot } from '@containet/common/testing';
 import { CONTAINET, containode, startContainode, tempDir } from './helpers.js';
 
 const noRoot = whyNoRoot();
@@ -48,6 +48,39 @@ testIf(test, noRoot ?? noContainet ?? whyMissing('ping'), 'containers survive a 
     assert.ok(took < 2500, `traffic flows again ${took} ms after the switch is back`);
     const ports = JSON.parse((await run(process.execPath, [CONTAINET, 'ports', '-s', sock, '--json'])).stdout) as { node: string }[];
     assert.equal(ports.map((p) => p.node).sort(), [a, b].sort(), 'both re-attached with their identities');
+  } finally {
+    await cleanup.run();
+  }
+});
+
+testIf(test, noRoot ?? noContainet, 'a node detached --permanent stays detached: containode says so once and stops re-attaching, also after undetach, and the container runs on', async () => {
+  const cleanup = new Cleanup();
+  try {
+    const sock = join(tempDir(cleanup), 'sw.sock');
+    const first = await startSwitch(cleanup, sock);
+    const a = uniqueName('pd');
+    const ca = startContainode(cleanup, ['-i', a, '-s', sock, '-4', '10.69.0.1/24', 'sleep', '60']);
+    const nodes = async () => (JSON.parse((await run(process.execPath, [CONTAINET, 'ports', '-s', sock, '--json'])).stdout) as { node: string }[]).map((p) => p.node);
+    await waitFor(async () => (await nodes()).includes(a), 'the attach', 10_000);
+
+    const r = await run(process.execPath, [CONTAINET, 'detach', '--permanent', a, '-s', sock]);
+    assert.is(r.code, 0, r.stderr);
+    // The switch restarts (the list of permanent detaches is kept): containode re-attaches and is refused.
+    await killAndWait(first);
+    await startSwitch(cleanup, sock);
+    await waitFor(() => /detached permanently/.test(ca.err()), 'containode to say it stops re-attaching', 5000);
+    // A re-attacher that kept trying would be refused about ten times a second (and said nothing).
+    await sleep(1000);
+    assert.is(ca.err().match(/detached permanently/g)?.length, 1, ca.err());
+    assert.is(ca.child.exitCode, null, 'the container runs on');
+    assert.equal(await nodes(), []);
+
+    // Lifted, the node may attach again; this containode gave up, as the
+    // detached supervisor does, and does not come back by itself.
+    assert.is((await run(process.execPath, [CONTAINET, 'undetach', a, '-s', sock])).code, 0);
+    await sleep(1000);
+    assert.equal(await nodes(), [], 'no attach after undetach');
+    assert.is((await containode(['exec', a, 'true'])).code, 0, 'the container still answers');
   } finally {
     await cleanup.run();
   }

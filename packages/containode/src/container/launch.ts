@@ -215,6 +215,11 @@ export async function launch(opts: RunOptions, hooks: LaunchHooks = {}, confinem
           // the container is ending: its record goes
         }
       };
+      links[n]!.onGiveUp = (err) => {
+        process.stderr.write(
+          `containode: ${opts.id}: ${err.message}; ${tap.ifname} stays off containet at ${i.socket} (after \`containet undetach ${opts.id}\` the node attaches again when it is restarted)\n`,
+        );
+      };
     }
     await hooks.beforeStart?.(c.pid);
 

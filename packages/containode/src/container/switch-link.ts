@@ -43,8 +43,18 @@ export class SwitchLink {
   #timer: NodeJS.Timeout | undefined;
   #port = -1;
   #closeFd: ((fd: number) => void) | undefined;
+  /** The wait before the next re-attach: doubled by each refusal, reset by a success. */
+  #retryMs = RETRY_MIN_MS;
+  #gaveUp = false;
   /** Called after every successful re-attach with the new port id. */
   onReattach: ((port: number) => void) | undefined;
+  /**
+   * Called once if the switch refuses the node for good
+   * (CN_DETACHED_PERMANENTLY, `containet detach --permanent`): the link
+   * stops re-attaching, as the detached supervisor does, and the
+   * container runs on without this interface.
+   */
+  onGiveUp: ((err: ContainetError) => void) | undefined;
 
   private constructor(socket: string) {
     this.socket = socket;
@@ -90,7 +100,7 @@ export class SwitchLink {
     const { ControlClient } = await import('@containet/common');
     return ControlClient.connect(this.socket, {
       onClose: () => {
-        if (this.#attached && !this.#persist && !this.#closed) this.#reconnect(RETRY_MIN_MS);
+        if (this.#attached && !this.#persist && !this.#closed && !this.#gaveUp) this.#reconnect(this.#retryMs);
       },
     });
   }
@@ -142,10 +152,19 @@ export class SwitchLink {
         try {
           const reply = await client.request({ op: 'attach', ...this.#info }, this.#tapFd);
           this.#port = Number(reply.port);
+          this.#retryMs = RETRY_MIN_MS;
           this.onReattach?.(this.#port);
-        } catch {
-          // Refused (e.g. the old port still lingers) or the switch went
-          // away again: drop this connection and retry later.
+        } catch (err) {
+          if (err instanceof ContainetError && err.code === 'CN_DETACHED_PERMANENTLY') {
+            this.#gaveUp = true;
+            client.destroy();
+            this.onGiveUp?.(err);
+            return;
+          }
+          // Refused (the old port still lingers, an address taken) or the
+          // switch went away again: drop this connection and try again,
+          // waiting twice as long after each refusal.
+          this.#retryMs = Math.min(delay * 2, RETRY_MAX_MS);
           client.destroy();
         }
       })();
