@@ -39,7 +39,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "shared/fdsend.h"
+#include "shared/unixsock.h"
 #include "shared/netlink.h"
 #include "shared/tap.h"
 

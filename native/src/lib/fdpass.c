@@ -3,72 +3,18 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "containet.h"
-
-/* wait_io() - poll @sock for @events up to @timeout_ms.
- * Return: 0 when ready, -ETIMEDOUT, or -errno.
- */
-static int wait_io(int sock, short events, int timeout_ms)
-{
-	struct pollfd p = { .fd = sock, .events = events };
-	int n;
-
-	do
-		n = poll(&p, 1, timeout_ms);
-	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return -errno;
-	return n == 0 ? -ETIMEDOUT : 0;
-}
+#include "shared/unixsock.h"
 
 long cn_fd_send(int sock, const uint8_t *buf, size_t len, int fd, int timeout_ms)
 {
-	size_t done = 0;
+	int r = fdsend_all(sock, buf, len, fd, timeout_ms);
 
-	/* A stream socket needs at least one byte to carry the fd. */
-	if (len == 0)
-		return -EINVAL;
-	while (done < len) {
-		char cbuf[CMSG_SPACE(sizeof(int))];
-		struct iovec iov = { .iov_base = (void *)(buf + done),
-				     .iov_len = len - done };
-		struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
-		ssize_t n;
-
-		if (done == 0 && fd >= 0) {
-			struct cmsghdr *c;
-
-			memset(cbuf, 0, sizeof(cbuf));
-			msg.msg_control = cbuf;
-			msg.msg_controllen = sizeof(cbuf);
-			c = CMSG_FIRSTHDR(&msg);
-			c->cmsg_level = SOL_SOCKET;
-			c->cmsg_type = SCM_RIGHTS;
-			c->cmsg_len = CMSG_LEN(sizeof(int));
-			memcpy(CMSG_DATA(c), &fd, sizeof(int));
-		}
-		n = sendmsg(sock, &msg, MSG_NOSIGNAL);
-		if (n < 0) {
-			int rc;
-
-			if (errno == EINTR)
-				continue;
-			if (errno != EAGAIN)
-				return -errno;
-			rc = wait_io(sock, POLLOUT, timeout_ms);
-			if (rc)
-				return rc;
-			continue;
-		}
-		done += (size_t)n;
-	}
-	return (long)done;
+	return r < 0 ? r : (long)len;
 }
 
 long cn_fd_recv(int sock, uint8_t *buf, size_t cap, int *fd_out)
@@ -125,24 +71,7 @@ int cn_fd_dup(int fd)
 
 int cn_unix_connect(const char *path)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int s;
-
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	strcpy(sa.sun_path, path);
-	s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (s < 0)
-		return -errno;
-	while (connect(s, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		int err = errno;
-
-		if (err == EINTR)
-			continue;
-		close(s);
-		return -err;
-	}
-	return s;
+	return unix_connect(path);
 }
 
 int cn_peer_cred(int sock, int *pid, int *uid, int *gid)

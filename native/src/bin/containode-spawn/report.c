@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "report.h"
-#include "shared/fdsend.h"
+#include "shared/unixsock.h"
 
 /* ctl_connect() - connect to the caller's socket; "@name" is an abstract
  * address (unix(7): sun_path[0] == 0). Abstract names are compared with

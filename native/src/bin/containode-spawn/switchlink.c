@@ -12,7 +12,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "shared/fdsend.h"
+#include "shared/unixsock.h"
 #include "switchlink.h"
 
 #define IO_TIMEOUT_MS	5000
@@ -32,29 +32,6 @@ void switchlink_init(struct switchlink *l, char *ifname, char *socket, char *req
 	l->state = SWITCHLINK_DOWN;
 	l->retry_at = -1;
 	l->backoff_ms = RETRY_MIN_MS;
-}
-
-/* Return: a connected unix stream socket, or -errno. */
-static int connect_unix(const char *path)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int s, r;
-
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	strcpy(sa.sun_path, path);
-	s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (s < 0)
-		return -errno;
-	do
-		r = connect(s, (struct sockaddr *)&sa, sizeof(sa));
-	while (r < 0 && errno == EINTR);
-	if (r < 0) {
-		r = -errno;
-		close(s);
-		return r;
-	}
-	return s;
 }
 
 /* Read exactly @len bytes, waiting at most IO_TIMEOUT_MS for each part.
@@ -109,7 +86,7 @@ int switchlink_attach(struct switchlink *l, char *reply, unsigned long cap)
 		local_error(reply, cap, l->socket, EBADF);
 		return -EBADF;
 	}
-	s = connect_unix(l->socket);
+	s = unix_connect(l->socket);
 	if (s < 0) {
 		local_error(reply, cap, l->socket, -s);
 		return s;

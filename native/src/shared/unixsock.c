@@ -1,12 +1,15 @@
-/* fdsend.c - bytes with an attached file descriptor over a unix socket,
- * see unix(7) "Ancillary messages".
+/* unixsock.c - unix stream sockets: connect, and bytes with an attached
+ * file descriptor, see unix(7) "Ancillary messages".
  */
 #include <errno.h>
 #include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
 
-#include "fdsend.h"
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "unixsock.h"
 
 /* fdsend_all() - send all @len bytes of @buf on @sock, with @fd (unless it
  * is negative) attached to the first byte. On a stream socket the rest of
@@ -59,4 +62,26 @@ int fdsend_all(int sock, const void *buf, size_t len, int fd, int timeout_ms)
 		off += (size_t)n;
 	}
 	return 0;
+}
+
+int unix_connect(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int s, r;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sa.sun_path, path);
+	s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return -errno;
+	do
+		r = connect(s, (struct sockaddr *)&sa, sizeof(sa));
+	while (r < 0 && errno == EINTR);
+	if (r < 0) {
+		r = -errno;
+		close(s);
+		return r;
+	}
+	return s;
 }
