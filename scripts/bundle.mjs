@@ -28,7 +28,7 @@ const { build } = createRequire(`${root}packages/containode/package.json`)('esbu
 // (containet.net.N) takes address, which loads ip-address on first use.
 const TARGETS = {
   'containode-oci': { pkg: 'containode', entry: 'dist/src/oci/main.js', common: ['errors', 'cli', 'native', 'address'] },
-  mocker: { pkg: 'mocker', entry: 'dist/src/main.js', common: ['errors', 'cli', 'settings', 'native-dir'] },
+  mocker: { pkg: 'mocker', entry: 'dist/src/main.js', common: ['errors', 'cli', 'settings', 'native-dir', 'each-limit'] },
   'containet-cni': { pkg: 'cni', entry: 'dist/src/main.js', common: ['errors', 'cli', 'settings', 'native', 'identity', 'framing', 'fdpass', 'control-client', 'cni-records'], snapshot: true },
 };
 

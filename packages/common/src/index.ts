@@ -1,6 +1,7 @@
 export * from './errors.js';
 export * from './native.js';
 export * from './native-dir.js';
+export * from './each-limit.js';
 export * from './fdpass.js';
 export * from './tap.js';
 export * from './poller.js';

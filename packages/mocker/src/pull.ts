@@ -4,7 +4,7 @@
  * concurrent downloads), then name the image in index.json. The name is
  * written last, so an interrupted pull leaves at most verified blobs.
  */
-import { ContainetError } from '@containet/common';
+import { ContainetError, eachLimit } from '@containet/common';
 import { EXIT } from './errors.js';
 import { parseReference, formatReference, repositoryName, type ImageReference } from './reference.js';
 import { hostPlatform, formatPlatform, type Platform } from './platform.js';
@@ -79,23 +79,6 @@ function mismatch(what: string, got: string, want: string): ContainetError {
   return new ContainetError('MOCKER_DIGEST_MISMATCH', `manifest of ${what} has digest ${got}, not ${want}; refused`, { exitCode: EXIT.verify, hint: 'the registry served other bytes than asked for' });
 }
 
-async function mapLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  let failed: unknown;
-  const worker = async (): Promise<void> => {
-    while (next < items.length && failed === undefined) {
-      const item = items[next++]!;
-      try {
-        await fn(item);
-      } catch (err) {
-        failed ??= err;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  if (failed !== undefined) throw failed;
-}
-
 export async function pull(text: string, opts: PullOptions = {}): Promise<PulledImage> {
   const ref = parseReference(text);
   const store = await (opts.store ?? new ImageStore()).init().migrate();
@@ -149,7 +132,7 @@ export async function pull(text: string, opts: PullOptions = {}): Promise<Pulled
     // All end before the first failure is thrown: a download still running
     // would otherwise be cut by client.close() and leave a partial file.
     const fetchConfig = (): Promise<void> => fetchBlob(client, store, ref.path, manifest.config, what, { signal: opts.signal, backoffMs: opts.client?.backoffMs });
-    await mapLimit([...unique, null], opts.concurrency ?? 3, (d) => (d ? fetchOne(d) : fetchConfig()));
+    await eachLimit([...unique, null], opts.concurrency ?? 3, (d) => (d ? fetchOne(d) : fetchConfig()));
     const config = JSON.parse(store.readBlob(manifest.config.digest).toString('utf8')) as ImageConfig;
     if (config.rootfs && config.rootfs.diff_ids.length !== manifest.layers.length) {
       throw new ContainetError('MOCKER_BAD_MANIFEST', `${what}: ${manifest.layers.length} layers but ${config.rootfs.diff_ids.length} diff_ids in its config`, { exitCode: EXIT.verify });

@@ -8,7 +8,7 @@
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ContainetError, ControlClient } from '@containet/common';
+import { ContainetError, ControlClient, eachLimit } from '@containet/common';
 import { destroyLab } from './destroy.js';
 import { chooseSubnet, hostRoutes, overlaps, parseSubnet, type Subnet } from './mgmt-subnet.js';
 import { nodeProblem, runExecs, startNode } from './nodes.js';
@@ -29,23 +29,12 @@ export interface DeployOptions {
   parallel?: number;
 }
 
-/** Run `fn` over `items`, at most `limit` at once; the first failure rejects once the running ones settle. */
-async function pool<T>(items: T[], limit: number, fn: (item: T) => Promise<void>, signal?: AbortSignal): Promise<void> {
-  let next = 0;
-  let failed: unknown;
-  const worker = async (): Promise<void> => {
-    while (failed === undefined && next < items.length) {
-      if (signal?.aborted) throw interrupted();
-      const item = items[next++]!;
-      try {
-        await fn(item);
-      } catch (err) {
-        failed ??= err;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  if (failed !== undefined) throw failed;
+/** eachLimit(), stopping with CN_LAB_INTERRUPTED before the next item once `signal` is aborted. */
+function pool<T>(items: T[], limit: number, fn: (item: T) => Promise<void>, signal?: AbortSignal): Promise<void> {
+  return eachLimit(items, limit, async (item) => {
+    if (signal?.aborted) throw interrupted();
+    await fn(item);
+  });
 }
 
 function interrupted(): ContainetError {
