@@ -99,6 +99,21 @@ static void run(napi_env env, void *data)
 	}
 }
 
+/* update_free() - release what update() took for @u, whichever parts it
+ * had made.  Return: nothing.
+ */
+static void update_free(napi_env env, struct update *u)
+{
+	if (u->work)
+		napi_delete_async_work(env, u->work);
+	if (u->keep_hasher)
+		napi_delete_reference(env, u->keep_hasher);
+	if (u->keep_buffers)
+		napi_delete_reference(env, u->keep_buffers);
+	free(u->pieces);
+	free(u);
+}
+
 static void done(napi_env env, napi_status status, void *data)
 {
 	struct update *u = data;
@@ -114,11 +129,7 @@ static void done(napi_env env, napi_status status, void *data)
 		napi_create_error(env, code, msg, &err);
 		napi_reject_deferred(env, u->deferred, err);
 	}
-	napi_delete_reference(env, u->keep_buffers);
-	napi_delete_reference(env, u->keep_hasher);
-	napi_delete_async_work(env, u->work);
-	free(u->pieces);
-	free(u);
+	update_free(env, u);
 }
 
 static napi_value update(napi_env env, napi_callback_info info)
@@ -135,15 +146,15 @@ static napi_value update(napi_env env, napi_callback_info info)
 	if (h->busy || h->spent)
 		return fail(env, "ERR_INVALID_STATE", h->spent ? "SHA-256 context already digested" : "SHA-256 update while another runs");
 	struct update *u = calloc(1, sizeof *u);
-	struct piece *pieces = calloc(n ? n : 1, sizeof *pieces);
-	if (!u || !pieces) {
-		free(u);
-		free(pieces);
+	if (!u)
+		return fail(env, "ENOMEM", "out of memory for a SHA-256 update");
+	struct piece *pieces = u->pieces = calloc(n ? n : 1, sizeof *pieces);
+	if (!pieces) {
+		update_free(env, u);
 		return fail(env, "ENOMEM", "out of memory for a SHA-256 update");
 	}
 	u->h = h;
 	u->n = n;
-	u->pieces = pieces;
 	for (uint32_t i = 0; i < n; i++) {
 		napi_value el;
 		bool is_buffer = false;
@@ -151,8 +162,7 @@ static napi_value update(napi_env env, napi_callback_info info)
 		size_t len;
 		if (napi_get_element(env, argv[1], i, &el) != napi_ok || napi_is_buffer(env, el, &is_buffer) != napi_ok || !is_buffer ||
 		    napi_get_buffer_info(env, el, &data, &len) != napi_ok) {
-			free(pieces);
-			free(u);
+			update_free(env, u);
 			return fail(env, "ERR_INVALID_ARG_TYPE", "update(context, buffers): every element must be a Buffer");
 		}
 		pieces[i].data = data;
@@ -162,22 +172,10 @@ static napi_value update(napi_env env, napi_callback_info info)
 	if (napi_create_reference(env, argv[0], 1, &u->keep_hasher) != napi_ok ||
 	    napi_create_reference(env, argv[1], 1, &u->keep_buffers) != napi_ok || napi_create_promise(env, &u->deferred, &promise) != napi_ok ||
 	    napi_create_string_utf8(env, "mocker:sha256", NAPI_AUTO_LENGTH, &name) != napi_ok ||
-	    napi_create_async_work(env, NULL, name, run, done, u, &u->work) != napi_ok) {
+	    napi_create_async_work(env, NULL, name, run, done, u, &u->work) != napi_ok ||
+	    napi_queue_async_work(env, u->work) != napi_ok) {
 		/* A promise made is left pending: nothing awaits it, the throw ends the call. */
-		if (u->keep_hasher)
-			napi_delete_reference(env, u->keep_hasher);
-		if (u->keep_buffers)
-			napi_delete_reference(env, u->keep_buffers);
-		free(pieces);
-		free(u);
-		return fail(env, "ERR_INTERNAL", "could not queue a SHA-256 update");
-	}
-	if (napi_queue_async_work(env, u->work) != napi_ok) {
-		napi_delete_async_work(env, u->work);
-		napi_delete_reference(env, u->keep_hasher);
-		napi_delete_reference(env, u->keep_buffers);
-		free(pieces);
-		free(u);
+		update_free(env, u);
 		return fail(env, "ERR_INTERNAL", "could not queue a SHA-256 update");
 	}
 	h->busy = 1;
